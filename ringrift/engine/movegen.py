@@ -1,0 +1,383 @@
+"""Jitted generators for placement, movement, capture and recovery moves.
+
+Each generator appends move records to a buffer ``out`` (rows of MF int32) and
+returns the new row count; ``has_*`` predicates answer without building lists.
+"""
+from numba import njit
+
+from .layout import (
+    CHAIN, F_A, F_B, F_C, F_CAP, F_FROM, F_PLAYER, F_TO, F_TYPE, G_RAY, HAND,
+    HDR, LINELEN, MAXH, MT_CONTINUE_CAPTURE, MT_MOVE_STACK, MT_OVERTAKING_CAPTURE,
+    MT_PLACE_RING, MT_RECOVERY_SLIDE, MT_SKIP_PLACEMENT, MT_SKIP_RECOVERY,
+    MUSTMOVE, NCELL, NDIR, RM_FALLBACK, RM_LINE, RM_STACK_STRIKE, RPP,
+)
+from .stacks import (
+    buried_count, cap_height, collapsed, controls_any_stack, first_extraction_stack,
+    has_marker_of, height, marker, push_top, rings_on_board, top,
+)
+
+
+@njit(cache=True)
+def add(out, k, mtype, player, frm, to, cap, a, b, c):
+    if k >= out.shape[0]:
+        raise IndexError("move buffer full")
+    out[k, F_TYPE] = mtype
+    out[k, F_PLAYER] = player
+    out[k, F_FROM] = frm
+    out[k, F_TO] = to
+    out[k, F_CAP] = cap
+    out[k, F_A] = a
+    out[k, F_B] = b
+    out[k, F_C] = c
+    return k + 1
+
+
+# ---- movement -------------------------------------------------------------
+
+@njit(cache=True)
+def gen_moves_from(geo, s, p, c, out, k):
+    """Non-capture moves of the stack on c: straight, distance >= height, no
+    stack or collapsed cell on the way, landing on an empty or marker cell."""
+    h = height(s, c)
+    need = h if h > 1 else 1
+    for d in range(s[NDIR]):
+        cur = c
+        step = 0
+        while True:
+            cur = geo[cur, G_RAY + d]
+            step += 1
+            if cur < 0 or collapsed(s, cur) != 0 or height(s, cur) > 0:
+                break
+            if step >= need:
+                k = add(out, k, MT_MOVE_STACK, p, c, cur, -1, 0, 0, 0)
+    return k
+
+
+@njit(cache=True)
+def has_move_from(geo, s, c):
+    h = height(s, c)
+    need = h if h > 1 else 1
+    for d in range(s[NDIR]):
+        cur = c
+        step = 0
+        while step < need:
+            cur = geo[cur, G_RAY + d]
+            step += 1
+            if cur < 0 or collapsed(s, cur) != 0 or height(s, cur) > 0:
+                break
+            if step >= need:
+                return True
+    return False
+
+
+@njit(cache=True)
+def gen_captures_from(geo, s, p, c, mtype, out, k):
+    """Overtaking segments from c: the first stack on a ray with cap <= ours is
+    the target; every open cell beyond it at distance >= height is a landing."""
+    if height(s, c) == 0 or top(s, c) != p:
+        return k
+    h = height(s, c)
+    ch = cap_height(s, c)
+    for d in range(s[NDIR]):
+        cur = c
+        step = 0
+        target = -1
+        while True:
+            cur = geo[cur, G_RAY + d]
+            step += 1
+            if cur < 0 or collapsed(s, cur) != 0:
+                break
+            if height(s, cur) > 0:
+                if ch >= cap_height(s, cur):
+                    target = cur
+                break
+        if target < 0:
+            continue
+        cur = target
+        while True:
+            cur = geo[cur, G_RAY + d]
+            step += 1
+            if cur < 0 or collapsed(s, cur) != 0 or height(s, cur) > 0:
+                break
+            if step >= h:
+                k = add(out, k, mtype, p, c, cur, target, 0, 0, 0)
+    return k
+
+
+@njit(cache=True)
+def has_capture_from(geo, s, p, c):
+    if height(s, c) == 0 or top(s, c) != p:
+        return False
+    h = height(s, c)
+    ch = cap_height(s, c)
+    for d in range(s[NDIR]):
+        cur = c
+        step = 0
+        target = -1
+        while True:
+            cur = geo[cur, G_RAY + d]
+            step += 1
+            if cur < 0 or collapsed(s, cur) != 0:
+                break
+            if height(s, cur) > 0:
+                if ch >= cap_height(s, cur):
+                    target = cur
+                break
+        if target < 0:
+            continue
+        cur = target
+        while True:
+            cur = geo[cur, G_RAY + d]
+            step += 1
+            if cur < 0 or collapsed(s, cur) != 0 or height(s, cur) > 0:
+                break
+            if step >= h:
+                return True
+    return False
+
+
+@njit(cache=True)
+def gen_movement(geo, s, p, must, out, k):
+    for c in range(s[NCELL]):
+        if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
+            k = gen_moves_from(geo, s, p, c, out, k)
+    return k
+
+
+@njit(cache=True)
+def gen_captures(geo, s, p, must, out, k):
+    """Captures as the reference lists them in movement / chain phases."""
+    ch = s[CHAIN]
+    if ch >= 0:
+        return gen_captures_from(geo, s, p, ch, MT_CONTINUE_CAPTURE, out, k)
+    for c in range(s[NCELL]):
+        if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
+            k = gen_captures_from(geo, s, p, c, MT_OVERTAKING_CAPTURE, out, k)
+    return k
+
+
+@njit(cache=True)
+def has_movement(geo, s, p, must):
+    for c in range(s[NCELL]):
+        if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
+            if has_move_from(geo, s, c):
+                return True
+    return False
+
+
+@njit(cache=True)
+def has_captures(geo, s, p, must):
+    for c in range(s[NCELL]):
+        if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
+            if has_capture_from(geo, s, p, c):
+                return True
+    return False
+
+
+# ---- placement ------------------------------------------------------------
+
+@njit(cache=True)
+def _placement_budget(s, p):
+    hand = s[HAND + p]
+    if hand <= 0:
+        return 0
+    by_cap = s[RPP] - rings_on_board(s, p)
+    return by_cap if by_cap < hand else hand
+
+
+@njit(cache=True)
+def _live_after_placing(geo, s, p, c, n):
+    """No-dead-placement: after placing n rings on c, can that stack move or
+    capture? (The state is restored before returning.)"""
+    h0 = height(s, c)
+    for _ in range(n):
+        push_top(s, c, p)
+    ok = has_move_from(geo, s, c) or has_capture_from(geo, s, p, c)
+    base = HDR + 4 * s[NCELL] + c * s[MAXH]
+    for i in range(h0, h0 + n):
+        s[base + i] = 0
+    s[HDR + c] = h0
+    return ok
+
+
+@njit(cache=True)
+def gen_placements(geo, s, p, out, k):
+    budget = _placement_budget(s, p)
+    if budget <= 0:
+        return k
+    for c in range(s[NCELL]):
+        if collapsed(s, c) != 0 or marker(s, c) != 0:
+            continue
+        most = 1 if height(s, c) > 0 else (3 if budget > 3 else budget)
+        # The reference looks for the largest live count and then lists every
+        # count up to it.
+        for n in range(most, 0, -1):
+            if _live_after_placing(geo, s, p, c, n):
+                for j in range(1, n + 1):
+                    k = add(out, k, MT_PLACE_RING, p, -1, c, -1, j, 0, 0)
+                break
+    return k
+
+
+@njit(cache=True)
+def has_placement(geo, s, p):
+    budget = _placement_budget(s, p)
+    if budget <= 0:
+        return False
+    for c in range(s[NCELL]):
+        if collapsed(s, c) != 0 or marker(s, c) != 0:
+            continue
+        most = 1 if height(s, c) > 0 else (3 if budget > 3 else budget)
+        for n in range(1, most + 1):
+            if _live_after_placing(geo, s, p, c, n):
+                return True
+    return False
+
+
+@njit(cache=True)
+def _loose_move_or_capture_from(geo, s, p, c):
+    """The reference's looser reachability test behind skip_placement: the cell
+    at distance == height must be open and reachable (it may hold a stack)."""
+    h = height(s, c)
+    for d in range(s[NDIR]):
+        cur = c
+        ok = True
+        for step in range(1, h + 1):
+            cur = geo[cur, G_RAY + d]
+            if cur < 0 or collapsed(s, cur) != 0:
+                ok = False
+                break
+            if step < h and height(s, cur) > 0:
+                ok = False
+                break
+        if ok:
+            return True
+    return has_capture_from(geo, s, p, c)
+
+
+@njit(cache=True)
+def recovery_eligible(s, p):
+    return (not controls_any_stack(s, p)) and has_marker_of(s, p) and buried_count(s, p) >= 1
+
+
+@njit(cache=True)
+def can_skip_placement(geo, s, p):
+    if s[HAND + p] <= 0:
+        return False
+    any_stack = False
+    for c in range(s[NCELL]):
+        if height(s, c) > 0 and top(s, c) == p:
+            any_stack = True
+            if _loose_move_or_capture_from(geo, s, p, c):
+                return True
+    if not any_stack:
+        return recovery_eligible(s, p)
+    return False
+
+
+@njit(cache=True)
+def bare_board_placement_exists(geo, s):
+    """Called only when no stacks remain: is there a cell a single ring could be
+    placed on and then move from?"""
+    for c in range(s[NCELL]):
+        if collapsed(s, c) != 0 or marker(s, c) != 0:
+            continue
+        for d in range(s[NDIR]):
+            nb = geo[c, G_RAY + d]
+            if nb >= 0 and collapsed(s, nb) == 0:
+                return True
+    return False
+
+
+# ---- recovery -------------------------------------------------------------
+
+@njit(cache=True)
+def line_through(geo, s, c, p):
+    """First line axis through c (in the reference's axis order) carrying a run
+    of >= line length markers of p; returns (start cell, axis, length)."""
+    half = s[NDIR] // 2
+    ll = s[LINELEN]
+    for a in range(half):
+        start = c
+        ln = 1
+        cur = c
+        while True:
+            cur = geo[cur, G_RAY + a]
+            if cur < 0 or collapsed(s, cur) != 0 or height(s, cur) > 0 or marker(s, cur) != p:
+                break
+            ln += 1
+        cur = c
+        while True:
+            cur = geo[cur, G_RAY + a + half]
+            if cur < 0 or collapsed(s, cur) != 0 or height(s, cur) > 0 or marker(s, cur) != p:
+                break
+            ln += 1
+            start = cur
+        if ln >= ll:
+            return start, a, ln
+    return -1, -1, 0
+
+
+@njit(cache=True)
+def _slide_line(geo, s, p, frm, to):
+    s[HDR + s[NCELL] + frm] = 0
+    s[HDR + s[NCELL] + to] = p
+    r = line_through(geo, s, to, p)
+    s[HDR + s[NCELL] + to] = 0
+    s[HDR + s[NCELL] + frm] = p
+    return r
+
+
+@njit(cache=True)
+def gen_recovery(geo, s, p, out, k):
+    if not recovery_eligible(s, p):
+        return k
+    n = s[NCELL]
+    buried = buried_count(s, p)
+    ll = s[LINELEN]
+    k0 = k
+    line_found = False
+    for frm in range(n):
+        if marker(s, frm) != p:
+            continue
+        for d in range(s[NDIR]):
+            to = geo[frm, G_RAY + d]
+            if to < 0 or collapsed(s, to) != 0 or marker(s, to) != 0 or height(s, to) > 0:
+                continue
+            start, a, ln = _slide_line(geo, s, p, frm, to)
+            if ln > 0 and (buried >= 1 or ln > ll):
+                line_found = True
+                if ln > ll:
+                    k = add(out, k, MT_RECOVERY_SLIDE, p, frm, to, -1, RM_LINE, 2, -1)
+                k = add(out, k, MT_RECOVERY_SLIDE, p, frm, to, -1, RM_LINE, 1, -1)
+    if not line_found and buried >= 1:
+        k = k0
+        ext = first_extraction_stack(s, p)
+        if ext >= 0:
+            for frm in range(n):
+                if marker(s, frm) != p:
+                    continue
+                for d in range(s[NDIR]):
+                    to = geo[frm, G_RAY + d]
+                    if to < 0 or collapsed(s, to) != 0 or marker(s, to) != 0:
+                        continue
+                    mode = RM_STACK_STRIKE if height(s, to) > 0 else RM_FALLBACK
+                    k = add(out, k, MT_RECOVERY_SLIDE, p, frm, to, -1, mode, 0, ext)
+    k = add(out, k, MT_SKIP_RECOVERY, p, -1, -1, -1, 0, 0, 0)
+    return k
+
+
+@njit(cache=True)
+def has_recovery(geo, s, p):
+    """Any recovery slide at all (a line slide, a fallback slide or a strike)."""
+    if not recovery_eligible(s, p):
+        return False
+    n = s[NCELL]
+    for frm in range(n):
+        if marker(s, frm) != p:
+            continue
+        for d in range(s[NDIR]):
+            to = geo[frm, G_RAY + d]
+            if to >= 0 and collapsed(s, to) == 0 and marker(s, to) == 0:
+                return True
+    return False
