@@ -1,0 +1,105 @@
+"""`ringrift` command line: conformance checking and quick game batches."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+
+
+class CliError(Exception):
+    """A user error reported as one line, without a traceback."""
+
+
+def _cmd_conformance(args) -> int:
+    from pathlib import Path
+
+    from .conformance import check_file
+
+    total_pass = total_fail = 0
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise CliError(f"no such trace file: {name}")
+        try:
+            rep = check_file(path)
+        except (OSError, EOFError, ValueError) as exc:
+            raise CliError(f"cannot read trace file {name}: {exc}") from None
+        print(f"{name}: {len(rep.games)} games, {rep.steps} steps checked, "
+              f"{rep.passed} passed, {rep.failed} failed", flush=True)
+        for g in rep.games:
+            if not g.ok:
+                print(f"  FAIL {g.message}")
+        total_pass += rep.passed
+        total_fail += rep.failed
+    print(f"{total_pass} passed, {total_fail} failed")
+    return 1 if total_fail else 0
+
+
+def _cmd_play(args) -> int:
+    import numpy as np
+
+    from .engine import layout as L
+    from .engine.api import Rules
+    from .engine.rules import apply_move, legal_moves
+
+    try:
+        rules = Rules(args.board_type, args.num_players, swap_rule=args.swap_rule)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.games < 1:
+        raise CliError(f"--games must be at least 1, got {args.games}")
+    rng = np.random.default_rng(args.seed)
+    wins = Counter()
+    reasons = Counter()
+    lengths = []
+    t0 = time.perf_counter()
+    for _ in range(args.games):
+        s = rules.new_game()
+        while s[L.STATUS] == L.ST_ACTIVE and s[L.MOVE_COUNT] < args.max_moves:
+            ms = legal_moves(rules.geo, s)
+            s = apply_move(rules.geo, s, ms[rng.integers(len(ms))])
+        res = rules.result(s)
+        wins[res["winner"]] += 1
+        reasons[res["end_reason"] or "max_moves"] += 1
+        lengths.append(res["move_count"])
+    dt = time.perf_counter() - t0
+    seats = ", ".join(f"p{p}: {wins.get(p, 0)}" for p in range(1, args.num_players + 1))
+    print(f"{args.games} random games on {args.board_type} with {args.num_players} players "
+          f"in {dt:.2f} s ({args.games / dt:.1f} games/s, {sum(lengths) / dt:,.0f} moves/s)")
+    print(f"wins by seat: {seats}; no winner: {wins.get(None, 0)}")
+    print("end reasons: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
+    print(f"moves per game: avg {np.mean(lengths):.1f}, min {min(lengths)}, max {max(lengths)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ringrift", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("conformance", help="replay reference trace files through our engine")
+    c.add_argument("files", nargs="+", help="trace files (*.jsonl or *.jsonl.gz)")
+    c.set_defaults(func=_cmd_conformance)
+
+    g = sub.add_parser("play", help="play a batch of random games and summarise them")
+    g.add_argument("--board-type", default="square8")
+    g.add_argument("--num-players", type=int, default=2)
+    g.add_argument("--games", type=int, default=100)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-moves", type=int, default=100_000)
+    g.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
+    g.set_defaults(func=_cmd_play)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"ringrift: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

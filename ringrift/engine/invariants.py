@@ -1,0 +1,75 @@
+"""Jitted rule invariants, and a random-play loop that checks them every step.
+
+Ring conservation: for each colour, hand + rings on board <= rings per player,
+and over all colours the missing rings are exactly the eliminated ones.
+Progress S = markers + collapsed cells + eliminated rings never decreases, and
+every movement or capture raises it.
+"""
+import numpy as np
+from numba import njit
+
+from .layout import (
+    F_TYPE, HAND, MF, MOVE_COUNT, MT_CONTINUE_CAPTURE, MT_MOVE_STACK,
+    MT_OVERTAKING_CAPTURE, NCELL, NP, RPP, STATUS, ST_ACTIVE, TOTAL_ELIM,
+)
+from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
+from .stacks import collapsed, marker, rings_on_board
+
+OK = 0
+BAD_CONSERVATION = 1
+BAD_PROGRESS = 2
+NO_LEGAL_MOVE = 3
+TOO_LONG = 4
+
+
+@njit(cache=True)
+def progress(s):
+    k = s[TOTAL_ELIM]
+    for c in range(s[NCELL]):
+        if marker(s, c) != 0:
+            k += 1
+        if collapsed(s, c) != 0:
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def rings_conserved(s):
+    missing = 0
+    for p in range(1, s[NP] + 1):
+        have = s[HAND + p] + rings_on_board(s, p)
+        if have > s[RPP]:
+            return False
+        missing += s[RPP] - have
+    return missing == s[TOTAL_ELIM]
+
+
+@njit(cache=True)
+def random_games_checked(geo, s0, n_games, seed, max_moves):
+    """Play n_games uniformly random games; return (games, moves, error code,
+    game index of the first error)."""
+    np.random.seed(seed)
+    out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
+    moves = 0
+    for g in range(n_games):
+        s = s0.copy()
+        while s[STATUS] == ST_ACTIVE:
+            if s[MOVE_COUNT] >= max_moves:
+                return g, moves, TOO_LONG, g
+            k = legal_moves_into(geo, s, out)
+            if k == 0:
+                return g, moves, NO_LEGAL_MOVE, g
+            mv = out[np.random.randint(k)]
+            before = progress(s)
+            s = apply_move(geo, s, mv)
+            moves += 1
+            after = progress(s)
+            t = mv[F_TYPE]
+            if after < before:
+                return g, moves, BAD_PROGRESS, g
+            if (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE
+                    or t == MT_CONTINUE_CAPTURE) and after <= before:
+                return g, moves, BAD_PROGRESS, g
+            if not rings_conserved(s):
+                return g, moves, BAD_CONSERVATION, g
+    return n_games, moves, OK, -1
