@@ -81,3 +81,23 @@ def test_pie_rule_offered_once_to_player_two():
                 "no_line_action p1", "no_territory_action p1"):
         u = plain.apply_key(u, key)
     assert plain.current_player(u) == 2 and "swap_sides p2" not in plain.keys(u)
+
+
+def test_final_ranks_winner_first_and_ties_share():
+    from ringrift.engine.api import final_ranks
+    s = new_state("square8", 4)
+    s[L.STATUS] = L.ST_COMPLETED
+    s[L.WINNER] = 3
+    s[L.TERR + 1] = 5
+    s[L.TERR + 2] = 9
+    s[L.TERR + 4] = 5
+    assert final_ranks(s) == [3, 2, 1, 3]
+    s[L.ELIM + 4] = 1
+    assert final_ranks(s) == [4, 2, 1, 3]
+    # a seat that lost its last ring later beats one that lost it earlier
+    s[L.ELIM + 4] = 0
+    s[L.ELIMTURN + 1] = 40
+    s[L.ELIMTURN + 4] = 20
+    assert final_ranks(s) == [3, 2, 1, 4]
+    s[L.ELIMTURN + 1] = 0
+    assert final_ranks(s) == [3, 2, 1, 4]

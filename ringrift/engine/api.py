@@ -139,6 +139,7 @@ class Rules:
             "winner": int(s[L.WINNER]) or None,
             "end_reason": L.END_REASON_NAMES[int(s[L.END_REASON])],
             "move_count": int(s[L.MOVE_COUNT]),
+            "ranks": final_ranks(s),
             "players": [
                 {
                     "playerNumber": p,
@@ -151,6 +152,25 @@ class Rules:
         }
 
 
+def final_ranks(s: np.ndarray) -> list[int]:
+    """Rank per seat (R175-R179): the winner first, then territory spaces,
+    eliminated rings, own markers on the board, and the turn a seat lost its
+    last ring (never beats any turn, later beats earlier). Full ties share a
+    rank and the next rank is skipped (1-2-2-4); seat order never decides."""
+    n = int(s[L.NP])
+    ncell = int(s[L.NCELL])
+    markers = s[L.HDR + ncell:L.HDR + 2 * ncell]
+    winner = int(s[L.WINNER])
+
+    def score(p):
+        gone = int(s[L.ELIMTURN + p])
+        return (p == winner, int(s[L.TERR + p]), int(s[L.ELIM + p]),
+                int((markers == p).sum()), gone == 0, gone)
+
+    scores = {p: score(p) for p in range(1, n + 1)}
+    return [1 + sum(scores[q] > scores[p] for q in scores) for p in range(1, n + 1)]
+
+
 def phase_name(s: np.ndarray) -> str:
     return L.PHASE_NAMES[int(s[L.PHASE])]
 
@@ -161,4 +181,4 @@ def describe(mv) -> str:
     return f"{name} by p{int(mv[L.F_PLAYER])} (from={int(mv[L.F_FROM])}, to={int(mv[L.F_TO])})"
 
 
-__all__ = ["BOARD_TYPES", "IllegalMoveError", "Rules", "new_state", "phase_name"]
+__all__ = ["BOARD_TYPES", "IllegalMoveError", "Rules", "final_ranks", "new_state", "phase_name"]
