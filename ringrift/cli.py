@@ -73,6 +73,49 @@ def _cmd_play(args) -> int:
     return 0
 
 
+def _cmd_selfplay(args) -> int:
+    from .dataset.parts import DataError, check_output_uri
+    from .engine.api import Rules
+    from .players.ladder import check_mode_and_band
+    from .selfplay.worker import (
+        WorkerConfig, default_worker_id, json_dumps, run_worker, summary_line,
+        terminal_progress,
+    )
+
+    try:
+        Rules(args.board_type, args.num_players)
+        check_mode_and_band(args.engine_mode, args.difficulty_band)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for name in ("num_games", "sample_every_n_moves", "max_moves"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise CliError(f"{flag} must be at least 1, got {getattr(args, name)}")
+    if args.game_offset < 0:
+        raise CliError(f"--game-offset must be >= 0, got {args.game_offset}")
+    try:
+        check_output_uri(args.output)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    cfg = WorkerConfig(
+        num_games=args.num_games, board_type=args.board_type, num_players=args.num_players,
+        output=args.output, seed=args.seed, engine_mode=args.engine_mode,
+        difficulty_band=args.difficulty_band, sample_every_n_moves=args.sample_every_n_moves,
+        max_moves=args.max_moves, worker_id=args.worker_id or default_worker_id(),
+        swap_rule=args.swap_rule, game_offset=args.game_offset,
+    )
+    try:
+        stats = run_worker(cfg, progress=None if args.quiet else terminal_progress())
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc}") from None
+    print(summary_line(stats))
+    if args.stats_json:
+        print(json_dumps(stats))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ringrift", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -80,6 +123,27 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("conformance", help="replay reference trace files through our engine")
     c.add_argument("files", nargs="+", help="trace files (*.jsonl or *.jsonl.gz)")
     c.set_defaults(func=_cmd_conformance)
+
+    w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part")
+    w.add_argument("--num-games", type=int, required=True)
+    w.add_argument("--board-type", default="square8")
+    w.add_argument("--num-players", type=int, default=2)
+    w.add_argument("--output", required=True,
+                   help="part file: a local path, file://, s3:// or gs:// URI ending in .parquet")
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--engine-mode", default="mixed")
+    w.add_argument("--difficulty-band", default="light")
+    w.add_argument("--sample-every-n-moves", type=int, default=10)
+    w.add_argument("--max-moves", type=int, default=10_000,
+                   help="a game reaching this many engine steps is a draw (outcome 0.5)")
+    w.add_argument("--worker-id", default=None,
+                   help="default: $WORKER_ID, else a generated id")
+    w.add_argument("--game-offset", type=int, default=0,
+                   help="index of this part's first game within the worker's games")
+    w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
+    w.set_defaults(func=_cmd_selfplay)
 
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
     g.add_argument("--board-type", default="square8")

@@ -22,11 +22,12 @@ from .layout import (
     PH_CAPTURE, PH_CHAIN_CAPTURE, PH_FORCED_ELIM, PH_GAME_OVER, PH_LINE,
     PH_MOVEMENT, PH_RING_PLACEMENT, PH_TERRITORY, PHASE, RM_LINE,
     RM_STACK_STRIKE, RUN_CHANGED, RUN_RECOVERY, ST_ACTIVE, ST_COMPLETED, STATUS,
-    SWAP_DONE, SWAP_EN, TERR, TTHR, VTHR, WINNER, G_RAY, MAXH, NDIR,
+    SWAP_DONE, SWAP_EN, TERR, TTHR, VTHR, WINNER, G_RAY, MAXH, NDIR, TOTAL_ELIM,
 )
 from .lines import find_lines, line_cell
 from .movegen import (
     add, can_skip_placement, gen_captures, gen_captures_from, gen_movement,
+    has_capture_from,
     gen_placements, gen_recovery, has_captures, has_movement, has_placement,
     has_recovery, bare_board_placement_exists, line_through,
 )
@@ -121,6 +122,8 @@ def _territory_moves(geo, s, p, out, k):
             elif top(s, c) == p:
                 k = add(out, k, MT_ELIMINATE, p, -1, c, -1, CTX_TERRITORY, 0, 0)
         return k
+    if not rec and not controls_any_stack(s, p):
+        return k  # nothing outside any region could pay for it
     cells, offs = find_regions(geo, s)
     need_stack = not any_marker(s)
     k0 = k
@@ -592,11 +595,41 @@ def _to_line_phase(s):
 
 
 @njit(cache=True)
-def _count(geo, s, which):
-    out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    if which == 0:
-        return _line_moves(geo, s, s[CUR], out, 0)
-    return _territory_moves(geo, s, s[CUR], out, 0)
+def _any_line_move(geo, s):
+    p = s[CUR]
+    if s[PENDLINE] != 0:
+        return controls_any_stack(s, p)
+    return find_lines(geo, s, p).shape[0] > 0
+
+
+@njit(cache=True)
+def _any_territory_move(geo, s):
+    p = s[CUR]
+    rec = _turn_had_recovery(s, p)
+    if s[LAST_MOVER] == p and s[LAST_TYPE] == MT_CHOOSE_TERRITORY:
+        for c in range(s[NCELL]):
+            h = height(s, c)
+            if h == 0:
+                continue
+            if rec:
+                i = first_index_of(s, c, p)
+                if i >= 0 and i < h - 1:
+                    return True
+            elif top(s, c) == p:
+                return True
+        return False
+    if not rec and not controls_any_stack(s, p):
+        return False  # nothing outside any region could pay for it
+    cells, offs = find_regions(geo, s)
+    need_stack = not any_marker(s)
+    for r in range(offs.shape[0] - 1):
+        a0 = offs[r]
+        a1 = offs[r + 1]
+        if need_stack and not region_has_stack(s, cells, a0, a1):
+            continue
+        if can_process(s, cells, a0, a1, p, rec):
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -604,7 +637,7 @@ def _on_line_done(geo, s):
     if s[PENDLINE] != 0:
         return
     p = s[CUR]
-    if (_count(geo, s, 1) == 0 and not _had_action_this_turn(s)
+    if (not _any_territory_move(geo, s) and not _had_action_this_turn(s)
             and controls_any_stack(s, p)):
         s[PHASE] = PH_FORCED_ELIM
         return
@@ -632,8 +665,7 @@ def _advance(geo, s, mv):
         s[PHASE] = PH_MOVEMENT
     elif t == MT_MOVE_STACK:
         s[CHAIN] = -1
-        out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-        if gen_captures_from(geo, s, s[CUR], mv[F_TO], MT_OVERTAKING_CAPTURE, out, 0) > 0:
+        if has_capture_from(geo, s, s[CUR], mv[F_TO]):
             s[PHASE] = PH_CAPTURE
         else:
             _to_line_phase(s)
@@ -641,13 +673,12 @@ def _advance(geo, s, mv):
           or t == MT_SKIP_RECOVERY):
         _to_line_phase(s)
     elif t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE:
-        out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-        if gen_captures(geo, s, s[CUR], s[MUSTMOVE], out, 0) > 0:
+        if has_capture_from(geo, s, s[CUR], s[CHAIN]):
             s[PHASE] = PH_CHAIN_CAPTURE
         else:
             _to_line_phase(s)
     elif t == MT_PROCESS_LINE or t == MT_CHOOSE_LINE_OPTION:
-        if _count(geo, s, 0) > 0:
+        if _any_line_move(geo, s):
             s[PHASE] = PH_LINE
         else:
             _on_line_done(geo, s)
@@ -656,12 +687,12 @@ def _advance(geo, s, mv):
     elif t == MT_ELIMINATE:
         if mv[F_A] == CTX_LINE or s[PHASE] == PH_LINE:
             s[PHASE] = PH_LINE
-        elif _count(geo, s, 1) > 0:
+        elif _any_territory_move(geo, s):
             s[PHASE] = PH_TERRITORY
         else:
             _on_territory_done(geo, s)
     elif t == MT_CHOOSE_TERRITORY:
-        if _count(geo, s, 1) > 0:
+        if _any_territory_move(geo, s):
             s[PHASE] = PH_TERRITORY
         else:
             _on_territory_done(geo, s)
@@ -722,7 +753,8 @@ def apply_move(geo, s0, mv):
     _advance(geo, s, mv)
     if s[STATUS] == ST_ACTIVE:
         check_victory(geo, s)
-    _mark_permanent_eliminations(s)
+    if s[TOTAL_ELIM] != s0[TOTAL_ELIM]:
+        _mark_permanent_eliminations(s)
     return s
 
 
