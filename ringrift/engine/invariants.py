@@ -3,20 +3,21 @@
 Ring conservation: for each colour, hand + rings on board <= rings per player,
 and over all colours the missing rings are exactly the eliminated ones.
 Progress S = markers + collapsed cells + eliminated rings never decreases, and
-every movement or capture raises it.
+every movement or capture raises it. Territory counters equal collapsed cells.
 """
 import numpy as np
 from numba import njit
 
 from .layout import (
     F_TYPE, HAND, MF, MOVE_COUNT, MT_CONTINUE_CAPTURE, MT_MOVE_STACK,
-    MT_OVERTAKING_CAPTURE, NCELL, NP, RPP, STATUS, ST_ACTIVE, TOTAL_ELIM,
+    MT_OVERTAKING_CAPTURE, NCELL, NP, RPP, STATUS, ST_ACTIVE, TERR, TOTAL_ELIM,
 )
 from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .stacks import collapsed, marker, rings_on_board
 
 OK = 0
 BAD_CONSERVATION = 1
+BAD_TERRITORY = 5
 BAD_PROGRESS = 2
 NO_LEGAL_MOVE = 3
 TOO_LONG = 4
@@ -42,6 +43,19 @@ def rings_conserved(s):
             return False
         missing += s[RPP] - have
     return missing == s[TOTAL_ELIM]
+
+
+@njit(cache=True)
+def territory_counts_match(s):
+    """TERR+p equals the cells collapsed to p (victory checks rely on it)."""
+    for p in range(1, s[NP] + 1):
+        k = 0
+        for c in range(s[NCELL]):
+            if collapsed(s, c) == p:
+                k += 1
+        if k != s[TERR + p]:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -72,4 +86,6 @@ def random_games_checked(geo, s0, n_games, seed, max_moves):
                 return g, moves, BAD_PROGRESS, g
             if not rings_conserved(s):
                 return g, moves, BAD_CONSERVATION, g
+            if not territory_counts_match(s):
+                return g, moves, BAD_TERRITORY, g
     return n_games, moves, OK, -1

@@ -418,28 +418,23 @@ def _finish(s, winner, reason):
 
 @njit(cache=True)
 def check_victory(geo, s):
+    """The reference's after-move checks, in its order. Territory counts are
+    the TERR counters: every collapse credits exactly the cells it collapses,
+    so they equal the collapsed cells per owner."""
     np_ = s[NP]
     for p in range(1, np_ + 1):
         if s[ELIM + p] >= s[VTHR]:
             _finish(s, p, END_RING_ELIMINATION)
             return
-    n = s[NCELL]
-    terr = np.zeros(5, dtype=np.int64)
-    mk = np.zeros(5, dtype=np.int64)
-    for c in range(n):
-        o = collapsed(s, c)
-        if o > 0:
-            terr[o] += 1
-        m = marker(s, c)
-        if m > 0:
-            mk[m] += 1
     total = 0
     for p in range(1, np_ + 1):
-        total += terr[p]
+        total += s[TERR + p]
     for p in range(1, np_ + 1):
-        if terr[p] >= s[TTHR] and terr[p] > total - terr[p]:
+        tp = s[TERR + p]
+        if tp >= s[TTHR] and tp > total - tp:
             _finish(s, p, END_TERRITORY)
             return
+    n = s[NCELL]
     ctrl = 0
     for c in range(n):
         if height(s, c) > 0:
@@ -448,14 +443,11 @@ def check_victory(geo, s):
         owner = 0
         while (1 << owner) != ctrl:
             owner += 1
-        others = False
         for p in range(1, np_ + 1):
             if p != owner and rings_in_play(s, p) > 0:
-                others = True
-                break
-        if not others:
-            _finish(s, owner, END_SOLE_MATERIAL)
-            return
+                return
+        _finish(s, owner, END_SOLE_MATERIAL)
+        return
     if ctrl == 0:
         any_hand = False
         for p in range(1, np_ + 1):
@@ -469,18 +461,24 @@ def check_victory(geo, s):
             stalemate = True
             hand_counts = True
         if stalemate:
+            mk = np.zeros(5, dtype=np.int64)
+            for c in range(n):
+                m = marker(s, c)
+                if m > 0:
+                    mk[m] += 1
             best = 0
             bk0 = -1
             bk1 = -1
             bk2 = -1
             bk3 = -1
             for p in range(1, np_ + 1):
+                tp = s[TERR + p]
                 e = s[ELIM + p] + (s[HAND + p] if hand_counts else 0)
                 last = 1 if s[LAST_MOVER] == p else 0
-                if (terr[p] > bk0 or (terr[p] == bk0 and (e > bk1 or (e == bk1 and (
+                if (tp > bk0 or (tp == bk0 and (e > bk1 or (e == bk1 and (
                         mk[p] > bk2 or (mk[p] == bk2 and last > bk3)))))):
                     best = p
-                    bk0 = terr[p]
+                    bk0 = tp
                     bk1 = e
                     bk2 = mk[p]
                     bk3 = last

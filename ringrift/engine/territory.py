@@ -97,7 +97,7 @@ def find_regions(geo, s):
                 continue
             if b == 5 and nctrl != 1:
                 continue
-            reg = np.sort(region[:rn])
+            reg = np.sort(region[:rn])  # only qualifying regions pay for the sort
             # deduplicate against regions already found
             dup = False
             for r in range(nreg):
