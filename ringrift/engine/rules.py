@@ -66,7 +66,17 @@ def _turn_had_recovery(s, p):
 
 @njit(cache=True)
 def has_any_rings(s, p):
-    return rings_in_play(s, p) > 0
+    """p is not permanently eliminated: a ring in hand or anywhere on the board."""
+    if s[HAND + p] > 0:
+        return True
+    n = s[NCELL]
+    m = s[MAXH]
+    base = HDR + 4 * n
+    for c in range(n):
+        for i in range(s[HDR + c]):
+            if s[base + c * m + i] == p:
+                return True
+    return False
 
 
 @njit(cache=True)
@@ -444,7 +454,7 @@ def check_victory(geo, s):
         while (1 << owner) != ctrl:
             owner += 1
         for p in range(1, np_ + 1):
-            if p != owner and rings_in_play(s, p) > 0:
+            if p != owner and has_any_rings(s, p):
                 return
         _finish(s, owner, END_SOLE_MATERIAL)
         return
@@ -550,7 +560,7 @@ def _lps_victory(geo, s):
     if not real_action(geo, s, cand):
         return
     for p in range(1, s[NP] + 1):
-        if p == cand or rings_in_play(s, p) <= 0:
+        if p == cand or not has_any_rings(s, p):
             continue
         if real_action(geo, s, p):
             return
