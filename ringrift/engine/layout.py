@@ -15,6 +15,8 @@ Header ``s[0:HDR]`` (scalar fields, index constants below):
     LPS            LPS_ROUND LPS_FIRST LPS_MASK_KNOWN LPS_MASK_VAL
                    LPS_EXCL_DONE LPS_CONSEC LPS_CONSEC_P LPS_REQ
     misc           STAMP (next stack insertion stamp) TOTAL_ELIM
+                   NO_REGIONS (the line phase's exit just found no territory
+                   decision; valid until the next move)
     per player p in 1..4 (slot 0 unused):  HAND+p  ELIM+p  TERR+p  ELIMTURN+p
 
 Per-cell blocks follow; with n = NCELL and m = MAXH (total rings in the game):
@@ -75,6 +77,7 @@ LPS_CONSEC_P = 34
 LPS_REQ = 35
 STAMP = 36
 TOTAL_ELIM = 37
+NO_REGIONS = 38  # cache: set when the line phase just found no territory decision
 HAND = 40
 ELIM = 45
 TERR = 50

@@ -23,6 +23,7 @@ from .layout import (
     PH_MOVEMENT, PH_RING_PLACEMENT, PH_TERRITORY, PHASE, RM_LINE,
     RM_STACK_STRIKE, RUN_CHANGED, RUN_RECOVERY, ST_ACTIVE, ST_COMPLETED, STATUS,
     SWAP_DONE, SWAP_EN, TERR, TTHR, VTHR, WINNER, G_RAY, MAXH, NDIR, TOTAL_ELIM,
+    NO_REGIONS,
 )
 from .lines import find_lines, line_cell
 from .movegen import (
@@ -134,6 +135,8 @@ def _territory_moves(geo, s, p, out, k):
         return k
     if not rec and not controls_any_stack(s, p):
         return k  # nothing outside any region could pay for it
+    if s[NO_REGIONS] != 0:
+        return k
     cells, offs = find_regions(geo, s)
     need_stack = not any_marker(s)
     k0 = k
@@ -645,11 +648,12 @@ def _on_line_done(geo, s):
     if s[PENDLINE] != 0:
         return
     p = s[CUR]
-    if (not _any_territory_move(geo, s) and not _had_action_this_turn(s)
-            and controls_any_stack(s, p)):
+    none = not _any_territory_move(geo, s)
+    if none and not _had_action_this_turn(s) and controls_any_stack(s, p):
         s[PHASE] = PH_FORCED_ELIM
         return
     s[PHASE] = PH_TERRITORY
+    s[NO_REGIONS] = 1 if none else 0
 
 
 @njit(cache=True)
@@ -712,6 +716,7 @@ def _advance(geo, s, mv):
 def apply_move(geo, s0, mv):
     """Return the state after mv (s0 is left untouched). mv must be legal."""
     s = s0.copy()
+    s[NO_REGIONS] = 0
     t = mv[F_TYPE]
     p = mv[F_PLAYER]
     if t == MT_PLACE_RING:
