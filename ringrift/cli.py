@@ -116,6 +116,91 @@ def _cmd_selfplay(args) -> int:
     return 0
 
 
+def _cmd_warmup(args) -> int:
+    """Compile every jitted path self-play uses into Numba's on-disk cache."""
+    import tempfile
+    t0 = time.perf_counter()
+    from .players.ladder import ENGINE_MODES
+    from .selfplay.worker import GameRows, WorkerConfig, play_one
+    from .engine.api import Rules
+
+    rules = Rules("square8", 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ENGINE_MODES:
+            cfg = WorkerConfig(num_games=1, board_type="square8", num_players=2,
+                               output=f"{tmp}/w.parquet", engine_mode=mode,
+                               difficulty_band="full", max_moves=60, worker_id="warmup")
+            play_one(rules, cfg, 0, GameRows())
+    print(f"numba cache warm in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _cmd_aggregate(args) -> int:
+    from .dataset.aggregate import aggregate
+    from .dataset.parts import DataError
+
+    try:
+        res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    print(f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
+          f"({res['buckets']} buckets) -> {args.output}")
+    return 0
+
+
+def _cmd_summarize(args) -> int:
+    import json
+
+    from .dataset.inspect import dataset_stats
+    from .dataset.parts import DataError, _atomic_write_bytes
+
+    try:
+        st = dataset_stats(args.paths)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    text = json.dumps(st, indent=2, sort_keys=True) + "\n"
+    if args.output:
+        _atomic_write_bytes(args.output, text.encode())
+    print(text, end="")
+    return 0
+
+
+def _cmd_inspect(args) -> int:
+    from .dataset.inspect import dataset_stats
+    from .dataset.parts import DataError
+
+    try:
+        st = dataset_stats(args.paths)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    gl = st["game_length"]
+    print(f"{st['files']} file(s), {st['games']} games, {st['samples']} samples "
+          f"({st['samples_per_game']:.1f} per game), {st['bytes_per_sample']:.0f} bytes/sample")
+    print("outcome by seat to move: " + ", ".join(
+        f"p{k} {v['mean_outcome']:.3f} over {v['samples']}" for k, v in st["outcome_by_seat"].items()))
+    print("wins by seat: " + ", ".join(
+        ("draw" if k == "0" else f"p{k}") + f" {v}" for k, v in st["wins_by_seat"].items()))
+    print("victory types: " + ", ".join(f"{k} {v}" for k, v in st["victory_types"].items()))
+    print(f"game length (decisions): mean {gl['mean']:.1f}, min {gl['min']}, "
+          f"median {gl['p50']:.0f}, max {gl['max']}")
+    from .engine.layout import PHASE_NAMES
+    print("phase mix: " + ", ".join(f"{PHASE_NAMES[int(k)]} {v}" for k, v in st["phase_mix"].items()))
+    print(f"duplicate game ids: {st['duplicate_game_ids']}, duplicate samples: {st['duplicate_samples']}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .dataset.parts import DataError
+    from .export.jsonl import main_export
+
+    try:
+        res = main_export(args.inputs, args.output)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    print(f"exported {res} -> {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ringrift", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -144,6 +229,30 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
     w.set_defaults(func=_cmd_selfplay)
+
+    wu = sub.add_parser("warmup", help="compile the engine and players into Numba's cache")
+    wu.set_defaults(func=_cmd_warmup)
+
+    a = sub.add_parser("aggregate", help="seeded shuffle of parts into one Parquet file")
+    a.add_argument("parts", nargs="+")
+    a.add_argument("--output", required=True)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--scratch", default=None, help="local folder for bucket files")
+    a.set_defaults(func=_cmd_aggregate)
+
+    sm = sub.add_parser("summarize", help="dataset statistics as JSON")
+    sm.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
+    sm.add_argument("--output", default=None, help="also write the JSON here")
+    sm.set_defaults(func=_cmd_summarize)
+
+    ins = sub.add_parser("inspect", help="print dataset statistics (lazy polars scans)")
+    ins.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
+    ins.set_defaults(func=_cmd_inspect)
+
+    e = sub.add_parser("export", help="write samples as .jsonl.gz in the seed's format")
+    e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
+    e.add_argument("--output", required=True)
+    e.set_defaults(func=_cmd_export)
 
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
     g.add_argument("--board-type", default="square8")

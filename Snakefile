@@ -1,0 +1,25 @@
+# RingRift self-play: shards of games -> per-worker Parquet parts -> shuffled
+# aggregate per dataset (+ optional JSONL.gz in the seed's format).
+# Run: snakemake --profile profiles/local     (plan only: add -n)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/selfplay.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/export.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,102 @@
+"""The Parquet sample schema (one row per training sample), version SCHEMA_VERSION.
+
+State columns hold the engine state (ringrift/engine/layout.py) compactly and
+exactly: the 64-int header, per-cell fixed-size arrays (stack height, marker,
+collapsed owner, stack order stamp) and the stacks' rings concatenated bottom
+first in cell order. ``history`` holds the legal-move index chosen at every
+engine step before the sample, so any sample can also be rebuilt by replay.
+
+Per-row training fields: outcome for the player to move (1 win, 0 loss, 0.5
+draw), a per-seat value vector from final ranks (+1 best .. -1 worst), ranks,
+the sparse policy target (legal-move indices + probabilities), the chosen move.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ..engine import layout as L
+
+SCHEMA_VERSION = 1
+MAX_PLAYERS = 4
+
+
+def arrow_schema(ncell: int) -> pa.Schema:
+    fixed = pa.list_
+    return pa.schema([
+        ("game_id", pa.string()),
+        ("worker_id", pa.dictionary(pa.int32(), pa.string())),
+        ("game_index", pa.int32()),
+        ("game_seed", pa.int64()),
+        ("game_hash", pa.uint64()),
+        ("board_type", pa.dictionary(pa.int8(), pa.string())),
+        ("num_players", pa.int8()),
+        ("engine_mode", pa.dictionary(pa.int8(), pa.string())),
+        ("difficulty_band", pa.dictionary(pa.int8(), pa.string())),
+        ("seat_levels", fixed(pa.int8(), MAX_PLAYERS)),
+        ("move_number", pa.int32()),
+        ("ply_to_end", pa.int32()),
+        ("step", pa.int32()),
+        ("game_decisions", pa.int32()),
+        ("game_steps", pa.int32()),
+        ("victory_type", pa.dictionary(pa.int8(), pa.string())),
+        ("winner", pa.int8()),
+        ("player_to_move", pa.int8()),
+        ("phase", pa.int8()),
+        ("outcome", pa.float32()),
+        ("values", fixed(pa.float32(), MAX_PLAYERS)),
+        ("ranks", fixed(pa.int8(), MAX_PLAYERS)),
+        ("move", fixed(pa.int32(), L.MF)),
+        ("policy_index", pa.list_(pa.int32())),
+        ("policy_prob", pa.list_(pa.float32())),
+        ("history", pa.list_(pa.uint16())),
+        ("header", fixed(pa.int32(), L.HDR)),
+        ("height", fixed(pa.int8(), ncell)),
+        ("marker", fixed(pa.int8(), ncell)),
+        ("collapsed", fixed(pa.int8(), ncell)),
+        ("stamp", fixed(pa.int32(), ncell)),
+        ("rings", pa.list_(pa.int8())),
+    ], metadata={
+        b"ringrift.schema_version": str(SCHEMA_VERSION).encode(),
+    })
+
+
+def split_state(s: np.ndarray):
+    """Engine state -> (header, height, marker, collapsed, stamp, rings)."""
+    n = int(s[L.NCELL])
+    m = int(s[L.MAXH])
+    h = s[L.HDR:L.HDR + n]
+    rings = s[L.HDR + 4 * n:].reshape(n, m)
+    packed = np.concatenate([rings[c, :h[c]] for c in np.flatnonzero(h)]) if h.any() \
+        else np.zeros(0, dtype=np.int32)
+    return (s[:L.HDR], h, s[L.HDR + n:L.HDR + 2 * n], s[L.HDR + 2 * n:L.HDR + 3 * n],
+            s[L.HDR + 3 * n:L.HDR + 4 * n], packed)
+
+
+def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
+    """Inverse of split_state."""
+    header = np.asarray(header, dtype=np.int32)
+    n = int(header[L.NCELL])
+    m = int(header[L.MAXH])
+    s = np.zeros(L.HDR + 4 * n + n * m, dtype=np.int32)
+    s[:L.HDR] = header
+    height = np.asarray(height, dtype=np.int32)
+    s[L.HDR:L.HDR + n] = height
+    s[L.HDR + n:L.HDR + 2 * n] = marker
+    s[L.HDR + 2 * n:L.HDR + 3 * n] = collapsed
+    s[L.HDR + 3 * n:L.HDR + 4 * n] = stamp
+    grid = s[L.HDR + 4 * n:].reshape(n, m)
+    rings = np.asarray(rings, dtype=np.int32)
+    pos = 0
+    for c in np.flatnonzero(height):
+        grid[c, :height[c]] = rings[pos:pos + height[c]]
+        pos += height[c]
+    if pos != len(rings):
+        raise ValueError("ring count does not match stack heights")
+    return s
+
+
+def row_to_state(row: dict) -> np.ndarray:
+    """A Parquet row (as a dict, e.g. from Table.to_pylist()) -> engine state."""
+    return join_state(row["header"], row["height"], row["marker"], row["collapsed"],
+                      row["stamp"], row["rings"])

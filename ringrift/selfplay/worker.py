@@ -1,0 +1,204 @@
+"""Self-play worker: play games, pick samples, write one Parquet part.
+
+Same flags and meaning as the seed's worker. Everything random derives from
+(--seed, game index), so the same flags give byte-identical output.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engine import layout as L
+from ..engine.api import Rules, final_ranks
+from ..players.ladder import player_params, seat_levels
+from .game import play_game, replay
+
+FIRST_LAST = 5  # the reference always keeps the first and last 5 positions
+
+
+@dataclass
+class WorkerConfig:
+    num_games: int
+    board_type: str
+    num_players: int
+    output: str
+    seed: int = 0
+    engine_mode: str = "mixed"
+    difficulty_band: str = "light"
+    sample_every_n_moves: int = 10
+    max_moves: int = 10_000
+    worker_id: str = ""
+    swap_rule: bool = False
+    game_offset: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def default_worker_id() -> str:
+    return os.environ.get("WORKER_ID") or f"worker_{uuid.uuid4().hex[:8]}"
+
+
+def game_seed(seed: int, game_index: int) -> int:
+    ss = np.random.SeedSequence([int(seed), int(game_index)])
+    return int(ss.generate_state(1, dtype=np.uint32)[0] & 0x7FFFFFFF)
+
+
+def sample_positions(ndec: int, every: int) -> list[int]:
+    """Positions 0..ndec (ndec = the terminal position) kept as samples."""
+    return [i for i in range(ndec + 1)
+            if i < FIRST_LAST or i > ndec - FIRST_LAST or i % every == 0]
+
+
+def _params_for(levels, board_type):
+    n = len(levels)
+    built = [player_params(lv, board_type) for lv in levels]
+    ni = max(len(b[1]) for b in built)
+    nf = max(len(b[2]) for b in built)
+    nw = max(len(b[3]) for b in built)
+    kinds = np.zeros(n + 1, dtype=np.int32)
+    ip = np.zeros((n + 1, max(ni, 1)), dtype=np.int64)
+    fp = np.zeros((n + 1, max(nf, 1)), dtype=np.float64)
+    w = np.zeros((n + 1, max(nw, 1)), dtype=np.float64)
+    for seat, (kind, i, f, ww) in enumerate(built, start=1):
+        kinds[seat] = kind
+        ip[seat, :len(i)] = i
+        fp[seat, :len(f)] = f
+        w[seat, :len(ww)] = ww
+    return kinds, ip, fp, w
+
+
+class GameRows:
+    """Column lists for the samples of many games."""
+
+    def __init__(self):
+        self.cols: dict[str, list] = {}
+
+    def add(self, **kw):
+        for k, v in kw.items():
+            self.cols.setdefault(k, []).append(v)
+
+    def __len__(self):
+        return len(self.cols.get("game_id", []))
+
+
+def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows) -> dict:
+    """Play game g, append its samples to rows, return a summary."""
+    from ..dataset.schema import split_state
+
+    seed = game_seed(cfg.seed, g)
+    rng = np.random.default_rng(seed)
+    levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, rng)
+    kinds, ip, fp, w = _params_for(levels, rules.board_type)
+    s0 = rules.new_game()
+    final, choices, decision, poff, pidx, pprob = play_game(
+        rules.geo, s0, kinds, ip, fp, w, seed, cfg.max_moves)
+    steps = len(choices)
+    dec_steps = np.flatnonzero(decision)
+    ndec = len(dec_steps)
+    keep = sample_positions(ndec, cfg.sample_every_n_moves)
+    want = np.array([dec_steps[i] if i < ndec else steps for i in keep], dtype=np.int64)
+    states, moves = replay(rules.geo, s0, choices, want)
+    completed = final[L.STATUS] == L.ST_COMPLETED
+    winner = int(final[L.WINNER]) if completed else 0
+    n = rules.num_players
+    ranks = final_ranks(final) if completed else [1] * n
+    values = [1.0 - 2.0 * (r - 1) / (n - 1) for r in ranks] if completed else [0.0] * n
+    pad = [0] * (4 - n)
+    victory = L.END_REASON_NAMES[int(final[L.END_REASON])] if completed else "max_moves"
+    digest = hashlib.blake2b(choices.astype(np.uint16).tobytes(), digest_size=8)
+    ghash = int.from_bytes(digest.digest(), "little")
+    game_id = f"{cfg.worker_id}_{g}_{digest.hexdigest()[:8]}"
+    hist = choices.astype(np.uint16)
+    for j, i in enumerate(keep):
+        st = states[j]
+        header, height, marker, collapsed, stamp, rings = split_state(st)
+        mover = int(st[L.CUR])
+        if not completed:
+            outcome = 0.5
+        else:
+            outcome = 1.0 if winner == mover else 0.0
+        terminal = i == ndec
+        rows.add(
+            game_id=game_id, worker_id=cfg.worker_id, game_index=g, game_seed=seed,
+            game_hash=ghash, board_type=rules.board_type, num_players=n,
+            engine_mode=cfg.engine_mode, difficulty_band=cfg.difficulty_band,
+            seat_levels=list(levels) + pad, move_number=i, ply_to_end=ndec - i,
+            step=int(want[j]), game_decisions=ndec, game_steps=steps,
+            victory_type=victory, winner=winner, player_to_move=mover,
+            phase=int(st[L.PHASE]), outcome=outcome, values=values + [0.0] * len(pad),
+            ranks=list(ranks) + pad,
+            move=None if terminal else moves[j].tolist(),
+            policy_index=[] if terminal else pidx[poff[i]:poff[i + 1]].tolist(),
+            policy_prob=[] if terminal else pprob[poff[i]:poff[i + 1]].tolist(),
+            history=hist[:want[j]], header=header, height=height, marker=marker,
+            collapsed=collapsed, stamp=stamp, rings=rings,
+        )
+    return {"winner": winner, "steps": steps, "decisions": ndec, "samples": len(keep),
+            "victory_type": victory}
+
+
+def run_worker(cfg: WorkerConfig, progress=None) -> dict:
+    from ..dataset.parts import write_part
+
+    rules = Rules(cfg.board_type, cfg.num_players, swap_rule=cfg.swap_rule)
+    rows = GameRows()
+    wins = {str(p): 0 for p in range(1, cfg.num_players + 1)}
+    draws = 0
+    decisions = 0
+    victory = {}
+    t0 = time.perf_counter()
+    for j in range(cfg.num_games):
+        res = play_one(rules, cfg, cfg.game_offset + j, rows)
+        if res["winner"]:
+            wins[str(res["winner"])] += 1
+        else:
+            draws += 1
+        decisions += res["decisions"]
+        victory[res["victory_type"]] = victory.get(res["victory_type"], 0) + 1
+        if progress:
+            progress(j + 1, cfg.num_games, len(rows))
+    dt = time.perf_counter() - t0
+    stats = {
+        "worker_id": cfg.worker_id, "board_type": cfg.board_type,
+        "num_players": cfg.num_players, "engine_mode": cfg.engine_mode,
+        "difficulty_band": cfg.difficulty_band, "seed": cfg.seed,
+        "game_offset": cfg.game_offset, "games": cfg.num_games, "samples": len(rows),
+        "wins_by_seat": wins, "draws": draws, "victory_types": dict(sorted(victory.items())),
+        "avg_decisions_per_game": decisions / cfg.num_games,
+    }
+    write_part(cfg.output, rows, rules.board.ncell, stats)
+    timing = {"seconds": dt, "games_per_s": cfg.num_games / dt if dt else 0.0,
+              "samples_per_s": len(rows) / dt if dt else 0.0}
+    return {**stats, **timing}
+
+
+def terminal_progress():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done, total, samples):
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} games, "
+                         f"{samples} samples")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show
+
+
+def summary_line(st: dict) -> str:
+    wins = ", ".join(f"p{k}: {v}" for k, v in st["wins_by_seat"].items())
+    return (f"{st['games']} games, {st['samples']} samples, {st['games_per_s']:.2f} games/s, "
+            f"{st['samples_per_s']:.1f} samples/s, wins by seat ({wins}), "
+            f"avg length {st['avg_decisions_per_game']:.1f} moves, draws {st['draws']}")
+
+
+def json_dumps(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True)

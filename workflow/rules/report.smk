@@ -1,0 +1,14 @@
+# Report: dataset statistics of the aggregate, as JSON.
+
+
+rule summary:
+    input:
+        combined=f"{PREFIX}/{{dataset}}/combined_training.parquet",
+    output:
+        summary=f"{PREFIX}/{{dataset}}/summary.json",
+    conda:
+        "../envs/ringrift.yaml"
+    log:
+        "logs/summary/{dataset}.log",
+    shell:
+        "{RINGRIFT} summarize --output {output.summary} {input.combined} > {log} 2>&1"

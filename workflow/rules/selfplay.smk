@@ -1,0 +1,45 @@
+# Self-play: one job per part. Each part is seeded from the dataset seed and its
+# games' global indices, so any part can be rebuilt alone, byte-identical.
+
+
+rule numba_warmup:
+    # Compile every jitted function once into Numba's on-disk cache, so that
+    # parallel self-play jobs only read it (concurrent cold compiles each redo
+    # the whole work, and numba issue 4807 reports concurrent-writer crashes).
+    output:
+        done=local("logs/numba_warmup.done"),
+    conda:
+        "../envs/ringrift.yaml"
+    log:
+        "logs/numba_warmup.log",
+    localrule: True
+    shell:
+        "{RINGRIFT} warmup > {log} 2>&1 && touch {output.done}"
+
+
+rule selfplay_part:
+    input:
+        warm=rules.numba_warmup.output.done,
+    output:
+        part=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.parquet",
+        stats=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.stats.json",
+    conda:
+        "../envs/ringrift.yaml"
+    log:
+        "logs/selfplay/{dataset}/worker_{worker}/part_{part}.log",
+    params:
+        d=lambda wc: ds(wc.dataset),
+        info=part_info,
+        swap=lambda wc: "--swap-rule" if ds(wc.dataset).get("swap_rule", False) else "",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "NUMBA_NUM_THREADS={threads} {RINGRIFT} selfplay --quiet"
+        " --num-games {params.info[games]} --game-offset {params.info[first]}"
+        " --board-type {params.d[board_type]} --num-players {params.d[num_players]}"
+        " --engine-mode {params.d[engine_mode]} --difficulty-band {params.d[difficulty_band]}"
+        " --sample-every-n-moves {params.d[sample_every_n_moves]}"
+        " --max-moves {params.d[max_moves]} --seed {params.d[seed]} {params.swap}"
+        " --worker-id {wildcards.dataset}_w{wildcards.worker}"
+        " --output {output.part} > {log} 2>&1"
