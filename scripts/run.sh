@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: play and summarise a batch of games.
+# The main job on the embedded default: the Snakemake pipeline with the local
+# profile on config/config.yaml. Extra flags go to snakemake (e.g. -n).
 source "$(dirname "$0")/setup.sh"
-exec ringrift play --board-type square8 --num-players 2 --games 200 --seed 1 "$@"
+exec snakemake --profile profiles/local "$@"

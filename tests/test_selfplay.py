@@ -1,0 +1,124 @@
+"""Self-play worker: Parquet parts, exact state round trip, determinism, flags."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from ringrift.dataset.parts import read_part, part_stats, stats_path
+from ringrift.dataset.schema import SCHEMA_VERSION, row_to_state
+from ringrift.engine import layout as L
+from ringrift.engine.api import Rules
+from ringrift.selfplay.game import replay
+from ringrift.selfplay.worker import WorkerConfig, run_worker, sample_positions
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "ringrift", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def _cfg(tmp_path, name="p.parquet", **kw):
+    base = dict(num_games=4, board_type="square8", num_players=2, output=str(tmp_path / name),
+                seed=7, engine_mode="random", difficulty_band="light", worker_id="w")
+    base.update(kw)
+    return WorkerConfig(**base)
+
+
+def test_sample_positions_keep_first_last_and_every_n():
+    assert sample_positions(30, 10) == [0, 1, 2, 3, 4, 10, 20, 26, 27, 28, 29, 30]
+    assert sample_positions(3, 10) == [0, 1, 2, 3]
+
+
+def test_part_round_trip_is_exact(tmp_path):
+    cfg = _cfg(tmp_path)
+    stats = run_worker(cfg)
+    table = read_part(cfg.output)
+    assert table.schema.metadata[b"ringrift.schema_version"] == str(SCHEMA_VERSION).encode()
+    assert table.num_rows == stats["samples"] == part_stats(table)["samples"]
+    assert json.loads(open(stats_path(cfg.output)).read())["samples"] == stats["samples"]
+    rules = Rules("square8", 2)
+    rows = table.to_pylist()
+    assert len({r["game_id"] for r in rows}) == 4
+    for r in rows:
+        s = row_to_state(r)
+        hist = np.asarray(r["history"], dtype=np.int32)
+        states, _ = replay(rules.geo, rules.new_game(), hist, np.array([len(hist)]))
+        assert np.array_equal(states[0], s), r["game_id"]
+        assert r["player_to_move"] == s[L.CUR]
+        if r["move"] is None:
+            assert r["ply_to_end"] == 0 and not r["policy_index"]
+        else:
+            assert abs(sum(r["policy_prob"]) - 1.0) < 1e-5
+            assert r["move"] in rules.legal(s).tolist()
+        assert r["outcome"] in (0.0, 0.5, 1.0)
+
+
+def test_bytes_per_sample_square8(tmp_path):
+    cfg = _cfg(tmp_path, num_games=20)
+    stats = run_worker(cfg)
+    per = (tmp_path / "p.parquet").stat().st_size / stats["samples"]
+    assert per < 1024, f"{per:.0f} bytes per sample"
+
+
+def test_same_flags_same_bytes(tmp_path):
+    a = _cfg(tmp_path, "a.parquet", engine_mode="mixed")
+    b = _cfg(tmp_path, "b.parquet", engine_mode="mixed")
+    run_worker(a)
+    run_worker(b)
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    c = _cfg(tmp_path, "c.parquet", engine_mode="mixed", seed=8)
+    run_worker(c)
+    assert (tmp_path / "c.parquet").read_bytes() != (tmp_path / "a.parquet").read_bytes()
+
+
+def test_games_depend_on_global_index_not_on_part_split(tmp_path):
+    whole = _cfg(tmp_path, "whole.parquet", num_games=4)
+    first = _cfg(tmp_path, "first.parquet", num_games=2)
+    second = _cfg(tmp_path, "second.parquet", num_games=2, game_offset=2)
+    for c in (whole, first, second):
+        run_worker(c)
+    h = lambda p: sorted(set(pq.read_table(p, columns=["game_hash"]).column(0).to_pylist()))
+    assert h(tmp_path / "whole.parquet") == sorted(set(h(tmp_path / "first.parquet") + h(tmp_path / "second.parquet")))
+
+
+def test_cli_summary_and_stats(tmp_path):
+    out = tmp_path / "x" / "part.parquet"
+    p = cli("selfplay", "--num-games", "3", "--board-type", "hex8", "--num-players", "3",
+            "--engine-mode", "random", "--output", str(out), "--seed", "3", "--worker-id", "wx")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("3 games, ") and "games/s" in p.stdout and "draws" in p.stdout
+    st = json.loads(open(stats_path(str(out))).read())
+    assert st["games"] == 3 and st["worker_id"] == "wx"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--board-type", "square9"], "unknown board type"),
+    (["--num-games", "-1"], "--num-games must be at least 1"),
+    (["--engine-mode", "wild"], "wild"),
+    (["--difficulty-band", "heavy"], "heavy"),
+    (["--output", "out.csv"], ".parquet"),
+    (["--output", "/proc/nope/x.parquet"], "/proc/nope"),
+])
+def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
+    base = ["selfplay", "--num-games", "2", "--output", str(tmp_path / "o.parquet")]
+    p = cli(*base, *args)
+    assert p.returncode == 2
+    assert needle in p.stderr and "Traceback" not in p.stderr
+    assert p.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_killed_worker_leaves_no_part(tmp_path):
+    import signal
+    import time
+    out = tmp_path / "k.parquet"
+    proc = subprocess.Popen([sys.executable, "-m", "ringrift", "selfplay", "--num-games", "100000",
+                             "--engine-mode", "random", "--output", str(out), "--quiet"])
+    time.sleep(4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.parquet"))
