@@ -12,10 +12,11 @@ rule aggregate:
     log:
         "logs/aggregate/{dataset}.log",
     params:
+        cli=RINGRIFT,
         seed=lambda wc: ds(wc.dataset)["seed"],
         scratch=lambda wc: f"--scratch {config['scratch']}" if config.get("scratch") else "",
     resources:
         mem_mb=2000,
     shell:
-        "{RINGRIFT} aggregate --seed {params.seed} {params.scratch}"
+        "{params.cli} aggregate --seed {params.seed} {params.scratch}"
         " --output {output.combined} {input.parts} > {log} 2>&1"

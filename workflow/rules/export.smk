@@ -10,5 +10,7 @@ rule export_jsonl:
         "../envs/ringrift.yaml"
     log:
         "logs/export/{dataset}.log",
+    params:
+        cli=RINGRIFT,
     shell:
-        "{RINGRIFT} export --output {output.jsonl} {input.combined} > {log} 2>&1"
+        "{params.cli} export --output {output.jsonl} {input.combined} > {log} 2>&1"

@@ -10,5 +10,7 @@ rule summary:
         "../envs/ringrift.yaml"
     log:
         "logs/summary/{dataset}.log",
+    params:
+        cli=RINGRIFT,
     shell:
-        "{RINGRIFT} summarize --output {output.summary} {input.combined} > {log} 2>&1"
+        "{params.cli} summarize --output {output.summary} {input.combined} > {log} 2>&1"

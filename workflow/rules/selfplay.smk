@@ -12,9 +12,11 @@ rule numba_warmup:
         "../envs/ringrift.yaml"
     log:
         "logs/numba_warmup.log",
+    params:
+        cli=RINGRIFT,
     localrule: True
     shell:
-        "{RINGRIFT} warmup > {log} 2>&1 && touch {output.done}"
+        "{params.cli} warmup > {log} 2>&1 && touch {output.done}"
 
 
 rule selfplay_part:
@@ -28,6 +30,7 @@ rule selfplay_part:
     log:
         "logs/selfplay/{dataset}/worker_{worker}/part_{part}.log",
     params:
+        cli=RINGRIFT,
         d=lambda wc: ds(wc.dataset),
         info=part_info,
         swap=lambda wc: "--swap-rule" if ds(wc.dataset).get("swap_rule", False) else "",
@@ -35,7 +38,7 @@ rule selfplay_part:
     resources:
         mem_mb=1000,
     shell:
-        "NUMBA_NUM_THREADS={threads} {RINGRIFT} selfplay --quiet"
+        "NUMBA_NUM_THREADS={threads} {params.cli} selfplay --quiet"
         " --num-games {params.info[games]} --game-offset {params.info[first]}"
         " --board-type {params.d[board_type]} --num-players {params.d[num_players]}"
         " --engine-mode {params.d[engine_mode]} --difficulty-band {params.d[difficulty_band]}"
