@@ -7,6 +7,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import ringrift
+
 from ringrift.dataset.parts import read_part, part_stats, stats_path
 from ringrift.dataset.schema import SCHEMA_VERSION, row_to_state
 from ringrift.engine import layout as L
@@ -36,7 +38,10 @@ def test_part_round_trip_is_exact(tmp_path):
     cfg = _cfg(tmp_path)
     stats = run_worker(cfg)
     table = read_part(cfg.output)
-    assert table.schema.metadata[b"ringrift.schema_version"] == str(SCHEMA_VERSION).encode()
+    meta = table.schema.metadata
+    assert meta[b"ringrift.schema_version"] == str(SCHEMA_VERSION).encode()
+    assert meta[b"ringrift.package_version"] == ringrift.__version__.encode()
+    assert b"ringrift.engine_version" in meta
     assert table.num_rows == stats["samples"] == part_stats(table)["samples"]
     assert json.loads(open(stats_path(cfg.output)).read())["samples"] == stats["samples"]
     rules = Rules("square8", 2)

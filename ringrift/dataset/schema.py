@@ -15,9 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .. import __version__
 from ..engine import layout as L
 
 SCHEMA_VERSION = 1
+# Bumped whenever a rules change could alter games (recorded in every file).
+ENGINE_VERSION = 1
 MAX_PLAYERS = 4
 
 
@@ -58,6 +61,8 @@ def arrow_schema(ncell: int) -> pa.Schema:
         ("rings", pa.list_(pa.int8())),
     ], metadata={
         b"ringrift.schema_version": str(SCHEMA_VERSION).encode(),
+        b"ringrift.engine_version": str(ENGINE_VERSION).encode(),
+        b"ringrift.package_version": __version__.encode(),
     })
 
 
