@@ -189,6 +189,25 @@ def _cmd_inspect(args) -> int:
     return 0
 
 
+def _cmd_cost(args) -> int:
+    from .cost import cost_table, format_report, measure_games_per_hour
+    from .engine.api import Rules
+    from .players.ladder import check_mode_and_band
+
+    try:
+        Rules(args.board_type, args.num_players)
+        check_mode_and_band(args.engine_mode, args.difficulty_band)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.games < 1 or args.price_per_vcpu_hour < 0 or any(w < 1 for w in args.workers):
+        raise CliError("--games and --workers must be positive, --price-per-vcpu-hour >= 0")
+    gph, timed = measure_games_per_hour(args.board_type, args.num_players, args.engine_mode,
+                                        args.difficulty_band, args.seconds)
+    print(format_report(args, gph, timed, cost_table(args.games, gph, args.workers,
+                                                     args.price_per_vcpu_hour)))
+    return 0
+
+
 def _cmd_export(args) -> int:
     from .dataset.parts import DataError
     from .export.jsonl import main_export
@@ -248,6 +267,17 @@ def build_parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="print dataset statistics (lazy polars scans)")
     ins.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
     ins.set_defaults(func=_cmd_inspect)
+
+    co = sub.add_parser("cost", help="measure speed here and print a cost table")
+    co.add_argument("--games", type=int, required=True)
+    co.add_argument("--board-type", default="square8")
+    co.add_argument("--num-players", type=int, default=2)
+    co.add_argument("--engine-mode", default="mixed")
+    co.add_argument("--difficulty-band", default="light")
+    co.add_argument("--workers", type=int, nargs="+", default=[1, 10, 50, 100, 500])
+    co.add_argument("--price-per-vcpu-hour", type=float, default=0.02)
+    co.add_argument("--seconds", type=float, default=10.0, help="measuring time")
+    co.set_defaults(func=_cmd_cost)
 
     e = sub.add_parser("export", help="write samples as .jsonl.gz in the seed's format")
     e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
