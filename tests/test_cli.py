@@ -67,7 +67,7 @@ def test_play_unknown_board_is_one_line():
 
 
 def test_cost_table_from_measured_speed():
-    p = run("cost", "--games", "100000", "--board-type", "hex8", "--engine-mode", "random",
+    p = run("cost", "--games", "1000000000", "--board-type", "hex8", "--engine-mode", "random",
             "--seconds", "0.5", "--workers", "1", "20", "--price-per-vcpu-hour", "0.05")
     assert p.returncode == 0, p.stderr
     gph = float(p.stdout.split("measured: ")[1].split(" games/hour")[0].replace(",", ""))
@@ -75,6 +75,6 @@ def test_cost_table_from_measured_speed():
     rows = [line.split("|")[1:-1] for line in p.stdout.splitlines() if line.startswith("| 1 |")
             or line.startswith("| 20 |")]
     one, twenty = ([float(c.strip().replace("$", "").replace(",", "")) for c in r] for r in rows)
-    assert abs(one[1] - 100000 / gph) / one[1] < 0.02          # wall hours from measured speed
+    assert abs(one[1] - 1e9 / gph) / one[1] < 0.02             # wall hours from measured speed
     assert abs(twenty[1] * 20 - one[1]) / one[1] < 0.02        # 20 workers: 20x faster
     assert abs(one[3] - one[2] * 0.05) < 0.01                  # cost = vCPU-hours x price
