@@ -57,6 +57,12 @@ def table_from_rows(cols: dict, ncell: int, stats: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema.with_metadata(meta))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write_bytes(uri: str, data: bytes) -> None:
     fs, path = fsspec.core.url_to_fs(uri)
     if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
@@ -68,6 +74,7 @@ def _atomic_write_bytes(uri: str, data: bytes) -> None:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; files are data to share
             os.replace(tmp, path)
         except BaseException:
             try:

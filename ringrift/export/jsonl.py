@@ -202,12 +202,33 @@ def sample_from_row(row: dict, replayer: Replayer | None = None) -> dict:
 
 # ---- reading and writing -------------------------------------------------------------
 
+# columns a sample line is built from (others, e.g. the policy, are not exported)
+REQUIRED_COLUMNS = (
+    "game_id", "worker_id", "game_seed", "board_type", "num_players", "engine_mode",
+    "difficulty_band", "seat_levels", "move_number", "ply_to_end", "outcome", "move",
+    "history", "header", "height", "marker", "collapsed", "stamp", "rings",
+)
+
+
+def _check_columns(names, where: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in set(names)]
+    if missing:
+        raise DataError(f"{where} lacks the sample column(s) {', '.join(missing)} "
+                        "(not a ringrift sample file)")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _batches(src):
     """Record batches of one input: a pyarrow Table/RecordBatch or a URI."""
     if isinstance(src, pa.Table):
+        _check_columns(src.schema.names, "input table")
         yield from src.to_batches(max_chunksize=BATCH_ROWS)
         return
     if isinstance(src, pa.RecordBatch):
+        _check_columns(src.schema.names, "input batch")
         yield src
         return
     uri = str(src)
@@ -221,11 +242,14 @@ def _batches(src):
             if int(version) != SCHEMA_VERSION:
                 raise DataError(f"{uri} has schema version {int(version)}, "
                                 f"expected {SCHEMA_VERSION}")
+            _check_columns(pf.schema_arrow.names, uri)
             yield from pf.iter_batches(batch_size=BATCH_ROWS)
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(f"input not found: {uri}") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"corrupt or unreadable input {uri}: {exc}") from None
+    except Exception as exc:  # corrupt file, bad URI, storage access/credentials, ...
+        raise DataError(f"corrupt or unreadable input {uri}: {_one_line(exc)}") from None
 
 
 def _is_local(fs) -> bool:
@@ -288,10 +312,11 @@ def export_samples(part_uris_or_tables, out_uri: str) -> dict:
             "terminal_samples": terminal, "output": out_uri}
 
 
-def main_export(inputs: list[str], output: str) -> dict:
-    """CLI entry: `ringrift export --output OUT INPUT...`; returns counts."""
+def main_export(inputs: list[str], output: str) -> int:
+    """CLI entry: `ringrift export --output OUT INPUT...`; returns the number of
+    samples written (``export_samples`` returns the fuller counts)."""
     if not inputs:
         raise DataError("no input files to export")
     if not output or not (output.endswith(".jsonl.gz") or output.endswith(".jsonl")):
         raise DataError(f"output must be a .jsonl.gz (or .jsonl) path or URI, got {output!r}")
-    return export_samples(inputs, output)
+    return int(export_samples(inputs, output)["samples"])
