@@ -1,0 +1,1 @@
+"""AI players (random, heuristic, minimax, MCTS) and the difficulty ladder."""

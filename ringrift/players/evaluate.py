@@ -1,0 +1,203 @@
+"""Jitted static evaluation: one weighted score per player, in one board pass.
+
+``player_scores`` fills ``sc[1..NP]`` with absolute scores (higher is better
+for that player); ``relative_value`` turns them into the value of one player:
+its score minus the best opponent's (2 players: the plain difference; 3-4:
+paranoid towards the leader). Finished games score +/- WIN_SCORE.
+
+Terms (weights in WEIGHT_NAMES order, see params.py) per player: stacks,
+cap heights and rings controlled, own rings on the board and buried under
+opponents, rings in hand, eliminated-ring credit and territory (linear plus a
+cubic proximity term towards the victory thresholds), markers, mobility (open
+neighbours of controlled stacks), stuck stacks, marker runs one short of a
+line and complete lines, overtaking threats (attacks / vulnerable stacks,
+checked with the real capture geometry), and - during the mover's line and
+territory steps - the regions the mover could claim now.
+"""
+import numpy as np
+from numba import njit
+
+from ..engine.layout import (
+    CUR, ELIM, G_RAY, HAND, HDR, LINELEN, MAXH, NCELL, NDIR, NP, PH_CAPTURE,
+    PH_CHAIN_CAPTURE, PH_LINE, PH_TERRITORY, PHASE, STATUS, ST_ACTIVE, TERR,
+    TTHR, VTHR, WINNER,
+)
+from ..engine.territory import can_process, find_regions
+from .params import (
+    W_ATTACK, W_BOARD, W_BURIED, W_CAP, W_CTRL, W_ELIM, W_ELIM_PROX, W_HAND,
+    W_LINE_NEAR, W_LINES, W_MARKERS, W_MOBILITY, W_NO_STACKS, W_REGION, W_STACKS,
+    W_STUCK, W_TERR, W_TERR_PROX, W_VULN, WIN_SCORE,
+)
+
+DEAD = -1.0e9  # score of a player with no rings left (out of the game)
+
+
+@njit(cache=True)
+def _cap(s, base, h):
+    t = s[base + h - 1]
+    k = 1
+    while k < h and s[base + h - 1 - k] == t:
+        k += 1
+    return k
+
+
+@njit(cache=True)
+def player_scores(geo, s, w, sc):
+    """sc[p] for p in 1..NP (sc must have >= 5 entries)."""
+    n = s[NCELL]
+    m = s[MAXH]
+    np_ = s[NP]
+    nd = s[NDIR]
+    half = nd // 2
+    ll = s[LINELEN]
+    ob = HDR + 4 * n
+    om = HDR + n
+    oc = HDR + 2 * n
+    for p in range(5):
+        sc[p] = 0.0
+    nstacks = np.zeros(5, dtype=np.int64)
+    nrings = np.zeros(5, dtype=np.int64)
+    w_mark = w[W_MARKERS]
+    w_near = w[W_LINE_NEAR]
+    w_lines = w[W_LINES]
+    for c in range(n):
+        h = s[HDR + c]
+        if h == 0:
+            mk = s[om + c]
+            if mk == 0:
+                continue
+            sc[mk] += w_mark
+            if w_near == 0.0 and w_lines == 0.0:
+                continue
+            for a in range(half):
+                prev = geo[c, G_RAY + a + half]
+                if prev >= 0 and s[HDR + prev] == 0 and s[om + prev] == mk:
+                    continue  # not the start of the run
+                ln = 1
+                cur = geo[c, G_RAY + a]
+                while cur >= 0 and s[HDR + cur] == 0 and s[om + cur] == mk:
+                    ln += 1
+                    cur = geo[cur, G_RAY + a]
+                if ln >= ll:
+                    sc[mk] += w_lines
+                elif ln == ll - 1:
+                    sc[mk] += w_near
+            continue
+        base = ob + c * m
+        t = s[base + h - 1]
+        ch = _cap(s, base, h)
+        nstacks[t] += 1
+        sc[t] += w[W_STACKS] + w[W_CAP] * ch + w[W_CTRL] * h
+        for i in range(h):
+            col = s[base + i]
+            nrings[col] += 1
+            if col != t:
+                sc[col] += w[W_BURIED]
+        # mobility and overtaking threats along every ray
+        mob = 0
+        for d in range(nd):
+            cur = geo[c, G_RAY + d]
+            if cur < 0 or s[oc + cur] != 0:
+                continue
+            step = 1
+            if s[HDR + cur] == 0:
+                mob += 1
+                while True:
+                    nxt = geo[cur, G_RAY + d]
+                    if nxt < 0 or s[oc + nxt] != 0:
+                        cur = -1
+                        break
+                    cur = nxt
+                    step += 1
+                    if s[HDR + cur] > 0:
+                        break
+                if cur < 0:
+                    continue
+            # cur holds the first stack on the ray
+            h2 = s[HDR + cur]
+            b2 = ob + cur * m
+            t2 = s[b2 + h2 - 1]
+            if t2 == t or ch < _cap(s, b2, h2):
+                continue
+            land = cur
+            ok = False
+            while True:
+                land = geo[land, G_RAY + d]
+                step += 1
+                if land < 0 or s[oc + land] != 0 or s[HDR + land] > 0:
+                    break
+                if step >= h:
+                    ok = True
+                    break
+            if ok:
+                sc[t] += w[W_ATTACK]
+                sc[t2] += w[W_VULN]
+        sc[t] += w[W_MOBILITY] * mob
+        if mob == 0:
+            sc[t] += w[W_STUCK]
+    vthr = float(s[VTHR])
+    tthr = float(s[TTHR])
+    for p in range(1, np_ + 1):
+        hand = s[HAND + p]
+        e = s[ELIM + p]
+        tr = s[TERR + p]
+        fe = e / vthr
+        ft = tr / tthr
+        sc[p] += (w[W_BOARD] * nrings[p] + w[W_HAND] * hand + w[W_ELIM] * e
+                  + w[W_ELIM_PROX] * fe * fe * fe + w[W_TERR] * tr
+                  + w[W_TERR_PROX] * ft * ft * ft)
+        if nstacks[p] == 0:
+            sc[p] += w[W_NO_STACKS]
+    # regions the mover can claim during this turn's territory step
+    ph = s[PHASE]
+    if w[W_REGION] != 0.0 and (ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE
+                               or ph == PH_CHAIN_CAPTURE):
+        cur_p = s[CUR]
+        if nstacks[cur_p] > 0:
+            cells, offs = find_regions(geo, s)
+            anym = False
+            for c in range(n):
+                if s[om + c] != 0:
+                    anym = True
+                    break
+            for r in range(offs.shape[0] - 1):
+                a0 = offs[r]
+                a1 = offs[r + 1]
+                rings = 0
+                for i in range(a0, a1):
+                    rings += s[HDR + cells[i]]
+                if not anym and rings == 0:
+                    continue
+                if can_process(s, cells, a0, a1, cur_p, False):
+                    sc[cur_p] += w[W_REGION] * ((a1 - a0) + rings)
+    for p in range(1, np_ + 1):
+        if nrings[p] == 0 and s[HAND + p] == 0:
+            sc[p] = DEAD
+
+
+@njit(cache=True)
+def relative_value(sc, np_, me):
+    best = -1.0e300
+    for q in range(1, np_ + 1):
+        if q != me and sc[q] > best:
+            best = sc[q]
+    return sc[me] - best
+
+
+@njit(cache=True)
+def terminal_value(s, me):
+    wn = s[WINNER]
+    if wn == me:
+        return WIN_SCORE
+    if wn == 0:
+        return 0.0
+    return -WIN_SCORE
+
+
+@njit(cache=True)
+def evaluate(geo, s, w, me, sc):
+    """Value of s for player me (sc: scratch of >= 5 floats)."""
+    if s[STATUS] != ST_ACTIVE:
+        return terminal_value(s, me)
+    player_scores(geo, s, w, sc)
+    return relative_value(sc, s[NP], me)

@@ -1,0 +1,135 @@
+"""The difficulty ladder (levels 1-10), engine modes and difficulty bands.
+
+    level 1      random
+    level 2      heuristic: one-ply greedy (randomness 0.1, weight noise 0.1)
+    level 3-4    minimax: shallow alpha-beta with a beam and a node budget
+    level 5-10   MCTS (PUCT with heuristic priors) of growing visit budget;
+                 the reference's neural tiers map here until a model hook exists
+
+Engine modes pick the level of every seat for one game (``seat_levels``):
+
+    mixed      each seat draws a level uniformly from the band
+    random     every seat plays level 1
+    heuristic  every seat plays level 2
+    mcts       every seat draws an MCTS level from the band (the light band has
+               none, so it uses the cheapest, level 5)
+    diverse    seats get distinct levels from the band where possible, so no
+               two seats play the same way
+
+Bands: ``light`` = levels 1-4 (cheap: bulk self-play), ``full`` = 1-10.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from ..engine.geometry import BOARD_TYPES, check_board_type
+from . import params as P
+
+ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse")
+BANDS = {"light": (1, 2, 3, 4), "full": tuple(range(1, 11))}
+LEVELS = tuple(range(1, 11))
+MCTS_LEVELS = (5, 6, 7, 8, 9, 10)
+
+# level -> (kind, iparams by slot, fparams by slot)
+_LADDER = {
+    1: (P.K_RANDOM, {}, {}),
+    2: (P.K_HEURISTIC, {}, {P.F_RANDOMNESS: 0.1, P.F_NOISE: 0.1}),
+    3: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 150, P.I_BEAM: 6},
+        {P.F_RANDOMNESS: 0.05, P.F_NOISE: 0.05}),
+    4: (P.K_MINIMAX, {P.I_DEPTH: 3, P.I_NODES: 400, P.I_BEAM: 6},
+        {P.F_RANDOMNESS: 0.02}),
+}
+_MCTS_VISITS = {5: 48, 6: 96, 7: 192, 8: 384, 9: 768, 10: 1536}
+for _lv, _v in _MCTS_VISITS.items():
+    _LADDER[_lv] = (
+        P.K_MCTS,
+        {P.I_VISITS: _v, P.I_ROLLOUT_LEN: 0, P.I_ROLLOUT_KIND: P.ROLLOUT_RANDOM,
+         P.I_PRIORS: 1, P.I_MAX_NODES: min(1 << 19, 160 * _v + 8192), P.I_TEMP_STEPS: 8},
+        {P.F_CPUCT: 1.5, P.F_PRIOR_TEMP: 8.0, P.F_VALUE_SCALE: 30.0, P.F_NOISE: 0.05,
+         P.F_TEMPERATURE: 1.0},
+    )
+
+
+def check_mode_and_band(mode: str, band: str) -> None:
+    """Raise ValueError (one line, listing the valid values) for an unknown
+    engine mode or difficulty band."""
+    if mode not in ENGINE_MODES:
+        raise ValueError(f"unknown engine mode {mode!r}; valid engine modes: "
+                         f"{', '.join(ENGINE_MODES)}")
+    if band not in BANDS:
+        raise ValueError(f"unknown difficulty band {band!r}; valid difficulty bands: "
+                         f"{', '.join(BANDS)}")
+
+
+def check_level(level: int) -> None:
+    if level not in _LADDER:
+        raise ValueError(f"unknown ladder level {level!r}; valid levels: 1-10")
+
+
+def seat_levels(engine_mode: str, band: str, num_players: int,
+                rng: np.random.Generator) -> list[int]:
+    """The ladder level of each seat (seat 1 first) for one game."""
+    check_mode_and_band(engine_mode, band)
+    levels = BANDS[band]
+    if engine_mode == "random":
+        return [1] * num_players
+    if engine_mode == "heuristic":
+        return [2] * num_players
+    if engine_mode == "mcts":
+        pool = [lv for lv in levels if lv in MCTS_LEVELS] or [MCTS_LEVELS[0]]
+        return [int(pool[rng.integers(len(pool))]) for _ in range(num_players)]
+    if engine_mode == "diverse":
+        out: list[int] = []
+        while len(out) < num_players:
+            take = min(len(levels), num_players - len(out))
+            out += [int(x) for x in rng.choice(levels, size=take, replace=False)]
+        return out
+    return [int(levels[rng.integers(len(levels))]) for _ in range(num_players)]
+
+
+@lru_cache(maxsize=None)
+def profile_weights(board_type: str) -> tuple[float, ...]:
+    """Heuristic weights of the board's shipped profile, in WEIGHT_NAMES order."""
+    check_board_type(board_type)
+    text = resources.files(__package__).joinpath("profiles", f"{board_type}.json").read_text()
+    data = json.loads(text)["weights"]
+    missing = [n for n in P.WEIGHT_NAMES if n not in data]
+    unknown = [n for n in data if n not in P.WEIGHT_NAMES]
+    if missing or unknown:
+        raise ValueError(f"profile {board_type}.json: missing weights {missing}, "
+                         f"unknown weights {unknown}")
+    return tuple(float(data[n]) for n in P.WEIGHT_NAMES)
+
+
+def player_params(level: int, board_type: str):
+    """(kind, iparams int64, fparams float64, weights float64) for a level."""
+    check_level(level)
+    kind, ip, fp = _LADDER[level]
+    iparams = np.zeros(P.NI, dtype=np.int64)
+    fparams = np.zeros(P.NF, dtype=np.float64)
+    for slot, v in ip.items():
+        iparams[slot] = v
+    for slot, v in fp.items():
+        fparams[slot] = v
+    weights = np.array(profile_weights(board_type), dtype=np.float64)
+    return kind, iparams, fparams, weights
+
+
+def describe_level(level: int) -> str:
+    check_level(level)
+    kind, ip, fp = _LADDER[level]
+    name = P.KIND_NAMES[kind]
+    if kind == P.K_MINIMAX:
+        return (f"{name} depth {ip[P.I_DEPTH]} beam {ip[P.I_BEAM]} "
+                f"nodes {ip[P.I_NODES]}")
+    if kind == P.K_MCTS:
+        return f"{name} {ip[P.I_VISITS]} visits"
+    return name
+
+
+__all__ = ["BANDS", "BOARD_TYPES", "ENGINE_MODES", "LEVELS", "check_mode_and_band",
+           "describe_level", "player_params", "profile_weights", "seat_levels"]

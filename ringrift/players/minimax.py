@@ -1,0 +1,194 @@
+"""Jitted alpha-beta over the static evaluation, with depth and node budgets.
+
+Max or min at a node is decided by s[CUR] (a turn is several steps of one
+player): the searching player maximises its relative value, every other
+player minimises it (paranoid search for 3-4 players). Depth counts decision
+steps only; steps with a single legal move (bookkeeping or forced) are
+applied for free. The root's moves are always all scored statically (the
+one-ply answer and the ordering); the node budget then caps the apply_move
+calls of the deeper search, and once it is spent nodes are scored
+statically. Interior nodes order their
+children by static value and search only the best ``beam`` of them deeper;
+nodes just above the leaves order by move type (captures first) so cutoffs
+come early without evaluating every child twice.
+"""
+import numpy as np
+from numba import njit
+
+from ..engine.layout import CUR, F_TYPE, MF, STATUS, ST_ACTIVE
+from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
+from .basic import move_type_priority
+from .evaluate import evaluate, terminal_value
+from .params import I_BEAM, I_DEPTH, I_NODES, WIN_SCORE
+
+
+@njit(cache=True)
+def _leaf(geo, s, w, me, sc, ply):
+    if s[STATUS] != ST_ACTIVE:
+        v = terminal_value(s, me)
+        # prefer quicker wins and later losses
+        if v > 0:
+            return v - ply
+        if v < 0:
+            return v + ply
+        return v
+    return evaluate(geo, s, w, me, sc)
+
+
+@njit(cache=True)
+def _enter(geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply, ctr, budget,
+           beam, leafv):
+    """Open the node s at `ply`: returns True with its frame set up (moves in
+    bufs[ply], search order in idx[ply], children to search in nsearch[ply],
+    state in states[ply]), or False with its value in leafv[0]."""
+    if s[STATUS] != ST_ACTIVE or depth <= 0 or ctr[0] >= budget:
+        leafv[0] = _leaf(geo, s, w, me, sc, ply)
+        return False
+    out = bufs[ply]
+    k = legal_moves_into(geo, s, out)
+    while k == 1:  # forced steps do not count as depth
+        s = apply_move(geo, s, out[0])
+        ctr[0] += 1
+        if s[STATUS] != ST_ACTIVE or ctr[0] >= budget:
+            leafv[0] = _leaf(geo, s, w, me, sc, ply)
+            return False
+        k = legal_moves_into(geo, s, out)
+    states[ply, :] = s
+    maximize = s[CUR] == me
+    v = vals[ply]
+    order = idx[ply]
+    n = k
+    if depth >= 2 and ctr[0] + k <= budget:
+        # order by static value, keep the best `beam` for the deeper search
+        for i in range(k):
+            c = apply_move(geo, s, out[i])
+            x = _leaf(geo, c, w, me, sc, ply + 1)
+            v[i] = -x if maximize else x
+        ctr[0] += k
+        o = np.argsort(v[:k], kind="mergesort")
+        if beam > 0 and n > beam:
+            n = beam
+    else:
+        for i in range(k):
+            v[i] = move_type_priority(out[i, F_TYPE]) * 1.0
+        o = np.argsort(v[:k], kind="mergesort")
+    for i in range(k):
+        order[i] = o[i]
+    nsearch[ply] = n
+    return True
+
+
+@njit(cache=True)
+def _search(geo, s, depth, alpha, beta, me, w, sc, bufs, vals, idx, ply0, ctr, budget, beam):
+    """Alpha-beta value of s for `me` (iterative: Numba cannot cache
+    recursive functions)."""
+    maxply = bufs.shape[0]
+    nsearch = np.zeros(maxply, dtype=np.int64)
+    nextj = np.zeros(maxply, dtype=np.int64)
+    dep = np.zeros(maxply, dtype=np.int64)
+    al = np.empty(maxply, dtype=np.float64)
+    be = np.empty(maxply, dtype=np.float64)
+    best = np.empty(maxply, dtype=np.float64)
+    ismax = np.zeros(maxply, dtype=np.bool_)
+    states = np.empty((maxply, s.shape[0]), dtype=np.int32)
+    leafv = np.zeros(1)
+    if not _enter(geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply0, ctr,
+                  budget, beam, leafv):
+        return leafv[0]
+    ply = ply0
+    dep[ply] = depth
+    al[ply] = alpha
+    be[ply] = beta
+    ismax[ply] = states[ply, CUR] == me
+    best[ply] = -np.inf if ismax[ply] else np.inf
+    nextj[ply] = 0
+    while True:
+        j = nextj[ply]
+        if j < nsearch[ply] and al[ply] < be[ply] and not (j > 0 and ctr[0] >= budget):
+            nextj[ply] = j + 1
+            c = apply_move(geo, states[ply], bufs[ply, idx[ply, j]])
+            ctr[0] += 1
+            q = ply + 1
+            if _enter(geo, c, dep[ply] - 1, me, w, sc, bufs, vals, idx, nsearch, states, q,
+                      ctr, budget, beam, leafv):
+                dep[q] = dep[ply] - 1
+                al[q] = al[ply]
+                be[q] = be[ply]
+                ismax[q] = states[q, CUR] == me
+                best[q] = -np.inf if ismax[q] else np.inf
+                nextj[q] = 0
+                ply = q
+                continue
+            r = leafv[0]
+        else:
+            r = best[ply]
+            if ply == ply0:
+                return r
+            ply -= 1
+        # report r to the frame at ply
+        if ismax[ply]:
+            if r > best[ply]:
+                best[ply] = r
+            if best[ply] > al[ply]:
+                al[ply] = best[ply]
+        else:
+            if r < best[ply]:
+                best[ply] = r
+            if best[ply] < be[ply]:
+                be[ply] = best[ply]
+
+
+@njit(cache=True)
+def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
+    """(index of the best move, nodes used). vals_out[:k] gets each root
+    move's value (static for moves outside the beam; -inf if never scored)."""
+    depth = iparams[I_DEPTH]
+    budget = iparams[I_NODES]
+    beam = iparams[I_BEAM]
+    if depth < 1:
+        depth = 1
+    me = s[CUR]
+    sc = np.zeros(5)
+    ctr = np.zeros(1, dtype=np.int64)
+    maxply = depth + 3
+    bufs = np.empty((maxply, MAX_MOVES_BUFFER, MF), dtype=np.int32)
+    vals = np.empty((maxply, MAX_MOVES_BUFFER), dtype=np.float64)
+    idx = np.empty((maxply, MAX_MOVES_BUFFER), dtype=np.int64)
+    # root: static value of every move (the one-ply answer and the ordering)
+    stat = np.empty(k, dtype=np.float64)
+    for i in range(k):
+        c = apply_move(geo, s, moves[i])
+        stat[i] = _leaf(geo, c, w, me, sc, 1)
+        vals_out[i] = stat[i]
+    # the budget covers the search below the root's one-ply scan
+    budget += k
+    ctr[0] = k
+    # a random permutation before the stable sort breaks ties at random
+    perm = np.random.permutation(k)
+    o = np.argsort(-stat[perm], kind="mergesort")
+    order = perm[o]
+    n = k
+    if beam > 0 and n > beam:
+        n = beam
+    if depth == 1 or stat[order[0]] >= WIN_SCORE - 100.0:
+        return order[0], ctr[0]
+    for i in range(k):
+        vals_out[i] = -np.inf
+    best = order[0]
+    bestv = -np.inf
+    alpha = -np.inf
+    for j in range(n):
+        if j > 0 and ctr[0] >= budget:
+            break
+        i = order[j]
+        c = apply_move(geo, s, moves[i])
+        ctr[0] += 1
+        r = _search(geo, c, depth - 1, alpha, np.inf, me, w, sc, bufs, vals, idx, 1,
+                    ctr, budget, beam)
+        vals_out[i] = r
+        if r > bestv:
+            bestv = r
+            best = i
+        if bestv > alpha:
+            alpha = bestv
+    return best, ctr[0]

@@ -1,0 +1,281 @@
+"""AI players and the ladder: legal moves only, determinism, budgets, policies,
+mode / band validation."""
+import json
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from ringrift.engine import layout as L
+from ringrift.engine.api import Rules
+from ringrift.engine.geometry import BOARD_TYPES
+from ringrift.players import params as P
+from ringrift.players.ladder import (
+    BANDS, ENGINE_MODES, LEVELS, MCTS_LEVELS, check_mode_and_band, player_params,
+    profile_weights, seat_levels,
+)
+from ringrift.players.mcts import mcts_choose
+from ringrift.players.minimax import minimax_choose
+from ringrift.players.select import select_move
+from ringrift.selfplay.game import play_game, replay_final
+from ringrift.selfplay.worker import _params_for
+
+
+def small(kind_name, board="square8"):
+    """A player of the given kind with tiny budgets (fast tests)."""
+    kind = P.KIND_NAMES.index(kind_name)
+    ip = np.zeros(P.NI, dtype=np.int64)
+    fp = np.zeros(P.NF, dtype=np.float64)
+    if kind == P.K_MINIMAX:
+        ip[P.I_DEPTH], ip[P.I_NODES], ip[P.I_BEAM] = 3, 60, 3
+    elif kind == P.K_MCTS:
+        ip[P.I_VISITS], ip[P.I_ROLLOUT_LEN], ip[P.I_PRIORS], ip[P.I_MAX_NODES] = 10, 4, 1, 4000
+        fp[P.F_CPUCT], fp[P.F_PRIOR_TEMP], fp[P.F_VALUE_SCALE] = 1.5, 8.0, 30.0
+    elif kind == P.K_HEURISTIC:
+        fp[P.F_RANDOMNESS], fp[P.F_NOISE] = 0.1, 0.1
+    return kind, ip, fp, np.array(profile_weights(board))
+
+
+def seats(players):
+    """Per-seat arrays as the worker builds them (row 0 unused)."""
+    n = len(players)
+    kinds = np.zeros(n + 1, dtype=np.int32)
+    ip = np.zeros((n + 1, P.NI), dtype=np.int64)
+    fp = np.zeros((n + 1, P.NF), dtype=np.float64)
+    w = np.zeros((n + 1, P.NW), dtype=np.float64)
+    for i, (k, a, b, c) in enumerate(players, start=1):
+        kinds[i], ip[i], fp[i], w[i] = k, a, b, c
+    return kinds, ip, fp, w
+
+
+def check_game(rules, s0, out, kinds):
+    """Every recorded choice is a legal index; policies are distributions;
+    non-MCTS policies are one-hot on the move played."""
+    final, choices, decision, poff, pidx, pprob = out
+    assert (choices >= 0).all()
+    assert np.array_equal(replay_final(rules.geo, s0, choices), final)  # raises if out of range
+    dec = np.flatnonzero(decision)
+    assert len(poff) == len(dec) + 1
+    s = s0
+    di = 0
+    for step, c in enumerate(choices):
+        legal = rules.legal(s)
+        assert 0 <= c < len(legal)
+        if decision[step]:
+            a, b = poff[di], poff[di + 1]
+            probs = pprob[a:b]
+            assert abs(float(probs.sum()) - 1.0) < 1e-4 and (probs > 0).all()
+            assert (pidx[a:b] < len(legal)).all()
+            if kinds[s[L.CUR]] != P.K_MCTS:
+                assert b - a == 1 and pidx[a] == c
+            else:
+                assert c in pidx[a:b]
+            di += 1
+        s = rules.apply(s, legal[c])  # apply() re-checks legality
+    assert np.array_equal(s, final)
+
+
+LINEUPS = {
+    2: [("heuristic", "minimax"), ("mcts", "random")],
+    3: [("heuristic", "minimax", "mcts")],
+    4: [("random", "heuristic", "minimax", "mcts")],
+}
+
+
+@pytest.mark.parametrize("board", BOARD_TYPES)
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_players_only_play_legal_moves(board, n):
+    rules = Rules(board, n)
+    big = board in ("square19", "hexagonal")
+    for lineup in LINEUPS[n]:
+        kinds, ip, fp, w = seats([small(name, board) for name in lineup])
+        s0 = rules.new_game()
+        # full games on the small boards; a long prefix on the big ones
+        out = play_game(rules.geo, s0, kinds, ip, fp, w, 11, 120 if big else 5000)
+        if not big:
+            assert out[0][L.STATUS] == L.ST_COMPLETED
+        check_game(rules, s0, out, kinds)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_ladder_level_plays_a_legal_game(level):
+    rules = Rules("square8", 2)
+    kinds, ip, fp, w = _params_for([level, 1], "square8")
+    s0 = rules.new_game()
+    out = play_game(rules.geo, s0, kinds, ip, fp, w, 5, 40 if level >= 7 else 5000)
+    check_game(rules, s0, out, kinds)
+
+
+def test_same_seed_same_game_and_other_seed_differs():
+    rules = Rules("hex8", 3)
+    kinds, ip, fp, w = seats([small("heuristic", "hex8"), small("minimax", "hex8"),
+                              small("mcts", "hex8")])
+    a = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, 42, 5000)
+    b = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, 42, 5000)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    c = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, 43, 5000)
+    assert not np.array_equal(a[1], c[1])
+
+
+def _midgame_states(board, n, count, seed=3):
+    """States from a random game, every few steps (interesting positions)."""
+    rules = Rules(board, n)
+    rng = np.random.default_rng(seed)
+    s = rules.new_game()
+    out = []
+    while s[L.STATUS] == L.ST_ACTIVE and len(out) < count:
+        legal = rules.legal(s)
+        if len(legal) > 1 and rng.random() < 0.3:
+            out.append(s)
+        s = rules.apply(s, legal[rng.integers(len(legal))])
+    return rules, out
+
+
+@pytest.mark.parametrize("board,n", [("square8", 2), ("hex8", 3), ("square8", 4)])
+def test_minimax_respects_node_budget(board, n):
+    rules, states = _midgame_states(board, n, 25)
+    w = np.array(profile_weights(board))
+    for depth, budget, beam in [(2, 40, 4), (3, 100, 3), (4, 200, 0)]:
+        ip = np.zeros(P.NI, dtype=np.int64)
+        ip[P.I_DEPTH], ip[P.I_NODES], ip[P.I_BEAM] = depth, budget, beam
+        for s in states:
+            moves = rules.legal(s)
+            k = len(moves)
+            vals = np.empty(k)
+            i, nodes = minimax_choose(rules.geo, s, moves, k, ip, w, vals)
+            assert 0 <= i < k
+            # the one-ply scan of the root, then the budget (plus at most one
+            # step per open frame when it runs out)
+            assert k <= nodes <= k + budget + depth + 2, (depth, budget, k, nodes)
+
+
+@pytest.mark.parametrize("priors,rollout", [(1, 0), (0, 6), (1, 3)])
+def test_mcts_respects_visit_and_memory_budgets(priors, rollout):
+    rules, states = _midgame_states("square8", 2, 15)
+    w = np.array(profile_weights("square8"))
+    for visits, cap in [(1, 10), (20, 300), (64, 100000)]:
+        ip = np.zeros(P.NI, dtype=np.int64)
+        ip[P.I_VISITS], ip[P.I_ROLLOUT_LEN], ip[P.I_PRIORS], ip[P.I_MAX_NODES] = (
+            visits, rollout, priors, cap)
+        ip[P.I_ROLLOUT_KIND] = P.ROLLOUT_HEURISTIC if rollout == 3 else P.ROLLOUT_RANDOM
+        fp = np.zeros(P.NF)
+        fp[P.F_CPUCT], fp[P.F_PRIOR_TEMP], fp[P.F_VALUE_SCALE] = 1.5, 8.0, 30.0
+        for s in states:
+            moves = rules.legal(s)
+            k = len(moves)
+            pol = np.full(k, -1.0)
+            i, used = mcts_choose(rules.geo, s, moves, k, ip, fp, w, pol)
+            assert 0 <= i < k
+            assert used <= max(cap, k + 1)
+            assert abs(pol.sum() - 1.0) < 1e-9 and (pol >= 0).all()
+            counts = pol * visits
+            assert np.allclose(counts, np.round(counts)) and round(counts.sum()) == visits
+            assert pol[i] == pol.max()  # no temperature: the most visited move
+
+
+def test_select_move_policy_and_single_move():
+    rules, states = _midgame_states("square8", 2, 10)
+    for name in ("random", "heuristic", "minimax", "mcts"):
+        kind, ip, fp, w = small(name)
+        for s in states:
+            moves = rules.legal(s)
+            k = np.int64(len(moves))
+            pol = np.full(len(moves), -1.0)
+            i = select_move(rules.geo, s, moves, k, np.int32(kind), ip, fp, w, pol)
+            assert 0 <= i < k
+            assert abs(pol.sum() - 1.0) < 1e-9 and (pol >= 0).all() and pol[i] > 0
+            if name != "mcts":
+                assert pol[i] == 1.0
+        pol = np.zeros(4)
+        assert select_move(rules.geo, states[0], rules.legal(states[0])[:1], np.int64(1),
+                           np.int32(kind), ip, fp, w, pol) == 0
+        assert pol[0] == 1.0
+
+
+def test_heuristic_takes_an_immediate_win():
+    """From a position one move from a ring-elimination win, the greedy player
+    (no randomness) plays a winning move."""
+    rules = Rules("square8", 2)
+    kind, ip, fp, w = small("heuristic")
+    fp[:] = 0.0
+    rng = np.random.default_rng(0)
+    found = 0
+    for game in range(40):
+        s = rules.new_game()
+        while s[L.STATUS] == L.ST_ACTIVE and found < 5:
+            legal = rules.legal(s)
+            wins = [j for j, m in enumerate(legal)
+                    if (lambda t: t[L.STATUS] == L.ST_COMPLETED and t[L.WINNER] == s[L.CUR])(
+                        rules.apply(s, m))]
+            if wins and len(wins) < len(legal):
+                pol = np.zeros(len(legal))
+                i = select_move(rules.geo, s, legal, np.int64(len(legal)), np.int32(kind),
+                                ip, fp, w, pol)
+                assert i in wins
+                found += 1
+            s = rules.apply(s, legal[rng.integers(len(legal))])
+        if found >= 5:
+            break
+    assert found > 0
+
+
+# ---- ladder ------------------------------------------------------------------
+
+def test_modes_and_bands_are_validated():
+    for mode in ENGINE_MODES:
+        for band in BANDS:
+            check_mode_and_band(mode, band)
+    with pytest.raises(ValueError) as exc:
+        check_mode_and_band("minimax", "light")
+    msg = str(exc.value)
+    assert "'minimax'" in msg and "mixed, random, heuristic, mcts, diverse" in msg
+    assert "\n" not in msg
+    with pytest.raises(ValueError) as exc:
+        seat_levels("mixed", "canonical", 2, np.random.default_rng(0))
+    msg = str(exc.value)
+    assert "'canonical'" in msg and "light, full" in msg and "\n" not in msg
+    with pytest.raises(ValueError, match="valid levels: 1-10"):
+        player_params(11, "square8")
+    with pytest.raises(ValueError, match="valid board types"):
+        player_params(2, "square7")
+
+
+def test_seat_levels_by_mode_and_band():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        assert set(seat_levels("mixed", "light", 4, rng)) <= {1, 2, 3, 4}
+        assert set(seat_levels("mixed", "full", 3, rng)) <= set(range(1, 11))
+        assert seat_levels("random", "full", 3, rng) == [1, 1, 1]
+        assert seat_levels("heuristic", "light", 2, rng) == [2, 2]
+        assert set(seat_levels("mcts", "full", 4, rng)) <= set(MCTS_LEVELS)
+        assert seat_levels("mcts", "light", 2, rng) == [5, 5]
+        d = seat_levels("diverse", "light", 4, rng)
+        assert sorted(d) == [1, 2, 3, 4]
+        d = seat_levels("diverse", "full", 3, rng)
+        assert len(set(d)) == 3
+    seen = {tuple(seat_levels("mixed", "light", 2, rng)) for _ in range(200)}
+    assert len(seen) == 16  # every pairing happens
+    a = [seat_levels("mixed", "full", 4, np.random.default_rng(9)) for _ in range(3)]
+    assert a[0] == a[1] == a[2]
+
+
+def test_player_params_shapes_and_kinds():
+    kinds = []
+    for level in LEVELS:
+        kind, ip, fp, w = player_params(level, "hex8")
+        assert ip.dtype == np.int64 and fp.dtype == np.float64 and w.dtype == np.float64
+        assert ip.ndim == fp.ndim == w.ndim == 1 and len(w) == P.NW
+        kinds.append(kind)
+    assert kinds == [P.K_RANDOM, P.K_HEURISTIC, P.K_MINIMAX, P.K_MINIMAX] + [P.K_MCTS] * 6
+    visits = [player_params(lv, "square8")[1][P.I_VISITS] for lv in MCTS_LEVELS]
+    assert visits == sorted(visits) and len(set(visits)) == len(visits)
+
+
+@pytest.mark.parametrize("board", BOARD_TYPES)
+def test_shipped_profiles(board):
+    text = resources.files("ringrift.players").joinpath("profiles", f"{board}.json").read_text()
+    data = json.loads(text)
+    assert data["board_type"] == board
+    assert set(data["weights"]) == set(P.WEIGHT_NAMES)
+    assert len(profile_weights(board)) == P.NW

@@ -1,0 +1,104 @@
+"""The Snakemake workflow end to end on the tiny .test config, as users run it."""
+import json
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_CONFIG = REPO / ".test" / "config" / "config.yaml"
+
+
+def smk(workdir, *args, config=TEST_CONFIG, check=True, timeout=900):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(config),
+           "--profile", str(REPO / "profiles" / "local"), "--cores", "2", *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(p.stdout[-3000:] + p.stderr[-3000:])
+    return p
+
+
+def test_lint_clean():
+    p = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile",
+                        str(REPO / "Snakefile"), "--directory", str(REPO)],
+                       capture_output=True, text=True, timeout=300)
+    assert "Congratulations, your workflow is in a good condition!" in p.stdout + p.stderr
+
+
+def test_dry_run_plans_expected_jobs(tmp_path):
+    p = smk(tmp_path, "-n")
+    out = p.stdout + p.stderr
+    # 12 games, 2 workers, 4 games per part -> parts of 4+2 games per worker
+    for rule, n in (("numba_warmup", 1), ("selfplay_part", 4), ("aggregate", 1),
+                    ("export_jsonl", 1), ("summary", 1)):
+        assert any(line.split() == [rule, str(n)] for line in out.splitlines()), out
+
+
+def test_bad_config_value_is_named(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TEST_CONFIG.read_text().replace("board_type: square8", "board_type: octagon"))
+    p = smk(tmp_path, "-n", config=bad, check=False)
+    assert p.returncode != 0
+    assert "octagon" in p.stdout + p.stderr
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("wf")
+    smk(wd)
+    return wd
+
+
+def test_full_run_outputs(full_run):
+    wd = full_run
+    parts = sorted((wd / "results" / "selfplay" / "tiny").glob("worker_*/part_*.parquet"))
+    assert len(parts) == 4
+    stats = [json.loads(p.with_suffix("").with_suffix(".stats.json").read_text()) for p in parts]
+    combined = pq.read_table(wd / "results" / "tiny" / "combined_training.parquet")
+    assert combined.num_rows == sum(s["samples"] for s in stats)
+    assert sum(s["games"] for s in stats) == 12
+    assert len(set(combined.column("game_id").to_pylist())) == 12
+    summary = json.loads((wd / "results" / "tiny" / "summary.json").read_text())
+    assert summary["games"] == 12 and summary["samples"] == combined.num_rows
+    with gzip.open(wd / "results" / "tiny" / "combined_training.jsonl.gz", "rt") as fh:
+        lines = [json.loads(x) for x in fh]
+    assert len(lines) == combined.num_rows
+    assert {"state", "outcome", "board_type", "game_id", "move_number", "ply_to_end",
+            "metadata"} <= set(lines[0])
+
+
+def test_second_run_does_nothing(full_run):
+    p = smk(full_run, "-n")
+    assert "Nothing to be done" in p.stdout + p.stderr
+
+
+def test_kill_and_rerun_gives_identical_aggregate(full_run, tmp_path):
+    wd = tmp_path / "killed"
+    wd.mkdir()
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(wd), "--configfile", str(TEST_CONFIG),
+           "--profile", str(REPO / "profiles" / "local"), "--cores", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    parts_dir = wd / "results" / "selfplay" / "tiny"
+    while time.time() < deadline and not list(parts_dir.glob("worker_*/part_*.parquet")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(parts_dir.glob("worker_*/part_*.parquet")))
+    assert 1 <= done_before < 4 or not (wd / "results" / "tiny").exists()
+    smk(wd, "--unlock")
+    p = smk(wd)
+    out = p.stdout + p.stderr
+    assert f"selfplay_part" in out
+    a = (full_run / "results" / "tiny" / "combined_training.parquet").read_bytes()
+    b = (wd / "results" / "tiny" / "combined_training.parquet").read_bytes()
+    assert a == b
