@@ -12,11 +12,10 @@ rule aggregate:
     log:
         "logs/aggregate/{dataset}.log",
     params:
-        cli=RINGRIFT,
         seed=lambda wc: ds(wc.dataset)["seed"],
         scratch=lambda wc: f"--scratch {config['scratch']}" if config.get("scratch") else "",
     resources:
         mem_mb=2000,
     shell:
-        "{params.cli} aggregate --seed {params.seed} {params.scratch}"
+        "ringrift aggregate --seed {params.seed} {params.scratch}"
         " --output {output.combined} {input.parts} > {log} 2>&1"

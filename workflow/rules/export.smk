@@ -10,7 +10,5 @@ rule export_jsonl:
         "../envs/ringrift.yaml"
     log:
         "logs/export/{dataset}.log",
-    params:
-        cli=RINGRIFT,
     shell:
-        "{params.cli} export --output {output.jsonl} {input.combined} > {log} 2>&1"
+        "ringrift export --output {output.jsonl} {input.combined} > {log} 2>&1"

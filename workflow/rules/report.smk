@@ -10,7 +10,5 @@ rule summary:
         "../envs/ringrift.yaml"
     log:
         "logs/summary/{dataset}.log",
-    params:
-        cli=RINGRIFT,
     shell:
-        "{params.cli} summarize --output {output.summary} {input.combined} > {log} 2>&1"
+        "ringrift summarize --output {output.summary} {input.combined} > {log} 2>&1"

@@ -12,16 +12,14 @@ rule numba_warmup:
         "../envs/ringrift.yaml"
     log:
         "logs/numba_warmup.log",
-    params:
-        cli=RINGRIFT,
     localrule: True
     shell:
-        "{params.cli} warmup > {log} 2>&1 && touch {output.done}"
+        "ringrift warmup > {log} 2>&1 && touch {output.done}"
 
 
 rule selfplay_part:
     input:
-        warm=rules.numba_warmup.output.done,
+        warm=warmup_marker,
     output:
         part=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.parquet",
         stats=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.stats.json",
@@ -30,7 +28,6 @@ rule selfplay_part:
     log:
         "logs/selfplay/{dataset}/worker_{worker}/part_{part}.log",
     params:
-        cli=RINGRIFT,
         d=lambda wc: ds(wc.dataset),
         info=part_info,
         swap=lambda wc: "--swap-rule" if ds(wc.dataset).get("swap_rule", False) else "",
@@ -38,7 +35,7 @@ rule selfplay_part:
     resources:
         mem_mb=1000,
     shell:
-        "NUMBA_NUM_THREADS={threads} {params.cli} selfplay --quiet"
+        "NUMBA_NUM_THREADS={threads} ringrift selfplay --quiet"
         " --num-games {params.info[games]} --game-offset {params.info[first]}"
         " --board-type {params.d[board_type]} --num-players {params.d[num_players]}"
         " --engine-mode {params.d[engine_mode]} --difficulty-band {params.d[difficulty_band]}"
