@@ -31,6 +31,7 @@ def small(kind_name, board="square8"):
     elif kind == P.K_MCTS:
         ip[P.I_VISITS], ip[P.I_ROLLOUT_LEN], ip[P.I_PRIORS], ip[P.I_MAX_NODES] = 10, 4, 1, 4000
         fp[P.F_CPUCT], fp[P.F_PRIOR_TEMP], fp[P.F_VALUE_SCALE] = 1.5, 8.0, 30.0
+        fp[P.F_WIDEN] = 0.5
     elif kind == P.K_HEURISTIC:
         fp[P.F_RANDOMNESS], fp[P.F_NOISE] = 0.1, 0.1
     return kind, ip, fp, np.array(profile_weights(board))
@@ -150,8 +151,9 @@ def test_minimax_respects_node_budget(board, n):
             assert k <= nodes <= k + budget + depth + 2, (depth, budget, k, nodes)
 
 
-@pytest.mark.parametrize("priors,rollout", [(1, 0), (0, 6), (1, 3)])
-def test_mcts_respects_visit_and_memory_budgets(priors, rollout):
+@pytest.mark.parametrize("priors,rollout,widen", [(1, 0, 0.0), (0, 6, 0.0), (1, 3, 0.0),
+                                                  (1, 0, 0.5)])
+def test_mcts_respects_visit_and_memory_budgets(priors, rollout, widen):
     rules, states = _midgame_states("square8", 2, 15)
     w = np.array(profile_weights("square8"))
     for visits, cap in [(1, 10), (20, 300), (64, 100000)]:
@@ -161,6 +163,7 @@ def test_mcts_respects_visit_and_memory_budgets(priors, rollout):
         ip[P.I_ROLLOUT_KIND] = P.ROLLOUT_HEURISTIC if rollout == 3 else P.ROLLOUT_RANDOM
         fp = np.zeros(P.NF)
         fp[P.F_CPUCT], fp[P.F_PRIOR_TEMP], fp[P.F_VALUE_SCALE] = 1.5, 8.0, 30.0
+        fp[P.F_WIDEN] = widen
         for s in states:
             moves = rules.legal(s)
             k = len(moves)
@@ -169,8 +172,9 @@ def test_mcts_respects_visit_and_memory_budgets(priors, rollout):
             assert 0 <= i < k
             assert used <= max(cap, k + 1)
             assert abs(pol.sum() - 1.0) < 1e-9 and (pol >= 0).all()
-            counts = pol * visits
-            assert np.allclose(counts, np.round(counts)) and round(counts.sum()) == visits
+            if widen == 0.0:  # the policy is the root visit distribution
+                counts = pol * visits
+                assert np.allclose(counts, np.round(counts)) and round(counts.sum()) == visits
             assert pol[i] == pol.max()  # no temperature: the most visited move
 
 

@@ -2,9 +2,18 @@
 
     level 1      random
     level 2      heuristic: one-ply greedy (randomness 0.1, weight noise 0.1)
-    level 3-4    minimax: shallow alpha-beta with a beam and a node budget
-    level 5-10   MCTS (PUCT with heuristic priors) of growing visit budget;
-                 the reference's neural tiers map here until a model hook exists
+    level 3      minimax depth 2, beam 4, 80 nodes (randomness 0.05, noise 0.05)
+    level 4      minimax depth 2, beam 8, 250 nodes (randomness 0.02)
+    level 5-10   MCTS, PUCT with heuristic priors and progressive widening,
+                 64 * 2**(level - 5) visits (64 ... 2048); weight noise 0.05 and
+                 visit-proportional sampling in the first 8 engine steps keep
+                 self-play games apart. The reference's neural tiers map here
+                 until a model hook exists.
+
+Depth 2 is the mover's whole place-then-move turn; a third step (the next
+player's placement) costs a full placement scan and barely changes the static
+value, so budgets buy width (beam) rather than depth. Every level's weights
+come from the board's profile in profiles/*.json.
 
 Engine modes pick the level of every seat for one game (``seat_levels``):
 
@@ -34,23 +43,24 @@ BANDS = {"light": (1, 2, 3, 4), "full": tuple(range(1, 11))}
 LEVELS = tuple(range(1, 11))
 MCTS_LEVELS = (5, 6, 7, 8, 9, 10)
 
-# level -> (kind, iparams by slot, fparams by slot)
+# level -> (kind, iparams by slot, fparams by slot); tree memory for MCTS is
+# bounded by I_MAX_NODES (about 140 bytes a node)
 _LADDER = {
     1: (P.K_RANDOM, {}, {}),
     2: (P.K_HEURISTIC, {}, {P.F_RANDOMNESS: 0.1, P.F_NOISE: 0.1}),
-    3: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 150, P.I_BEAM: 6},
+    3: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 80, P.I_BEAM: 4},
         {P.F_RANDOMNESS: 0.05, P.F_NOISE: 0.05}),
-    4: (P.K_MINIMAX, {P.I_DEPTH: 3, P.I_NODES: 400, P.I_BEAM: 6},
+    4: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 250, P.I_BEAM: 8},
         {P.F_RANDOMNESS: 0.02}),
 }
-_MCTS_VISITS = {5: 48, 6: 96, 7: 192, 8: 384, 9: 768, 10: 1536}
+_MCTS_VISITS = {5: 64, 6: 128, 7: 256, 8: 512, 9: 1024, 10: 2048}
 for _lv, _v in _MCTS_VISITS.items():
     _LADDER[_lv] = (
         P.K_MCTS,
         {P.I_VISITS: _v, P.I_ROLLOUT_LEN: 0, P.I_ROLLOUT_KIND: P.ROLLOUT_RANDOM,
          P.I_PRIORS: 1, P.I_MAX_NODES: min(1 << 19, 160 * _v + 8192), P.I_TEMP_STEPS: 8},
         {P.F_CPUCT: 1.5, P.F_PRIOR_TEMP: 8.0, P.F_VALUE_SCALE: 30.0, P.F_NOISE: 0.05,
-         P.F_TEMPERATURE: 1.0},
+         P.F_TEMPERATURE: 1.0, P.F_WIDEN: 0.5},
     )
 
 

@@ -3,17 +3,32 @@
 Every node keeps a value sum per player, and the player to move at a node
 picks the child that is best for itself, so the same tree serves 2-4 players
 and turns of several steps. A simulation walks down from the root by
-selection, expands the leaf it reaches (one child per legal move; priors =
-softmax of the mover's static value after each move), scores it (an optional
-random or greedy rollout of bounded length, then the static evaluation turned
-into per-player values in [0, 1]; finished games score 1 for the winner and 0
-for the others) and backs the value vector up the path.
+selection, expands the leaf it reaches (one child per legal move) and scores
+it, then backs the value vector up the path. Finished games score 1 for the
+winner and 0 for the others.
 
-Memory is bounded: the tree holds at most ``max_nodes`` nodes; a leaf whose
-children would not fit is scored without being expanded. The policy target
-is the root visit distribution; the move played is the most visited one (or,
-during the first I_TEMP_STEPS engine steps of a game, a sample from
-visits^(1/T) when a temperature T is set).
+With priors (PUCT), expanding a node scores every child statically: the
+priors are a softmax of the mover's value after each move, each child keeps
+its static per-player values (sigmoid of the evaluation difference), and the
+leaf is scored by its best child for the mover (a one-ply backup). Children
+are stored best prior first. Without priors (UCT), children are uniform and
+the leaf is scored by its static value.
+
+Progressive widening (``widen`` > 0): a node with n visits only considers its
+best max(1, widen * n) children by prior and visits each of them once before
+comparing them. One-step values are poor for placements (a placement is only
+as good as the move that must follow it), and a visited child's value (after
+its follow-up) is not comparable with an unvisited one's static value, so
+every candidate gets that follow-up first. ``widen`` = 0 is plain PUCT/UCT.
+
+Optional rollouts (random or greedy, bounded length) run from the leaf before
+it is scored. Memory is bounded: the tree holds at most ``max_nodes`` nodes;
+a leaf whose children would not fit is scored without being expanded.
+
+The policy target is the root visit distribution, without the first visit of
+each child when widening (that visit is exploration by construction). The
+move played is the most visited one or, during the first I_TEMP_STEPS engine
+steps of a game, a sample from visits^(1/T) when a temperature T is set.
 """
 import numpy as np
 from numba import njit
@@ -23,8 +38,8 @@ from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import greedy_index
 from .evaluate import player_scores, relative_value
 from .params import (
-    F_CPUCT, F_PRIOR_TEMP, F_TEMPERATURE, F_VALUE_SCALE, I_MAX_NODES, I_PRIORS,
-    I_ROLLOUT_KIND, I_ROLLOUT_LEN, I_TEMP_STEPS, I_VISITS, ROLLOUT_HEURISTIC,
+    F_CPUCT, F_PRIOR_TEMP, F_TEMPERATURE, F_VALUE_SCALE, F_WIDEN, I_MAX_NODES,
+    I_PRIORS, I_ROLLOUT_KIND, I_ROLLOUT_LEN, I_TEMP_STEPS, I_VISITS, ROLLOUT_HEURISTIC,
 )
 
 
@@ -75,8 +90,101 @@ def rollout(geo, s, w, length, kind, buf, sc, vals):
 
 
 @njit(cache=True)
+def _expand(geo, s, moves, k, at, node, first, nch, mv, mi, nvis, wsum, prior, sv,
+            use_priors, w, mover, ptemp, scale, sc, val, tmp):
+    """Children at[0:k] of node for moves[:k], best prior first (mi = index
+    into moves). With priors, returns the slot of the mover's best child."""
+    first[node] = at
+    nch[node] = k
+    for i in range(k):
+        c = at + i
+        nvis[c] = 0.0
+        first[c] = -1
+        nch[c] = 0
+        for p in range(5):
+            wsum[c, p] = 0.0
+    if not use_priors:
+        for i in range(k):
+            mv[at + i] = moves[i]
+            mi[at + i] = i
+            prior[at + i] = 1.0 / k
+        return -1
+    # static value of every child: its prior and per-player values in [0, 1]
+    raw = tmp[0, :k]
+    vv = tmp[1:6, :k]
+    mx = -np.inf
+    for i in range(k):
+        ch = apply_move(geo, s, moves[i])
+        if ch[STATUS] != ST_ACTIVE:
+            wn = ch[WINNER]
+            v = 1.0e6 if wn == mover else (-1.0e6 if wn != 0 else 0.0)
+        else:
+            player_scores(geo, ch, w, sc)
+            v = relative_value(sc, ch[NP], mover)
+        leaf_values_from(ch, sc, scale, val)
+        for p in range(5):
+            vv[p, i] = val[p]
+        raw[i] = v
+        if v > mx:
+            mx = v
+    tot = 0.0
+    for i in range(k):
+        raw[i] = np.exp((raw[i] - mx) / ptemp)
+        tot += raw[i]
+    order = np.argsort(-raw, kind="mergesort")
+    for j in range(k):
+        i = order[j]
+        c = at + j
+        mv[c] = moves[i]
+        mi[c] = i
+        prior[c] = raw[i] / tot
+        for p in range(5):
+            sv[c, p] = vv[p, i]
+    return at
+
+
+@njit(cache=True)
+def _select(node, p, first, nch, nvis, wsum, prior, sv, use_priors, cpuct, widen):
+    a = first[node]
+    b = a + nch[node]
+    if b - a == 1:
+        return a
+    n = nvis[node]
+    if widen > 0.0:
+        m = int(widen * n) + 1
+        if m < b - a:
+            b = a + m
+        for c in range(a, b):  # every candidate gets its first visit in turn
+            if nvis[c] == 0.0:
+                return c
+    best = a
+    bestv = -np.inf
+    sqn = np.sqrt(n + 1.0)
+    lnn = np.log(n + 1.0)
+    fpu = wsum[node, p] / n if n > 0 else 0.5
+    for c in range(a, b):
+        nc = nvis[c]
+        if nc > 0:
+            q = wsum[c, p] / nc
+        elif use_priors:
+            q = sv[c, p]
+        else:
+            q = fpu
+        if use_priors:
+            u = q + cpuct * prior[c] * sqn / (1.0 + nc)
+        elif nc == 0:
+            u = 1e9 + np.random.random()
+        else:
+            u = q + cpuct * np.sqrt(lnn / nc)
+        if u > bestv:
+            bestv = u
+            best = c
+    return best
+
+
+@njit(cache=True)
 def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
-    """(index of the move to play, nodes used); pol[:k] = root visit shares."""
+    """(index of the move to play, nodes used); pol[:k] = the policy target."""
     visits = iparams[I_VISITS]
     rlen = iparams[I_ROLLOUT_LEN]
     rkind = iparams[I_ROLLOUT_KIND]
@@ -91,33 +199,30 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
     scale = fparams[F_VALUE_SCALE]
     if scale <= 0.0:
         scale = 1.0
+    widen = fparams[F_WIDEN]
     temperature = fparams[F_TEMPERATURE]
     if s0[MOVE_COUNT] >= iparams[I_TEMP_STEPS]:
         temperature = 0.0
 
-    parent = np.empty(cap, dtype=np.int32)
     first = np.empty(cap, dtype=np.int32)
     nch = np.empty(cap, dtype=np.int32)
     mv = np.empty((cap, MF), dtype=np.int32)
+    mi = np.empty(cap, dtype=np.int32)
     nvis = np.empty(cap, dtype=np.float64)
     wsum = np.empty((cap, 5), dtype=np.float64)
     prior = np.empty(cap, dtype=np.float64)
     sv = np.empty((cap, 5), dtype=np.float64)
     buf = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    vals = np.empty(MAX_MOVES_BUFFER, dtype=np.float64)
+    tmp = np.empty((6, MAX_MOVES_BUFFER), dtype=np.float64)
     sc = np.zeros(5)
     val = np.zeros(5)
     path = np.empty(4096, dtype=np.int32)
 
-    # root and its children: the moves we were given
-    parent[0] = -1
-    first[0] = 1
-    nch[0] = k
     nvis[0] = 0.0
     wsum[0, :] = 0.0
     me = s0[CUR]
-    _init_children(geo, s0, moves, k, 1, 0, parent, first, nch, mv, nvis, wsum, prior, sv,
-                   use_priors, w, me, ptemp, scale, sc, val)
+    _expand(geo, s0, moves, k, 1, 0, first, nch, mv, mi, nvis, wsum, prior, sv, use_priors,
+            w, me, ptemp, scale, sc, val, tmp)
     used = 1 + k
 
     for _ in range(visits):
@@ -126,36 +231,10 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
         depth = 0
         path[0] = 0
         while first[node] >= 0 and s[STATUS] == ST_ACTIVE:
-            p = s[CUR]
-            a = first[node]
-            b = a + nch[node]
-            best = a
-            if b - a > 1:
-                bestv = -np.inf
-                sqn = np.sqrt(nvis[node] + 1.0)
-                lnn = np.log(nvis[node] + 1.0)
-                fpu = 0.5
-                if nvis[node] > 0:
-                    fpu = wsum[node, p] / nvis[node]
-                for c in range(a, b):
-                    nc = nvis[c]
-                    if nc > 0:
-                        q = wsum[c, p] / nc
-                    elif use_priors:
-                        q = sv[c, p]  # the child's static value
-                    else:
-                        q = fpu
-                    if use_priors:
-                        u = q + cpuct * prior[c] * sqn / (1.0 + nc)
-                    elif nc == 0:
-                        u = 1e9 + np.random.random()
-                    else:
-                        u = q + cpuct * np.sqrt(lnn / nc)
-                    if u > bestv:
-                        bestv = u
-                        best = c
-            s = apply_move(geo, s, mv[best])
-            node = best
+            c = _select(node, s[CUR], first, nch, nvis, wsum, prior, sv, use_priors, cpuct,
+                        widen)
+            s = apply_move(geo, s, mv[c])
+            node = c
             if depth + 1 < path.shape[0]:
                 depth += 1
                 path[depth] = node
@@ -164,20 +243,19 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
             kk = legal_moves_into(geo, s, buf)
             if used + kk <= cap:
                 mover = s[CUR]
-                _init_children(geo, s, buf, kk, used, node, parent, first, nch, mv, nvis,
-                               wsum, prior, sv, use_priors, w, mover, ptemp, scale, sc, val)
-                if use_priors and rlen == 0:
+                bc = _expand(geo, s, buf, kk, used, node, first, nch, mv, mi, nvis, wsum,
+                             prior, sv, use_priors, w, mover, ptemp, scale, sc, val, tmp)
+                used += kk
+                if bc >= 0 and rlen == 0:
                     # one-ply backup: the value after the mover's best move
-                    bc = used
-                    for c in range(used, used + kk):
+                    for c in range(bc, bc + kk):
                         if sv[c, mover] > sv[bc, mover]:
                             bc = c
                     for p in range(1, 5):
                         val[p] = sv[bc, p]
                     scored = True
-                used += kk
             if rlen > 0:
-                s = rollout(geo, s, w, rlen, rkind, buf, sc, vals)
+                s = rollout(geo, s, w, rlen, rkind, buf, sc, tmp[0])
         if not scored:
             leaf_values(geo, s, w, scale, sc, val)
         for j in range(depth + 1):
@@ -186,87 +264,53 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
             for p in range(1, 5):
                 wsum[nd, p] += val[p]
 
-    # policy target and the move to play
+    # policy target over the moves as given (root child c holds moves[mi[c]])
+    cnt = tmp[0, :k]
     tot = 0.0
+    for c in range(1, 1 + k):
+        cnt[mi[c]] = nvis[c]
+        tot += nvis[c]
+    if widen > 0.0:
+        extra = 0.0
+        for i in range(k):
+            if cnt[i] > 1.0:
+                extra += cnt[i] - 1.0
+        if extra > 0.0:
+            tot = extra
+            for i in range(k):
+                cnt[i] = cnt[i] - 1.0 if cnt[i] > 1.0 else 0.0
     for i in range(k):
-        tot += nvis[1 + i]
+        pol[i] = 0.0
     if tot <= 0.0:
-        bi = 0
-        bp = -1.0
-        for i in range(k):
-            if prior[1 + i] > bp:
-                bp = prior[1 + i]
-                bi = i
-        for i in range(k):
-            pol[i] = 0.0
+        # no visits: the best prior (first child)
+        bi = mi[1]
         pol[bi] = 1.0
         return bi, used
     for i in range(k):
-        pol[i] = nvis[1 + i] / tot
+        pol[i] = cnt[i] / tot
     if temperature > 0.0:
         acc = 0.0
+        wt = tmp[1, :k]
         for i in range(k):
-            vals[i] = (nvis[1 + i] / tot) ** (1.0 / temperature)
-            acc += vals[i]
+            wt[i] = pol[i] ** (1.0 / temperature)
+            acc += wt[i]
         r = np.random.random() * acc
         for i in range(k):
-            r -= vals[i]
-            if r < 0.0:
+            r -= wt[i]
+            if r < 0.0 and wt[i] > 0.0:
                 return i, used
-        return k - 1, used
-    bi = 0
+        for i in range(k - 1, -1, -1):
+            if wt[i] > 0.0:
+                return i, used
+    # the most visited move; ties go to the higher value for the mover
+    bi = mi[1]
     bn = -1.0
     bq = -np.inf
-    for i in range(k):
-        c = 1 + i
+    for c in range(1, 1 + k):
         n = nvis[c]
         q = wsum[c, me] / n if n > 0 else -1.0
         if n > bn or (n == bn and q > bq):
             bn = n
             bq = q
-            bi = i
+            bi = mi[c]
     return bi, used
-
-
-@njit(cache=True)
-def _init_children(geo, s, moves, k, at, node, parent, first, nch, mv, nvis, wsum, prior, sv,
-                   use_priors, w, mover, ptemp, scale, sc, val):
-    first[node] = at
-    nch[node] = k
-    for i in range(k):
-        c = at + i
-        parent[c] = node
-        first[c] = -1
-        nch[c] = 0
-        mv[c] = moves[i]
-        nvis[c] = 0.0
-        for p in range(5):
-            wsum[c, p] = 0.0
-        prior[c] = 1.0 / k
-    if not use_priors:
-        return
-    # static value of every child: priors (softmax over the mover's value in
-    # evaluation points) and per-player values in [0, 1]
-    mx = -np.inf
-    for i in range(k):
-        c = at + i
-        ch = apply_move(geo, s, moves[i])
-        if ch[STATUS] != ST_ACTIVE:
-            wn = ch[WINNER]
-            v = 1.0e6 if wn == mover else (-1.0e6 if wn != 0 else 0.0)
-        else:
-            player_scores(geo, ch, w, sc)
-            v = relative_value(sc, ch[NP], mover)
-        leaf_values_from(ch, sc, scale, val)
-        for p in range(5):
-            sv[c, p] = val[p]
-        prior[c] = v
-        if v > mx:
-            mx = v
-    tot = 0.0
-    for i in range(k):
-        e = np.exp((prior[at + i] - mx) / ptemp)
-        prior[at + i] = e
-        tot += e
-    for i in range(k):
-        prior[at + i] /= tot

@@ -4,13 +4,16 @@ Max or min at a node is decided by s[CUR] (a turn is several steps of one
 player): the searching player maximises its relative value, every other
 player minimises it (paranoid search for 3-4 players). Depth counts decision
 steps only; steps with a single legal move (bookkeeping or forced) are
-applied for free. The root's moves are always all scored statically (the
-one-ply answer and the ordering); the node budget then caps the apply_move
-calls of the deeper search, and once it is spent nodes are scored
-statically. Interior nodes order their
-children by static value and search only the best ``beam`` of them deeper;
-nodes just above the leaves order by move type (captures first) so cutoffs
-come early without evaluating every child twice.
+applied for free.
+
+The root's moves are always all scored statically (the one-ply answer and
+the ordering); the node budget then caps the apply_move calls of the deeper
+search, and once it is spent nodes are scored statically. Interior nodes
+order their children by static value and search only the best ``beam`` of
+them deeper (0 = all); nodes just above the leaves order by move type
+(captures first) so cutoffs come early without scoring every child twice.
+Ties at the root are broken at random; otherwise the search is deterministic.
+The search is iterative (Numba cannot cache recursive functions).
 """
 import numpy as np
 from numba import njit

@@ -26,7 +26,9 @@ F_CPUCT = 2           # exploration constant (PUCT with priors, UCT without)
 F_PRIOR_TEMP = 3      # softmax temperature of the priors, in evaluation points
 F_VALUE_SCALE = 4     # leaf value = sigmoid(score difference / scale)
 F_TEMPERATURE = 5     # > 0: sample the played move from visits^(1/T) ...
-NF = 6
+F_WIDEN = 6           # progressive widening: a node with n visits searches its
+                      # best max(1, widen * n) children (0 = all; see mcts.py)
+NF = 7
 
 # ---- iparams ----------------------------------------------------------------
 # minimax

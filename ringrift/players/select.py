@@ -4,14 +4,15 @@
 
 returns the index of the chosen move among moves[:k] and fills policy_out[:k]
 with the policy target: one-hot on the chosen move for random, heuristic and
-minimax players, the root visit distribution for MCTS. All randomness comes
-from Numba's np.random (seeded once per game by the caller).
+minimax players, the root visit distribution for MCTS. Every kind first
+plays a uniformly random move with probability fparams[F_RANDOMNESS] (policy
+one-hot on it) and redraws its weight noise per decision. All randomness
+comes from Numba's np.random (seeded once per game by the caller).
 """
 import numpy as np
 from numba import njit
 
 from ..engine.layout import CUR
-from ..engine.rules import MAX_MOVES_BUFFER
 from .basic import greedy_index, noisy_weights, one_hot
 from .mcts import mcts_choose
 from .minimax import minimax_choose
@@ -46,4 +47,4 @@ def select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out):
     raise ValueError("unknown player kind")
 
 
-__all__ = ["select_move", "MAX_MOVES_BUFFER"]
+__all__ = ["select_move"]
