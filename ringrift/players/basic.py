@@ -3,17 +3,14 @@ import numpy as np
 from numba import njit
 
 from ..engine.layout import (
-    F_TYPE, MT_NO_LINE, MT_NO_MOVEMENT, MT_NO_PLACEMENT, MT_NO_TERRITORY,
+    MT_CHOOSE_LINE_OPTION, MT_CHOOSE_TERRITORY, MT_CONTINUE_CAPTURE, MT_ELIMINATE,
+    MT_FORCED_ELIM, MT_MOVE_STACK, MT_OVERTAKING_CAPTURE, MT_PROCESS_LINE,
+    MT_RECOVERY_SLIDE,
 )
 from ..engine.rules import apply_move
 from .evaluate import evaluate
 
 TIE = 1e-9
-
-
-@njit(cache=True)
-def is_bookkeeping(t):
-    return t == MT_NO_PLACEMENT or t == MT_NO_MOVEMENT or t == MT_NO_LINE or t == MT_NO_TERRITORY
 
 
 @njit(cache=True)
@@ -33,11 +30,6 @@ def noisy_weights(w, noise):
     for i in range(w.shape[0]):
         out[i] = w[i] * (1.0 + noise * np.random.randn())
     return out
-
-
-@njit(cache=True)
-def random_index(k):
-    return np.random.randint(k)
 
 
 @njit(cache=True)
@@ -65,17 +57,13 @@ def greedy_index(geo, s, moves, k, w, me, sc, vals):
 @njit(cache=True)
 def move_type_priority(t):
     """Cheap move ordering: tactical and scoring moves first."""
-    if t == 5 or t == 6:      # overtaking / continue capture
+    if t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE:
         return 0
-    if t == 8 or t == 9 or t == 11 or t == 16:  # lines, territory, recovery
+    if (t == MT_PROCESS_LINE or t == MT_CHOOSE_LINE_OPTION or t == MT_CHOOSE_TERRITORY
+            or t == MT_RECOVERY_SLIDE):
         return 1
-    if t == 3:                # move stack
+    if t == MT_MOVE_STACK:
         return 2
-    if t == 14 or t == 15:    # eliminations
+    if t == MT_ELIMINATE or t == MT_FORCED_ELIM:
         return 3
     return 4
-
-
-@njit(cache=True)
-def forced_type(moves, k):
-    return k == 1 and is_bookkeeping(moves[0, F_TYPE])

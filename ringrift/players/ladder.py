@@ -35,7 +35,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..engine.geometry import BOARD_TYPES, check_board_type
+from ..engine.geometry import check_board_type
 from . import params as P
 
 ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse")
@@ -141,5 +141,5 @@ def describe_level(level: int) -> str:
     return name
 
 
-__all__ = ["BANDS", "BOARD_TYPES", "ENGINE_MODES", "LEVELS", "check_mode_and_band",
+__all__ = ["BANDS", "ENGINE_MODES", "LEVELS", "MCTS_LEVELS", "check_mode_and_band",
            "describe_level", "player_params", "profile_weights", "seat_levels"]
