@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..dataset.parts import DataError
+from ..dataset.parts import DataError, _umask
 from ..dataset.schema import SCHEMA_VERSION, row_to_state
 from ..engine import layout as L
 from ..engine.api import Rules
@@ -271,6 +271,7 @@ def export_samples(part_uris_or_tables, out_uri: str) -> dict:
     else:
         parent = None
     fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-export-", suffix=".part")
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; exports are data to share
     replayer = Replayer()
     samples = 0
     games: set[str] = set()
