@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -35,24 +34,17 @@ from ringrift.export.jsonl import export_samples, main_export
 
 VOLATILE_STATE = {"id", "createdAt", "lastMoveAt", "zobristHash"}
 VOLATILE_MOVE = {"id", "timestamp"}
+from conftest import shared_dir  # noqa: E402  (pytest puts tests/ on sys.path)
+
 POSITION_LISTS = ("collapsedMarkers", "collapsePositions", "collapsed_markers",
                   "collapse_positions")
 LAST_MOVES = 4
 
 
-def _shared() -> Path:
-    env = os.environ.get("RINGRIFT_SHARED")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-    if not (path / "conformance").is_dir():
-        pytest.fail(f"conformance data not found at {path / 'conformance'} "
-                    "(set RINGRIFT_SHARED to the shared/ folder)")
-    return path
-
-
 def _traces(pattern):
-    files = sorted((_shared() / "conformance" / "traces").glob(pattern))
+    files = sorted((shared_dir() / "conformance" / "traces").glob(pattern))
     if not files:
-        pytest.fail(f"no trace files {pattern} in {_shared() / 'conformance' / 'traces'}")
+        pytest.fail(f"no trace files {pattern} in {shared_dir() / 'conformance' / 'traces'}")
     return files
 
 
@@ -297,7 +289,7 @@ def _keysets(sample: dict) -> dict:
 
 def test_sample_key_sets_match_seed_example(tmp_path):
     example = [json.loads(line) for line in
-               (_shared() / "conformance" / "sample_format" / "example_samples.jsonl")
+               (shared_dir() / "conformance" / "sample_format" / "example_samples.jsonl")
                .read_text().splitlines() if line.strip()]
     ref_move = next(e for e in example if "move" in e and e["state"]["move_history"])
     ref_term = next(e for e in example if "move" not in e)
