@@ -1,6 +1,7 @@
 # RingRift self-play: shards of games -> per-worker Parquet parts -> shuffled
 # aggregate per dataset (+ optional JSONL.gz in the seed's format).
 # Run: snakemake --profile profiles/local     (plan only: add -n)
+# CMA-ES tuning of the heuristic weights (config `tuning`): add the target `tune`.
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -17,6 +18,7 @@ include: "workflow/rules/selfplay.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tuning.smk"
 
 
 rule all:

@@ -76,7 +76,7 @@ def _cmd_play(args) -> int:
 def _cmd_selfplay(args) -> int:
     from .dataset.parts import DataError, check_output_uri
     from .engine.api import Rules
-    from .players.ladder import check_mode_and_band
+    from .players.ladder import check_mode_and_band, load_profile
     from .selfplay.worker import (
         WorkerConfig, default_worker_id, json_dumps, run_worker, summary_line,
         terminal_progress,
@@ -95,7 +95,10 @@ def _cmd_selfplay(args) -> int:
         raise CliError(f"--game-offset must be >= 0, got {args.game_offset}")
     try:
         check_output_uri(args.output)
-    except DataError as exc:
+        if args.heuristic_profile:
+            # read it now: a bad profile must fail before any game is played
+            load_profile(args.heuristic_profile, args.board_type)
+    except (DataError, ValueError) as exc:
         raise CliError(str(exc)) from None
     cfg = WorkerConfig(
         num_games=args.num_games, board_type=args.board_type, num_players=args.num_players,
@@ -103,6 +106,7 @@ def _cmd_selfplay(args) -> int:
         difficulty_band=args.difficulty_band, sample_every_n_moves=args.sample_every_n_moves,
         max_moves=args.max_moves, worker_id=args.worker_id or default_worker_id(),
         swap_rule=args.swap_rule, game_offset=args.game_offset,
+        heuristic_profile=args.heuristic_profile or "",
     )
     try:
         stats = run_worker(cfg, progress=None if args.quiet else terminal_progress())
@@ -220,6 +224,75 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_tune(args) -> int:
+    import json
+
+    from .tuning import steps
+    from .tuning.summary import summarize
+
+    try:
+        if args.step == "init":
+            try:
+                settings = json.loads(args.settings)
+            except ValueError as exc:
+                raise CliError(f"--settings is not JSON: {exc}") from None
+            steps.init(args.run_dir, args.run, settings)
+        elif args.step == "ask":
+            steps.ask(args.run_dir, args.generation)
+        elif args.step == "evaluate":
+            steps.evaluate(args.run_dir, args.generation, args.candidate)
+        elif args.step == "tell":
+            steps.tell(args.run_dir, args.generation)
+        elif args.step == "promote":
+            steps.promote(args.run_dir, args.iteration)
+        elif args.step == "profile":
+            steps.final_profile(args.run_dir, args.output)
+        elif args.step == "validate":
+            steps.validate(args.run_dir, args.profile, args.output)
+        elif args.step == "summarize":
+            doc = summarize(args.run_dir, args.validation, args.output, args.plot)
+            v = doc["validation"]
+            print(f"tuned vs start: score {v['score']:.3f} over {v['games']} games "
+                  f"(95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, p = {v['p_value']:.3g})")
+    except ValueError as exc:  # TuningError, bad settings, bad profiles
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"tuning run {args.run_dir}: {exc}") from None
+    return 0
+
+
+def _tune_parser(sub) -> None:
+    t = sub.add_parser("tune", help="one step of a CMA-ES tuning run (the workflow's "
+                                    "`tune` target runs them all)")
+    steps = t.add_subparsers(dest="step", required=True)
+
+    def step(name, help_):
+        sp = steps.add_parser(name, help=help_)
+        sp.add_argument("--run-dir", required=True, help="the run's folder (local, s3://, gs://)")
+        sp.set_defaults(func=_cmd_tune)
+        return sp
+    sp = step("init", "write settings.json and the first baseline")
+    sp.add_argument("--run", required=True, help="run name")
+    sp.add_argument("--settings", required=True, help="settings as a JSON object")
+    step("ask", "write a generation's candidates").add_argument(
+        "--generation", type=int, required=True)
+    sp = step("evaluate", "play one candidate against its baseline")
+    sp.add_argument("--generation", type=int, required=True)
+    sp.add_argument("--candidate", type=int, required=True)
+    step("tell", "collect a generation's scores").add_argument(
+        "--generation", type=int, required=True)
+    step("promote", "choose the next iteration's baseline").add_argument(
+        "--iteration", type=int, required=True)
+    step("profile", "write the tuned weight profile").add_argument("--output", required=True)
+    sp = step("validate", "tuned profile vs the start profile on fresh games")
+    sp.add_argument("--profile", required=True)
+    sp.add_argument("--output", required=True)
+    sp = step("summarize", "fitness per generation: JSON and a plot")
+    sp.add_argument("--validation", required=True)
+    sp.add_argument("--output", required=True)
+    sp.add_argument("--plot", required=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ringrift", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -245,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--game-offset", type=int, default=0,
                    help="index of this part's first game within the worker's games")
     w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
+    w.add_argument("--heuristic-profile", default=None, metavar="JSON",
+                   help="heuristic weight profile (path or s3:// / gs:// URI, e.g. a tuning "
+                        "run's profile.json) for every seat; default: the board's shipped one")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
     w.set_defaults(func=_cmd_selfplay)
@@ -292,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-moves", type=int, default=100_000)
     g.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     g.set_defaults(func=_cmd_play)
+
+    _tune_parser(sub)
     return p
 
 

@@ -95,7 +95,7 @@ def test_profile_files_follow_the_conventions():
 def test_lan_profile_plans(tmp_path):
     wd = checkout(tmp_path / "co", TINY)
     p = snakemake(wd, "--profile", "profiles/lan", "-n", env=base_env())
-    assert job_counts(p) == {"numba_warmup": 1, "selfplay_part": 4, "aggregate": 1,
+    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1,
                                     "export_jsonl": 1, "summary": 1, "all": 1}
 
 
@@ -171,11 +171,11 @@ def test_worker_range_plays_a_share_and_leaves_the_aggregate(tmp_path):
     wd = checkout(tmp_path / "co", TINY)
     p = snakemake(wd, "--profile", "profiles/lan", "-n", "--config", "worker_range=1",
                   env=base_env())
-    assert job_counts(p) == {"numba_warmup": 1, "selfplay_part": 2, "all": 1}
+    assert job_counts(p) == {"selfplay_part": 2, "all": 1}
     assert "worker_00" not in p.stdout and "worker_01/part_00001" in p.stdout
     p = snakemake(wd, "--profile", "profiles/lan", "-n", "--config", "worker_range=0-7",
                   env=base_env())
-    assert job_counts(p) == {"numba_warmup": 1, "selfplay_part": 4, "all": 1}
+    assert job_counts(p) == {"selfplay_part": 4, "all": 1}
 
 
 # ---------------------------------------------------- LAN over real SSH ---

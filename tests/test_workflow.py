@@ -36,7 +36,7 @@ def test_dry_run_plans_expected_jobs(tmp_path):
     p = smk(tmp_path, "-n")
     out = p.stdout + p.stderr
     # 12 games, 2 workers, 4 games per part -> parts of 4+2 games per worker
-    for rule, n in (("numba_warmup", 1), ("selfplay_part", 4), ("aggregate", 1),
+    for rule, n in (("selfplay_part", 4), ("aggregate", 1),
                     ("export_jsonl", 1), ("summary", 1)):
         assert any(line.split() == [rule, str(n)] for line in out.splitlines()), out
 

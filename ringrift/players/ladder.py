@@ -101,22 +101,55 @@ def seat_levels(engine_mode: str, band: str, num_players: int,
     return [int(levels[rng.integers(len(levels))]) for _ in range(num_players)]
 
 
+def parse_profile(text: str, name: str, board_type: str | None = None) -> tuple[float, ...]:
+    """Weights (WEIGHT_NAMES order) of a profile's JSON text; ValueError (one
+    line, naming the profile) when it is malformed or for another board."""
+    try:
+        doc = json.loads(text)
+        data = doc["weights"]
+        if not isinstance(data, dict):
+            raise TypeError("'weights' is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"heuristic profile {name}: not a weight profile ({exc})") from None
+    missing = [n for n in P.WEIGHT_NAMES if n not in data]
+    unknown = [n for n in data if n not in P.WEIGHT_NAMES]
+    if missing or unknown:
+        raise ValueError(f"heuristic profile {name}: missing weights {missing}, "
+                         f"unknown weights {unknown}")
+    bad = [n for n in P.WEIGHT_NAMES if not isinstance(data[n], (int, float))
+           or isinstance(data[n], bool) or not np.isfinite(data[n])]
+    if bad:
+        raise ValueError(f"heuristic profile {name}: weights {bad} are not finite numbers")
+    own = doc.get("board_type")
+    if board_type is not None and own is not None and own != board_type:
+        raise ValueError(f"heuristic profile {name} is for board {own!r}, not {board_type!r}")
+    return tuple(float(data[n]) for n in P.WEIGHT_NAMES)
+
+
 @lru_cache(maxsize=None)
 def profile_weights(board_type: str) -> tuple[float, ...]:
     """Heuristic weights of the board's shipped profile, in WEIGHT_NAMES order."""
     check_board_type(board_type)
     text = resources.files(__package__).joinpath("profiles", f"{board_type}.json").read_text()
-    data = json.loads(text)["weights"]
-    missing = [n for n in P.WEIGHT_NAMES if n not in data]
-    unknown = [n for n in data if n not in P.WEIGHT_NAMES]
-    if missing or unknown:
-        raise ValueError(f"profile {board_type}.json: missing weights {missing}, "
-                         f"unknown weights {unknown}")
-    return tuple(float(data[n]) for n in P.WEIGHT_NAMES)
+    return parse_profile(text, f"{board_type}.json", board_type)
 
 
-def player_params(level: int, board_type: str):
-    """(kind, iparams int64, fparams float64, weights float64) for a level."""
+def load_profile(uri: str, board_type: str) -> tuple[float, ...]:
+    """Weights of a profile file (local path or s3:// / gs:// URI), e.g. the
+    output of a tuning run; errors are one line naming the file."""
+    import fsspec
+
+    try:
+        with fsspec.open(uri, "r") as fh:
+            text = fh.read()
+    except (OSError, ValueError, ImportError) as exc:
+        raise ValueError(f"cannot read heuristic profile {uri}: {exc}") from None
+    return parse_profile(text, uri, board_type)
+
+
+def player_params(level: int, board_type: str, weights=None):
+    """(kind, iparams int64, fparams float64, weights float64) for a level;
+    ``weights`` overrides the board's shipped heuristic profile."""
     check_level(level)
     kind, ip, fp = _LADDER[level]
     iparams = np.zeros(P.NI, dtype=np.int64)
@@ -125,7 +158,9 @@ def player_params(level: int, board_type: str):
         iparams[slot] = v
     for slot, v in fp.items():
         fparams[slot] = v
-    weights = np.array(profile_weights(board_type), dtype=np.float64)
+    if weights is None:
+        weights = profile_weights(board_type)
+    weights = np.array(weights, dtype=np.float64)
     return kind, iparams, fparams, weights
 
 
@@ -142,4 +177,5 @@ def describe_level(level: int) -> str:
 
 
 __all__ = ["BANDS", "ENGINE_MODES", "LEVELS", "MCTS_LEVELS", "check_mode_and_band",
-           "describe_level", "player_params", "profile_weights", "seat_levels"]
+           "describe_level", "load_profile", "parse_profile", "player_params", "profile_weights",
+           "seat_levels"]

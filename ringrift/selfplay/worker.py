@@ -17,7 +17,8 @@ import numpy as np
 
 from ..engine import layout as L
 from ..engine.api import Rules, final_ranks
-from ..players.ladder import player_params, seat_levels
+from ..players.ladder import load_profile, player_params, seat_levels
+from ..players.params import WEIGHT_NAMES
 from .game import play_game, replay
 
 FIRST_LAST = 5  # the reference always keeps the first and last 5 positions
@@ -37,6 +38,7 @@ class WorkerConfig:
     worker_id: str = ""
     swap_rule: bool = False
     game_offset: int = 0
+    heuristic_profile: str = ""   # weight profile file/URI; "" = the board's shipped one
     extra: dict = field(default_factory=dict)
 
 
@@ -55,9 +57,13 @@ def sample_positions(ndec: int, every: int) -> list[int]:
             if i < FIRST_LAST or i > ndec - FIRST_LAST or i % every == 0]
 
 
-def _params_for(levels, board_type):
+def _params_for(levels, board_type, weights=None):
+    """Per-seat parameter arrays; ``weights`` is one vector for every seat or a
+    list with one vector (or None = shipped profile) per seat."""
     n = len(levels)
-    built = [player_params(lv, board_type) for lv in levels]
+    if weights is None or np.ndim(weights[0]) == 0:
+        weights = [weights] * n
+    built = [player_params(lv, board_type, w) for lv, w in zip(levels, weights)]
     ni = max(len(b[1]) for b in built)
     nf = max(len(b[2]) for b in built)
     nw = max(len(b[3]) for b in built)
@@ -87,14 +93,15 @@ class GameRows:
         return len(self.cols.get("game_id", []))
 
 
-def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows) -> dict:
-    """Play game g, append its samples to rows, return a summary."""
+def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=None) -> dict:
+    """Play game g, append its samples to rows, return a summary. ``weights``:
+    heuristic weights for every seat (None = the board's shipped profile)."""
     from ..dataset.schema import split_state
 
     seed = game_seed(cfg.seed, g)
     rng = np.random.default_rng(seed)
     levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, rng)
-    kinds, ip, fp, w = _params_for(levels, rules.board_type)
+    kinds, ip, fp, w = _params_for(levels, rules.board_type, weights)
     s0 = rules.new_game()
     final, choices, decision, poff, pidx, pprob = play_game(
         rules.geo, s0, kinds, ip, fp, w, seed, cfg.max_moves)
@@ -147,6 +154,7 @@ def run_worker(cfg: WorkerConfig, progress=None) -> dict:
     from ..dataset.parts import write_part
 
     rules = Rules(cfg.board_type, cfg.num_players, swap_rule=cfg.swap_rule)
+    weights = load_profile(cfg.heuristic_profile, cfg.board_type) if cfg.heuristic_profile else None
     rows = GameRows()
     wins = {str(p): 0 for p in range(1, cfg.num_players + 1)}
     draws = 0
@@ -154,7 +162,7 @@ def run_worker(cfg: WorkerConfig, progress=None) -> dict:
     victory = {}
     t0 = time.perf_counter()
     for j in range(cfg.num_games):
-        res = play_one(rules, cfg, cfg.game_offset + j, rows)
+        res = play_one(rules, cfg, cfg.game_offset + j, rows, weights)
         if res["winner"]:
             wins[str(res["winner"])] += 1
         else:
@@ -172,6 +180,9 @@ def run_worker(cfg: WorkerConfig, progress=None) -> dict:
         "wins_by_seat": wins, "draws": draws, "victory_types": dict(sorted(victory.items())),
         "avg_decisions_per_game": decisions / cfg.num_games,
     }
+    if weights is not None:
+        stats["heuristic_profile"] = {"uri": cfg.heuristic_profile,
+                                      "weights": dict(zip(WEIGHT_NAMES, weights))}
     write_part(cfg.output, rows, rules.board.ncell, stats)
     timing = {"seconds": dt, "games_per_s": cfg.num_games / dt if dt else 0.0,
               "samples_per_s": len(rows) / dt if dt else 0.0}

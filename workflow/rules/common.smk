@@ -1,5 +1,6 @@
 # Shared helpers: dataset settings and the part plan (pure functions of config).
 
+import json
 import os
 import sys
 
@@ -12,15 +13,17 @@ PREFIX = config["prefix"].rstrip("/")
 shell.prefix(f'PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 
-def warmup_marker(wildcards):
-    """The local Numba warm-up marker, for self-play jobs that share this
-    machine's disk (and so the cache it filled). Without a shared filesystem
-    (shared-fs-usage none: cloud containers, LAN hosts with their own disks) a
-    local() input would pin every self-play job to this machine; there jobs use
-    the cache baked into their image (Dockerfile) or fill their host's."""
+onstart:
+    # Compile every jitted function once into Numba's on-disk cache before any
+    # job starts, so parallel jobs only read it (concurrent cold compiles each
+    # redo the whole work; numba issue 4807 reports concurrent-writer crashes).
+    # A hook, not a rule: a marker file as every job's input would make all
+    # finished parts look out of date whenever the marker is made again.
+    # Only jobs sharing this machine's disk use this cache; cloud containers
+    # use the one baked into their image (Dockerfile), LAN hosts fill their own.
     if SharedFSUsage.INPUT_OUTPUT in workflow.storage_settings.shared_fs_usage:
-        return local(rules.numba_warmup.output.done)
-    return []
+        os.makedirs("logs", exist_ok=True)
+        shell("ringrift warmup > logs/numba_warmup.log 2>&1")
 
 
 def ds(name):
@@ -88,6 +91,54 @@ def all_targets():
         out.append(f"{PREFIX}/{name}/summary.json")
         if d.get("jsonl", False):
             out.append(f"{PREFIX}/{name}/combined_training.jsonl.gz")
+    return out
+
+
+# ---- tuning runs (rules/tuning.smk) ----
+
+
+def tuning(run):
+    """A run's settings with the schema's defaults filled in."""
+    return config["tuning"][run]
+
+
+def tfile(run, name):
+    return f"{PREFIX}/tuning/{run}/{name}"
+
+
+def t_gens(wc):
+    t = tuning(wc.run)
+    return t["generations"] * t["iterations"]
+
+
+def t_iteration_results(run, it):
+    k = tuning(run)["generations"]
+    return [tfile(run, f"gen_{g:03d}/result.json") for g in range(it * k, (it + 1) * k)]
+
+
+def t_ask_inputs(wc):
+    g = int(wc.gen)
+    k = tuning(wc.run)["generations"]
+    it = g // k
+    earlier = [tfile(wc.run, f"gen_{e:03d}/result.json") for e in range(it * k, g)]
+    return [tfile(wc.run, "settings.json"), tfile(wc.run, f"iter_{it:02d}/baseline.json")] + earlier
+
+
+def t_baseline(wc):
+    return tfile(wc.run, f"iter_{int(wc.gen) // tuning(wc.run)['generations']:02d}/baseline.json")
+
+
+def t_evals(wc):
+    g = int(wc.gen)
+    return [tfile(wc.run, f"gen_{g:03d}/eval_{i:03d}.json")
+            for i in range(tuning(wc.run)["population"])]
+
+
+def tuning_targets():
+    out = []
+    for run in config.get("tuning", {}):
+        out += [tfile(run, n) for n in ("profile.json", "validation.json", "summary.json",
+                                        "fitness.png")]
     return out
 
 

@@ -1,25 +1,10 @@
 # Self-play: one job per part. Each part is seeded from the dataset seed and its
 # games' global indices, so any part can be rebuilt alone, byte-identical.
 
-
-rule numba_warmup:
-    # Compile every jitted function once into Numba's on-disk cache, so that
-    # parallel self-play jobs only read it (concurrent cold compiles each redo
-    # the whole work, and numba issue 4807 reports concurrent-writer crashes).
-    output:
-        done=local("logs/numba_warmup.done"),
-    conda:
-        "../envs/ringrift.yaml"
-    log:
-        "logs/numba_warmup.log",
-    localrule: True
-    shell:
-        "ringrift warmup > {log} 2>&1 && touch {output.done}"
+import shlex
 
 
 rule selfplay_part:
-    input:
-        warm=warmup_marker,
     output:
         part=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.parquet",
         stats=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.stats.json",
@@ -31,6 +16,8 @@ rule selfplay_part:
         d=lambda wc: ds(wc.dataset),
         info=part_info,
         swap=lambda wc: "--swap-rule" if ds(wc.dataset).get("swap_rule", False) else "",
+        profile=lambda wc: (f"--heuristic-profile {shlex.quote(ds(wc.dataset)['heuristic_profile'])}"
+                            if ds(wc.dataset).get("heuristic_profile") else ""),
     threads: 1
     resources:
         mem_mb=1000,
@@ -40,6 +27,6 @@ rule selfplay_part:
         " --board-type {params.d[board_type]} --num-players {params.d[num_players]}"
         " --engine-mode {params.d[engine_mode]} --difficulty-band {params.d[difficulty_band]}"
         " --sample-every-n-moves {params.d[sample_every_n_moves]}"
-        " --max-moves {params.d[max_moves]} --seed {params.d[seed]} {params.swap}"
+        " --max-moves {params.d[max_moves]} --seed {params.d[seed]} {params.swap} {params.profile}"
         " --worker-id {wildcards.dataset}_w{wildcards.worker}"
         " --output {output.part} > {log} 2>&1"
