@@ -261,6 +261,20 @@ def _cmd_tune(args) -> int:
     return 0
 
 
+def _cmd_plots(args) -> int:
+    from .dataset.parts import DataError
+    from .dataset.plots import write_plots
+
+    try:
+        out = write_plots(args.paths, args.outdir, args.logs or [])
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write plots to {args.outdir}: {exc}") from None
+    print(f"wrote {len(out)} plots to {args.outdir}")
+    return 0
+
+
 def _tune_parser(sub) -> None:
     t = sub.add_parser("tune", help="one step of a CMA-ES tuning run (the workflow's "
                                     "`tune` target runs them all)")
@@ -343,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="print dataset statistics (lazy polars scans)")
     ins.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
     ins.set_defaults(func=_cmd_inspect)
+
+    pl_ = sub.add_parser("plots", help="dataset plots as PNG (game length, win rates, "
+                                       "victory types, throughput, a board)")
+    pl_.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
+    pl_.add_argument("--outdir", required=True)
+    pl_.add_argument("--logs", nargs="*", default=[],
+                     help="self-play logs (for throughput per worker; missing ones are skipped)")
+    pl_.set_defaults(func=_cmd_plots)
 
     co = sub.add_parser("cost", help="measure speed here and print a cost table")
     co.add_argument("--games", type=int, required=True)

@@ -102,3 +102,59 @@ def test_kill_and_rerun_gives_identical_aggregate(full_run, tmp_path):
     a = (full_run / "results" / "tiny" / "combined_training.parquet").read_bytes()
     b = (wd / "results" / "tiny" / "combined_training.parquet").read_bytes()
     assert a == b
+
+
+# ---- report: plots registered with Snakemake, looked at in a browser ----------------
+
+PLOT_SIZES = {"game_length": (600, 360), "win_rate": (900, 360), "victory_types": (600, 360),
+              "throughput": (900, 360), "board": (700, 700)}
+
+
+def test_plots_are_real_pictures(full_run):
+    from matplotlib.image import imread
+
+    plots = full_run / "results" / "tiny" / "plots"
+    assert sorted(p.stem for p in plots.glob("*.png")) == sorted(PLOT_SIZES)
+    for name, (w, h) in PLOT_SIZES.items():
+        img = imread(plots / f"{name}.png")
+        assert img.shape[:2] == (h, w), name
+        colours = {tuple(px) for px in (img[::4, ::4, :3] * 255).astype(int).reshape(-1, 3)}
+        assert len(colours) > 8, f"{name} looks blank"
+
+
+def chromium():
+    import shutil
+    path = os.environ.get("RINGRIFT_CHROMIUM") or shutil.which("chromium")
+    assert path, "headless Chromium is needed (apt-get install chromium; .ci/run does)"
+    return path
+
+
+def test_report_builds_and_plots_render_in_browser(full_run):
+    from playwright.sync_api import sync_playwright
+
+    report = full_run / "report.html"
+    smk(full_run, "--report", str(report))
+    html = report.read_text()
+    assert "RingRift self-play training data" in html       # workflow description
+    seen = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page()
+        page.goto(report.as_uri())
+        page.get_by_text("Results", exact=True).click()
+        page.get_by_text("tiny", exact=True).first.click()
+        for label in ("a sample board", "game length", "throughput per worker",
+                      "victory types", "win rate by seat and level"):
+            page.locator("tr", has_text=label).first.locator("a[iconname=eye]").click()
+            img = page.locator("img[src^='data:image/png']").first
+            img.wait_for()
+            seen[label] = img.evaluate(
+                "e => new Promise(r => e.complete ? r([e.naturalWidth, e.naturalHeight])"
+                " : e.onload = () => r([e.naturalWidth, e.naturalHeight]))")
+        browser.close()
+    # each plot decoded by the browser at its real size
+    assert seen == {"a sample board": [700, 700], "game length": [600, 360],
+                    "throughput per worker": [900, 360], "victory types": [600, 360],
+                    "win rate by seat and level": [900, 360]}

@@ -30,6 +30,7 @@ def summarize(run_dir: str, validation: str, out_json: str, out_png: str) -> dic
 
 def _plot(s: S.Settings, doc: dict) -> bytes:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     gens = doc["generations"]
     x = [g["generation"] for g in gens]
@@ -48,6 +49,7 @@ def _plot(s: S.Settings, doc: dict) -> bytes:
     ax.set_ylabel("score vs iteration baseline")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     buf = io.BytesIO()
     # no timestamps in the file, so reruns are byte-identical

@@ -78,6 +78,16 @@ def worker_selection(name):
     return range(lo, min(hi, n - 1) + 1)
 
 
+# report plots per dataset: file stem -> title (captions: workflow/report/*.rst)
+PLOTS = {
+    "game_length": "game length",
+    "win_rate": "win rate by seat and level",
+    "victory_types": "victory types",
+    "throughput": "throughput per worker",
+    "board": "a sample board",
+}
+
+
 def all_targets():
     out = []
     for name, d in config["datasets"].items():
@@ -89,6 +99,7 @@ def all_targets():
             continue
         out.append(f"{PREFIX}/{name}/combined_training.parquet")
         out.append(f"{PREFIX}/{name}/summary.json")
+        out += [f"{PREFIX}/{name}/plots/{p}.png" for p in PLOTS]
         if d.get("jsonl", False):
             out.append(f"{PREFIX}/{name}/combined_training.jsonl.gz")
     return out

@@ -1,4 +1,5 @@
-# Report: dataset statistics of the aggregate, as JSON.
+# Report: dataset statistics of the aggregate (JSON) and plots registered for
+# `snakemake --report report.html`.
 
 
 rule summary:
@@ -12,3 +13,25 @@ rule summary:
         "logs/summary/{dataset}.log",
     shell:
         "ringrift summarize --output {output.summary} {input.combined} > {log} 2>&1"
+
+
+rule plots:
+    input:
+        combined=f"{PREFIX}/{{dataset}}/combined_training.parquet",
+    output:
+        **{name: report(f"{PREFIX}/{{dataset}}/plots/{name}.png",
+                        caption=f"../report/{name}.rst", category="{dataset}",
+                        labels={"dataset": "{dataset}", "figure": title})
+           for name, title in PLOTS.items()},
+    params:
+        # throughput comes from the self-play logs (timing is not data);
+        # parts whose log is elsewhere (cloud) are left out of that plot
+        logs=lambda wc: [f"logs/selfplay/{wc.dataset}/worker_{w:02d}/part_{p:05d}.log"
+                         for w, p, _, _ in part_plan(wc.dataset)],
+    conda:
+        "../envs/ringrift.yaml"
+    log:
+        "logs/plots/{dataset}.log",
+    shell:
+        "ringrift plots {input.combined} --outdir $(dirname {output.game_length})"
+        " --logs {params.logs} > {log} 2>&1"

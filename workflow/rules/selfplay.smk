@@ -22,7 +22,7 @@ rule selfplay_part:
     resources:
         mem_mb=1000,
     shell:
-        "NUMBA_NUM_THREADS={threads} ringrift selfplay --quiet"
+        "NUMBA_NUM_THREADS={threads} ringrift selfplay --quiet --stats-json"
         " --num-games {params.info[games]} --game-offset {params.info[first]}"
         " --board-type {params.d[board_type]} --num-players {params.d[num_players]}"
         " --engine-mode {params.d[engine_mode]} --difficulty-band {params.d[difficulty_band]}"
