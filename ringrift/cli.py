@@ -170,26 +170,14 @@ def _cmd_summarize(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .dataset.inspect import dataset_stats
+    from .dataset.inspect import dataset_stats, format_stats
     from .dataset.parts import DataError
 
     try:
         st = dataset_stats(args.paths)
     except DataError as exc:
         raise CliError(str(exc)) from None
-    gl = st["game_length"]
-    print(f"{st['files']} file(s), {st['games']} games, {st['samples']} samples "
-          f"({st['samples_per_game']:.1f} per game), {st['bytes_per_sample']:.0f} bytes/sample")
-    print("outcome by seat to move: " + ", ".join(
-        f"p{k} {v['mean_outcome']:.3f} over {v['samples']}" for k, v in st["outcome_by_seat"].items()))
-    print("wins by seat: " + ", ".join(
-        ("draw" if k == "0" else f"p{k}") + f" {v}" for k, v in st["wins_by_seat"].items()))
-    print("victory types: " + ", ".join(f"{k} {v}" for k, v in st["victory_types"].items()))
-    print(f"game length (decisions): mean {gl['mean']:.1f}, min {gl['min']}, "
-          f"median {gl['p50']:.0f}, max {gl['max']}")
-    from .engine.layout import PHASE_NAMES
-    print("phase mix: " + ", ".join(f"{PHASE_NAMES[int(k)]} {v}" for k, v in st["phase_mix"].items()))
-    print(f"duplicate game ids: {st['duplicate_game_ids']}, duplicate samples: {st['duplicate_samples']}")
+    print(format_stats(st))
     return 0
 
 

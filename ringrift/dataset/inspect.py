@@ -78,3 +78,26 @@ def dataset_stats(paths: list[str]) -> dict:
         "duplicate_game_ids": int(lengths["clashes"] or 0),
         "duplicate_samples": int(samples - distinct),
     }
+
+
+def format_stats(st: dict) -> str:
+    """dataset_stats as the lines `ringrift inspect` prints."""
+    from ..engine.layout import PHASE_NAMES
+
+    gl = st["game_length"]
+    return "\n".join([
+        f"{st['files']} file(s), {st['games']} games, {st['samples']} samples "
+        f"({st['samples_per_game']:.1f} per game), {st['bytes_per_sample']:.0f} bytes/sample",
+        "outcome by seat to move: " + ", ".join(
+            f"p{k} {v['mean_outcome']:.3f} over {v['samples']}"
+            for k, v in st["outcome_by_seat"].items()),
+        "wins by seat: " + ", ".join(("draw" if k == "0" else f"p{k}") + f" {v}"
+                                     for k, v in st["wins_by_seat"].items()),
+        "victory types: " + ", ".join(f"{k} {v}" for k, v in st["victory_types"].items()),
+        f"game length (decisions): mean {gl['mean']:.1f}, min {gl['min']}, "
+        f"median {gl['p50']:.0f}, max {gl['max']}",
+        "phase mix: " + ", ".join(f"{PHASE_NAMES[int(k)]} {v}"
+                                  for k, v in st["phase_mix"].items()),
+        f"duplicate game ids: {st['duplicate_game_ids']}, "
+        f"duplicate samples: {st['duplicate_samples']}",
+    ])
