@@ -183,3 +183,12 @@ def test_missing_tuning_file_one_line(tmp_path):
                  check=False)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "missing tuning file" in p.stderr
+
+
+def test_tuning_report_has_the_fitness_plot(tuned):
+    wd, run = tuned
+    report = wd / "tuning-report.html"
+    smk(wd, "tune", "--report", str(report), config=TUNING_CONFIG)
+    html = report.read_text()
+    assert "fitness per generation" in html and "Tuning" in html
+    assert "fitness.png" in html
