@@ -182,6 +182,26 @@ def test_gcs_run_end_to_end(gcs_server, tmp_path):
     assert "Nothing to be done" in snakemake(wd, *args, "-n", env=env).stdout
 
 
+def test_tuning_run_in_s3(s3_server, tmp_path):
+    """The tuning workflow with every file in the bucket, like self-play: the
+    local ask/tell steps and the evaluation jobs meet only through storage."""
+    tuning = (REPO / ".test" / "config" / "tuning.yaml").read_text()
+    tuning = tuning.replace("iterations: 2", "iterations: 1")
+    wd = checkout(tmp_path / "co", tuning)
+    env = base_env(**s3_server.env())
+    args = [*LOCAL, *s3_args(s3_server, "tune"), "tune"]
+    snakemake(wd, *args, env=env)
+    fs = s3_server.fs()
+    base = f"{s3_server.bucket}/tune/results/tuning/tiny"
+    assert len(fs.glob(f"{base}/gen_000/eval_*.json")) == 4
+    profile = json.loads(read_bytes(fs, f"{base}/profile.json"))
+    baseline = json.loads(read_bytes(fs, f"{base}/iter_01/baseline.json"))
+    assert profile["weights"] == baseline["weights"] and profile["board_type"] == "square8"
+    assert json.loads(read_bytes(fs, f"{base}/validation.json"))["games"] == 16
+    assert not (wd / "results").exists()
+    assert "Nothing to be done" in snakemake(wd, *args, "-n", env=env).stdout
+
+
 def test_cli_writes_and_reads_s3_and_gs(s3_server, gcs_server, tmp_path):
     env = base_env(**s3_server.env(), **gcs_server.env(), AWS_ENDPOINT_URL=s3_server.endpoint,
                    NUMBA_NUM_THREADS="1")  # as the workflow's jobs run
