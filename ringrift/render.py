@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection
-from matplotlib.colors import to_rgb
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, RegularPolygon, Wedge
 
@@ -24,7 +24,7 @@ COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")   # players 1-4
 EMPTY = "#f2efe6"
 GRID = "#a8a8a8"
 # Collapsed cells use a darker shade so they never read as a stack or marker.
-DARK = tuple("#%02x%02x%02x" % tuple(int(v * 0.62 * 255) for v in to_rgb(c)) for c in COLORS)
+DARK = tuple(to_hex([v * 0.62 for v in to_rgb(c)]) for c in COLORS)
 
 # Sizes as fractions of a cell's inradius, so every board looks alike.
 _DISC = 0.58     # stack disc

@@ -1,6 +1,5 @@
 """The inspection notebook runs top to bottom on a real dataset (nbclient), so
 it cannot rot."""
-import os
 import subprocess
 import sys
 from pathlib import Path
