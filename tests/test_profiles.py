@@ -203,7 +203,8 @@ def test_lan_profile_runs_jobs_over_ssh(tmp_path, ssh_server):
     assert hosts.exists()
     # every non-local job went through ssh, to both hosts
     submitted = [line for line in out.splitlines() if "with external jobid" in line]
-    assert len(submitted) == 5, out[-3000:]
+    # 2 parts, aggregate, export, summary, plots
+    assert len(submitted) == 6, out[-3000:]
     assert any("'lanhost1:" in s for s in submitted) and any("'lanhost2:" in s for s in submitted)
     res = wd / "results"
     summary = json.loads((res / "mini" / "summary.json").read_text())
