@@ -161,7 +161,7 @@ def board_figure(lf: pl.LazyFrame, scan_rows: int = 5000) -> Figure:
     r = row.row(0, named=True)
     fig = Figure(figsize=(7, 7), dpi=100)
     draw_board(row_to_state(r), r["board_type"], ax=fig.add_subplot(),
-               title=f"{r['game_id']}, move {r['move_number']}")
+               title=f"{r['game_id']}, decision {r['move_number']} (sample move_number)")
     fig.tight_layout()
     return fig
 
