@@ -121,6 +121,23 @@ def _state_problems(ours: dict, ref: dict, where: str) -> list[str]:
     return out
 
 
+def _walk(rec):
+    """Replay a trace game: yields (step, rules, state before it, our move JSON
+    history so far, our JSON of the step's move), then (None, rules, final
+    state, full history, None)."""
+    rules = Rules(rec["board_type"], rec["num_players"],
+                  swap_rule=bool(rec.get("swap_rule_enabled", False)))
+    s = rules.new_game()
+    hist: list[dict] = []
+    for i, step in enumerate(rec["steps"]):
+        mv = rules.move_from_key(s, step["chosen"])
+        mj = move_to_json(rules, s, mv, len(hist) + 1, camel=True)
+        yield i, rules, s, hist, mj
+        hist.append(mj)
+        s = apply_move(rules.geo, s, mv)
+    yield None, rules, s, hist, None
+
+
 # ---- every step of the *_states traces ------------------------------------------------
 
 @pytest.mark.parametrize("path", _traces("*_states.jsonl.gz"), ids=lambda p: p.name)
@@ -130,16 +147,11 @@ def test_state_export_matches_reference_at_every_step(path, report_line):
     for gi, rec in enumerate(_records(path)):
         states = rec["states"]
         assert len(states) == len(rec["steps"]), f"game {gi}: one state per step expected"
-        rules = Rules(rec["board_type"], rec["num_players"],
-                      swap_rule=bool(rec.get("swap_rule_enabled", False)))
-        s = rules.new_game()
-        hist: list[dict] = []
-        for i, step in enumerate(rec["steps"]):
+        for i, rules, s, hist, _ in _walk(rec):
+            if i is None:
+                break
             ours = state_to_json(rules, s, hist, game_id=f"game-{gi}", camel=True)
             problems += _state_problems(ours, states[i], f"{path.name} game {gi} step {i}")
-            mv = rules.move_from_key(s, step["chosen"])
-            hist.append(move_to_json(rules, s, mv, len(hist) + 1, camel=True))
-            s = apply_move(rules.geo, s, mv)
             steps += 1
         ours = state_to_json(rules, s, hist, game_id=f"game-{gi}", camel=True)
         problems += _state_problems(ours, rec["final_state"], f"{path.name} game {gi} final")
@@ -158,17 +170,11 @@ def test_move_json_and_final_state_match_reference(path, report_line):
     games = moves = 0
     problems: list[str] = []
     for gi, rec in enumerate(_records(path)):
-        rules = Rules(rec["board_type"], rec["num_players"],
-                      swap_rule=bool(rec.get("swap_rule_enabled", False)))
-        s = rules.new_game()
-        hist: list[dict] = []
-        for i, step in enumerate(rec["steps"]):
-            mv = rules.move_from_key(s, step["chosen"])
-            mj = move_to_json(rules, s, mv, len(hist) + 1, camel=True)
+        for i, rules, s, hist, mj in _walk(rec):
+            if i is None:
+                break
             _diff(_norm_move(mj), _norm_move(rec["moves"][i]),
                   f"{path.name} game {gi} move {i}", problems)
-            hist.append(mj)
-            s = apply_move(rules.geo, s, mv)
             moves += 1
         ours = state_to_json(rules, s, hist, game_id=f"game-{gi}", camel=True)
         problems += _state_problems(ours, rec["final_state"], f"{path.name} game {gi} final")

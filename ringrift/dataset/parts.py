@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 
 import fsspec
 import pyarrow as pa
@@ -63,27 +64,51 @@ def _umask() -> int:
     return mask
 
 
+def is_local(fs) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocols or "local" in protocols
+
+
+@contextmanager
+def atomic_output(uri: str):
+    """A binary file to fill; it becomes ``uri`` only if the block ends
+    without error: renamed into place locally, one upload to object storage
+    (through a local temporary file). On error nothing appears at ``uri``."""
+    try:
+        fs, path = fsspec.core.url_to_fs(uri)
+    except (ValueError, ImportError) as exc:
+        raise DataError(f"unsupported output URI {uri!r}: {exc}") from None
+    local = is_local(fs)
+    parent = os.path.dirname(os.path.abspath(path)) if local else None
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are data to share
+        if local:
+            os.replace(tmp, path)
+        else:
+            fs.put_file(tmp, path)
+            os.unlink(tmp)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def _atomic_write_bytes(uri: str, data: bytes) -> None:
     fs, path = fsspec.core.url_to_fs(uri)
-    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; files are data to share
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    else:
-        fs.pipe_file(path, data)
+    if not is_local(fs):
+        fs.pipe_file(path, data)   # already in memory: one object write, no temp file
+        return
+    with atomic_output(uri) as fh:
+        fh.write(data)
 
 
 def write_part(uri: str, rows, ncell: int, stats: dict) -> None:

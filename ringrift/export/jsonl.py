@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 from collections import OrderedDict
 
 import fsspec
@@ -40,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..dataset.parts import DataError, _umask
+from ..dataset.parts import DataError, atomic_output
 from ..dataset.schema import SCHEMA_VERSION, row_to_state
 from ..engine import layout as L
 from ..engine.api import Rules
@@ -252,63 +250,29 @@ def _batches(src):
         raise DataError(f"corrupt or unreadable input {uri}: {_one_line(exc)}") from None
 
 
-def _is_local(fs) -> bool:
-    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
-    return "file" in protocols or "local" in protocols
-
-
 def export_samples(part_uris_or_tables, out_uri: str) -> dict:
     """Write every row of the inputs as one JSON line; returns counts."""
     inputs = list(part_uris_or_tables)
-    try:
-        fs, path = fsspec.core.url_to_fs(out_uri)
-    except (ValueError, ImportError) as exc:
-        raise DataError(f"unsupported output URI {out_uri!r}: {exc}") from None
-    local = _is_local(fs)
-    if local:
-        parent = os.path.dirname(os.path.abspath(path)) or "."
-        os.makedirs(parent, exist_ok=True)
-    else:
-        parent = None
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-export-", suffix=".part")
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; exports are data to share
     replayer = Replayer()
     samples = 0
     games: set[str] = set()
     terminal = 0
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.endswith(".gz"):
-                sink = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                     compresslevel=6)
-            else:
-                sink = raw
-            try:
-                for src in inputs:
-                    for batch in _batches(src):
-                        for row in batch.to_pylist():
-                            sample = sample_from_row(row, replayer)
-                            sink.write(json.dumps(sample, separators=(",", ":")).encode())
-                            sink.write(b"\n")
-                            samples += 1
-                            games.add(row["game_id"])
-                            terminal += "move" not in sample
-            finally:
-                if sink is not raw:
-                    sink.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        if local:
-            os.replace(tmp, path)
-        else:
-            fs.put_file(tmp, path)
-            os.unlink(tmp)
-    except BaseException:
+    with atomic_output(out_uri) as raw:
+        sink = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+                if out_uri.endswith(".gz") else raw)
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            for src in inputs:
+                for batch in _batches(src):
+                    for row in batch.to_pylist():
+                        sample = sample_from_row(row, replayer)
+                        sink.write(json.dumps(sample, separators=(",", ":")).encode())
+                        sink.write(b"\n")
+                        samples += 1
+                        games.add(row["game_id"])
+                        terminal += "move" not in sample
+        finally:
+            if sink is not raw:
+                sink.close()
     return {"inputs": len(inputs), "samples": samples, "games": len(games),
             "terminal_samples": terminal, "output": out_uri}
 

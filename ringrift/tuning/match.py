@@ -17,11 +17,14 @@ def play_match(board_type: str, num_players: int, level: int, weights, opponent,
     rules = Rules(board_type, num_players)
     levels = [level] * num_players
     wins = draws = 0
-    for g in range(games):
-        seat = g % num_players + 1
+    arrays = []   # per candidate seat: the players' parameter arrays
+    for seat in range(1, num_players + 1):
         per_seat = [opponent] * num_players
         per_seat[seat - 1] = weights
-        kinds, ip, fp, w = _params_for(levels, board_type, per_seat)
+        arrays.append(_params_for(levels, board_type, per_seat))
+    for g in range(games):
+        seat = g % num_players + 1
+        kinds, ip, fp, w = arrays[seat - 1]
         final = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w,
                           game_seed(seed, g), max_moves)[0]
         if final[L.STATUS] != L.ST_COMPLETED:

@@ -57,14 +57,7 @@ def profile_doc(board_type: str, weights, name: str, note: str, tuning: dict) ->
 
 
 def _weights(run_dir: str, name: str, board_type: str) -> np.ndarray:
-    uri = _path(run_dir, name)
-    import fsspec
-    try:
-        with fsspec.open(uri, "r") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise TuningError(f"missing tuning file {uri}") from None
-    return np.array(parse_profile(text, uri, board_type))
+    return np.array(load_profile(_path(run_dir, name), board_type))
 
 
 def play_match(*args):

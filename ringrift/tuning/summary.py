@@ -1,14 +1,12 @@
 """A tuning run's summary: fitness per generation (JSON and a plot)."""
 from __future__ import annotations
 
-import io
-
 from . import settings as S
 from .steps import _path, load_settings, read_json, write_json
 
 
 def summarize(run_dir: str, validation: str, out_json: str, out_png: str) -> dict:
-    from ..dataset.parts import _atomic_write_bytes
+    from ..dataset.plots import save
 
     s = load_settings(run_dir)
     gens = [read_json(_path(run_dir, S.result_file(g))) for g in range(s.total_generations)]
@@ -24,11 +22,11 @@ def summarize(run_dir: str, validation: str, out_json: str, out_png: str) -> dic
         "validation": val,
     }
     write_json(out_json, doc)
-    _atomic_write_bytes(out_png, _plot(s, doc))
+    save(_plot(s, doc), out_png)
     return doc
 
 
-def _plot(s: S.Settings, doc: dict) -> bytes:
+def _plot(s: S.Settings, doc: dict):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -51,7 +49,4 @@ def _plot(s: S.Settings, doc: dict) -> bytes:
     ax.grid(alpha=0.3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    buf = io.BytesIO()
-    # no timestamps in the file, so reruns are byte-identical
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return fig
