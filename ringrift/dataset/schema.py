@@ -20,7 +20,7 @@ from ..engine import layout as L
 
 SCHEMA_VERSION = 1
 # Bumped whenever a rules change could alter games (recorded in every file).
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 MAX_PLAYERS = 4
 
 
