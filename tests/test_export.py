@@ -34,7 +34,7 @@ from ringrift.export.jsonl import export_samples, main_export
 
 VOLATILE_STATE = {"id", "createdAt", "lastMoveAt", "zobristHash"}
 VOLATILE_MOVE = {"id", "timestamp"}
-from conftest import shared_dir  # noqa: E402  (pytest puts tests/ on sys.path)
+from conftest import conformance_root  # noqa: E402  (pytest puts tests/ on sys.path)
 
 POSITION_LISTS = ("collapsedMarkers", "collapsePositions", "collapsed_markers",
                   "collapse_positions")
@@ -42,7 +42,7 @@ LAST_MOVES = 4
 
 
 def _traces(pattern):
-    files = sorted((shared_dir() / "conformance" / "traces").glob(pattern))
+    files = sorted((conformance_root() / "traces").glob(pattern))
     if not files:
         pytest.fail(f"no trace files {pattern} in {shared_dir() / 'conformance' / 'traces'}")
     return files
@@ -295,7 +295,7 @@ def _keysets(sample: dict) -> dict:
 
 def test_sample_key_sets_match_seed_example(tmp_path):
     example = [json.loads(line) for line in
-               (shared_dir() / "conformance" / "sample_format" / "example_samples.jsonl")
+               (conformance_root() / "sample_format" / "example_samples.jsonl")
                .read_text().splitlines() if line.strip()]
     ref_move = next(e for e in example if "move" in e and e["state"]["move_history"])
     ref_term = next(e for e in example if "move" not in e)
