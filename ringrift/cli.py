@@ -76,10 +76,10 @@ def _cmd_play(args) -> int:
 def _cmd_selfplay(args) -> int:
     from .dataset.parts import DataError, check_output_uri
     from .engine.api import Rules
-    from .players.ladder import check_mode_and_band, load_profile
+    from .players.ladder import check_mode_and_band, load_profile, weights_digest
     from .selfplay.worker import (
-        WorkerConfig, default_worker_id, json_dumps, run_worker, summary_line,
-        terminal_progress,
+        OUTPUT_SUFFIXES, WorkerConfig, default_worker_id, json_dumps, reuse_part, run_worker,
+        summary_line, terminal_progress,
     )
 
     try:
@@ -94,10 +94,14 @@ def _cmd_selfplay(args) -> int:
     if args.game_offset < 0:
         raise CliError(f"--game-offset must be >= 0, got {args.game_offset}")
     try:
-        check_output_uri(args.output)
+        check_output_uri(args.output, OUTPUT_SUFFIXES)
         if args.heuristic_profile:
             # read it now: a bad profile must fail before any game is played
-            load_profile(args.heuristic_profile, args.board_type)
+            weights = load_profile(args.heuristic_profile, args.board_type)
+            if args.heuristic_profile_digest and weights_digest(weights) != args.heuristic_profile_digest:
+                raise CliError(f"heuristic profile {args.heuristic_profile} changed since the run "
+                               f"was planned (weights digest {weights_digest(weights)}, planned "
+                               f"{args.heuristic_profile_digest}): run the workflow again")
     except (DataError, ValueError) as exc:
         raise CliError(str(exc)) from None
     cfg = WorkerConfig(
@@ -108,6 +112,15 @@ def _cmd_selfplay(args) -> int:
         swap_rule=args.swap_rule, game_offset=args.game_offset,
         heuristic_profile=args.heuristic_profile or "",
     )
+    if args.reuse and args.output.endswith(".parquet"):
+        try:
+            src = reuse_part(cfg, args.reuse)
+        except DataError as exc:
+            raise CliError(str(exc)) from None
+        if src:
+            print(f"moved {src} -> {args.output}: a finished part with exactly these settings "
+                  "(no games replayed)")
+            return 0
     try:
         stats = run_worker(cfg, progress=None if args.quiet else terminal_progress())
     except DataError as exc:
@@ -144,11 +157,33 @@ def _cmd_aggregate(args) -> int:
     from .dataset.parts import DataError
 
     try:
-        res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch)
+        res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch,
+                        drop_duplicates=args.drop_duplicates)
     except DataError as exc:
         raise CliError(str(exc)) from None
+    dropped = (f", dropped {res['dropped_duplicate_games']} duplicate games"
+               if res["dropped_duplicate_games"] else "")
     print(f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
-          f"({res['buckets']} buckets) -> {args.output}")
+          f"({res['buckets']} buckets{dropped}) -> {args.output}")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from .dataset.parts import DataError
+    from .dataset.verify import verify
+
+    try:
+        problems, t = verify(args.paths)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) in {t['files']} files", file=sys.stderr)
+        return 1
+    print(f"ok: {t['files']} files ({t['parts']} parts, {t['aggregates']} aggregates), "
+          f"{t['games']} games, {t['samples']} samples: digests, page checksums, versions, "
+          "values, duplicates and provenance check out")
     return 0
 
 
@@ -156,7 +191,7 @@ def _cmd_summarize(args) -> int:
     import json
 
     from .dataset.inspect import dataset_stats
-    from .dataset.parts import DataError, _atomic_write_bytes
+    from .dataset.parts import DataError, atomic_write_bytes
 
     try:
         st = dataset_stats(args.paths)
@@ -164,7 +199,7 @@ def _cmd_summarize(args) -> int:
         raise CliError(str(exc)) from None
     text = json.dumps(st, indent=2, sort_keys=True) + "\n"
     if args.output:
-        _atomic_write_bytes(args.output, text.encode())
+        atomic_write_bytes(args.output, text.encode())
     print(text, end="")
     return 0
 
@@ -303,12 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", help="trace files (*.jsonl or *.jsonl.gz)")
     c.set_defaults(func=_cmd_conformance)
 
-    w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part")
+    w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part "
+                       "(or the seed's JSONL samples)")
     w.add_argument("--num-games", type=int, required=True)
     w.add_argument("--board-type", default="square8")
     w.add_argument("--num-players", type=int, default=2)
     w.add_argument("--output", required=True,
-                   help="part file: a local path, file://, s3:// or gs:// URI ending in .parquet")
+                   help="a local path, file://, s3:// or gs:// URI ending in .parquet (a part), "
+                        ".jsonl or .jsonl.gz (the seed's sample lines, as `ringrift export` "
+                        "writes them)")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--engine-mode", default="mixed")
     w.add_argument("--difficulty-band", default="light")
@@ -318,11 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--worker-id", default=None,
                    help="default: $WORKER_ID, else a generated id")
     w.add_argument("--game-offset", type=int, default=0,
-                   help="index of this part's first game within the worker's games")
+                   help="global index of this part's first game (games are seeded by it)")
     w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     w.add_argument("--heuristic-profile", default=None, metavar="JSON",
                    help="heuristic weight profile (path or s3:// / gs:// URI, e.g. a tuning "
                         "run's profile.json) for every seat; default: the board's shipped one")
+    w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
+    w.add_argument("--reuse", default=None, metavar="GLOB",
+                   help="before playing, look for a finished part matching GLOB whose recorded "
+                        "settings equal this run's and move it to --output instead (the "
+                        "workflow uses it when a dataset's worker count changes)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
     w.set_defaults(func=_cmd_selfplay)
@@ -335,7 +378,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--output", required=True)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--scratch", default=None, help="local folder for bucket files")
+    a.add_argument("--drop-duplicates", action="store_true",
+                   help="drop a game seen twice (same seed and moves) instead of refusing")
     a.set_defaults(func=_cmd_aggregate)
+
+    v = sub.add_parser("verify", help="check a dataset's files: digests, checksums, versions, "
+                       "values, duplicate games, provenance (one line per problem)")
+    v.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
+    v.set_defaults(func=_cmd_verify)
 
     sm = sub.add_parser("summarize", help="dataset statistics as JSON")
     sm.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")

@@ -13,7 +13,7 @@ import numpy as np
 from .engine.api import Rules
 from .players.ladder import seat_levels
 from .selfplay.game import play_game
-from .selfplay.worker import _params_for, game_seed
+from .selfplay.worker import params_for, game_seed
 
 # Spot prices move; the default is a typical compute-optimised spot price per
 # vCPU-hour (pass your own with --price-per-vcpu-hour).
@@ -28,7 +28,7 @@ def measure_games_per_hour(board: str, players: int, mode: str, band: str,
     def one(g):
         seed = game_seed(12345, g)
         levels = seat_levels(mode, band, players, np.random.default_rng(seed))
-        kinds, ip, fp, w = _params_for(levels, board)
+        kinds, ip, fp, w = params_for(levels, board)
         play_game(rules.geo, s0, kinds, ip, fp, w, seed, 10_000)
 
     one(0)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from ringrift.dataset.parts import part_stats, read_part
+
 REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIG = REPO / ".test" / "config" / "config.yaml"
 
@@ -35,7 +37,7 @@ def test_lint_clean():
 def test_dry_run_plans_expected_jobs(tmp_path):
     p = smk(tmp_path, "-n")
     out = p.stdout + p.stderr
-    # 12 games, 2 workers, 4 games per part -> parts of 4+2 games per worker
+    # 16 games, 4 games per part -> 4 parts, 2 per worker
     for rule, n in (("selfplay_part", 4), ("aggregate", 1),
                     ("export_jsonl", 1), ("summary", 1)):
         assert any(line.split() == [rule, str(n)] for line in out.splitlines()), out
@@ -60,13 +62,13 @@ def test_full_run_outputs(full_run):
     wd = full_run
     parts = sorted((wd / "results" / "selfplay" / "tiny").glob("worker_*/part_*.parquet"))
     assert len(parts) == 4
-    stats = [json.loads(p.with_suffix("").with_suffix(".stats.json").read_text()) for p in parts]
+    stats = [part_stats(read_part(str(p))) for p in parts]
     combined = pq.read_table(wd / "results" / "tiny" / "combined_training.parquet")
     assert combined.num_rows == sum(s["samples"] for s in stats)
-    assert sum(s["games"] for s in stats) == 12
-    assert len(set(combined.column("game_id").to_pylist())) == 12
+    assert sum(s["games"] for s in stats) == 16
+    assert len(set(combined.column("game_id").to_pylist())) == 16
     summary = json.loads((wd / "results" / "tiny" / "summary.json").read_text())
-    assert summary["games"] == 12 and summary["samples"] == combined.num_rows
+    assert summary["games"] == 16 and summary["samples"] == combined.num_rows
     with gzip.open(wd / "results" / "tiny" / "combined_training.jsonl.gz", "rt") as fh:
         lines = [json.loads(x) for x in fh]
     assert len(lines) == combined.num_rows

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .inspect import _sources
-from .parts import DataError, _atomic_write_bytes
+from .parts import DataError, atomic_write_bytes
 
 SEAT_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")
 
@@ -170,7 +170,7 @@ def save(fig: Figure, uri: str) -> None:
     buf = io.BytesIO()
     # no timestamp in the file: reruns give the same bytes
     fig.savefig(buf, format="png", metadata={"Software": None})
-    _atomic_write_bytes(uri, buf.getvalue())
+    atomic_write_bytes(uri, buf.getvalue())
 
 
 def write_plots(paths: list[str], outdir: str, logs: list[str] = ()) -> list[str]:

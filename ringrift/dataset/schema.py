@@ -18,7 +18,9 @@ import pyarrow as pa
 from .. import __version__
 from ..engine import layout as L
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2: parts carry page checksums, a content digest and their settings
+# (ringrift/dataset/parts.py); the stats sidecar is gone.
 # Bumped whenever a rules change could alter games (recorded in every file).
 ENGINE_VERSION = 2
 MAX_PLAYERS = 4
