@@ -68,12 +68,19 @@ def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
 
 
 def provenance_entry(uri: str, stats: dict, kv: dict) -> dict:
-    return {"part": redact_uri(uri), "rows": stats["samples"], "games": stats["games"],
+    """What an aggregate records of one part. The file name, not its folder:
+    which worker folder held a part is scheduling, and the aggregate must not
+    change when the dataset's worker count does."""
+    return {"part": part_name(uri), "rows": stats["samples"], "games": stats["games"],
             "game_offset": stats.get("game_offset", 0), "worker_id": stats.get("worker_id"),
             "seed": stats.get("seed"), "digest": kv[DIGEST_KEY].decode(),
             "schema_version": int(kv[b"ringrift.schema_version"]),
             "engine_version": int(kv[b"ringrift.engine_version"]),
             "package_version": kv.get(b"ringrift.package_version", b"").decode()}
+
+
+def part_name(uri: str) -> str:
+    return redact_uri(uri).rstrip("/").rsplit("/", 1)[-1]
 
 
 def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int = BUCKET_ROWS,
@@ -150,7 +157,9 @@ def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int = BU
         meta = {k: v for k, v in (schema.metadata or {}).items()
                 if k not in (STATS_KEY, DIGEST_KEY)}
         out_schema = schema.with_metadata(meta)
-        stats = {"kind": "aggregate", "parts": len(footers), "games": len(games),
+        stats = {"kind": "aggregate", "board_type": footers[0][2]["board_type"],
+                 "num_players": footers[0][2]["num_players"],
+                 "parts": len(footers), "games": len(games),
                  "samples": 0, "seed": int(seed), "dropped_duplicate_games": dropped,
                  "provenance": provenance}
         rows = 0

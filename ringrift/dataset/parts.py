@@ -36,7 +36,11 @@ PARQUET_OPTIONS = dict(compression="zstd", compression_level=6, use_dictionary=T
 
 
 class DataError(Exception):
-    """Bad or unreadable data, reported as one line."""
+    """Bad or unreadable data, reported as one line (whatever the library
+    message it wraps spread over several)."""
+
+    def __init__(self, message):
+        super().__init__(" ".join(str(message).split()))
 
 
 def check_output_uri(uri: str, suffixes=(".parquet",)) -> None:
@@ -270,7 +274,7 @@ def _check_digest(uri: str, meta: pq.FileMetaData, data_hash) -> pq.FileMetaData
     _check_versions(uri, kv)
     if DIGEST_KEY not in kv or STATS_KEY not in kv:
         raise DataError(f"{uri} carries no ringrift digest (not written by ringrift {SCHEMA_VERSION})")
-    if _digest(data_hash, kv[STATS_KEY]) != kv[DIGEST_KEY].decode():
+    if _digest(data_hash, kv[STATS_KEY]).encode() != kv[DIGEST_KEY]:
         raise DataError(f"{uri}: content digest mismatch (the file was changed or corrupted "
                         f"after it was written)")
     return meta
@@ -285,7 +289,7 @@ def _footer(uri: str, tail: bytes, size: int) -> tuple[pq.FileMetaData, int]:
         raise DataError(f"{uri} is truncated or not a Parquet file")
     try:
         meta = pq.read_metadata(pa.BufferReader(tail[-8 - footer_len:]))
-    except (pa.ArrowInvalid, OSError) as exc:
+    except Exception as exc:  # any decoding failure of a damaged footer
         raise DataError(f"corrupt Parquet footer in {uri}: {exc}") from None
     return meta, size - 8 - footer_len
 
@@ -338,6 +342,7 @@ def iter_checked_batches(uri: str, batch_rows: int = 65_536, columns=None):
     try:
         with fsspec.open(uri, "rb") as fh:
             pf = pq.ParquetFile(fh, page_checksum_verification=True)
+            check_schema(uri, pf.schema_arrow, json.loads(pf.metadata.metadata[STATS_KEY]))
             start = 0
             for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                 if columns is None:
@@ -346,11 +351,18 @@ def iter_checked_batches(uri: str, batch_rows: int = 65_536, columns=None):
                 yield batch
     except DataError:
         raise
-    except (pa.ArrowInvalid, OSError) as exc:
+    except Exception as exc:  # any decoding failure of damaged pages
         raise DataError(f"corrupt data in {uri}: {exc}") from None
 
 
 def _check_versions(uri: str, kv: dict) -> None:
+    try:
+        _versions(uri, kv)
+    except ValueError:
+        raise DataError(f"{uri}: unreadable version entries in its footer") from None
+
+
+def _versions(uri: str, kv: dict) -> None:
     version = kv.get(b"ringrift.schema_version")
     if version is None:
         raise DataError(f"{uri} is not a ringrift file (no schema version)")
@@ -369,13 +381,29 @@ def read_part(uri: str, *, check_values: bool = True) -> pa.Table:
     meta = verify_bytes(uri, data)
     try:
         table = pq.read_table(pa.BufferReader(data), page_checksum_verification=True)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except Exception as exc:  # any decoding failure of damaged pages
         raise DataError(f"corrupt part {uri}: {exc}") from None
     # the stats and digest are footer entries written after the Arrow schema
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta.metadata})
+    check_schema(uri, table.schema, part_stats(table))
     if check_values:
         check_table_values(uri, table)
     return table
+
+
+def check_schema(uri: str, schema: pa.Schema, stats: dict) -> None:
+    """The columns must be exactly those of the sample schema for the board the
+    (digest-protected) stats name: the footer's schema is outside the digest."""
+    from ..engine.geometry import board
+
+    try:
+        want = arrow_schema(board(stats["board_type"]).ncell)
+    except (KeyError, ValueError):
+        raise DataError(f"{uri}: its stats name no known board") from None
+    if not schema.equals(want, check_metadata=False):
+        bad = [f.name for f, g in zip(schema, want) if not f.equals(g)] or ["column count"]
+        raise DataError(f"{uri}: columns differ from the sample schema for "
+                        f"{stats['board_type']} (first: {bad[0]})")
 
 
 def part_stats(table: pa.Table) -> dict:
