@@ -160,3 +160,29 @@ def test_report_builds_and_plots_render_in_browser(full_run):
     assert seen == {"a sample board": [700, 700], "game length": [600, 360],
                     "throughput per worker": [900, 360], "victory types": [600, 360],
                     "win rate by seat and level": [900, 360]}
+
+
+@pytest.mark.parametrize("change,args,needle", [
+    (None, ["--config", "worker_range=5-9"], "selects no worker of any dataset"),
+    (("num_players: 2", "num_players: 3\n    swap_rule: true"), [],
+     "swap_rule needs num_players 2"),
+])
+def test_settings_that_would_do_nothing_are_refused(tmp_path, change, args, needle):
+    conf = TEST_CONFIG
+    if change:
+        conf = tmp_path / "c.yaml"
+        conf.write_text(TEST_CONFIG.read_text().replace(*change))
+    p = smk(tmp_path, "-n", *args, config=conf, check=False)
+    assert p.returncode != 0 and needle in p.stdout + p.stderr
+
+
+def test_configfile_replaces_the_default_config(tmp_path):
+    """--configfile X plans X's datasets only (the default config's square8_2p
+    dataset neither runs nor lends X its settings)."""
+    p = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--configfile", str(TEST_CONFIG),
+                        "--profile", "profiles/local", "--cores", "1"], cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-2000:]
+    assert "square8_2p" not in out and "results/tiny/" in out
+    assert any(line.split() == ["selfplay_part", "4"] for line in out.splitlines()), out
