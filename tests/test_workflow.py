@@ -179,8 +179,9 @@ def test_settings_that_would_do_nothing_are_refused(tmp_path, change, args, need
 def test_configfile_replaces_the_default_config(tmp_path):
     """--configfile X plans X's datasets only (the default config's square8_2p
     dataset neither runs nor lends X its settings)."""
-    p = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--configfile", str(TEST_CONFIG),
-                        "--profile", "profiles/local", "--cores", "1"], cwd=REPO,
+    p = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall",
+                        "--configfile", str(TEST_CONFIG), "--profile", "profiles/local",
+                        "--cores", "1"], cwd=REPO,
                        capture_output=True, text=True, timeout=300)
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-2000:]
