@@ -193,3 +193,13 @@ def test_verify_sees_a_part_replaced_after_aggregation(part, tmp_path):
     p = cli("verify", str(d))
     assert p.returncode == 1
     assert "part part.parquet has changed since it was aggregated" in p.stdout
+
+
+def test_a_part_with_other_columns_is_named(part, tmp_path):
+    table = read_part(str(part))
+    odd = tmp_path / "dropcol.parquet"
+    _rewrite(part, odd, table.drop_columns(["phase"]), part_stats(table))
+    with pytest.raises(DataError, match=r"dropcol.parquet: columns differ .* \(first: "):
+        aggregate([str(part), str(odd)], str(tmp_path / "agg.parquet"), seed=1)
+    with pytest.raises(DataError, match="dropcol.parquet"):
+        aggregate([str(odd), str(part)], str(tmp_path / "agg.parquet"), seed=1)
