@@ -124,8 +124,13 @@ def _publish(local_path: str, output: str) -> None:
     if "file" in protocols:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path + ".tmp"
-        shutil.copyfile(local_path, tmp)
-        os.replace(tmp, path)
+        try:
+            shutil.copyfile(local_path, tmp)
+            os.replace(tmp, path)
+        except BaseException:  # e.g. the output is a folder: leave no .tmp behind
+            if os.path.isfile(tmp):
+                os.unlink(tmp)
+            raise
     else:
         with open(local_path, "rb") as fh:
             _atomic_write_bytes(output, fh.read())

@@ -4,34 +4,137 @@ from __future__ import annotations
 
 import fsspec
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .parts import DataError
 
+AGGREGATE_KEY = b"ringrift.aggregate"
 
-def _sources(paths: list[str]) -> list[str]:
-    out = []
+
+def _proto(p: str) -> str:
+    return p.split("://")[0] + "://" if "://" in p else ""
+
+
+def _footer(uri: str) -> pq.FileMetaData:
+    """The file's Parquet footer, or DataError naming the file."""
+    try:
+        with fsspec.open(uri, "rb") as fh:
+            return pq.ParquetFile(fh).metadata
+    except FileNotFoundError:
+        raise DataError(f"no such dataset file: {uri}") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"corrupt or unreadable file {uri}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def is_aggregate(meta: pq.FileMetaData) -> bool:
+    return AGGREGATE_KEY in (meta.metadata or {})
+
+
+def verify_file(uri: str) -> int:
+    """Read every row group of ``uri`` (decompresses and decodes every column
+    page, so a truncated or corrupt file fails here, named); its row count."""
+    try:
+        with fsspec.open(uri, "rb") as fh:
+            # no pre-buffering or column threads: a read that fails must not
+            # leave Arrow I/O tasks on the Python file behind
+            pf = pq.ParquetFile(fh, pre_buffer=False)
+            meta = pf.metadata
+            if b"ringrift.schema_version" not in (meta.metadata or {}):
+                raise DataError(f"{uri} is not a ringrift dataset file (no schema version)")
+            rows = 0
+            for i in range(pf.num_row_groups):
+                rows += pf.read_row_group(i, use_threads=False).num_rows
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(f"no such dataset file: {uri}") from None
+    except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
+        raise DataError(f"corrupt or unreadable file {uri}: {_first_line(exc)}") from None
+    if rows != meta.num_rows:
+        raise DataError(f"corrupt file {uri}: {rows} rows read, its footer says {meta.num_rows}")
+    return rows
+
+
+def select_sources(paths: list[str]) -> tuple[list[str], str]:
+    files, _, note = _select(paths)
+    return files, note
+
+
+def _select(paths: list[str]) -> tuple[list[str], list[str], str]:
+    """The files to read for ``paths``, the aggregates among them, and a line
+    saying what they are. A
+    folder holding an aggregate (a file with ringrift.aggregate metadata, e.g.
+    combined_training.parquet) stands for its aggregates alone: its parts hold
+    the same samples (reading both would count them twice, and their columns
+    differ in type); a folder without one stands for its parts."""
+    files: list[str] = []
+    aggregates: list[str] = []
+    kinds = {"aggregate": 0, "part": 0}
+    skipped = 0
     for p in paths:
         try:
             fs, root = fsspec.core.url_to_fs(p)
             isdir = fs.isdir(root)
             exists = isdir or fs.exists(root)
         except (OSError, ValueError, ImportError) as exc:
-            raise DataError(f"cannot reach {p}: {exc}") from None
+            raise DataError(f"cannot reach {p}: {_first_line(exc)}") from None
         if isdir:
-            proto = p.split("://")[0] + "://" if "://" in p else ""
-            out += [proto + f for f in sorted(fs.find(root)) if f.endswith(".parquet")]
+            found = [_proto(p) + f for f in sorted(fs.find(root)) if f.endswith(".parquet")]
+            aggs = [f for f in found if is_aggregate(_footer(f))]
+            chosen = aggs or found
+            skipped += len(found) - len(chosen)
+            kinds["aggregate" if aggs else "part"] += len(chosen)
+            files += chosen
+            aggregates += aggs
         elif exists:
-            out.append(p)
+            files.append(p)
+            agg = is_aggregate(_footer(p))
+            kinds["aggregate" if agg else "part"] += 1
+            aggregates += [p] if agg else []
         else:
             raise DataError(f"no such dataset path: {p}")
-    if not out:
+    if not files:
         raise DataError(f"no .parquet files under {', '.join(paths)}")
-    return out
+    files = list(dict.fromkeys(files))
+    words = [f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items() if n]
+    note = "reading " + " and ".join(words)
+    if skipped:
+        note += f" (skipping {skipped} part{'s' if skipped != 1 else ''} that the aggregate holds)"
+    if kinds["aggregate"] and kinds["part"]:
+        note += "; parts and aggregates given together: samples may be counted twice"
+    return files, aggregates, note
 
 
-def dataset_stats(paths: list[str]) -> dict:
-    files = _sources(paths)
-    lf = pl.scan_parquet(files).select(
+def _sources(paths: list[str]) -> list[str]:
+    return select_sources(paths)[0]
+
+
+def scan(files: list[str], aggregates: list[str] | None = None) -> pl.LazyFrame:
+    """One lazy frame over parts and/or aggregates. Parts store the string
+    columns dictionary-encoded (Categorical), aggregates plain: aggregates go
+    first so the common type is String."""
+    if aggregates is None:
+        aggregates = [f for f in files if is_aggregate(_footer(f))]
+    first = set(aggregates)
+    ordered = [f for f in files if f in first] + [f for f in files if f not in first]
+    return pl.scan_parquet(ordered, cast_options=pl.ScanCastOptions(
+        categorical_to_string="allow"))
+
+
+def dataset_stats(paths: list[str], verify: bool = True) -> dict:
+    """Statistics of the dataset at ``paths``; with ``verify`` every file is
+    read in full first (a bad file is named, never summarised)."""
+    files, aggregates, note = _select(paths)
+    if verify:
+        for f in files:
+            verify_file(f)
+    lf = scan(files, aggregates).select(
         "game_id", "game_hash", "move_number", "player_to_move", "outcome",
         pl.col("victory_type").cast(pl.String), "game_decisions", "phase", "winner")
     games = lf.group_by("game_id").agg(
@@ -61,6 +164,7 @@ def dataset_stats(paths: list[str]) -> dict:
         fs, root = fsspec.core.url_to_fs(f)
         nbytes += fs.size(root)
     return {
+        "source": note,
         "files": len(files),
         "games": ngames,
         "samples": samples,
@@ -86,6 +190,7 @@ def format_stats(st: dict) -> str:
 
     gl = st["game_length"]
     return "\n".join([
+        *([st["source"]] if "source" in st else []),
         f"{st['files']} file(s), {st['games']} games, {st['samples']} samples "
         f"({st['samples_per_game']:.1f} per game), {st['bytes_per_sample']:.0f} bytes/sample",
         "outcome by seat to move: " + ", ".join(

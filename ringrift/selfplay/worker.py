@@ -152,6 +152,7 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
 
 def run_worker(cfg: WorkerConfig, progress=None) -> dict:
     from ..dataset.parts import write_part
+    from ..storage import redact_uri
 
     rules = Rules(cfg.board_type, cfg.num_players, swap_rule=cfg.swap_rule)
     weights = load_profile(cfg.heuristic_profile, cfg.board_type) if cfg.heuristic_profile else None
@@ -181,7 +182,7 @@ def run_worker(cfg: WorkerConfig, progress=None) -> dict:
         "avg_decisions_per_game": decisions / cfg.num_games,
     }
     if weights is not None:
-        stats["heuristic_profile"] = {"uri": cfg.heuristic_profile,
+        stats["heuristic_profile"] = {"uri": redact_uri(cfg.heuristic_profile),
                                       "weights": dict(zip(WEIGHT_NAMES, weights))}
     write_part(cfg.output, rows, rules.board.ncell, stats)
     timing = {"seconds": dt, "games_per_s": cfg.num_games / dt if dt else 0.0,
