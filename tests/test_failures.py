@@ -28,8 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (FAKE_KEY, FAKE_SECRET, REPO, base_env, checkout, free_port,  # noqa: E402,F401
                      gcs_server, s3_server, ssh_server)
 
-from ringrift import storage  # noqa: E402
-
 SCRIPTS = REPO / "workflow" / "scripts"
 # More games than any of these commands could play in the time they are given:
 # a check that runs after the games shows up as a timeout.
@@ -111,6 +109,7 @@ def test_selfplay_to_a_missing_gcs_bucket_fails_before_the_first_game(gcs_server
 
 
 def test_check_writable_probes_without_leaving_anything(s3_server, gcs_server, monkeypatch):
+    from ringrift import storage
     for k, v in {**s3_server.env(), **gcs_server.env(),
                  "AWS_ENDPOINT_URL": s3_server.endpoint}.items():
         monkeypatch.setenv(k, v)
@@ -126,6 +125,7 @@ def test_check_writable_probes_without_leaving_anything(s3_server, gcs_server, m
 
 
 def test_check_writable_local_and_pluggable(tmp_path):
+    from ringrift import storage
     storage.check_writable(str(tmp_path / "new" / "folder" / "part.parquet"))
     assert (tmp_path / "new" / "folder").is_dir() and not list((tmp_path / "new" / "folder").iterdir())
     with pytest.raises(storage.StorageError, match="is a folder"):
@@ -331,6 +331,7 @@ def test_cost_measures_the_worker_path(tmp_path):
 # ------------------------------------------- 13: no credentials recorded ---
 
 def test_redact_uri():
+    from ringrift import storage
     r = storage.redact_uri
     assert r("http://user:TOKEN@host:8080/p.json?x=1#frag") == "http://host:8080/p.json"
     assert r("https://b.s3.amazonaws.com/p.json?X-Amz-Security-Token=T&X-Amz-Signature=S") == \
