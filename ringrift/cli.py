@@ -47,9 +47,9 @@ def _float_in(lo: float, *, strict: bool = False):
 def _existing_dir(text: str) -> str:
     import os
     if not os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+        raise argparse.ArgumentTypeError(f"must be an existing folder, got {text}")
     if not os.access(text, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"folder is not writable: {text}")
+        raise argparse.ArgumentTypeError(f"must be a writable folder, got {text}")
     return text
 
 
@@ -62,6 +62,9 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (the usage text is one --help away)."""
 
     def error(self, message):
+        import re
+        # "argument --seed: must be ..." -> "--seed must be ..."
+        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1 ", message)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
