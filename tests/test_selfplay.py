@@ -102,7 +102,7 @@ def test_cli_summary_and_stats(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["--board-type", "square9"], "unknown board type"),
-    (["--num-games", "-1"], "--num-games: must be at least 1"),
+    (["--num-games", "-1"], "--num-games must be at least 1"),
     (["--engine-mode", "wild"], "wild"),
     (["--difficulty-band", "heavy"], "heavy"),
     (["--output", "out.csv"], ".parquet or .jsonl or .jsonl.gz"),
