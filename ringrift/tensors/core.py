@@ -206,13 +206,22 @@ def game_arrays(spec: GameSpec, cfg: EncodeConfig, encoder: GameEncoder | None =
     feats = np.concatenate([p[0] for p in parts])
     glob = np.concatenate([p[1] for p in parts])
     meta = np.concatenate([p[2] for p in parts])
-    pols = []
-    for p in parts:
-        off, idx, val = p[3], p[4], p[5]
-        for i in range(len(off) - 1):
-            pols.append((idx[off[i]:off[i + 1]], val[off[i]:off[i + 1]]))
+    pols = csr_concat([(p[3], p[4], p[5]) for p in parts])
     return assemble(feats, glob, meta, pols, seat_value, vmp, len(spec.choices),
                     spec.num_players, spec.game_id, soft=cfg.soft)
+
+
+def csr_concat(items):
+    """[(offsets, indices, values)] -> one (offsets, indices, values)."""
+    offs, idx, val = [np.zeros(1, dtype=np.int64)], [], []
+    base = 0
+    for off, i, v in items:
+        offs.append(off[1:] - off[0] + base)
+        idx.append(i[off[0]:off[-1]])
+        val.append(v[off[0]:off[-1]])
+        base += int(off[-1] - off[0])
+    return (np.concatenate(offs), np.concatenate(idx) if idx else np.zeros(0, np.int64),
+            np.concatenate(val) if val else np.zeros(0, np.float32))
 
 
 PHASE_NAMES = np.array(L.PHASE_NAMES, dtype=object)
@@ -220,20 +229,22 @@ MOVE_TYPE_NAMES = np.array(L.MOVE_TYPE_NAMES, dtype=object)
 
 
 def policy_object_arrays(pols, soft: bool):
-    n = len(pols)
+    """CSR policy (offsets, indices, values) -> the NPZ's object arrays."""
+    off, idx, val = pols
+    n = len(off) - 1
     if not soft:
         # the reference's layout: np.array of length-1 arrays -> (N, 1) of Python scalars
         pi = np.empty((n, 1), dtype=object)
         pv = np.empty((n, 1), dtype=object)
-        for i, (idx, val) in enumerate(pols):
-            pi[i, 0] = int(idx[0])
-            pv[i, 0] = float(val[0])
+        pi[:, 0] = idx[off[:-1]].tolist()
+        pv[:, 0] = val[off[:-1]].astype(np.float64).tolist()
         return pi, pv
+    i32 = idx.astype(np.int32)
+    f32 = val.astype(np.float32)
     pi = np.empty(n, dtype=object)
     pv = np.empty(n, dtype=object)
-    for i, (idx, val) in enumerate(pols):
-        pi[i] = np.asarray(idx, dtype=np.int32)
-        pv[i] = np.asarray(val, dtype=np.float32)
+    pi[:] = [i32[a:b] for a, b in zip(off[:-1], off[1:])]
+    pv[:] = [f32[a:b] for a, b in zip(off[:-1], off[1:])]
     return pi, pv
 
 

@@ -47,9 +47,14 @@ from ..dataset.parts import DataError, is_local
 from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
 from ..engine import layout as L
 from .core import (
-    MOVE_TYPE_NAMES, PHASE_NAMES, EncodeConfig, GameEncoder, GameSpec, final_values,
-    policy_object_arrays,
+    MOVE_TYPE_NAMES, PHASE_NAMES, EncodeConfig, GameEncoder, GameSpec, csr_concat,
+    final_values, policy_object_arrays,
 )
+
+try:   # ISA-L deflate: same format, ~8x faster than zlib at level 1 on these planes
+    from isal import isal_zlib as _deflate
+except ImportError:  # pragma: no cover - optional speed-up
+    _deflate = None
 
 EXPORT_VERSION = "2.1"
 FEATURE_VERSION = 2
@@ -313,7 +318,12 @@ def _zip_entry(zf: zipfile.ZipFile, name: str):
     zi = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_TIME)
     zi.compress_type = zipfile.ZIP_DEFLATED
     zi._compresslevel = COMPRESSLEVEL  # zipfile's per-entry level (ZipInfo has no public setter)
-    return zf.open(zi, "w", force_zip64=True)
+    fh = zf.open(zi, "w", force_zip64=True)
+    if _deflate is not None:
+        # zipfile has no compressor hook: swap in ISA-L's raw deflate stream
+        # (what zipfile itself builds with zlib.compressobj(level, DEFLATED, -15))
+        fh._compressor = _deflate.compressobj(COMPRESSLEVEL, _deflate.DEFLATED, -15)
+    return fh
 
 
 def _write_small(zf, name, arr) -> None:
@@ -334,7 +344,7 @@ class ShardStage:
                                       "total_game_moves", "num_players", "player_numbers",
                                       "phase", "mtype")}
         self.game_ids: list[tuple[str, int]] = []
-        self.pols: list = []
+        self.pols: list = []      # CSR triples, one per game
 
     def add_game(self, feats_written: int, glob, meta, pols, seat_value, vmp, total_moves,
                  num_players, game_id) -> None:
@@ -351,7 +361,7 @@ class ShardStage:
         s["phase"].append(meta[:, 2].astype(np.int8))
         s["mtype"].append(meta[:, 3].astype(np.int8))
         self.game_ids.append((game_id, n))
-        self.pols.extend(pols)
+        self.pols.append(pols)
         self.n += n
 
     def close(self, scalars: dict) -> None:
@@ -359,7 +369,7 @@ class ShardStage:
         H = cfg.size
         self.ffeat.flush()
         cat = {k: np.concatenate(v) for k, v in self.small.items()}
-        pi, pv = policy_object_arrays(self.pols, cfg.soft)
+        pi, pv = policy_object_arrays(csr_concat(self.pols), cfg.soft)
         arrays = {
             "globals": cat["globals"], "values": cat["values"], "values_mp": cat["values_mp"],
             "policy_indices": pi, "policy_values": pv,
@@ -496,10 +506,7 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
                         stage.ffeat.write(memoryview(np.ascontiguousarray(ch.features)).cast("B"))
                         glob.append(ch.globals.copy())
                         meta.append(ch.meta.copy())
-                        off = ch.pol_off
-                        for i in range(len(off) - 1):
-                            pols.append((ch.pol_idx[off[i]:off[i + 1]].copy(),
-                                         ch.pol_val[off[i]:off[i + 1]].copy()))
+                        pols.append((ch.pol_off.copy(), ch.pol_idx.copy(), ch.pol_val.copy()))
                 except StopIteration as stop:
                     final = stop.value
                 except ValueError as exc:
@@ -510,7 +517,7 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
                                     f"its rows say {winner}")
                 stats["games"] += 1
                 if meta:
-                    stage.add_game(n0, np.concatenate(glob), np.concatenate(meta), pols,
+                    stage.add_game(n0, np.concatenate(glob), np.concatenate(meta), csr_concat(pols),
                                    seat_value, vmp, len(spec.choices), num_players, spec.game_id)
                 if progress:
                     progress(stats["games"], stats["samples"] + stage.n)
