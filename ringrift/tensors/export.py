@@ -61,6 +61,7 @@ FEATURE_VERSION = 2
 DEFAULT_SHARD_BYTES = 1 << 30
 MAX_SHARD_SAMPLES = 1_000_000    # keeps the policy object arrays of a shard small
 BUCKET_ROWS = 200_000
+SPOOL_BYTES = 256 << 20          # a shard's features are held in memory up to this size
 COMPRESSLEVEL = 1                # deflate level: 1 is ~4x faster than 6 on these planes
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: same inputs -> same bytes
 
@@ -338,7 +339,8 @@ class ShardStage:
     def __init__(self, cfg: EncodeConfig, tmp: str, path: str):
         self.cfg = cfg
         self.path = path
-        self.ffeat = open(os.path.join(tmp, "features.raw"), "w+b")
+        # features stay in memory up to SPOOL_BYTES, then spill to scratch disk
+        self.ffeat = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=tmp)
         self.n = 0
         self.small = {k: [] for k in ("globals", "values", "values_mp", "move_numbers",
                                       "total_game_moves", "num_players", "player_numbers",
@@ -391,7 +393,6 @@ class ShardStage:
             for k, v in scalars.items():
                 _write_small(zf, k, np.asarray(v))
         self.ffeat.close()
-        os.unlink(self.ffeat.name)
 
 
 def _scalars(cfg: EncodeConfig, board_type: str) -> dict:
