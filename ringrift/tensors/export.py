@@ -59,7 +59,7 @@ except ImportError:  # pragma: no cover - optional speed-up
 EXPORT_VERSION = "2.1"
 FEATURE_VERSION = 2
 DEFAULT_SHARD_BYTES = 1 << 30
-MAX_SHARD_SAMPLES = 1_000_000    # keeps the policy object arrays of a shard small
+MAX_SHARD_SAMPLES = 250_000      # keeps the policy object arrays of a shard small (< ~100 MB)
 BUCKET_ROWS = 200_000
 SPOOL_BYTES = 256 << 20          # a shard's features are held in memory up to this size
 COMPRESSLEVEL = 1                # deflate level: 1 is ~4x faster than 6 on these planes
@@ -332,6 +332,42 @@ def _write_small(zf, name, arr) -> None:
         np.lib.format.write_array(fh, np.asanyarray(arr), allow_pickle=True)
 
 
+class FeatureSpool:
+    """A shard's feature rows: copies kept in memory up to SPOOL_BYTES (no
+    reallocation, unlike a growing buffer), then appended to a scratch file."""
+
+    def __init__(self, tmp: str):
+        self.tmp = tmp
+        self.mem: list[np.ndarray] = []
+        self.nbytes = 0
+        self.file = None
+
+    def write(self, arr: np.ndarray) -> None:
+        if self.file is None and self.nbytes + arr.nbytes <= SPOOL_BYTES:
+            self.mem.append(arr.copy())
+        else:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(dir=self.tmp)
+            self.file.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
+        self.nbytes += arr.nbytes
+
+    def chunks(self):
+        for a in self.mem:
+            yield memoryview(a).cast("B")
+        if self.file is not None:
+            self.file.seek(0)
+            while True:
+                buf = self.file.read(16 << 20)
+                if not buf:
+                    break
+                yield buf
+
+    def close(self) -> None:
+        self.mem = []
+        if self.file is not None:
+            self.file.close()
+
+
 class ShardStage:
     """Accumulates one shard: features / globals in scratch files, the small
     arrays in memory; ``close`` deflates them into a staged .npz."""
@@ -339,8 +375,7 @@ class ShardStage:
     def __init__(self, cfg: EncodeConfig, tmp: str, path: str):
         self.cfg = cfg
         self.path = path
-        # features stay in memory up to SPOOL_BYTES, then spill to scratch disk
-        self.ffeat = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=tmp)
+        self.ffeat = FeatureSpool(tmp)
         self.n = 0
         self.small = {k: [] for k in ("globals", "values", "values_mp", "move_numbers",
                                       "total_game_moves", "num_players", "player_numbers",
@@ -369,7 +404,6 @@ class ShardStage:
     def close(self, scalars: dict) -> None:
         cfg = self.cfg
         H = cfg.size
-        self.ffeat.flush()
         cat = {k: np.concatenate(v) for k, v in self.small.items()}
         pi, pv = policy_object_arrays(csr_concat(self.pols), cfg.soft)
         arrays = {
@@ -386,8 +420,8 @@ class ShardStage:
             shape = (self.n, cfg.channels, H, H)
             with _zip_entry(zf, "features") as fh:
                 fh.write(_npy_header(np.float32, shape))
-                self.ffeat.seek(0)
-                shutil.copyfileobj(self.ffeat, fh, 16 << 20)
+                for buf in self.ffeat.chunks():
+                    fh.write(buf)
             for k in ARRAY_ORDER[1:]:
                 _write_small(zf, k, arrays[k])
             for k, v in scalars.items():
@@ -504,7 +538,7 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
                 try:
                     while True:
                         ch = next(gen)
-                        stage.ffeat.write(memoryview(np.ascontiguousarray(ch.features)).cast("B"))
+                        stage.ffeat.write(ch.features)
                         glob.append(ch.globals.copy())
                         meta.append(ch.meta.copy())
                         pols.append((ch.pol_off.copy(), ch.pol_idx.copy(), ch.pol_val.copy()))
