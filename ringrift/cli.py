@@ -321,6 +321,24 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_tensors(args) -> int:
+    from .dataset.parts import DataError
+    from .tensors.export import ExportConfig, export_tensors
+
+    cfg = ExportConfig(encoder=args.encoder, sample_every=args.sample_every,
+                       history_length=args.history, policy=args.policy, seed=args.seed,
+                       shard_bytes=args.shard_bytes)
+    try:
+        res = export_tensors(args.inputs, args.output, cfg, scratch=args.scratch)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    where = res["outputs"][0] if len(res["outputs"]) == 1 else \
+        f"{len(res['outputs'])} shards under {args.output}"
+    print(f"{res['games']} games ({res['games_without_winner']} without a winner skipped), "
+          f"{res['samples']} samples, {res['samples_per_s']:.0f} samples/s -> {where}")
+    return 0
+
+
 def _cmd_tune(args) -> int:
     import json
 
@@ -497,6 +515,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
     e.add_argument("--output", required=True)
     e.set_defaults(func=_cmd_export)
+
+    tn = sub.add_parser("tensors", help="training tensors: the reference trainer's NPZ "
+                        "(one .npz file, or shard_NNNNN.npz files under a folder/prefix)")
+    tn.add_argument("inputs", nargs="+", help="Parquet parts or aggregates (files or folders, "
+                    "local, s3:// or gs://), one board and player count")
+    tn.add_argument("--output", required=True, help="OUT.npz, or a folder/prefix for shards")
+    tn.add_argument("--encoder", default="v2", choices=("v2", "v3"),
+                    help="hex boards: v2 (10 planes) or v3 (16 planes); square boards: v2")
+    tn.add_argument("--sample-every", type=int, default=1,
+                    help="sample engine steps t with t %% N == 0 (bookkeeping steps count)")
+    tn.add_argument("--history", type=int, default=3, help="earlier frames per sample")
+    tn.add_argument("--policy", default="soft", choices=("soft", "onehot"),
+                    help="soft: recorded MCTS visit distributions where present; onehot: "
+                         "the played move (the reference exporter's targets)")
+    tn.add_argument("--seed", type=int, default=0, help="seed of the game order")
+    tn.add_argument("--shard-bytes", type=int, default=1 << 30,
+                    help="shards close after a game once their arrays hold this many bytes")
+    tn.add_argument("--scratch", default=None, help="scratch folder (default: beside OUT)")
+    tn.set_defaults(func=_cmd_tensors)
 
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
     g.add_argument("--board-type", default="square8")
