@@ -18,6 +18,8 @@ split shards among DataLoader workers. Memory: ``mix`` decompressed shards.
 """
 from __future__ import annotations
 
+import os
+
 import fsspec
 import numpy as np
 
@@ -26,10 +28,10 @@ POLICY_SIZES = {"square8": 7000, "square19": 67000, "hex8": 4500, "hexagonal": 9
 
 def shard_paths(paths) -> list[str]:
     """Expand files, folders and prefixes into a sorted list of .npz files."""
-    if isinstance(paths, str):
+    if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out = []
-    for p in paths:
+    for p in map(os.fspath, paths):
         fs, root = fsspec.core.url_to_fs(p)
         proto = p.split("://")[0] + "://" if "://" in p else ""
         if fs.isdir(root):

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from ..dataset import parts
 from ..dataset.parts import DataError, is_local
 from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
 from ..engine import layout as L
@@ -85,14 +86,16 @@ class ExportConfig:
 # ---- inputs ---------------------------------------------------------------
 
 def input_files(inputs: list[str]) -> list[str]:
-    from ..dataset.inspect import _sources
-    return sorted(set(_sources(list(inputs))))
+    """The Parquet files of ``inputs``; a folder holding an aggregate stands
+    for it alone (its parts hold the same samples)."""
+    from ..dataset.inspect import select_sources
+    return sorted(set(select_sources(list(inputs))[0]))
 
 
 def _open_parquet(uri: str):
     try:
         fh = fsspec.open(uri, "rb").open()
-        return fh, pq.ParquetFile(fh)
+        return fh, pq.ParquetFile(fh, page_checksum_verification=True)
     except FileNotFoundError:
         raise DataError(f"input not found: {uri}") from None
     except (pa.ArrowInvalid, OSError, ValueError) as exc:
@@ -128,6 +131,7 @@ def check_inputs(files: list[str]) -> tuple[str, int]:
     naming two files that differ."""
     first = None
     for uri in files:
+        parts.verify_file(uri)   # content digest and versions before anything is read
         fh, pf = _open_parquet(uri)
         try:
             _check_meta(uri, pf)

@@ -1,16 +1,10 @@
-# Training tensors: the reference trainer's NPZ (ringrift tensors), per part
-# and as one final set of shards. Settings come from the dataset's optional
-# `tensors` block (encoder, sample_every, policy, history, shard_bytes);
-# defaults: v2, every step, soft targets, 3 history frames, 1 GB shards.
-# Not wired into all_targets() here: request
-#   {PREFIX}/tensors/{dataset}/worker_WW/part_PPPPP.npz   (one part, parallel)
-#   {PREFIX}/{dataset}/tensors                             (final set, shards)
-
-
-def tensor_flags(wc):
-    t = ds(wc.dataset).get("tensors", {}) or {}
-    return (f"--encoder {t.get('encoder', 'v2')} --sample-every {t.get('sample_every', 1)}"
-            f" --history {t.get('history', 3)} --policy {t.get('policy', 'soft')}")
+# Training tensors: the reference trainer's NPZ (ringrift tensors). A dataset
+# with `tensors: true` (or a block of settings: encoder, sample_every, policy,
+# history, shard_bytes; defaults v2, every step, soft targets, 3 history
+# frames, 1 GB shards) gets {PREFIX}/{dataset}/tensors/shard_NNNNN.npz from the
+# shuffled aggregate, games in an order seeded by the dataset's seed. One part's
+# tensors, e.g. to train while self-play runs, are a target of their own:
+#   {PREFIX}/tensors/{dataset}/worker_WW/part_KKKKK.npz
 
 
 rule tensors_part:
@@ -42,11 +36,9 @@ rule tensors:
     params:
         flags=tensor_flags,
         seed=lambda wc: ds(wc.dataset)["seed"],
-        shard_bytes=lambda wc: (ds(wc.dataset).get("tensors", {}) or {}).get(
-            "shard_bytes", 1 << 30),
-        scratch=lambda wc: f"--scratch {config['scratch']}" if config.get("scratch") else "",
+        shard_bytes=lambda wc: tensor_settings(wc.dataset).get("shard_bytes", 1 << 30),
     resources:
         mem_mb=1200,
     shell:
         "ringrift tensors {params.flags} --seed {params.seed} --shard-bytes {params.shard_bytes}"
-        " {params.scratch} --output {output.shards} {input.combined} > {log} 2>&1"
+        f"{SCRATCH_FLAG} --output {{output.shards}} {{input.combined}} > {{log}} 2>&1"
