@@ -72,6 +72,7 @@ except ImportError:  # pragma: no cover - isal is a dependency
 
 BATCH_ROWS = 1024
 CACHE_GAMES = 16
+PROGRESS_INTERVAL = 10.0  # seconds between progress lines
 
 
 # ---- replay with a small per-game cache -------------------------------------------
@@ -406,7 +407,7 @@ def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] 
     samples = 0
     games: set[str] = set()
     terminal = 0
-    meter = Progress(hi - lo, progress)
+    meter = Progress(hi - lo, progress, PROGRESS_INTERVAL)
     t0 = time.perf_counter()
     with atomic_output(out_uri) as raw:
         gz = out_uri.endswith(".gz")
