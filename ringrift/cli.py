@@ -213,7 +213,8 @@ def _cmd_export(args) -> int:
     part = f" (rows {res['rows'][0]}-{res['rows'][1]}, chunk {args.chunk})" if args.chunk else ""
     rate = res["samples"] / max(res["seconds"], 1e-9)
     print(f"exported {res['samples']} samples of {res['games']} games{part} in "
-          f"{res['seconds']:.1f} s ({rate:,.0f} samples/s) -> {args.output}")
+          f"{res['seconds']:.1f} s, {res['cpu_seconds']:.1f} s CPU ({rate:,.0f} samples/s)"
+          f" -> {args.output}")
     return 0
 
 

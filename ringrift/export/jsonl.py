@@ -409,6 +409,7 @@ def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] 
     terminal = 0
     meter = Progress(hi - lo, progress, PROGRESS_INTERVAL)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     with atomic_output(out_uri) as raw:
         gz = out_uri.endswith(".gz")
         comp = _deflate.compressobj(GZIP_LEVEL, _deflate.DEFLATED, 31) if gz else None
@@ -426,10 +427,9 @@ def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] 
                     meter.update(samples)
         if comp:
             raw.write(comp.flush())
-    dt = time.perf_counter() - t0
     return {"inputs": len(inputs), "samples": samples, "games": len(games),
             "terminal_samples": terminal, "output": out_uri, "rows": [lo, hi],
-            "seconds": dt}
+            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
 
 
 def _check_output(output: str) -> None:

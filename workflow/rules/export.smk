@@ -3,24 +3,9 @@
 # each one gzip member) in parallel; `ringrift concat` joins them in order, so
 # the result decompresses to exactly what one `ringrift export` job writes.
 
-# Games per chunk job when the dataset sets no `export_chunks`: ~280k square8
-# samples, under a minute at the fast path's rate.
-EXPORT_GAMES_PER_CHUNK = 20_000
-
-
-def export_chunks(dataset):
-    """How many chunk jobs export a dataset: its `export_chunks` setting when
-    given, else one per EXPORT_GAMES_PER_CHUNK games of the aggregate."""
-    d = ds(dataset)
-    if d.get("export_chunks"):
-        return int(d["export_chunks"])
-    return max(1, -(-int(d["total_games"]) // EXPORT_GAMES_PER_CHUNK))
-
-
-def export_pieces(wildcards):
-    n = export_chunks(wildcards.dataset)
-    return [f"{PREFIX}/{wildcards.dataset}/export/chunk_{k:04d}_of_{n:04d}.jsonl.gz"
-            for k in range(n)]
+# export_chunks(dataset) and export_pieces: see export_plan.smk (the linter
+# wants functions apart from rules; common.smk is shared by every step).
+include: "export_plan.smk"
 
 
 rule export_chunk:
