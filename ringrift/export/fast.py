@@ -179,8 +179,11 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
             reg[a:a + ln] = _region_order(board, reg[a:a + ln].copy())
     # the zobrist field: blake2b of the (checked) state, as state_json._zobrist
     zob = np.zeros(B, dtype=np.uint64)
-    for r in np.flatnonzero(lens > 0):
-        zob[r] = int.from_bytes(hashlib.blake2b(states[r].data, digest_size=8).digest(), "little")
+    raw = memoryview(states).cast("B")
+    w = slen * 4
+    blake2b = hashlib.blake2b
+    for r in np.flatnonzero(lens > 0).tolist():
+        zob[r] = int.from_bytes(blake2b(raw[r * w:(r + 1) * w], digest_size=8).digest(), "little")
     # per-batch strings: game ids, outcomes, metadata around the seed
     pieces: list[bytes] = [json.dumps(g).encode() for g in gvals]
     gid_s = gcodes
