@@ -396,6 +396,39 @@ def sample_lines(batch: pa.RecordBatch, replayer: Replayer, use_fast: bool = Tru
     return _slow_lines(batch, replayer)
 
 
+class _Deflater:
+    """gzip compression fed in fixed-size input blocks, so the compressed bytes
+    depend on the lines alone, not on how they arrive in batches (ISA-L's
+    output depends on the sizes of the calls)."""
+
+    BLOCK = 4 << 20
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.comp = _deflate.compressobj(GZIP_LEVEL, _deflate.DEFLATED, 31)
+        self.pending = bytearray()
+
+    def write(self, data) -> None:
+        data = memoryview(data).cast("B")
+        i = 0
+        if self.pending:
+            i = min(len(data), self.BLOCK - len(self.pending))
+            self.pending += data[:i]
+            if len(self.pending) < self.BLOCK:
+                return
+            self.raw.write(self.comp.compress(self.pending))
+            self.pending = bytearray()
+        while len(data) - i >= self.BLOCK:
+            self.raw.write(self.comp.compress(data[i:i + self.BLOCK]))
+            i += self.BLOCK
+        self.pending += data[i:]
+
+    def close(self) -> None:
+        if self.pending:
+            self.raw.write(self.comp.compress(self.pending))
+        self.raw.write(self.comp.flush())
+
+
 def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] | None = None,
                    progress: bool = False, use_fast: bool = True) -> dict:
     """Write every row of the inputs (or of one chunk of them) as one JSON
@@ -411,8 +444,7 @@ def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] 
     t0 = time.perf_counter()
     c0 = time.process_time()
     with atomic_output(out_uri) as raw:
-        gz = out_uri.endswith(".gz")
-        comp = _deflate.compressobj(GZIP_LEVEL, _deflate.DEFLATED, 31) if gz else None
+        sink = _Deflater(raw) if out_uri.endswith(".gz") else raw
         start = 0
         for inp in inputs:
             a, b = max(lo, start) - start, min(hi, start + inp.num_rows) - start
@@ -420,13 +452,13 @@ def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] 
             for batch in inp.batches(a, b):
                 for sub in fast.split_rows(batch):
                     data, gids, term = sample_lines(sub, replayer, use_fast)
-                    raw.write(comp.compress(data) if comp else data)
+                    sink.write(data)
                     samples += sub.num_rows
                     games.update(gids)
                     terminal += term
                     meter.update(samples)
-        if comp:
-            raw.write(comp.flush())
+        if sink is not raw:
+            sink.close()
     return {"inputs": len(inputs), "samples": samples, "games": len(games),
             "terminal_samples": terminal, "output": out_uri, "rows": [lo, hi],
             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
