@@ -1,15 +1,15 @@
 """Numba kernels of the fast JSONL export (driven by fast.py): replay, stored
 state join, and the sample line writer.
 
-The export's fast path: a record batch -> its sample lines as bytes.
-
 Same bytes as ``jsonl.sample_from_row`` + ``json.dumps`` (the slow path, kept
-as the reference and the fallback), made about 10x faster by:
+as the reference and the fallback), ~18x faster on a self-play part and ~7x
+on a shuffled aggregate (benchmarks/data_path.py), by:
 
 * replaying each game once per batch: rows are grouped by game and sorted by
   history length, so the samples of one game share one replay (a self-play
-  part is in game order; the shuffled aggregate gains little, see the export
-  docs), all inside Numba (legal moves, apply, the checks);
+  part is in game order; in a shuffled aggregate most games appear once per
+  batch, so there each sample pays its own replay), all inside Numba (legal
+  moves, apply, the checks);
 * writing the JSON in Numba from byte fragments: the moves of a game are
   written once per batch and every sample copies its history prefix;
 * only per-batch work in Python (column -> numpy views, string tables, the
