@@ -312,12 +312,30 @@ def _cmd_export(args) -> int:
     from .dataset.parts import DataError
     from .export.jsonl import main_export
 
+    progress = args.progress or sys.stderr.isatty()
     try:
         _preflight(inputs=args.inputs, outputs=[args.output])
-        res = main_export(args.inputs, args.output)
+        res = main_export(args.inputs, args.output, chunk=args.chunk, progress=progress,
+                          full=True)
     except DataError as exc:
         raise CliError(str(exc)) from None
-    print(f"exported {res} -> {args.output}")
+    part = f" (rows {res['rows'][0]}-{res['rows'][1]}, chunk {args.chunk})" if args.chunk else ""
+    rate = res["samples"] / max(res["seconds"], 1e-9)
+    print(f"exported {res['samples']} samples of {res['games']} games{part} in "
+          f"{res['seconds']:.1f} s, {res['cpu_seconds']:.1f} s CPU ({rate:,.0f} samples/s)"
+          f" -> {args.output}")
+    return 0
+
+
+def _cmd_concat(args) -> int:
+    from .dataset.parts import DataError
+    from .export.jsonl import concat_pieces
+
+    try:
+        res = concat_pieces(args.pieces, args.output)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    print(f"concatenated {res['pieces']} pieces ({res['bytes']:,} bytes) -> {args.output}")
     return 0
 
 
@@ -514,6 +532,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write samples as .jsonl.gz in the seed's format")
     e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
     e.add_argument("--output", required=True)
+    e.add_argument("--chunk", default=None, metavar="K/N",
+                   help="only the K-th (0-based) of N contiguous row ranges of the inputs, "
+                        "as one gzip member; `ringrift concat` joins the N pieces")
+    e.add_argument("--progress", action="store_true",
+                   help="a progress line (rate, ETA) every 10 s on stderr; default: only "
+                        "when stderr is a terminal")
     e.set_defaults(func=_cmd_export)
 
     tn = sub.add_parser("tensors", help="training tensors: the reference trainer's NPZ "
@@ -534,6 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="shards close after a game once their arrays hold this many bytes")
     tn.add_argument("--scratch", default=None, help="scratch folder (default: beside OUT)")
     tn.set_defaults(func=_cmd_tensors)
+
+    cc = sub.add_parser("concat", help="join export pieces (gzip members) into one .jsonl.gz")
+    cc.add_argument("pieces", nargs="+", help="pieces in order (local, s3://, gs://)")
+    cc.add_argument("--output", required=True)
+    cc.set_defaults(func=_cmd_concat)
 
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
     g.add_argument("--board-type", default="square8")

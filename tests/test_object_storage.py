@@ -29,8 +29,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ringrift.dataset.parts import part_stats
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (FAKE_KEY, FAKE_SECRET, REPO, base_env, checkout, gcs_server,  # noqa: E402,F401
                      job_counts, s3_server, snakemake, ssh_server)
@@ -68,7 +66,8 @@ def test_s3_run_puts_parts_and_aggregate_in_the_bucket(s3_run, s3_server):
     base = f"{s3_server.bucket}/e2e/results"
     parts = sorted(fs.glob(f"{base}/selfplay/tiny/worker_*/part_*.parquet"))
     assert len(parts) == 4
-    stats = [part_stats(pq.read_table(pa.BufferReader(read_bytes(fs, p)))) for p in parts]
+    stats = [json.loads(pq.read_metadata(pa.BufferReader(read_bytes(fs, p))).metadata[
+        b"ringrift.stats"]) for p in parts]
     assert sum(s["games"] for s in stats) == 16
     with fs.open(f"{base}/tiny/combined_training.parquet", "rb") as fh:
         assert pq.read_table(fh).num_rows == sum(s["samples"] for s in stats)
