@@ -225,19 +225,22 @@ def _cmd_warmup(args) -> int:
 
 
 def _cmd_aggregate(args) -> int:
-    from .dataset.aggregate import aggregate
+    from .dataset.aggregate import ProgressLine, aggregate
     from .dataset.parts import DataError
 
+    show = args.progress or sys.stderr.isatty()
     try:
         _preflight(inputs=args.parts, outputs=[args.output])
         res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch,
-                        drop_duplicates=args.drop_duplicates)
+                        drop_duplicates=args.drop_duplicates,
+                        progress=ProgressLine() if show else None)
     except DataError as exc:
         raise CliError(str(exc)) from None
     dropped = (f", dropped {res['dropped_duplicate_games']} duplicate games"
                if res["dropped_duplicate_games"] else "")
     print(f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
-          f"({res['buckets']} buckets{dropped}) -> {args.output}")
+          f"({res['buckets']} buckets{dropped}) in {res['seconds']:.1f} s "
+          f"({res['samples'] / max(res['seconds'], 1e-9):,.0f} rows/s) -> {args.output}")
     return 0
 
 
@@ -493,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local folder for bucket files")
     a.add_argument("--drop-duplicates", action="store_true",
                    help="drop a game seen twice (same seed and moves) instead of refusing")
+    a.add_argument("--progress", action="store_true",
+                   help="a progress line every few seconds on stderr (default: only when "
+                        "stderr is a terminal)")
     a.set_defaults(func=_cmd_aggregate)
 
     v = sub.add_parser("verify", help="check a dataset's files: digests, checksums, versions, "

@@ -1,11 +1,21 @@
-"""Shuffled aggregate: counts checked, duplicates refused, deterministic."""
+"""Shuffled aggregate: counts checked, duplicates refused, deterministic,
+rows really mixed, bounded buckets, bad parts named with nothing written."""
+import io
+import math
 import shutil
+import subprocess
+import sys
 
+import fsspec
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ringrift.dataset.aggregate import aggregate
-from ringrift.dataset.parts import DataError
+from ringrift.dataset.aggregate import ProgressLine, aggregate, take
+from ringrift.dataset.parts import (
+    DataError, DigestParquetWriter, atomic_output, part_stats, read_part,
+)
 from ringrift.selfplay.worker import WorkerConfig, run_worker
 
 
@@ -22,29 +32,101 @@ def parts(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def square_parts(tmp_path_factory):
+    """4 square8 parts with every position sampled (~200 rows each)."""
+    d = tmp_path_factory.mktemp("square")
+    out = []
+    for i in range(4):
+        cfg = WorkerConfig(num_games=3, board_type="square8", num_players=2,
+                           output=str(d / f"part_{i}.parquet"), seed=9, engine_mode="random",
+                           sample_every_n_moves=1, worker_id=f"w{i}", game_offset=3 * i)
+        run_worker(cfg)
+        out.append(cfg.output)
+    return out
+
+
 def test_aggregate_counts_and_shuffle(parts, tmp_path):
     res = aggregate(parts, str(tmp_path / "all.parquet"), seed=1, bucket_rows=40)
-    t = pq.read_table(tmp_path / "all.parquet")
+    t = read_part(str(tmp_path / "all.parquet"))
     total = sum(pq.read_metadata(p).num_rows for p in parts)
-    assert res["samples"] == t.num_rows == total and res["games"] == 9 and res["buckets"] > 1
+    assert res["samples"] == t.num_rows == total and res["games"] == 9
+    assert res["buckets"] == math.ceil(total / 40) > 1
+    assert part_stats(t)["buckets"] == res["buckets"]
     ids = t.column("game_id").to_pylist()
     assert len(set(ids)) == 9
     assert ids != sorted(ids)  # rows are mixed across games
+    # the same rows as the parts, only reordered
+    src = pa.concat_tables(read_part(p) for p in parts)
+    key = ["game_id", "move_number"]
+    assert t.sort_by([(k, "ascending") for k in key]).select(t.column_names).to_pylist() == \
+        src.sort_by([(k, "ascending") for k in key]).select(t.column_names).to_pylist()
 
 
 def test_aggregate_is_deterministic(parts, tmp_path):
     aggregate(parts, str(tmp_path / "a.parquet"), seed=1, bucket_rows=40)
     aggregate(list(reversed(parts)), str(tmp_path / "b.parquet"), seed=1, bucket_rows=40)
     aggregate(parts, str(tmp_path / "c.parquet"), seed=2, bucket_rows=40)
-    a, b, c = (tmp_path / f"{x}.parquet" for x in "abc")
+    aggregate([parts[1], parts[2], parts[0]], str(tmp_path / "d.parquet"), seed=1)
+    aggregate(parts, str(tmp_path / "e.parquet"), seed=1)
+    a, b, c, d, e = (tmp_path / f"{x}.parquet" for x in "abcde")
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
+    assert d.read_bytes() == e.read_bytes()   # bucket count chosen from the data
+
+
+def test_rows_of_every_part_spread_over_the_output(square_parts, tmp_path):
+    out = tmp_path / "mixed.parquet"
+    res = aggregate(square_parts, str(out), seed=3, bucket_rows=150)
+    assert res["buckets"] >= 4
+    t = pq.read_table(out, columns=["worker_id", "game_id"])
+    n = t.num_rows
+    part = np.array(t.column("worker_id").to_pylist())
+    for q in range(4):
+        quarter = set(part[q * n // 4:(q + 1) * n // 4].tolist())
+        assert quarter == {"w0", "w1", "w2", "w3"}, (q, quarter)
+    for w in ("w0", "w1", "w2", "w3"):   # each part's rows cover the whole output
+        pos = np.flatnonzero(part == w) / n
+        assert abs(pos.mean() - 0.5) < 0.1 and pos.min() < 0.05 and pos.max() > 0.95
+    gid = t.column("game_id").to_pylist()
+    same = sum(a == b for a, b in zip(gid, gid[1:])) / (n - 1)
+    assert same < 0.2   # 12 games: ~1/12 of neighbours by chance, not runs of a game
+
+
+def test_buckets_follow_the_memory_budget(square_parts, tmp_path):
+    total = sum(pq.read_metadata(p).num_rows for p in square_parts)
+    res = aggregate(square_parts, str(tmp_path / "one.parquet"), seed=3)
+    assert res["buckets"] == 1   # 800 rows: far below the default budget
+    res = aggregate(square_parts, str(tmp_path / "small.parquet"), seed=3,
+                    bucket_bytes=100_000)
+    # ~1 KB a decoded square8 row: ~100 rows a bucket
+    assert total / 150 < res["buckets"] < total / 60
+    assert pq.read_metadata(tmp_path / "small.parquet").num_rows == total
+
+
+def test_take_matches_arrow(square_parts):
+    t = read_part(square_parts[0])
+    rng = np.random.default_rng(0)
+    for table in (t, t.slice(17, 150)):
+        batch = table.combine_chunks().to_batches()[0]
+        idx = rng.permutation(batch.num_rows)[:100].astype(np.int64)
+        for name in batch.schema.names:
+            col = batch.column(name)
+            if pa.types.is_dictionary(col.type):
+                continue   # travel as int32 codes
+            got = take(col, idx)
+            got.validate(full=True)
+            assert got.equals(col.take(pa.array(idx))), name
+    assert t.column("move").null_count > 0   # terminal samples: null lists were covered
+    arr = pa.array([[1], None, [2, 3], []], pa.list_(pa.uint16()))
+    assert take(arr, np.array([2, 1, 0, 3])).equals(arr.take(pa.array([2, 1, 0, 3])))
 
 
 def test_duplicate_game_refused(parts, tmp_path):
     dup = tmp_path / "dup.parquet"
     shutil.copy(parts[0], dup)
-    with pytest.raises(DataError, match="dup.parquet: game .* is a duplicate of a game in .*part_0"):
+    with pytest.raises(DataError,
+                       match="dup.parquet: game .* is a duplicate of a game in .*part_0"):
         aggregate([parts[0], str(dup)], str(tmp_path / "x.parquet"), seed=1)
     assert not (tmp_path / "x.parquet").exists()
 
@@ -54,3 +136,77 @@ def test_corrupt_part_is_named(parts, tmp_path):
     bad.write_bytes(open(parts[0], "rb").read()[:200])
     with pytest.raises(DataError, match="bad.parquet"):
         aggregate([parts[0], str(bad)], str(tmp_path / "x.parquet"), seed=1)
+
+
+def test_a_bad_part_in_the_middle_stops_it_with_nothing_written(square_parts, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = tmp_path / "out.parquet"
+    # a flipped bit in the third part (in game order): the digest catches it
+    flipped = tmp_path / "flipped.parquet"
+    data = bytearray(open(square_parts[2], "rb").read())
+    data[len(data) // 3] ^= 0x10
+    flipped.write_bytes(bytes(data))
+    given = [square_parts[0], square_parts[1], str(flipped), square_parts[3]]
+    with pytest.raises(DataError) as exc:
+        aggregate(given, str(out), seed=1, scratch=str(scratch), bucket_rows=100)
+    assert "flipped.parquet" in str(exc.value) and "\n" not in str(exc.value)
+    # a part whose digest is fine but whose last row group holds a bad value:
+    # it fails after its first row groups were scattered
+    t = read_part(square_parts[2])
+    outcome = t.column("outcome").to_numpy().copy()
+    outcome[-1] = 0.25
+    t = t.set_column(t.schema.get_field_index("outcome"), "outcome",
+                     pa.array(outcome, type=pa.float32()))
+    odd = tmp_path / "odd.parquet"
+    with atomic_output(str(odd)) as fh:
+        w = DigestParquetWriter(fh, t.schema, row_group_rows=50)
+        w.write(t)
+        w.close(part_stats(t))
+    given[2] = str(odd)
+    with pytest.raises(DataError, match=f"odd.parquet: row {t.num_rows - 1} has an outcome"):
+        aggregate(given, str(out), seed=1, scratch=str(scratch), bucket_rows=100)
+    assert not out.exists() and list(tmp_path.glob(".out.parquet*")) == []
+    assert list(scratch.iterdir()) == []
+
+
+def test_remote_parts_are_streamed(parts, tmp_path):
+    fs = fsspec.filesystem("memory")
+    remote = []
+    for p in parts:
+        uri = f"memory://bucket/ds/{p.rsplit('/', 1)[-1]}"
+        fs.pipe(uri, open(p, "rb").read())
+        remote.append(uri)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    aggregate(parts, str(tmp_path / "local.parquet"), seed=4, bucket_rows=50)
+    aggregate(remote, str(tmp_path / "remote.parquet"), seed=4, bucket_rows=50,
+              scratch=str(scratch))
+    assert (tmp_path / "local.parquet").read_bytes() == (tmp_path / "remote.parquet").read_bytes()
+    assert list(scratch.iterdir()) == []
+    data = bytearray(fs.cat(remote[1]))
+    data[100] ^= 1
+    fs.pipe(remote[1], bytes(data))
+    with pytest.raises(DataError, match="memory://bucket/ds/part_1.parquet") as exc:
+        aggregate(remote, str(tmp_path / "x.parquet"), seed=4, scratch=str(scratch))
+    assert "ringrift-agg" not in str(exc.value)   # named by its URI, not the scratch copy
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_progress_line_and_quiet_cli(parts, tmp_path):
+    buf = io.StringIO()
+    aggregate(parts, str(tmp_path / "p.parquet"), seed=1, progress=ProgressLine(buf, every=0))
+    lines = buf.getvalue().splitlines()
+    assert any(x.startswith("aggregate: reading parts") for x in lines)
+    assert lines[-1].startswith("aggregate: writing") and "rows/s" in lines[-1]
+    assert "ETA" in lines[-1]
+    cmd = [sys.executable, "-m", "ringrift", "aggregate", "--seed", "1", *parts]
+    p = subprocess.run([*cmd, "--output", str(tmp_path / "q.parquet")],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""   # not a terminal: no progress lines in a Snakemake log
+    assert p.stdout.startswith("aggregated 3 parts: 9 games") and "rows/s" in p.stdout
+    p = subprocess.run([*cmd, "--progress", "--output", str(tmp_path / "r.parquet")],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "aggregate: writing" in p.stderr
+    assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "q.parquet").read_bytes()

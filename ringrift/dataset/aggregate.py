@@ -1,12 +1,16 @@
-"""Seeded shuffle of many parts into one training file, never holding the
-dataset in memory (two-pass bucket shuffle).
+"""Seeded shuffle of many parts into one training file, in bounded memory
+(two-pass bucket shuffle).
 
-Pass 1 reads the parts one at a time, checks each against its own stats, and
-scatters its rows into B bucket files on local scratch disk (each row's bucket
-drawn from a generator seeded by (seed, part number)). Pass 2 loads one bucket
-at a time, permutes it with a generator seeded by (seed, bucket) and appends it
-to the output. Memory is one part or one bucket; the result depends only on the
-seed and the sorted list of parts.
+Pass 1 streams the parts one row group at a time, each checked as it is read
+(digest, page checksums, values, duplicate games), gives every row a bucket
+drawn from a generator seeded by (seed, part number) and appends the rows to B
+bucket files on local scratch disk (Arrow IPC, lz4). Pass 2 loads one bucket
+at a time, permutes it with a generator seeded by (seed, bucket) and writes it
+to the output row group by row group. B is chosen from the data: the decoded
+bytes of all rows over a per-bucket memory budget. Memory is one row group in
+pass 1 and one bucket in pass 2, whatever the number of rows; the result
+depends only on the seed, the bucket count and the set of parts (ordered by
+their first game).
 """
 from __future__ import annotations
 
@@ -14,33 +18,436 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
+import time
+from contextlib import contextmanager
 
 import fsspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
-import pyarrow.parquet as pq
+from numba import njit
 
 from ..storage import redact_uri
 from .parts import (
-    DIGEST_KEY, STATS_KEY, DataError, DigestParquetWriter, atomic_output, read_part,
+    DIGEST_KEY, STATS_KEY, DataError, DigestParquetWriter, atomic_output, is_local,
+    iter_checked_batches, part_row_group_rows, verify_file,
 )
+from .schema import arrow_schema
 
-BUCKET_ROWS = 50_000
+# Decoded bytes of one bucket. Pass 2 holds one bucket plus one of its columns
+# while the bucket's chunks are joined (the widest is ~1/4 of a row), plus
+# the output row group being encoded: ~1.3x this, well under 2 GB.
+BUCKET_BYTES = 640 << 20
+# Bucket files: lz4 makes them ~5x smaller than raw Arrow (square8: ~210
+# bytes a row) for about a microsecond a row each way.
+SCRATCH_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+
+
+def output_options(schema: pa.Schema) -> dict:
+    """Parquet options of an aggregate. Its rows come from many games in
+    random order, so dictionaries no longer shrink the per-row arrays (board
+    planes, history, policy): byte-stream-split with zstd level 1 writes them
+    about twice as fast as dictionary + zstd level 6, reads faster, and is
+    about as small. Scalars and strings keep their dictionaries."""
+    wide = [f.name for f in schema
+            if pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type)]
+    return dict(compression="zstd", compression_level=1, write_statistics=False,
+                write_page_checksum=True,
+                use_dictionary=[f.name for f in schema if f.name not in wide],
+                column_encoding={f"{n}.list.element": "BYTE_STREAM_SPLIT" for n in wide})
 
 
 def _seeded(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *key]))
 
 
-def _plain(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type)
-                      else f for f in schema], metadata=schema.metadata)
+def _buckets(bits: np.random.BitGenerator, n: int, nb: int) -> np.ndarray:
+    """The next n rows' buckets. One raw 64-bit draw per row, so the buckets
+    do not depend on how a part's rows are split into batches."""
+    raw = bits.random_raw(n)
+    b = ((raw >> 32) * nb) >> 32
+    return b.astype(np.uint16 if nb <= 1 << 16 else np.uint32)
+
+
+# ---- columns as numpy arrays ----------------------------------------------------------
+# Rows are moved as whole-row copies on numpy views of the Arrow buffers:
+# Arrow's take() builds an index per list element, several times slower on the
+# board planes and the move history, which are most of a row.
+
+
+@njit(cache=True, nogil=True)
+def _gather_var(offsets, data, width, idx, out_offsets, out):
+    """Rows ``idx`` of a list/string column (values as bytes, ``width`` bytes
+    per element; offsets in elements) into ``out``/``out_offsets``."""
+    pos = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        a = offsets[i] * width
+        b = offsets[i + 1] * width
+        out[pos:pos + b - a] = data[a:b]
+        pos += b - a
+        out_offsets[j + 1] = pos // width
+
+
+def _plain_width(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t)
+
+
+def _view(buf, dtype, start: int, count: int) -> np.ndarray:
+    dtype = np.dtype(dtype)
+    if count == 0 or buf is None:
+        return np.zeros(0, dtype)
+    return np.frombuffer(buf, dtype=dtype, count=count, offset=start * dtype.itemsize)
+
+
+def _valid(arr: pa.Array) -> np.ndarray | None:
+    return None if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _bits(valid: np.ndarray | None):
+    return None if valid is None or valid.all() else pa.py_buffer(
+        np.packbits(valid, bitorder="little"))
+
+
+class Column:
+    """One column as numpy arrays: ``plain`` (n,) values, ``fixed`` (n, w)
+    list elements, ``var`` offsets (n+1,) from 0 + the elements' bytes;
+    ``valid`` (per row) and ``cvalid`` (per fixed-list element) when there
+    are nulls. Covers every column type of the sample schema (dictionary
+    columns travel as int32 codes)."""
+
+    __slots__ = ("type", "kind", "n", "data", "offsets", "width", "valid", "cvalid")
+
+    def __init__(self, type_, kind, n, data, offsets=None, width=1, valid=None, cvalid=None):
+        self.type, self.kind, self.n, self.data = type_, kind, n, data
+        self.offsets, self.width, self.valid, self.cvalid = offsets, width, valid, cvalid
+
+    @classmethod
+    def of(cls, arr: pa.Array) -> Column:
+        """Zero-copy views of ``arr``'s buffers (validity as bools)."""
+        t, n = arr.type, len(arr)
+        if _plain_width(t):
+            return cls(t, "plain", n, _view(arr.buffers()[1], t.to_pandas_dtype(), arr.offset, n),
+                       valid=_valid(arr))
+        if pa.types.is_fixed_size_list(t) and _plain_width(t.value_type):
+            w = t.list_size
+            child = arr.values   # the whole child: the list's offset is not applied
+            data = _view(child.buffers()[1], t.value_type.to_pandas_dtype(),
+                         child.offset + arr.offset * w, n * w).reshape(n, w)
+            cvalid = _valid(child.slice(arr.offset * w, n * w))
+            return cls(t, "fixed", n, data, valid=_valid(arr),
+                       cvalid=None if cvalid is None else cvalid.reshape(n, w))
+        is_list = pa.types.is_list(t) and _plain_width(t.value_type)
+        if is_list or pa.types.is_string(t) or pa.types.is_binary(t):
+            offsets = _view(arr.buffers()[1], np.int32, arr.offset, n + 1)
+            if is_list:
+                child = arr.values
+                if child.null_count:
+                    raise ValueError("null list elements")
+                width = t.value_type.bit_width // 8
+                data = _view(child.buffers()[1], np.uint8, child.offset * width,
+                             len(child) * width)
+            else:
+                width = 1
+                data = _view(arr.buffers()[2], np.uint8, 0, int(offsets[-1]) if n else 0)
+            if n and offsets[0] != 0:   # a slice: rebase so offsets index ``data`` from 0
+                data = data[offsets[0] * width:]
+                offsets = offsets - offsets[0]
+            return cls(t, "var", n, data, offsets, width, valid=_valid(arr))
+        raise TypeError(f"no numpy form for {t}")
+
+    @classmethod
+    def empty(cls, like: Column, rows: int, elements: int) -> Column:
+        """Room for ``rows`` rows (and ``elements`` list elements) of ``like``'s type."""
+        if like.kind == "var":
+            return cls(like.type, "var", rows, np.empty(elements * like.width, np.uint8),
+                       np.zeros(rows + 1, np.int32), like.width)
+        return cls(like.type, like.kind, rows, np.empty((rows,) + like.data.shape[1:],
+                                                        like.data.dtype))
+
+    def put(self, row: int, element: int, c: Column) -> int:
+        """Copy ``c`` in at ``row`` (and list element ``element``); returns
+        the elements copied."""
+        a, b = row, row + c.n
+        e = 0
+        if self.kind == "var":
+            e = int(c.offsets[-1]) if c.n else 0
+            self.offsets[a + 1:b + 1] = c.offsets[1:] + element
+            self.data[element * c.width:(element + e) * c.width] = c.data[:e * c.width]
+        else:
+            self.data[a:b] = c.data
+        if c.valid is not None:
+            if self.valid is None:
+                self.valid = np.ones(self.n, bool)
+            self.valid[a:b] = c.valid
+        if c.cvalid is not None:
+            if self.cvalid is None:
+                self.cvalid = np.ones(self.data.shape, bool)
+            self.cvalid[a:b] = c.cvalid
+        return e
+
+    def elements(self) -> np.ndarray:
+        """Elements per row of a ``var`` column."""
+        return np.diff(self.offsets)
+
+    def take(self, idx: np.ndarray) -> pa.Array:
+        """Rows ``idx`` (int64) as a new Arrow array."""
+        n = len(idx)
+        valid = None if self.valid is None else _bits(self.valid[idx])
+        if self.kind == "plain":
+            return pa.Array.from_buffers(self.type, n, [valid, pa.py_buffer(
+                np.take(self.data, idx))])
+        if self.kind == "fixed":
+            w = self.type.list_size
+            cv = None if self.cvalid is None else _bits(np.take(self.cvalid, idx, axis=0).ravel())
+            ch = pa.Array.from_buffers(self.type.value_type, n * w,
+                                       [cv, pa.py_buffer(np.take(self.data, idx, axis=0))])
+            return pa.Array.from_buffers(self.type, n, [valid], children=[ch])
+        total = int(self.elements()[idx].sum(dtype=np.int64))
+        if total >= 1 << 31:
+            raise DataError(f"{total} list elements in one row group: too many for {self.type}")
+        out_offsets = np.zeros(n + 1, np.int32)
+        out = np.empty(total * self.width, np.uint8)
+        _gather_var(self.offsets, self.data, self.width, idx, out_offsets, out)
+        if pa.types.is_list(self.type):
+            ch = pa.Array.from_buffers(self.type.value_type, total, [None, pa.py_buffer(out)])
+            return pa.Array.from_buffers(self.type, n, [valid, pa.py_buffer(out_offsets)],
+                                         children=[ch])
+        return pa.Array.from_buffers(self.type, n, [valid, pa.py_buffer(out_offsets),
+                                                    pa.py_buffer(out)])
+
+
+def columns(batch: pa.RecordBatch) -> list[Column]:
+    return [Column.of(c) for c in batch.columns]
+
+
+def take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``arr.take(idx)`` by whole-row copies."""
+    return Column.of(arr).take(np.asarray(idx, dtype=np.int64))
+
+
+# ---- bookkeeping ---------------------------------------------------------------------
+
+
+class _Dictionaries:
+    """One dictionary per dictionary column for the whole aggregate, codes in
+    the order values are first seen (parts in game order). Bucket files hold
+    the int32 codes, so they never mix row groups' own dictionaries, and the
+    output writes the one dictionary as it is (no decoding to strings)."""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self.codes = {i: {} for i, f in enumerate(schema) if pa.types.is_dictionary(f.type)}
+        self.scratch_schema = pa.schema([pa.field(f.name, pa.int32()) if i in self.codes else f
+                                         for i, f in enumerate(schema)])
+
+    def encode(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        cols = batch.columns
+        for i, table in self.codes.items():
+            arr = cols[i]
+            m = np.array([table.setdefault(v, len(table)) for v in arr.dictionary.to_pylist()],
+                         dtype=np.int32)
+            ind = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            codes = m[ind] if len(m) else np.zeros(len(arr), np.int32)
+            mask = None if arr.null_count == 0 else ~arr.is_valid().to_numpy(zero_copy_only=False)
+            cols[i] = pa.array(codes, type=pa.int32(), mask=mask)
+        return pa.RecordBatch.from_arrays(cols, schema=self.scratch_schema)
+
+    def decoders(self) -> dict:
+        out = {}
+        for i, table in self.codes.items():
+            f = self.schema.field(i)
+            most = np.iinfo(f.type.index_type.to_pandas_dtype()).max
+            if len(table) > most + 1:
+                raise DataError(f"column {f.name} has {len(table)} distinct values, more than "
+                                f"its {f.type.index_type} dictionary holds")
+            out[i] = (f.type.index_type, pa.array(list(table), type=f.type.value_type))
+        return out
+
+
+class _Games:
+    """Games seen so far, by id and by (seed, moves hash): the same game twice
+    (whatever its id) is refused, or dropped with ``drop``."""
+
+    def __init__(self, drop: bool):
+        self.drop = drop
+        self.ids: dict[str, int] = {}
+        self.keys: dict[tuple[int, int], int] = {}
+        self.uris: list[str] = []
+        self.dropped = 0
+
+    def start_part(self, uri: str) -> None:
+        self.uri = uri
+        self.pi = len(self.uris)
+        self.uris.append(uri)
+        self.part: dict[str, bool] = {}   # this part's games -> kept
+
+    def keep(self, batch: pa.RecordBatch) -> np.ndarray | None:
+        """Rows to keep (None: all). A game's rows are consecutive, so the
+        work is per game, not per row."""
+        gid = batch.column("game_id")
+        n = len(gid)
+        if n == 0:
+            return None
+        for name in ("game_id", "game_seed", "game_hash"):
+            if batch.column(name).null_count:
+                raise DataError(f"{self.uri}: a row has no {name.replace('_', ' ')}")
+        change = pc.not_equal(gid.slice(1), gid.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+        starts = np.concatenate([[0], np.flatnonzero(change) + 1])
+        ends = np.append(starts[1:], n)
+        ids = gid.take(pa.array(starts)).to_pylist()
+        seeds = batch.column("game_seed").to_numpy()[starts].tolist()
+        hashes = batch.column("game_hash").to_numpy()[starts].tolist()
+        drop = None
+        for g, s, h, a, b in zip(ids, seeds, hashes, starts.tolist(), ends.tolist()):
+            kept = self.part.get(g)
+            if kept is None:
+                kept = self.part[g] = self._new(g, (s, h))
+            if not kept:
+                if drop is None:
+                    drop = np.zeros(n, bool)
+                drop[a:b] = True
+        return None if drop is None else ~drop
+
+    def _new(self, g: str, key: tuple[int, int]) -> bool:
+        other = self.keys.get(key)
+        if other is None:
+            other = self.ids.get(g)
+        if other is not None:
+            if not self.drop:
+                raise DataError(f"{self.uri}: game {g} is a duplicate of a game in "
+                                f"{self.uris[other]} (same seed and moves; use "
+                                "--drop-duplicates to drop it)")
+            self.dropped += 1
+            return False
+        self.keys[key] = self.pi
+        self.ids[g] = self.pi
+        return True
+
+
+class _BucketFiles:
+    """B append-only Arrow IPC streams on scratch disk, with each bucket's
+    rows and list elements counted so pass 2 can allocate it once."""
+
+    def __init__(self, folder: str, nb: int, schema: pa.Schema):
+        self.folder = folder
+        self.schema = schema
+        self.paths = [os.path.join(folder, f"b{b}.arrow") for b in range(nb)]
+        self.rows = np.zeros(nb, np.int64)
+        self.elements = np.zeros((nb, len(schema)), np.int64)
+        self.writers = []
+        with self._io():
+            for p in self.paths:
+                self.writers.append(ipc.new_stream(p, schema, options=SCRATCH_OPTIONS))
+
+    @contextmanager
+    def _io(self):
+        try:
+            yield
+        except OSError as exc:
+            raise DataError(f"cannot write bucket files in {self.folder}: "
+                            f"{exc.strerror or exc}") from None
+
+    def add(self, batch: pa.RecordBatch, bucket: np.ndarray, keep: np.ndarray | None) -> None:
+        """Append each row to its bucket: one gather groups the batch by
+        bucket (stable: rows keep their order within a bucket), then one
+        slice per bucket."""
+        if keep is not None:
+            rows = np.flatnonzero(keep)
+            bucket = bucket[rows]
+            order = rows[np.argsort(bucket, kind="stable")]
+        else:
+            order = np.argsort(bucket, kind="stable")
+        if not len(order):
+            return
+        nb = len(self.paths)
+        cols = columns(batch)
+        for i, c in enumerate(cols):
+            if c.kind == "var":
+                per_row = c.elements() if keep is None else c.elements()[rows]
+                self.elements[:, i] += np.bincount(bucket, weights=per_row,
+                                                   minlength=nb).astype(np.int64)
+        counts = np.bincount(bucket, minlength=nb)
+        grouped = pa.RecordBatch.from_arrays([c.take(order) for c in cols], schema=self.schema)
+        start = 0
+        with self._io():
+            for b in np.flatnonzero(counts).tolist():
+                self.writers[b].write_batch(grouped.slice(start, int(counts[b])))
+                start += int(counts[b])
+        self.rows += counts
+
+    def close(self) -> None:
+        with self._io():
+            for w in self.writers:
+                w.close()
+        self.writers = []
+
+    def read(self, b: int) -> list[Column]:
+        """Bucket b, one Column per column, filled batch by batch; the file
+        is removed."""
+        out = None
+        row = 0
+        element = np.zeros(len(self.schema), np.int64)
+        with ipc.open_stream(pa.OSFile(self.paths[b], "rb")) as rd:
+            for batch in rd:
+                cols = columns(batch)
+                if out is None:
+                    out = [Column.empty(c, int(self.rows[b]), int(self.elements[b, i]))
+                           for i, c in enumerate(cols)]
+                for i, c in enumerate(cols):
+                    element[i] += out[i].put(row, int(element[i]), c)
+                row += batch.num_rows
+                del cols, batch
+        os.unlink(self.paths[b])
+        if row != self.rows[b]:
+            raise DataError(f"bucket file {self.paths[b]} holds {row} rows, "
+                            f"{self.rows[b]} were written")
+        return out or []
+
+
+# ---- progress ------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """A line every ``every`` seconds on ``stream``: phase, rows, rate, ETA.
+    The CLI shows it when stderr is a terminal or with --progress, so
+    Snakemake logs only get the final summary."""
+
+    def __init__(self, stream=None, every: float = 5.0):
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.t0 = time.perf_counter()
+        self.next = self.t0 + every
+        self.phase_t0: dict[str, float] = {}
+
+    def __call__(self, phase: str, done: int, total: int, units_done: int, units: int) -> None:
+        now = time.perf_counter()
+        self.phase_t0.setdefault(phase, now)
+        if now < self.next and done < total:
+            return
+        self.next = now + self.every
+        rate = done / max(now - self.phase_t0[phase], 1e-9)
+        eta = (units - units_done) * (now - self.t0) / max(units_done, 1)
+        self.stream.write(f"aggregate: {phase} {done:,}/{total:,} rows, {rate:,.0f} rows/s, "
+                          f"elapsed {_clock(now - self.t0)}, ETA {_clock(eta)}\n")
+        self.stream.flush()
+
+
+def _clock(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+# ---- parts ---------------------------------------------------------------------------
 
 
 def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
     """(uri, key-value metadata, stats) of every part, from footers only."""
+    import pyarrow.parquet as pq
+
     out = []
     for uri in parts:
         try:
@@ -54,7 +461,10 @@ def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
             raise DataError(f"corrupt or unreadable part {uri}: {exc}") from None
         if STATS_KEY not in kv:
             raise DataError(f"{uri} is not a ringrift part (no stats)")
-        out.append((uri, kv, json.loads(kv[STATS_KEY])))
+        try:
+            out.append((uri, kv, json.loads(kv[STATS_KEY])))
+        except ValueError:
+            raise DataError(f"{uri}: unreadable stats in its footer") from None
     for key in (b"ringrift.schema_version", b"ringrift.engine_version"):
         seen = {}
         for uri, kv, _ in out:
@@ -64,7 +474,43 @@ def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
             name = key.decode().split(".")[1].replace("_", " ")
             raise DataError(f"parts from different {name}s: {u1} has {v1 and v1.decode()}, "
                             f"{u2} has {v2 and v2.decode()}")
+    boards = {}
+    for uri, _, st in out:
+        boards.setdefault(st.get("board_type"), uri)
+    if len(boards) > 1:
+        (b1, u1), (b2, u2) = list(boards.items())[:2]
+        raise DataError(f"parts of different boards: {u1} is {b1}, {u2} is {b2}")
     return out
+
+
+@contextmanager
+def _readable(uri: str, folder: str):
+    """A path to read ``uri`` from: itself when local; for object storage a
+    copy streamed to scratch (one download, then local reads for the digest
+    and the row groups), removed afterwards. Errors name ``uri``."""
+    try:
+        fs, path = fsspec.core.url_to_fs(uri)
+    except (ValueError, ImportError) as exc:
+        raise DataError(f"unsupported part URI {redact_uri(uri)}: {exc}") from None
+    if is_local(fs):
+        yield uri
+        return
+    local = os.path.join(folder, "input.parquet")
+    try:
+        fs.get_file(path, local)
+    except FileNotFoundError:
+        raise DataError(f"part not found: {redact_uri(uri)}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {redact_uri(uri)}: {exc}") from None
+    try:
+        yield local
+    except DataError as exc:
+        raise DataError(str(exc).replace(local, redact_uri(uri))) from None
+    finally:
+        try:
+            os.unlink(local)
+        except OSError:
+            pass
 
 
 def provenance_entry(uri: str, stats: dict, kv: dict) -> dict:
@@ -83,113 +529,154 @@ def part_name(uri: str) -> str:
     return redact_uri(uri).rstrip("/").rsplit("/", 1)[-1]
 
 
-def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int = BUCKET_ROWS,
-              scratch: str | None = None, drop_duplicates: bool = False) -> dict:
+# ---- the aggregate -------------------------------------------------------------------
+
+
+class _Scatter:
+    """Pass 1: every part's rows, checked, into the bucket files."""
+
+    def __init__(self, folder: str, ncell: int, total: int, seed: int,
+                 bucket_rows: int | None, bucket_bytes: int, drop: bool, report):
+        self.folder, self.total, self.seed = folder, total, seed
+        self.bucket_rows, self.bucket_bytes, self.report = bucket_rows, bucket_bytes, report
+        self.group_rows = part_row_group_rows(ncell)
+        self.dicts = _Dictionaries(arrow_schema(ncell))
+        self.games = _Games(drop)
+        self.buckets: _BucketFiles | None = None
+        self.read = 0
+
+    def part(self, pi: int, uri: str, st: dict) -> None:
+        self.games.start_part(uri)
+        bits = _seeded(self.seed, 1, pi).bit_generator
+        rows = 0
+        with _readable(uri, self.folder) as src:
+            verify_file(src)
+            for batch in iter_checked_batches(src, batch_rows=self.group_rows):
+                keep = self.games.keep(batch)
+                sb = self.dicts.encode(batch)
+                buckets = self.buckets or self._open(sb)
+                try:
+                    buckets.add(sb, _buckets(bits, batch.num_rows, len(buckets.paths)), keep)
+                except ValueError as exc:
+                    raise DataError(f"{uri}: {exc}") from None
+                rows += batch.num_rows
+                self.read += batch.num_rows
+                self.report("reading parts", self.read, self.total, self.read, 2 * self.total)
+        if rows != st["samples"]:
+            raise DataError(f"{uri}: {rows} rows but its stats say {st['samples']}")
+        if len(self.games.part) != st["games"]:
+            raise DataError(f"{uri}: {len(self.games.part)} games but its stats say "
+                            f"{st['games']}")
+
+    def _open(self, sample: pa.RecordBatch) -> _BucketFiles:
+        """The bucket files, once the first rows tell the bytes of a row: B =
+        total rows / rows of ``bucket_bytes``, unless ``bucket_rows`` is given."""
+        rows = self.bucket_rows
+        if rows is None:
+            per_row = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
+            rows = max(1, int(self.bucket_bytes / per_row))
+        nb = max(1, math.ceil(self.total / rows))
+        self.buckets = _BucketFiles(self.folder, nb, self.dicts.scratch_schema)
+        return self.buckets
+
+    def close(self) -> _BucketFiles:
+        if self.buckets is None:   # parts without rows
+            self.buckets = _BucketFiles(self.folder, 1, self.dicts.scratch_schema)
+        self.buckets.close()
+        return self.buckets
+
+
+def _write(pw: DigestParquetWriter, buckets: _BucketFiles, schema: pa.Schema,
+           decoders: dict, seed: int, group_rows: int, report) -> int:
+    """Pass 2: bucket by bucket, permuted, into the output in row groups."""
+    written = 0
+    kept = int(buckets.rows.sum())
+    for b in range(len(buckets.paths)):
+        cols = buckets.read(b)
+        if not cols:
+            continue
+        perm = _seeded(seed, 2, b).permutation(cols[0].n)
+        for s in range(0, len(perm), group_rows):
+            idx = perm[s:s + group_rows]
+            arrays = [c.take(idx) for c in cols]
+            for i, (itype, dictionary) in decoders.items():
+                arrays[i] = pa.DictionaryArray.from_arrays(arrays[i].cast(itype), dictionary)
+            pw.write(pa.Table.from_batches([pa.RecordBatch.from_arrays(arrays, schema=schema)]))
+            written += len(idx)
+            report("writing", written, kept, kept + written, 2 * kept)
+        del cols
+    return written
+
+
+def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int | None = None,
+              bucket_bytes: int = BUCKET_BYTES, scratch: str | None = None,
+              drop_duplicates: bool = False, progress=None) -> dict:
     """Shuffle ``parts`` into ``output``. Parts are ordered by their first
     game (then name), so the result does not depend on which worker folder or
     in which order they were given. Every part is verified as it is read; the
     same game twice (same seed and moves, whatever its id) is refused, or
-    dropped with ``drop_duplicates``."""
+    dropped with ``drop_duplicates``. Buckets hold ``bucket_rows`` rows, by
+    default as many as fit in ``bucket_bytes`` decoded. ``progress(phase,
+    done, total, units_done, units)`` is called after every row group."""
+    from ..engine.geometry import board
+
+    t_start = time.perf_counter()
     if not parts:
         raise DataError("no parts to aggregate")
     if scratch is not None and not os.path.isdir(scratch):
         raise DataError(f"scratch folder {scratch} does not exist")
     footers = sorted(_footers(list(parts)), key=lambda f: (f[2].get("game_offset", 0), f[0]))
-    total = sum(st["samples"] for _, _, st in footers)
-    nb = max(1, math.ceil(total / bucket_rows))
+    try:
+        ncell = board(footers[0][2]["board_type"]).ncell
+    except (KeyError, ValueError):
+        raise DataError(f"{footers[0][0]}: its stats name no known board") from None
+    schema = arrow_schema(ncell)
+    total = sum(int(st["samples"]) for _, _, st in footers)
     try:
         tmp = tempfile.mkdtemp(prefix="ringrift-agg-", dir=scratch)
     except OSError as exc:
         raise DataError(f"cannot use scratch folder {scratch or tempfile.gettempdir()}: "
                         f"{exc.strerror}") from None
+    scatter = _Scatter(tmp, ncell, total, seed, bucket_rows, bucket_bytes, drop_duplicates,
+                       progress or (lambda *a: None))
     try:
-        schema = None
-        writers = []
-        ids: dict[str, str] = {}
-        games: dict[tuple[int, int], str] = {}
         provenance = []
-        dropped = 0
         for pi, (uri, kv, st) in enumerate(footers):
-            table = read_part(uri)
-            if table.num_rows != st["samples"]:
-                raise DataError(f"{uri}: {table.num_rows} rows but its stats say {st['samples']}")
-            gid = table.column("game_id").to_numpy(zero_copy_only=False)
-            key_seed = table.column("game_seed").to_numpy()
-            key_hash = table.column("game_hash").to_numpy()
-            uniq, first = np.unique(gid, return_index=True)
-            if len(uniq) != st["games"]:
-                raise DataError(f"{uri}: {len(uniq)} games but its stats say {st['games']}")
-            keep_games = set()
-            for g, i in zip(uniq.tolist(), first.tolist()):
-                key = (int(key_seed[i]), int(key_hash[i]))
-                if key in games or g in ids:
-                    if not drop_duplicates:
-                        other = games.get(key) or ids[g]
-                        raise DataError(f"{uri}: game {g} is a duplicate of a game in {other} "
-                                        "(same seed and moves; use --drop-duplicates to drop it)")
-                    dropped += 1
-                    continue
-                games[key] = uri
-                ids[g] = uri
-                keep_games.add(g)
-            if len(keep_games) != len(uniq):
-                table = table.filter(pa.array(np.isin(gid, list(keep_games))))
-            # dictionary columns are decoded so bucket streams never see two
-            # different dictionaries (Parquet dictionary-encodes them again)
-            table = table.cast(_plain(table.schema))
-            if schema is None:
-                schema = table.schema
-                first_uri = uri
-                writers = [ipc.new_stream(os.path.join(tmp, f"b{b}.arrow"), schema)
-                           for b in range(nb)]
-            elif not table.schema.equals(schema, check_metadata=False):
-                raise DataError(f"{uri}: its columns differ from those of {first_uri} "
-                                f"({_schema_difference(schema, table.schema)})")
-            table = table.replace_schema_metadata(schema.metadata)
+            scatter.part(pi, uri, st)
             provenance.append(provenance_entry(uri, st, kv))
-            bucket = _seeded(seed, 1, pi).integers(0, nb, size=table.num_rows)
-            for b in range(nb):
-                idx = np.flatnonzero(bucket == b)
-                if len(idx):
-                    writers[b].write_table(table.take(pa.array(idx)))
-        for w in writers:
-            w.close()
-        meta = {k: v for k, v in (schema.metadata or {}).items()
-                if k not in (STATS_KEY, DIGEST_KEY)}
-        out_schema = schema.with_metadata(meta)
+        buckets = scatter.close()
+        kept = int(buckets.rows.sum())
+        games, dropped = len(scatter.games.keys), scatter.games.dropped
+        scatter.games = None   # the game index is not needed in pass 2
+        want = sum(p["rows"] for p in provenance) if not dropped else kept
+        if kept != want:
+            raise DataError(f"aggregate holds {kept} rows, parts' stats say {want}")
+        nb = len(buckets.paths)
         stats = {"kind": "aggregate", "board_type": footers[0][2]["board_type"],
                  "num_players": footers[0][2]["num_players"],
-                 "parts": len(footers), "games": len(games),
-                 "samples": 0, "seed": int(seed), "dropped_duplicate_games": dropped,
-                 "provenance": provenance}
-        rows = 0
+                 "parts": len(footers), "games": games,
+                 "samples": kept, "seed": int(seed), "buckets": nb,
+                 "dropped_duplicate_games": dropped, "provenance": provenance}
         with atomic_output(output) as fh:
-            pw = DigestParquetWriter(fh, out_schema)
-            for b in range(nb):
-                with ipc.open_stream(os.path.join(tmp, f"b{b}.arrow")) as rd:
-                    bt = rd.read_all()
-                os.unlink(os.path.join(tmp, f"b{b}.arrow"))
-                if bt.num_rows == 0:
-                    continue
-                perm = _seeded(seed, 2, b).permutation(bt.num_rows)
-                pw.write(bt.take(pa.array(perm)).replace_schema_metadata(meta))
-                rows += bt.num_rows
-            stats["samples"] = rows
-            want = sum(p["rows"] for p in provenance) if not dropped else rows
-            if rows != want:
-                raise DataError(f"aggregate holds {rows} rows, parts' stats say {want}")
-            pw.close(stats)
-        return {"parts": len(footers), "games": len(games), "samples": rows, "buckets": nb,
-                "dropped_duplicate_games": dropped}
+            pw = DigestParquetWriter(fh, schema, scatter.group_rows,
+                                     options=output_options(schema))
+            try:
+                written = _write(pw, buckets, schema, scatter.dicts.decoders(), seed,
+                                 scatter.group_rows, scatter.report)
+                if written != kept:
+                    raise DataError(f"aggregate wrote {written} rows of {kept}")
+                pw.close(stats)
+            except BaseException:
+                pw.abort()
+                raise
+        return {"parts": len(footers), "games": games, "samples": kept, "buckets": nb,
+                "dropped_duplicate_games": dropped,
+                "seconds": time.perf_counter() - t_start}
     finally:
+        if scatter.buckets is not None:
+            for w in scatter.buckets.writers:
+                try:
+                    w.close()
+                except Exception:  # closing after an error: the folder goes anyway
+                    pass
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
-    fa, fb = {f.name: f.type for f in a}, {f.name: f.type for f in b}
-    missing = [n for n in fa if n not in fb]
-    extra = [n for n in fb if n not in fa]
-    changed = [f"{n}: {fb[n]} vs {fa[n]}" for n in fa if n in fb and fa[n] != fb[n]]
-    parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
-        ([f"extra {', '.join(extra)}"] if extra else []) + changed[:2]
-    return "; ".join(parts) or "column order"

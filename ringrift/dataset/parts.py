@@ -151,12 +151,15 @@ class _HashingSink(io.RawIOBase):
         self.pos = 0
         self.hash = hashlib.blake2b(digest_size=16)
         self.hashing = True
+        self.dropped = False
 
     def writable(self):
         return True
 
     def write(self, b):
         b = memoryview(b)
+        if self.dropped:
+            return len(b)
         if self.hashing:
             self.hash.update(b)
         self.pos += len(b)
@@ -175,16 +178,18 @@ def _digest(data_hash, stats_json: bytes) -> str:
 class DigestParquetWriter:
     """Streams row groups of exactly ``row_group_rows`` rows (the last may be
     shorter) to ``fh``, so the bytes do not depend on how callers batch their
-    rows; ``close(stats)`` records the stats JSON and the digest in the footer."""
+    rows; ``close(stats)`` records the stats JSON and the digest in the footer.
+    ``options``: Parquet writer options (default PARQUET_OPTIONS)."""
 
-    def __init__(self, fh, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS):
+    def __init__(self, fh, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS,
+                 options: dict | None = None):
         self.sink = _HashingSink(fh)
         self.schema = schema
         self.rows = row_group_rows
         self.pending: list[pa.Table] = []
         self.npending = 0
         self.written = 0
-        self.writer = pq.ParquetWriter(self.sink, schema, **PARQUET_OPTIONS)
+        self.writer = pq.ParquetWriter(self.sink, schema, **(options or PARQUET_OPTIONS))
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows:
@@ -210,6 +215,15 @@ class DigestParquetWriter:
         self.writer.add_key_value_metadata({STATS_KEY: stats_json, DIGEST_KEY: digest.encode()})
         self.writer.close()
         return digest
+
+    def abort(self) -> None:
+        """Give up the file: the Parquet writer is closed without writing to
+        ``fh`` (else it would write its footer whenever it is collected)."""
+        self.sink.dropped = True
+        try:
+            self.writer.close()
+        except Exception:  # a writer that already failed
+            pass
 
 
 def part_row_group_rows(ncell: int) -> int:
