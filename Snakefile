@@ -7,7 +7,12 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default only when no --configfile is given: Snakemake merges
+# config files key by key, so a user's datasets would otherwise run beside the
+# default one and inherit its missing settings.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -17,10 +22,16 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+check_datasets()
+
+
 include: "workflow/rules/selfplay.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tensors.smk"
 include: "workflow/rules/tuning.smk"
 
 

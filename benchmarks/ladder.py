@@ -33,11 +33,11 @@ from ringrift.engine import layout as L  # noqa: E402
 from ringrift.engine.api import Rules  # noqa: E402
 from ringrift.players.ladder import LEVELS, describe_level  # noqa: E402
 from ringrift.selfplay.game import play_game  # noqa: E402
-from ringrift.selfplay.worker import _params_for, game_seed  # noqa: E402
+from ringrift.selfplay.worker import params_for, game_seed  # noqa: E402
 
 
 def play(rules, levels, seed, max_moves):
-    kinds, ip, fp, w = _params_for(levels, rules.board_type)
+    kinds, ip, fp, w = params_for(levels, rules.board_type)
     out = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, seed, max_moves)
     s = out[0]
     winner = int(s[L.WINNER]) if s[L.STATUS] == L.ST_COMPLETED else 0

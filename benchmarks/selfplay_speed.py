@@ -16,7 +16,7 @@ import numpy as np
 from ringrift.engine.api import Rules
 from ringrift.players.ladder import BANDS, ENGINE_MODES, seat_levels
 from ringrift.selfplay.game import play_game
-from ringrift.selfplay.worker import _params_for, game_seed
+from ringrift.selfplay.worker import params_for, game_seed
 
 TARGET = 40_000
 
@@ -28,7 +28,7 @@ def measure(board: str, mode: str, band: str, seconds: float) -> tuple[float, fl
     def one(g):
         seed = game_seed(99, g)
         levels = seat_levels(mode, band, 2, np.random.default_rng(seed))
-        kinds, ip, fp, w = _params_for(levels, board)
+        kinds, ip, fp, w = params_for(levels, board)
         res = play_game(rules.geo, s0, kinds, ip, fp, w, seed, 10_000)
         return int(np.count_nonzero(res[2]))
 

@@ -151,10 +151,10 @@ def _cmd_play(args) -> int:
 def _cmd_selfplay(args) -> int:
     from .dataset.parts import DataError, check_output_uri
     from .engine.api import Rules
-    from .players.ladder import check_mode_and_band, load_profile
+    from .players.ladder import check_mode_and_band, load_profile, weights_digest
     from .selfplay.worker import (
-        WorkerConfig, default_worker_id, json_dumps, run_worker, summary_line,
-        terminal_progress,
+        OUTPUT_SUFFIXES, WorkerConfig, default_worker_id, json_dumps, reuse_part, run_worker,
+        summary_line, terminal_progress,
     )
 
     try:
@@ -166,10 +166,14 @@ def _cmd_selfplay(args) -> int:
         raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
     try:
         _preflight(inputs=[args.heuristic_profile], outputs=[args.output])
-        check_output_uri(args.output)
+        check_output_uri(args.output, OUTPUT_SUFFIXES)
         if args.heuristic_profile:
             # read it now: a bad profile must fail before any game is played
-            load_profile(args.heuristic_profile, args.board_type)
+            weights = load_profile(args.heuristic_profile, args.board_type)
+            if args.heuristic_profile_digest and weights_digest(weights) != args.heuristic_profile_digest:
+                raise CliError(f"heuristic profile {args.heuristic_profile} changed since the run "
+                               f"was planned (weights digest {weights_digest(weights)}, planned "
+                               f"{args.heuristic_profile_digest}): run the workflow again")
     except (DataError, ValueError) as exc:
         raise CliError(str(exc)) from None
     cfg = WorkerConfig(
@@ -180,6 +184,15 @@ def _cmd_selfplay(args) -> int:
         swap_rule=args.swap_rule, game_offset=args.game_offset,
         heuristic_profile=args.heuristic_profile or "",
     )
+    if args.reuse and args.output.endswith(".parquet"):
+        try:
+            src = reuse_part(cfg, args.reuse)
+        except DataError as exc:
+            raise CliError(str(exc)) from None
+        if src:
+            print(f"moved {src} -> {args.output}: a finished part with exactly these settings "
+                  "(no games replayed)")
+            return 0
     try:
         stats = run_worker(cfg, progress=None if args.quiet else terminal_progress())
     except DataError as exc:
@@ -217,11 +230,33 @@ def _cmd_aggregate(args) -> int:
 
     try:
         _preflight(inputs=args.parts, outputs=[args.output])
-        res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch)
+        res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch,
+                        drop_duplicates=args.drop_duplicates)
     except DataError as exc:
         raise CliError(str(exc)) from None
+    dropped = (f", dropped {res['dropped_duplicate_games']} duplicate games"
+               if res["dropped_duplicate_games"] else "")
     print(f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
-          f"({res['buckets']} buckets) -> {args.output}")
+          f"({res['buckets']} buckets{dropped}) -> {args.output}")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from .dataset.parts import DataError
+    from .dataset.verify import verify
+
+    try:
+        problems, t = verify(args.paths)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) in {t['files']} files", file=sys.stderr)
+        return 1
+    print(f"ok: {t['files']} files ({t['parts']} parts, {t['aggregates']} aggregates), "
+          f"{t['games']} games, {t['samples']} samples: digests, page checksums, versions, "
+          "values, duplicates and provenance check out")
     return 0
 
 
@@ -229,7 +264,7 @@ def _cmd_summarize(args) -> int:
     import json
 
     from .dataset.inspect import dataset_stats
-    from .dataset.parts import DataError, _atomic_write_bytes
+    from .dataset.parts import DataError, atomic_write_bytes
 
     try:
         _preflight(inputs=args.paths, outputs=[args.output])
@@ -238,7 +273,7 @@ def _cmd_summarize(args) -> int:
         raise CliError(str(exc)) from None
     text = json.dumps(st, indent=2, sort_keys=True) + "\n"
     if args.output:
-        _atomic_write_bytes(args.output, text.encode())
+        atomic_write_bytes(args.output, text.encode())
     print(text, end="")
     return 0
 
@@ -283,6 +318,24 @@ def _cmd_export(args) -> int:
     except DataError as exc:
         raise CliError(str(exc)) from None
     print(f"exported {res} -> {args.output}")
+    return 0
+
+
+def _cmd_tensors(args) -> int:
+    from .dataset.parts import DataError
+    from .tensors.export import ExportConfig, export_tensors
+
+    cfg = ExportConfig(encoder=args.encoder, sample_every=args.sample_every,
+                       history_length=args.history, policy=args.policy, seed=args.seed,
+                       shard_bytes=args.shard_bytes)
+    try:
+        res = export_tensors(args.inputs, args.output, cfg, scratch=args.scratch)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    where = res["outputs"][0] if len(res["outputs"]) == 1 else \
+        f"{len(res['outputs'])} shards under {args.output}"
+    print(f"{res['games']} games ({res['games_without_winner']} without a winner skipped), "
+          f"{res['samples']} samples, {res['samples_per_s']:.0f} samples/s -> {where}")
     return 0
 
 
@@ -379,12 +432,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", help="trace files (*.jsonl or *.jsonl.gz)")
     c.set_defaults(func=_cmd_conformance)
 
-    w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part")
+    w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part "
+                       "(or the seed's JSONL samples)")
     w.add_argument("--num-games", type=COUNT, required=True)
     w.add_argument("--board-type", default="square8")
     w.add_argument("--num-players", type=int, default=2)
     w.add_argument("--output", required=True,
-                   help="part file: a local path, file://, s3:// or gs:// URI ending in .parquet")
+                   help="a local path, file://, s3:// or gs:// URI ending in .parquet (a part), "
+                        ".jsonl or .jsonl.gz (the seed's sample lines, as `ringrift export` "
+                        "writes them)")
     w.add_argument("--seed", type=SEED, default=0)
     w.add_argument("--engine-mode", default="mixed")
     w.add_argument("--difficulty-band", default="light")
@@ -394,11 +450,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--worker-id", default=None,
                    help="default: $WORKER_ID, else a generated id")
     w.add_argument("--game-offset", type=_int_in(0, INT32_MAX), default=0,
-                   help="index of this part's first game within the worker's games")
+                   help="global index of this part's first game (games are seeded by it)")
     w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     w.add_argument("--heuristic-profile", default=None, metavar="JSON",
                    help="heuristic weight profile (path or s3:// / gs:// URI, e.g. a tuning "
                         "run's profile.json) for every seat; default: the board's shipped one")
+    w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
+    w.add_argument("--reuse", default=None, metavar="GLOB",
+                   help="before playing, look for a finished part matching GLOB whose recorded "
+                        "settings equal this run's and move it to --output instead (the "
+                        "workflow uses it when a dataset's worker count changes)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
     w.set_defaults(func=_cmd_selfplay)
@@ -412,7 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--scratch", default=None, type=_existing_dir,
                    help="local folder for bucket files")
+    a.add_argument("--drop-duplicates", action="store_true",
+                   help="drop a game seen twice (same seed and moves) instead of refusing")
     a.set_defaults(func=_cmd_aggregate)
+
+    v = sub.add_parser("verify", help="check a dataset's files: digests, checksums, versions, "
+                       "values, duplicate games, provenance (one line per problem)")
+    v.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
+    v.set_defaults(func=_cmd_verify)
 
     sm = sub.add_parser("summarize", help="dataset statistics as JSON")
     sm.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
@@ -447,6 +515,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
     e.add_argument("--output", required=True)
     e.set_defaults(func=_cmd_export)
+
+    tn = sub.add_parser("tensors", help="training tensors: the reference trainer's NPZ "
+                        "(one .npz file, or shard_NNNNN.npz files under a folder/prefix)")
+    tn.add_argument("inputs", nargs="+", help="Parquet parts or aggregates (files or folders, "
+                    "local, s3:// or gs://), one board and player count")
+    tn.add_argument("--output", required=True, help="OUT.npz, or a folder/prefix for shards")
+    tn.add_argument("--encoder", default="v2", choices=("v2", "v3"),
+                    help="hex boards: v2 (10 planes) or v3 (16 planes); square boards: v2")
+    tn.add_argument("--sample-every", type=int, default=1,
+                    help="sample engine steps t with t %% N == 0 (bookkeeping steps count)")
+    tn.add_argument("--history", type=int, default=3, help="earlier frames per sample")
+    tn.add_argument("--policy", default="soft", choices=("soft", "onehot"),
+                    help="soft: recorded MCTS visit distributions where present; onehot: "
+                         "the played move (the reference exporter's targets)")
+    tn.add_argument("--seed", type=int, default=0, help="seed of the game order")
+    tn.add_argument("--shard-bytes", type=int, default=1 << 30,
+                    help="shards close after a game once their arrays hold this many bytes")
+    tn.add_argument("--scratch", default=None, help="scratch folder (default: beside OUT)")
+    tn.set_defaults(func=_cmd_tensors)
 
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
     g.add_argument("--board-type", default="square8")

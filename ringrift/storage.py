@@ -346,3 +346,29 @@ def check_writable(uri: str, timeout: float | None = None) -> None:
     if is_remote(uri):
         check_endpoint(uri)
     WRITE_CHECKS.get(proto, _check_generic)(uri, timeout)
+
+
+def parquet_files(paths: list[str]) -> list[str]:
+    """Every .parquet file of ``paths`` (files, or folders searched
+    recursively; local or remote), sorted per folder. One-line DataError for a
+    path that does not exist or holds none."""
+    import fsspec
+
+    out = []
+    for p in paths:
+        try:
+            fs, root = fsspec.core.url_to_fs(p)
+            isdir = fs.isdir(root)
+            exists = isdir or fs.exists(root)
+        except (OSError, ValueError, ImportError) as exc:
+            raise DataError(f"cannot reach {redact_uri(p)}: {exc}") from None
+        if isdir:
+            proto = p.split("://")[0] + "://" if "://" in p else ""
+            out += [proto + f for f in sorted(fs.find(root)) if f.endswith(".parquet")]
+        elif exists:
+            out.append(p)
+        else:
+            raise DataError(f"no such file or folder: {redact_uri(p)}")
+    if not out:
+        raise DataError(f"no .parquet files under {', '.join(map(redact_uri, paths))}")
+    return out

@@ -3,14 +3,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import conformance_root
+
 from ringrift.conformance import check_file
 
 EXPECTED_FILES = 17
 
 
 def _trace_files():
-    from conftest import shared_dir
-    return sorted((shared_dir() / "conformance" / "traces").glob("*.jsonl.gz"))
+    return sorted((conformance_root() / "traces").glob("*.jsonl.gz"))
 
 
 def test_all_trace_files_present():

@@ -24,12 +24,11 @@ values as ours for the KNOWN_DIFFERENCES fields it asserts.
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import conformance_root
 
 from ringrift.engine import layout as L
 from ringrift.engine.lines import find_lines
@@ -41,29 +40,10 @@ from ringrift.engine.refapply import apply_unlisted
 
 # ---- where the data lives ---------------------------------------------------
 
-def conformance_dir() -> Path | None:
-    """shared/conformance beside the repository, or $RINGRIFT_SHARED (the
-    shared/ folder, or the conformance folder itself)."""
-    env = os.environ.get("RINGRIFT_SHARED")
-    if env:
-        p = Path(env)
-        cands = [p / "conformance", p]
-    else:
-        cands = [Path(__file__).resolve().parents[2] / "shared" / "conformance"]
-    for c in cands:
-        if (c / "contract-vectors").is_dir():
-            return c
-    return None
-
-
-CONF = conformance_dir()
-MISSING_MSG = ("conformance data not found (expected shared/conformance/contract-vectors "
-               "beside the repository; set RINGRIFT_SHARED to the shared/ folder)")
+CONF = conformance_root()
 
 
 def _bundles():
-    if CONF is None:
-        return []
     return sorted((CONF / "contract-vectors").glob("*.vectors.json"))
 
 
@@ -82,8 +62,6 @@ BY_ID = {v["id"]: v for v in EXECUTABLE}
 
 
 def _params(items, ident):
-    if CONF is None:
-        return [pytest.param(None, id="conformance-data-missing")]
     return [pytest.param(x, id=ident(x)) for x in items]
 
 
@@ -371,14 +349,12 @@ def observed(v, rules, s0, s, facts) -> dict:
 # ---- tests ----------------------------------------------------------------------
 
 def test_conformance_data_present():
-    assert CONF is not None, MISSING_MSG
     assert _bundles(), f"no *.vectors.json bundles in {CONF / 'contract-vectors'}"
 
 
 def test_vector_inventory():
     """18 bundles, 90 vectors; the 12 carrying `skip` are left out of the
     parametrisation, and the theoretical file is not a *.vectors.json bundle."""
-    assert CONF is not None, MISSING_MSG
     names = [p.name for p in _bundles()]
     assert len(names) == 18
     assert "chain_capture_extended_theoretical.reference.json" not in names
@@ -390,7 +366,6 @@ def test_vector_inventory():
 
 
 def test_difference_tables_name_real_vectors():
-    assert CONF is not None, MISSING_MSG
     for table in (UNLISTED, EMPTY_TERRITORY_DECISION, KNOWN_DIFFERENCES, LOAD_ERRORS):
         missing = sorted(set(table) - set(BY_ID))
         assert not missing, f"tables name unknown or non-executable vectors: {missing}"
@@ -400,7 +375,6 @@ def test_difference_tables_name_real_vectors():
 
 @pytest.mark.parametrize("vector", _params(EXECUTABLE, lambda v: v["id"]))
 def test_contract_vector(vector):
-    assert vector is not None, MISSING_MSG
     vid = vector["id"]
     if vid in LOAD_ERRORS:
         pattern, _why = LOAD_ERRORS[vid]
@@ -429,8 +403,6 @@ def test_contract_vector(vector):
 # ---- parity folder ---------------------------------------------------------------
 
 def _parity(name):
-    if CONF is None:
-        return []
     return json.loads((CONF / "contract-vectors" / "parity-vectors" / name).read_text())["vectors"]
 
 
@@ -443,7 +415,6 @@ def _cells_of(rules, s, block):
 @pytest.mark.parametrize("vector", _params(_parity("multiplayer_line.vectors.json"),
                                            lambda v: v["id"]))
 def test_parity_multiplayer_line(vector):
-    assert vector is not None, MISSING_MSG
     rules, s = state_from_json(vector["input"]["state"])
     det = vector["assertions"].get("lineDetection")
     if det:
@@ -493,7 +464,6 @@ PARITY_RECOVERY_DIFFERENCES = {
 def test_parity_recovery_action(vector):
     """As the reference's parity test: rename `option` to `recoveryOption`,
     find the move among the legal ones by from/to/option, apply it, compare."""
-    assert vector is not None, MISSING_MSG
     rules, s = state_from_json(vector["input"]["state"])
     mj = dict(vector["input"].get("move") or vector["input"]["initialMove"])
     if "option" in mj:
@@ -525,7 +495,6 @@ def test_loader_matches_reference_states():
     """state_from_json on the reference's own full states (bottom-first rings,
     with history and LPS fields): same player, phase and legal key set as the
     trace step, and move_from_json finds the chosen move."""
-    assert CONF is not None, MISSING_MSG
     import gzip
     path = CONF / "traces" / "square8_2p_states.jsonl.gz"
     with gzip.open(path, "rt") as fh:
@@ -542,7 +511,6 @@ def test_loader_matches_reference_states():
 
 
 def test_move_from_json_reports_illegal_move():
-    assert CONF is not None, MISSING_MSG
     v = BY_ID["movement.simple.one_space"]
     rules, s = state_from_json(v["input"]["state"])
     bad = {"type": "move_stack", "player": 1, "from": {"x": 7, "y": 7}, "to": {"x": 7, "y": 6}}

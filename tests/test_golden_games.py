@@ -33,29 +33,16 @@ same per-player counters as ours).
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
+from conftest import conformance_root
 
 from ringrift.engine import Rules
 from ringrift.engine import layout as L
 from ringrift.engine.load import json_move_key, move_from_json
 
 
-def conformance_dir() -> Path | None:
-    env = os.environ.get("RINGRIFT_SHARED")
-    cands = ([Path(env) / "conformance", Path(env)] if env
-             else [Path(__file__).resolve().parents[2] / "shared" / "conformance"])
-    for c in cands:
-        if (c / "golden-games").is_dir():
-            return c
-    return None
-
-
-CONF = conformance_dir()
-MISSING_MSG = ("conformance data not found (expected shared/conformance/golden-games "
-               "beside the repository; set RINGRIFT_SHARED to the shared/ folder)")
+CONF = conformance_root()
 
 F6BB = "fullgame_hex8_2p_f6bb4e8e"
 
@@ -87,8 +74,6 @@ TERRITORY_MOVES = ("choose_territory_option", "skip_territory_processing",
 
 
 def _games():
-    if CONF is None:
-        return [pytest.param(None, id="conformance-data-missing")]
     return [pytest.param(p, id=p.stem) for p in sorted((CONF / "golden-games").glob("*.json"))]
 
 
@@ -135,7 +120,6 @@ def replay(rules: Rules, moves: list[dict]):
 
 @pytest.mark.parametrize("path", _games())
 def test_golden_game(path):
-    assert path is not None, MISSING_MSG
     name = path.stem
     assert name in EXPECTED_ADAPTATIONS, f"new golden game {name}: list its adaptations"
     rec = json.loads(path.read_text())
@@ -171,7 +155,6 @@ def test_golden_game(path):
 
 
 def test_golden_games_present():
-    assert CONF is not None, MISSING_MSG
     names = sorted(p.stem for p in (CONF / "golden-games").glob("*.json"))
     assert names == sorted(EXPECTED_ADAPTATIONS)
 

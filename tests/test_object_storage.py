@@ -25,15 +25,18 @@ import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from ringrift.dataset.parts import part_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (FAKE_KEY, FAKE_SECRET, REPO, base_env, checkout, gcs_server,  # noqa: E402,F401
                      job_counts, s3_server, snakemake, ssh_server)
 
 TINY = (REPO / ".test" / "config" / "config.yaml").read_text()
-MINI = TINY.replace("total_games: 12", "total_games: 4").replace("games_per_part: 4",
+MINI = TINY.replace("total_games: 16", "total_games: 4").replace("games_per_part: 4",
                                                                    "games_per_part: 2")
 LOCAL = ["--profile", "profiles/local", "--cores", "2"]
 
@@ -65,12 +68,12 @@ def test_s3_run_puts_parts_and_aggregate_in_the_bucket(s3_run, s3_server):
     base = f"{s3_server.bucket}/e2e/results"
     parts = sorted(fs.glob(f"{base}/selfplay/tiny/worker_*/part_*.parquet"))
     assert len(parts) == 4
-    stats = [json.loads(read_bytes(fs, p.replace(".parquet", ".stats.json"))) for p in parts]
-    assert sum(s["games"] for s in stats) == 12
+    stats = [part_stats(pq.read_table(pa.BufferReader(read_bytes(fs, p)))) for p in parts]
+    assert sum(s["games"] for s in stats) == 16
     with fs.open(f"{base}/tiny/combined_training.parquet", "rb") as fh:
         assert pq.read_table(fh).num_rows == sum(s["samples"] for s in stats)
     summary = json.loads(read_bytes(fs, f"{base}/tiny/summary.json"))
-    assert summary["games"] == 12
+    assert summary["games"] == 16
     assert fs.exists(f"{base}/tiny/combined_training.jsonl.gz")
     # nothing kept on local disk: no results folder, no staged copies left
     wd = s3_run["wd"]
@@ -219,7 +222,7 @@ def test_cli_writes_and_reads_s3_and_gs(s3_server, gcs_server, tmp_path):
                                capture_output=True, text=True, timeout=600)
             assert p.returncode == 0, (cmd, p.stdout, p.stderr)
     fs = s3_server.fs()
-    assert fs.exists(f"{s3_server.bucket}/cli/part.stats.json")
+    assert not fs.exists(f"{s3_server.bucket}/cli/part.stats.json")   # stats live in the part
     with fs.open(f"{s3_server.bucket}/cli/all.parquet", "rb") as fh:
         assert pq.read_table(fh).num_rows > 0
 

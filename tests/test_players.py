@@ -18,7 +18,7 @@ from ringrift.players.mcts import mcts_choose
 from ringrift.players.minimax import minimax_choose
 from ringrift.players.select import select_move
 from ringrift.selfplay.game import play_game, replay_final
-from ringrift.selfplay.worker import _params_for
+from ringrift.selfplay.worker import params_for
 
 
 def small(kind_name, board="square8"):
@@ -101,7 +101,7 @@ def test_players_only_play_legal_moves(board, n):
 @pytest.mark.parametrize("level", LEVELS)
 def test_every_ladder_level_plays_a_legal_game(level):
     rules = Rules("square8", 2)
-    kinds, ip, fp, w = _params_for([level, 1], "square8")
+    kinds, ip, fp, w = params_for([level, 1], "square8")
     s0 = rules.new_game()
     out = play_game(rules.geo, s0, kinds, ip, fp, w, 5, 40 if level >= 7 else 5000)
     check_game(rules, s0, out, kinds)

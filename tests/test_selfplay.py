@@ -9,7 +9,7 @@ import pytest
 
 import ringrift
 
-from ringrift.dataset.parts import read_part, part_stats, stats_path
+from ringrift.dataset.parts import read_part, part_stats
 from ringrift.dataset.schema import SCHEMA_VERSION, row_to_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
@@ -43,7 +43,8 @@ def test_part_round_trip_is_exact(tmp_path):
     assert meta[b"ringrift.package_version"] == ringrift.__version__.encode()
     assert b"ringrift.engine_version" in meta
     assert table.num_rows == stats["samples"] == part_stats(table)["samples"]
-    assert json.loads(open(stats_path(cfg.output)).read())["samples"] == stats["samples"]
+    assert meta[b"ringrift.digest"].decode() == stats["digest"]
+    assert not list(tmp_path.glob("*.json")), "stats live in the part only (no sidecar)"
     rules = Rules("square8", 2)
     rows = table.to_pylist()
     assert len({r["game_id"] for r in rows}) == 4
@@ -95,7 +96,7 @@ def test_cli_summary_and_stats(tmp_path):
             "--engine-mode", "random", "--output", str(out), "--seed", "3", "--worker-id", "wx")
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("3 games, ") and "games/s" in p.stdout and "draws" in p.stdout
-    st = json.loads(open(stats_path(str(out))).read())
+    st = part_stats(read_part(str(out)))
     assert st["games"] == 3 and st["worker_id"] == "wx"
 
 
@@ -104,7 +105,8 @@ def test_cli_summary_and_stats(tmp_path):
     (["--num-games", "-1"], "--num-games must be at least 1"),
     (["--engine-mode", "wild"], "wild"),
     (["--difficulty-band", "heavy"], "heavy"),
-    (["--output", "out.csv"], ".parquet"),
+    (["--output", "out.csv"], ".parquet or .jsonl or .jsonl.gz"),
+    (["--output", "out.json"], ".parquet or .jsonl or .jsonl.gz"),
     (["--output", "/proc/nope/x.parquet"], "/proc/nope"),
 ])
 def test_bad_flags_fail_before_any_game(tmp_path, args, needle):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ringrift.dataset.parts import part_stats, read_part
 from ringrift.players.ladder import load_profile, profile_weights
 from ringrift.players.params import WEIGHT_NAMES
 from ringrift.tuning.settings import make_settings
@@ -67,7 +68,7 @@ def test_heuristic_profile_flag(tmp_path):
     out = tmp_path / "part.parquet"
     ringrift("selfplay", "--num-games", "2", "--engine-mode", "heuristic", "--quiet",
              "--heuristic-profile", str(prof), "--output", str(out))
-    stats = json.loads(out.with_suffix(".stats.json").read_text())
+    stats = part_stats(read_part(str(out)))
     assert stats["heuristic_profile"]["weights"]["attacks"] == 99.0
     # the weights change the games: same seed, shipped profile -> other games
     out2 = tmp_path / "part2.parquet"

@@ -2,12 +2,14 @@
 remote): only small aggregates are ever collected, never the samples."""
 from __future__ import annotations
 
+import json
+
 import fsspec
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .parts import DataError
+from . import parts
+from .parts import STATS_KEY, DataError
 
 AGGREGATE_KEY = b"ringrift.aggregate"
 
@@ -23,39 +25,26 @@ def _footer(uri: str) -> pq.FileMetaData:
             return pq.ParquetFile(fh).metadata
     except FileNotFoundError:
         raise DataError(f"no such dataset file: {uri}") from None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(f"corrupt or unreadable file {uri}: {_first_line(exc)}") from None
+    except Exception as exc:  # any decoding failure of a damaged footer
+        raise DataError(f"corrupt or unreadable file {uri}: {exc}") from None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def file_stats(meta: pq.FileMetaData) -> dict:
+    try:
+        return json.loads((meta.metadata or {}).get(STATS_KEY, b"{}"))
+    except ValueError:
+        return {}
 
 
 def is_aggregate(meta: pq.FileMetaData) -> bool:
-    return AGGREGATE_KEY in (meta.metadata or {})
+    return file_stats(meta).get("kind") == "aggregate"
 
 
 def verify_file(uri: str) -> int:
-    """Read every row group of ``uri`` (decompresses and decodes every column
-    page, so a truncated or corrupt file fails here, named); its row count."""
-    try:
-        with fsspec.open(uri, "rb") as fh:
-            # no pre-buffering or column threads: a read that fails must not
-            # leave Arrow I/O tasks on the Python file behind
-            pf = pq.ParquetFile(fh, pre_buffer=False)
-            meta = pf.metadata
-            if b"ringrift.schema_version" not in (meta.metadata or {}):
-                raise DataError(f"{uri} is not a ringrift dataset file (no schema version)")
-            rows = 0
-            for i in range(pf.num_row_groups):
-                rows += pf.read_row_group(i, use_threads=False).num_rows
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise DataError(f"no such dataset file: {uri}") from None
-    except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
-        raise DataError(f"corrupt or unreadable file {uri}: {_first_line(exc)}") from None
+    """Everything `ringrift verify` checks of one file (digest, page checksums,
+    versions, values): a truncated or corrupt file fails here, named. Its rows."""
+    meta = parts.verify_file(uri)
+    rows = sum(b.num_rows for b in parts.iter_checked_batches(uri))
     if rows != meta.num_rows:
         raise DataError(f"corrupt file {uri}: {rows} rows read, its footer says {meta.num_rows}")
     return rows
@@ -83,7 +72,7 @@ def _select(paths: list[str]) -> tuple[list[str], list[str], str]:
             isdir = fs.isdir(root)
             exists = isdir or fs.exists(root)
         except (OSError, ValueError, ImportError) as exc:
-            raise DataError(f"cannot reach {p}: {_first_line(exc)}") from None
+            raise DataError(f"cannot reach {p}: {exc}") from None
         if isdir:
             found = [_proto(p) + f for f in sorted(fs.find(root)) if f.endswith(".parquet")]
             aggs = [f for f in found if is_aggregate(_footer(f))]
@@ -111,10 +100,6 @@ def _select(paths: list[str]) -> tuple[list[str], list[str], str]:
     return files, aggregates, note
 
 
-def _sources(paths: list[str]) -> list[str]:
-    return select_sources(paths)[0]
-
-
 def scan(files: list[str], aggregates: list[str] | None = None) -> pl.LazyFrame:
     """One lazy frame over parts and/or aggregates. Parts store the string
     columns dictionary-encoded (Categorical), aggregates plain: aggregates go
@@ -135,7 +120,7 @@ def dataset_stats(paths: list[str], verify: bool = True) -> dict:
         for f in files:
             verify_file(f)
     lf = scan(files, aggregates).select(
-        "game_id", "game_hash", "move_number", "player_to_move", "outcome",
+        "game_id", "game_hash", "game_seed", "move_number", "player_to_move", "outcome",
         pl.col("victory_type").cast(pl.String), "game_decisions", "phase", "winner")
     games = lf.group_by("game_id").agg(
         pl.col("victory_type").first(), pl.col("game_decisions").first(),
@@ -156,6 +141,10 @@ def dataset_stats(paths: list[str], verify: bool = True) -> dict:
             (pl.col("hashes") > 1).sum().alias("clashes")).collect().row(0, named=True)
         phases = lf.group_by("phase").len().sort("phase").collect()
         distinct = lf.select("game_id", "move_number").unique().select(pl.len()).collect().item()
+        # the same game (seed and moves) under more than one id
+        same = (lf.select("game_id", "game_seed", "game_hash").unique()
+                .group_by("game_seed", "game_hash").len()
+                .select((pl.col("len") - 1).sum()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read dataset: {str(exc).splitlines()[0]}") from None
     samples, ngames = totals
@@ -181,7 +170,24 @@ def dataset_stats(paths: list[str], verify: bool = True) -> dict:
         "phase_mix": {str(k): v for k, v in phases.iter_rows()},
         "duplicate_game_ids": int(lengths["clashes"] or 0),
         "duplicate_samples": int(samples - distinct),
+        "duplicate_games": int(same or 0),
+        "provenance": _provenance(files),
     }
+
+
+def _provenance(files: list[str]) -> list[dict]:
+    """Per file: the parts it was made from (aggregates) or its own settings."""
+    out = []
+    for f in files:
+        st = file_stats(_footer(f))
+        if st.get("kind") == "aggregate":
+            out.append({"file": f, "aggregate_of": st.get("provenance", []),
+                        "seed": st.get("seed")})
+        else:
+            keep = ("worker_id", "game_offset", "games", "samples", "seed", "engine_mode",
+                    "difficulty_band", "engine_version", "schema_version")
+            out.append({"file": f, **{k: st[k] for k in keep if k in st}})
+    return out
 
 
 def format_stats(st: dict) -> str:
@@ -204,5 +210,26 @@ def format_stats(st: dict) -> str:
         "phase mix: " + ", ".join(f"{PHASE_NAMES[int(k)]} {v}"
                                   for k, v in st["phase_mix"].items()),
         f"duplicate game ids: {st['duplicate_game_ids']}, "
-        f"duplicate samples: {st['duplicate_samples']}",
+        f"duplicate samples: {st['duplicate_samples']}, "
+        f"duplicate games (same seed and moves): {st.get('duplicate_games', 0)}",
+        *_provenance_lines(st.get("provenance", [])),
     ])
+
+
+def _provenance_lines(prov: list[dict]) -> list[str]:
+    lines = ["provenance:"] if prov else []
+    for p in prov:
+        if "aggregate_of" in p:
+            lines.append(f"  {p['file']}: aggregate (seed {p['seed']}) of "
+                         f"{len(p['aggregate_of'])} part(s)")
+            for q in p["aggregate_of"]:
+                lines.append(f"    {q['part']}: games {q['game_offset']}-"
+                             f"{q['game_offset'] + q['games'] - 1}, {q['rows']} rows, "
+                             f"worker {q['worker_id']}, engine v{q['engine_version']}, "
+                             f"schema v{q['schema_version']}, digest {q['digest']}")
+        else:
+            first = p.get("game_offset", 0)
+            lines.append(f"  {p['file']}: part, games {first}-{first + p.get('games', 0) - 1}, "
+                         f"{p.get('samples')} rows, worker {p.get('worker_id')}, "
+                         f"engine v{p.get('engine_version')}, schema v{p.get('schema_version')}")
+    return lines

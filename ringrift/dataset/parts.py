@@ -1,44 +1,59 @@
 """Writing and reading Parquet parts, locally or on object storage (fsspec).
 
-A part appears complete or not at all: locally it is written under a temporary
-name and renamed; on object storage it is one object write (an S3/GCS object
-becomes visible only when the write completes).
+A part appears complete or not at all: it is streamed to a local temporary
+file (row group by row group, so memory stays bounded whatever the number of
+games) and then renamed into place, or uploaded as one object (an S3/GCS
+object becomes visible only when the write completes).
+
+Every file we write carries its own integrity proof, checked on every read:
+Parquet page checksums (CRC32 of every data page) and ``ringrift.digest``, a
+BLAKE2b digest of every byte before the footer plus the stats JSON. A flipped
+bit in the data, or edited stats, fails the read with one line naming the file.
 """
 from __future__ import annotations
 
+import glob
+import hashlib
+import io
 import json
 import os
+import struct
 import tempfile
 from contextlib import contextmanager
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import SCHEMA_VERSION, arrow_schema
+from .schema import ENGINE_VERSION, SCHEMA_VERSION, arrow_schema
 
 ROW_GROUP_ROWS = 32_768
 STATS_KEY = b"ringrift.stats"
+DIGEST_KEY = b"ringrift.digest"
+PARQUET_OPTIONS = dict(compression="zstd", compression_level=6, use_dictionary=True,
+                       write_statistics=False, write_page_checksum=True)
 
 
 class DataError(Exception):
-    """Bad or unreadable data, reported as one line."""
+    """Bad or unreadable data, reported as one line (whatever the library
+    message it wraps spread over several)."""
+
+    def __init__(self, message):
+        super().__init__(" ".join(str(message).split()))
 
 
-def stats_path(part_uri: str) -> str:
-    base = part_uri[:-len(".parquet")] if part_uri.endswith(".parquet") else part_uri
-    return base + ".stats.json"
-
-
-def check_output_uri(uri: str) -> None:
+def check_output_uri(uri: str, suffixes=(".parquet",)) -> None:
     """Fail early (before any game runs) on outputs we cannot write."""
-    if not uri or not uri.endswith(".parquet"):
-        raise DataError(f"output must be a .parquet path or URI, got {uri!r}")
+    if not uri or not uri.endswith(tuple(suffixes)):
+        raise DataError(f"output must end in {' or '.join(suffixes)}, got {uri!r}")
     try:
         fs, path = fsspec.core.url_to_fs(uri)
     except (ValueError, ImportError) as exc:
         raise DataError(f"unsupported output URI {uri!r}: {exc}") from None
-    if fs.protocol in ("file", "local") or "file" in (fs.protocol or ()):
+    if is_local(fs):
+        if os.path.isdir(path):
+            raise DataError(f"output {path} is a folder")
         parent = os.path.dirname(os.path.abspath(path)) or "."
         try:
             os.makedirs(parent, exist_ok=True)
@@ -46,16 +61,6 @@ def check_output_uri(uri: str) -> None:
             raise DataError(f"cannot create output folder {parent}: {exc.strerror}") from None
         if not os.access(parent, os.W_OK):
             raise DataError(f"output folder {parent} is not writable")
-
-
-def table_from_rows(cols: dict, ncell: int, stats: dict) -> pa.Table:
-    schema = arrow_schema(ncell)
-    arrays = []
-    for f in schema:
-        arrays.append(pa.array(cols.get(f.name, []), type=f.type))
-    meta = dict(schema.metadata or {})
-    meta[STATS_KEY] = json.dumps(stats, sort_keys=True).encode()
-    return pa.Table.from_arrays(arrays, schema=schema.with_metadata(meta))
 
 
 def _umask() -> int:
@@ -69,20 +74,44 @@ def is_local(fs) -> bool:
     return "file" in protocols or "local" in protocols
 
 
+def _temp_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}.tmp-"
+
+
 @contextmanager
 def atomic_output(uri: str):
     """A binary file to fill; it becomes ``uri`` only if the block ends
     without error: renamed into place locally, one upload to object storage
-    (through a local temporary file). On error nothing appears at ``uri``."""
+    (through a local temporary file). On error nothing appears at ``uri``.
+
+    Locally the temporary file sits beside the output under a name derived
+    from it, and writing the output again first removes temporaries a killed
+    writer (SIGKILL) left behind, so a rerun leaves no leftovers."""
     try:
         fs, path = fsspec.core.url_to_fs(uri)
     except (ValueError, ImportError) as exc:
         raise DataError(f"unsupported output URI {uri!r}: {exc}") from None
     local = is_local(fs)
-    parent = os.path.dirname(os.path.abspath(path)) if local else None
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".part")
+    parent = None
+    prefix = ".ringrift-upload-"
+    if local:
+        if os.path.isdir(path):
+            raise DataError(f"output {path} is a folder")
+        parent = os.path.dirname(os.path.abspath(path))
+        prefix = _temp_prefix(path)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"cannot create output folder {parent}: {exc.strerror}") from None
+        for stale in glob.glob(os.path.join(glob.escape(parent), glob.escape(prefix) + "*")):
+            try:
+                os.unlink(stale)
+            except OSError:
+                pass
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=".part")
+    except OSError as exc:
+        raise DataError(f"cannot write in {parent or tempfile.gettempdir()}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -102,7 +131,7 @@ def atomic_output(uri: str):
         raise
 
 
-def _atomic_write_bytes(uri: str, data: bytes) -> None:
+def atomic_write_bytes(uri: str, data: bytes) -> None:
     fs, path = fsspec.core.url_to_fs(uri)
     if not is_local(fs):
         fs.pipe_file(path, data)   # already in memory: one object write, no temp file
@@ -111,32 +140,324 @@ def _atomic_write_bytes(uri: str, data: bytes) -> None:
         fh.write(data)
 
 
-def write_part(uri: str, rows, ncell: int, stats: dict) -> None:
-    table = table_from_rows(rows.cols, ncell, stats)
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", compression_level=6,
-                   row_group_size=ROW_GROUP_ROWS, use_dictionary=True,
-                   write_statistics=False)
-    _atomic_write_bytes(stats_path(uri), (json.dumps(stats, indent=2, sort_keys=True) + "\n").encode())
-    _atomic_write_bytes(uri, sink.getvalue().to_pybytes())
+# ---- writing: streamed row groups, digest, stats ------------------------------------
 
 
-def read_part(uri: str) -> pa.Table:
+class _HashingSink(io.RawIOBase):
+    """A write-only file that hashes what passes through while ``hashing``."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.pos = 0
+        self.hash = hashlib.blake2b(digest_size=16)
+        self.hashing = True
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        b = memoryview(b)
+        if self.hashing:
+            self.hash.update(b)
+        self.pos += len(b)
+        return self.fh.write(b)
+
+    def tell(self):
+        return self.pos
+
+
+def _digest(data_hash, stats_json: bytes) -> str:
+    h = data_hash.copy()
+    h.update(stats_json)
+    return h.hexdigest()
+
+
+class DigestParquetWriter:
+    """Streams row groups of exactly ``row_group_rows`` rows (the last may be
+    shorter) to ``fh``, so the bytes do not depend on how callers batch their
+    rows; ``close(stats)`` records the stats JSON and the digest in the footer."""
+
+    def __init__(self, fh, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS):
+        self.sink = _HashingSink(fh)
+        self.schema = schema
+        self.rows = row_group_rows
+        self.pending: list[pa.Table] = []
+        self.npending = 0
+        self.written = 0
+        self.writer = pq.ParquetWriter(self.sink, schema, **PARQUET_OPTIONS)
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.pending.append(table)
+            self.npending += table.num_rows
+        while self.npending >= self.rows:
+            self._flush(self.rows)
+
+    def _flush(self, n: int) -> None:
+        buf = pa.concat_tables(self.pending)
+        self.writer.write_table(buf.slice(0, n), row_group_size=n)
+        rest = buf.slice(n)
+        self.pending = [rest] if rest.num_rows else []
+        self.npending = rest.num_rows
+        self.written += n
+
+    def close(self, stats: dict) -> str:
+        if self.npending:
+            self._flush(self.npending)
+        self.sink.hashing = False
+        stats_json = json.dumps(stats, sort_keys=True).encode()
+        digest = _digest(self.sink.hash, stats_json)
+        self.writer.add_key_value_metadata({STATS_KEY: stats_json, DIGEST_KEY: digest.encode()})
+        self.writer.close()
+        return digest
+
+
+def part_row_group_rows(ncell: int) -> int:
+    """Rows per row group: ~32k on square8, fewer on big boards, so the rows a
+    worker holds before writing them stay within a few tens of MB."""
+    return max(1024, min(ROW_GROUP_ROWS, ROW_GROUP_ROWS * 64 // ncell))
+
+
+def table_from_rows(cols: dict, schema: pa.Schema) -> pa.Table:
+    arrays = [pa.array(cols.get(f.name, []), type=f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class PartWriter:
+    """A self-play part being written: ``add(rows)`` as games finish, then
+    ``close(stats)`` publishes it atomically (``abort()`` or an exception in
+    between leaves nothing)."""
+
+    def __init__(self, uri: str, ncell: int):
+        self.schema = arrow_schema(ncell)
+        self._ctx = atomic_output(uri)
+        self._fh = self._ctx.__enter__()
+        self._w = DigestParquetWriter(self._fh, self.schema, part_row_group_rows(ncell))
+
+    def add(self, cols: dict) -> None:
+        self._w.write(table_from_rows(cols, self.schema))
+
+    def close(self, stats: dict) -> str:
+        try:
+            digest = self._w.close(stats)
+        except BaseException as exc:
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._ctx.__exit__(None, None, None)
+        return digest
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        exc = exc or RuntimeError("aborted")
+        try:
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            pass
+
+
+# ---- reading: checked -----------------------------------------------------------------
+
+
+def read_bytes(uri: str) -> bytes:
     try:
         with fsspec.open(uri, "rb") as fh:
-            table = pq.read_table(fh)
+            return fh.read()
     except FileNotFoundError:
-        raise DataError(f"part not found: {uri}") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"corrupt or unreadable part {uri}: {exc}") from None
-    meta = table.schema.metadata or {}
-    version = meta.get(b"ringrift.schema_version")
+        raise DataError(f"not found: {uri}") from None
+    except IsADirectoryError:
+        raise DataError(f"{uri} is a folder, not a Parquet file") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {uri}: {exc}") from None
+
+
+def _check_digest(uri: str, meta: pq.FileMetaData, data_hash) -> pq.FileMetaData:
+    kv = meta.metadata or {}
+    _check_versions(uri, kv)
+    if DIGEST_KEY not in kv or STATS_KEY not in kv:
+        raise DataError(f"{uri} carries no ringrift digest (not written by ringrift {SCHEMA_VERSION})")
+    if _digest(data_hash, kv[STATS_KEY]).encode() != kv[DIGEST_KEY]:
+        raise DataError(f"{uri}: content digest mismatch (the file was changed or corrupted "
+                        f"after it was written)")
+    return meta
+
+
+def _footer(uri: str, tail: bytes, size: int) -> tuple[pq.FileMetaData, int]:
+    """Footer metadata and the length of the data region before it."""
+    if size < 12 or tail[-4:] != b"PAR1":
+        raise DataError(f"{uri} is truncated or not a Parquet file")
+    footer_len = struct.unpack("<I", tail[-8:-4])[0]
+    if footer_len + 12 > size:
+        raise DataError(f"{uri} is truncated or not a Parquet file")
+    try:
+        meta = pq.read_metadata(pa.BufferReader(tail[-8 - footer_len:]))
+    except Exception as exc:  # any decoding failure of a damaged footer
+        raise DataError(f"corrupt Parquet footer in {uri}: {exc}") from None
+    return meta, size - 8 - footer_len
+
+
+def verify_bytes(uri: str, data: bytes) -> pq.FileMetaData:
+    """Check a whole file's digest against its footer; returns the footer."""
+    if data[:4] != b"PAR1":
+        raise DataError(f"{uri} is truncated or not a Parquet file")
+    meta, end = _footer(uri, data, len(data))
+    return _check_digest(uri, meta, hashlib.blake2b(data[:end], digest_size=16))
+
+
+def verify_file(uri: str, chunk: int = 8 << 20) -> pq.FileMetaData:
+    """``verify_bytes`` for files of any size: streams the data through the
+    digest instead of loading it."""
+    try:
+        with fsspec.open(uri, "rb") as fh:
+            size = fh.size if hasattr(fh, "size") and fh.size is not None else fh.seek(0, 2)
+            fh.seek(max(0, size - (1 << 20)))
+            tail = fh.read()
+            if len(tail) < size and struct.unpack("<I", tail[-8:-4])[0] + 8 > len(tail):
+                fh.seek(0)
+                tail = fh.read()
+            meta, end = _footer(uri, tail, size)
+            fh.seek(0)
+            if fh.read(4) != b"PAR1":
+                raise DataError(f"{uri} is truncated or not a Parquet file")
+            h = hashlib.blake2b(b"PAR1", digest_size=16)
+            left = end - 4
+            while left > 0:
+                block = fh.read(min(chunk, left))
+                if not block:
+                    raise DataError(f"{uri} is truncated")
+                h.update(block)
+                left -= len(block)
+    except FileNotFoundError:
+        raise DataError(f"not found: {uri}") from None
+    except IsADirectoryError:
+        raise DataError(f"{uri} is a folder, not a Parquet file") from None
+    except DataError:
+        raise
+    except (OSError, ValueError, struct.error) as exc:
+        raise DataError(f"cannot read {uri}: {exc}") from None
+    return _check_digest(uri, meta, h)
+
+
+def iter_checked_batches(uri: str, batch_rows: int = 65_536, columns=None):
+    """Record batches of a verified file (``verify_file`` first), decoded with
+    page checksums on and value checks per batch (when all columns are read)."""
+    try:
+        with fsspec.open(uri, "rb") as fh:
+            pf = pq.ParquetFile(fh, page_checksum_verification=True)
+            check_schema(uri, pf.schema_arrow, json.loads(pf.metadata.metadata[STATS_KEY]))
+            start = 0
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+                if columns is None:
+                    check_table_values(uri, pa.Table.from_batches([batch]), first_row=start)
+                start += batch.num_rows
+                yield batch
+    except DataError:
+        raise
+    except Exception as exc:  # any decoding failure of damaged pages
+        raise DataError(f"corrupt data in {uri}: {exc}") from None
+
+
+def _check_versions(uri: str, kv: dict) -> None:
+    try:
+        _versions(uri, kv)
+    except ValueError:
+        raise DataError(f"{uri}: unreadable version entries in its footer") from None
+
+
+def _versions(uri: str, kv: dict) -> None:
+    version = kv.get(b"ringrift.schema_version")
     if version is None:
-        raise DataError(f"{uri} is not a ringrift part (no schema version)")
+        raise DataError(f"{uri} is not a ringrift file (no schema version)")
     if int(version) != SCHEMA_VERSION:
         raise DataError(f"{uri} has schema version {int(version)}, expected {SCHEMA_VERSION}")
+    engine = kv.get(b"ringrift.engine_version")
+    if engine is None or int(engine) != ENGINE_VERSION:
+        raise DataError(f"{uri} was made by engine version {engine and int(engine)}, this is "
+                        f"engine version {ENGINE_VERSION} (the rules changed: rebuild it)")
+
+
+def read_part(uri: str, *, check_values: bool = True) -> pa.Table:
+    """A part or aggregate, verified: digest, page checksums, versions and
+    (by default) the values' own consistency."""
+    data = read_bytes(uri)
+    meta = verify_bytes(uri, data)
+    try:
+        table = pq.read_table(pa.BufferReader(data), page_checksum_verification=True)
+    except Exception as exc:  # any decoding failure of damaged pages
+        raise DataError(f"corrupt part {uri}: {exc}") from None
+    # the stats and digest are footer entries written after the Arrow schema
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta.metadata})
+    check_schema(uri, table.schema, part_stats(table))
+    if check_values:
+        check_table_values(uri, table)
     return table
+
+
+def check_schema(uri: str, schema: pa.Schema, stats: dict) -> None:
+    """The columns must be exactly those of the sample schema for the board the
+    (digest-protected) stats name: the footer's schema is outside the digest."""
+    from ..engine.geometry import board
+
+    try:
+        want = arrow_schema(board(stats["board_type"]).ncell)
+    except (KeyError, ValueError):
+        raise DataError(f"{uri}: its stats name no known board") from None
+    if not schema.equals(want, check_metadata=False):
+        bad = [f.name for f, g in zip(schema, want) if not f.equals(g)] or ["column count"]
+        raise DataError(f"{uri}: columns differ from the sample schema for "
+                        f"{stats['board_type']} (first: {bad[0]})")
 
 
 def part_stats(table: pa.Table) -> dict:
     return json.loads((table.schema.metadata or {})[STATS_KEY])
+
+
+def _fixed(table: pa.Table, name: str, width: int) -> np.ndarray:
+    col = table.column(name).combine_chunks()
+    return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+
+
+def check_table_values(uri: str, table: pa.Table, first_row: int = 0) -> None:
+    """What every sample must satisfy, whatever produced it: outcome in the
+    domain of its game's result, winner/outcome/values/ranks agreeing, policy
+    targets that are distributions. One line naming the file and the row."""
+    if table.num_rows == 0:
+        return
+
+    def bad(mask, what):
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            raise DataError(f"{uri}: row {first_row + int(rows[0])} {what} ({len(rows)} rows)")
+
+    n = table.column("num_players").to_numpy().astype(np.int64)
+    winner = table.column("winner").to_numpy().astype(np.int64)
+    mover = table.column("player_to_move").to_numpy().astype(np.int64)
+    outcome = table.column("outcome").to_numpy().astype(np.float64)
+    ranks = _fixed(table, "ranks", 4).astype(np.int64)
+    values = _fixed(table, "values", 4).astype(np.float64)
+    bad((n < 2) | (n > 4), "has a player count outside 2-4")
+    bad((winner < 0) | (winner > n), "has a winner outside 0..num_players")
+    bad((mover < 1) | (mover > n), "has a player to move outside 1..num_players")
+    want = np.where(winner == 0, 0.5, (winner == mover).astype(np.float64))
+    bad(outcome != want, "has an outcome that disagrees with its winner and player to move")
+    seat = np.arange(4)[None, :]
+    inside = seat < n[:, None]
+    bad(np.any(inside & ((ranks < 1) | (ranks > n[:, None])), axis=1) |
+        np.any(~inside & (ranks != 0), axis=1), "has ranks outside 1..num_players")
+    decided = winner > 0
+    wrank = ranks[np.arange(len(n)), np.clip(winner - 1, 0, 3)]
+    bad(decided & (wrank != 1), "has a winner whose rank is not 1")
+    expect = np.where(inside, 1.0 - 2.0 * (ranks - 1) / np.maximum(n[:, None] - 1, 1), 0.0)
+    expect = np.where(decided[:, None], expect, 0.0)
+    bad(np.any(np.abs(values - expect) > 1e-6, axis=1), "has values that disagree with its ranks")
+    pidx = table.column("policy_index").combine_chunks()
+    pprob = table.column("policy_prob").combine_chunks()
+    lens = pidx.value_lengths().to_numpy(zero_copy_only=False)
+    bad(lens != pprob.value_lengths().to_numpy(zero_copy_only=False),
+        "has policy indices and probabilities of different lengths")
+    probs = pprob.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
+    row_of = np.repeat(np.arange(len(n)), lens)
+    bad(np.bincount(row_of, weights=probs < 0, minlength=len(n)) > 0,
+        "has a negative policy probability")
+    sums = np.bincount(row_of, weights=probs, minlength=len(n))
+    bad((lens > 0) & (np.abs(sums - 1.0) > 1e-4), "has a policy that does not sum to 1")
+    terminal = table.column("ply_to_end").to_numpy() == 0
+    bad(~terminal & (lens == 0), "has no policy target although a move was played")

@@ -13,15 +13,15 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .inspect import _sources
 from .inspect import scan as _scan
-from .parts import DataError, _atomic_write_bytes
+from .inspect import select_sources
+from .parts import DataError, atomic_write_bytes
 
 SEAT_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")
 
 
 def scan(paths: list[str]) -> pl.LazyFrame:
-    return _scan(_sources(paths))
+    return _scan(select_sources(paths)[0])
 
 
 def games_frame(lf: pl.LazyFrame) -> pl.DataFrame:
@@ -171,7 +171,7 @@ def save(fig: Figure, uri: str) -> None:
     buf = io.BytesIO()
     # no timestamp in the file: reruns give the same bytes
     fig.savefig(buf, format="png", metadata={"Software": None})
-    _atomic_write_bytes(uri, buf.getvalue())
+    atomic_write_bytes(uri, buf.getvalue())
 
 
 def write_plots(paths: list[str], outdir: str, logs: list[str] = ()) -> list[str]:

@@ -18,9 +18,15 @@ import pyarrow as pa
 from .. import __version__
 from ..engine import layout as L
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2: parts carry page checksums, a content digest and their settings
+# (ringrift/dataset/parts.py); the stats sidecar is gone.
 # Bumped whenever a rules change could alter games (recorded in every file).
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
+# The rules' behaviour digest for ENGINE_VERSION (ringrift/engine/fingerprint.py):
+# tests/test_engine_version.py fails when the engine's behaviour no longer
+# matches, so a rules change cannot ship under a stale version. Bump both.
+ENGINE_DIGEST = "3e52413a85617a1ca1de588ad56b943cba73e01703a2a68cce771fb6fbd85f8e"
 MAX_PLAYERS = 4
 
 

@@ -84,8 +84,7 @@ def _history_epilogue(rules: Rules, s: np.ndarray, mv: np.ndarray) -> None:
     s[L.LAST_TO] = mv[L.F_TO]
     s[L.MOVE_COUNT] += 1
     _advance(rules.geo, s, mv)
-    if s[L.STATUS] == L.ST_ACTIVE:
-        check_victory(rules.geo, s)
+    check_victory(rules.geo, s)  # unguarded, like apply_move (K13)
     _mark_permanent_eliminations(s)
 
 

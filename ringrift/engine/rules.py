@@ -764,8 +764,11 @@ def apply_move(geo, s0, mv):
           and mv[F_FROM] == s[MUSTMOVE]):
         s[MUSTMOVE] = mv[F_TO]
     _advance(geo, s, mv)
-    if s[STATUS] == ST_ACTIVE:
-        check_victory(geo, s)
+    # No status guard, as in the reference (K13): the hand-over inside _advance
+    # may already have ended the game by turn-start LPS, and a post-move
+    # condition that holds still decides (winner and reason); when none holds
+    # the LPS result stands. A win found by _on_territory_done is found again.
+    check_victory(geo, s)
     if s[TOTAL_ELIM] != s0[TOTAL_ELIM]:
         _mark_permanent_eliminations(s)
     return s

@@ -152,6 +152,14 @@ def load_profile(uri: str, board_type: str) -> tuple[float, ...]:
     return parse_profile(text, name, board_type)
 
 
+def weights_digest(weights) -> str:
+    """Short digest of a weight vector (exact float64 bytes): what a dataset's
+    settings and a part's provenance record of a heuristic profile."""
+    import hashlib
+
+    return hashlib.blake2b(np.asarray(weights, dtype=np.float64).tobytes(), digest_size=8).hexdigest()
+
+
 def player_params(level: int, board_type: str, weights=None):
     """(kind, iparams int64, fparams float64, weights float64) for a level;
     ``weights`` overrides the board's shipped heuristic profile."""

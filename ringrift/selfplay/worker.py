@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import __version__
+from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
 from ..engine import layout as L
 from ..engine.api import Rules, final_ranks
-from ..players.ladder import load_profile, player_params, seat_levels
+from ..players.ladder import load_profile, player_params, seat_levels, weights_digest
 from ..players.params import WEIGHT_NAMES
+from ..storage import redact_uri
 from .game import play_game, replay
 
 FIRST_LAST = 5  # the reference always keeps the first and last 5 positions
@@ -57,7 +60,7 @@ def sample_positions(ndec: int, every: int) -> list[int]:
             if i < FIRST_LAST or i > ndec - FIRST_LAST or i % every == 0]
 
 
-def _params_for(levels, board_type, weights=None):
+def params_for(levels, board_type, weights=None):
     """Per-seat parameter arrays; ``weights`` is one vector for every seat or a
     list with one vector (or None = shipped profile) per seat."""
     n = len(levels)
@@ -101,7 +104,7 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
     seed = game_seed(cfg.seed, g)
     rng = np.random.default_rng(seed)
     levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, rng)
-    kinds, ip, fp, w = _params_for(levels, rules.board_type, weights)
+    kinds, ip, fp, w = params_for(levels, rules.board_type, weights)
     s0 = rules.new_game()
     final, choices, decision, poff, pidx, pprob = play_game(
         rules.geo, s0, kinds, ip, fp, w, seed, cfg.max_moves)
@@ -150,44 +153,122 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
             "victory_type": victory}
 
 
+OUTPUT_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz")
+
+
+def game_settings(cfg: WorkerConfig, weights) -> dict:
+    """Everything that decides a part's games (with its game range): two parts
+    with equal settings hold the same bytes."""
+    out = {"board_type": cfg.board_type, "num_players": cfg.num_players,
+           "engine_mode": cfg.engine_mode, "difficulty_band": cfg.difficulty_band,
+           "sample_every_n_moves": cfg.sample_every_n_moves, "max_moves": cfg.max_moves,
+           "seed": cfg.seed, "swap_rule": cfg.swap_rule, "worker_id": cfg.worker_id,
+           "game_offset": cfg.game_offset, "games": cfg.num_games}
+    if weights is not None:
+        out["heuristic_weights_digest"] = weights_digest(weights)
+    return out
+
+
 def run_worker(cfg: WorkerConfig, progress=None) -> dict:
-    from ..dataset.parts import write_part
-    from ..storage import redact_uri
+    """Play the games and write the part (Parquet), or the seed's JSONL
+    (``.jsonl`` / ``.jsonl.gz`` outputs: the lines ``ringrift export`` writes
+    for the same part)."""
+    if cfg.output.endswith(".parquet"):
+        return _play_into(cfg, cfg.output, progress)
+    import tempfile
+
+    from ..export.jsonl import export_samples
+
+    with tempfile.TemporaryDirectory(prefix="ringrift-selfplay-") as tmp:
+        part = os.path.join(tmp, "part.parquet")
+        stats = _play_into(cfg, part, progress)
+        export_samples([part], cfg.output)
+    return stats
+
+
+def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
+    from ..dataset.parts import PartWriter
 
     rules = Rules(cfg.board_type, cfg.num_players, swap_rule=cfg.swap_rule)
     weights = load_profile(cfg.heuristic_profile, cfg.board_type) if cfg.heuristic_profile else None
-    rows = GameRows()
     wins = {str(p): 0 for p in range(1, cfg.num_players + 1)}
     draws = 0
     decisions = 0
+    samples = 0
     victory = {}
     t0 = time.perf_counter()
-    for j in range(cfg.num_games):
-        res = play_one(rules, cfg, cfg.game_offset + j, rows, weights)
-        if res["winner"]:
-            wins[str(res["winner"])] += 1
-        else:
-            draws += 1
-        decisions += res["decisions"]
-        victory[res["victory_type"]] = victory.get(res["victory_type"], 0) + 1
-        if progress:
-            progress(j + 1, cfg.num_games, len(rows))
-    dt = time.perf_counter() - t0
-    stats = {
-        "worker_id": cfg.worker_id, "board_type": cfg.board_type,
-        "num_players": cfg.num_players, "engine_mode": cfg.engine_mode,
-        "difficulty_band": cfg.difficulty_band, "seed": cfg.seed,
-        "game_offset": cfg.game_offset, "games": cfg.num_games, "samples": len(rows),
-        "wins_by_seat": wins, "draws": draws, "victory_types": dict(sorted(victory.items())),
-        "avg_decisions_per_game": decisions / cfg.num_games,
-    }
-    if weights is not None:
-        stats["heuristic_profile"] = {"uri": redact_uri(cfg.heuristic_profile),
-                                      "weights": dict(zip(WEIGHT_NAMES, weights))}
-    write_part(cfg.output, rows, rules.board.ncell, stats)
+    writer = PartWriter(output, rules.board.ncell)
+    try:
+        for j in range(cfg.num_games):
+            rows = GameRows()
+            res = play_one(rules, cfg, cfg.game_offset + j, rows, weights)
+            writer.add(rows.cols)   # rows leave memory a row group at a time
+            samples += len(rows)
+            if res["winner"]:
+                wins[str(res["winner"])] += 1
+            else:
+                draws += 1
+            decisions += res["decisions"]
+            victory[res["victory_type"]] = victory.get(res["victory_type"], 0) + 1
+            if progress:
+                progress(j + 1, cfg.num_games, samples)
+        dt = time.perf_counter() - t0
+        stats = {
+            **game_settings(cfg, weights), "games": cfg.num_games, "samples": samples,
+            "schema_version": SCHEMA_VERSION, "engine_version": ENGINE_VERSION,
+            "package_version": __version__,
+            "wins_by_seat": wins, "draws": draws, "victory_types": dict(sorted(victory.items())),
+            "avg_decisions_per_game": decisions / cfg.num_games,
+        }
+        if weights is not None:
+            stats["heuristic_profile"] = {"uri": redact_uri(cfg.heuristic_profile),
+                                          "weights": dict(zip(WEIGHT_NAMES, weights))}
+        stats["digest"] = writer.close(stats)
+    except BaseException as exc:
+        writer.abort(exc)
+        raise
     timing = {"seconds": dt, "games_per_s": cfg.num_games / dt if dt else 0.0,
-              "samples_per_s": len(rows) / dt if dt else 0.0}
+              "samples_per_s": samples / dt if dt else 0.0}
     return {**stats, **timing}
+
+
+def reuse_part(cfg: WorkerConfig, pattern: str) -> str | None:
+    """A finished part matching ``pattern`` (e.g. the same part in another
+    worker's folder, after the dataset's worker count changed) whose recorded
+    settings are exactly those of this run: its bytes are what this run would
+    write, so it is moved to the output instead of being replayed. Returns the
+    part it came from, or None."""
+    import fsspec
+
+    from ..dataset.parts import DataError, atomic_write_bytes, is_local, read_bytes, verify_bytes
+
+    weights = load_profile(cfg.heuristic_profile, cfg.board_type) if cfg.heuristic_profile else None
+    want = game_settings(cfg, weights)
+    fs, out_path = fsspec.core.url_to_fs(cfg.output)
+    try:
+        fs_pat, pat = fsspec.core.url_to_fs(pattern)
+        found = sorted(fs_pat.glob(pat))
+    except (OSError, ValueError):
+        return None
+    for path in found:
+        src = fs_pat.unstrip_protocol(path) if not is_local(fs_pat) else path
+        if is_local(fs_pat) and os.path.abspath(path) == os.path.abspath(out_path):
+            continue
+        try:
+            data = read_bytes(src)
+            meta = verify_bytes(src, data)
+        except DataError:
+            continue
+        stats = json.loads(meta.metadata[b"ringrift.stats"])
+        if any(stats.get(k) != v for k, v in want.items()):
+            continue
+        atomic_write_bytes(cfg.output, data)
+        try:
+            fs_pat.rm(path)
+        except OSError:
+            pass
+        return src
+    return None
 
 
 def terminal_progress():

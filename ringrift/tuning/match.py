@@ -6,7 +6,7 @@ import numpy as np
 from ..engine import layout as L
 from ..engine.api import Rules
 from ..selfplay.game import play_game
-from ..selfplay.worker import _params_for, game_seed
+from ..selfplay.worker import params_for, game_seed
 
 def play_match(board_type: str, num_players: int, level: int, weights, opponent,
                games: int, seed: int, max_moves: int) -> dict:
@@ -21,7 +21,7 @@ def play_match(board_type: str, num_players: int, level: int, weights, opponent,
     for seat in range(1, num_players + 1):
         per_seat = [opponent] * num_players
         per_seat[seat - 1] = weights
-        arrays.append(_params_for(levels, board_type, per_seat))
+        arrays.append(params_for(levels, board_type, per_seat))
     for g in range(games):
         seat = g % num_players + 1
         kinds, ip, fp, w = arrays[seat - 1]

@@ -7,7 +7,7 @@ import posixpath
 
 import numpy as np
 
-from ..dataset.parts import _atomic_write_bytes
+from ..dataset.parts import atomic_write_bytes
 from ..storage import redact_uri
 from ..players.ladder import load_profile, parse_profile, profile_weights
 from ..players.params import NW, WEIGHT_NAMES
@@ -37,7 +37,7 @@ def read_json(uri: str) -> dict:
 
 
 def write_json(uri: str, doc: dict) -> None:
-    _atomic_write_bytes(uri, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(uri, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
 
 
 def load_settings(run_dir: str) -> S.Settings:

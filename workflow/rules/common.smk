@@ -1,12 +1,19 @@
-# Shared helpers: dataset settings and the part plan (pure functions of config).
+# Shared helpers: dataset settings and the part plan (pure functions of config),
+# and the start hook that warms Numba's cache.
 
+import functools
 import json
 import os
+import shlex
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")
+# Local scratch for temporary bucket files: in the shell command itself, not a
+# param, because where temporaries go is not data (changing it reruns nothing).
+SCRATCH_FLAG = f"--scratch {shlex.quote(config['scratch'])}" if config.get("scratch") else ""
 # Jobs call the `ringrift` command of the environment running Snakemake, also
 # when that environment is not activated (a shell prefix, not a param, so
 # moving the environment does not count as a change of settings).
@@ -30,38 +37,81 @@ def ds(name):
     return config["datasets"][name]
 
 
-def worker_games(name, w):
+def check_datasets():
+    """What the schema cannot say: settings that would silently do nothing."""
+    for name, d in config["datasets"].items():
+        if d.get("swap_rule") and d["num_players"] != 2:
+            raise WorkflowError(f"dataset {name}: swap_rule needs num_players 2 (the pie "
+                                f"rule is a 2-player rule), got {d['num_players']}")
+
+
+
+# The settings that decide which games a dataset holds (and so each part's
+# bytes). Everything else is scheduling (workers) or downstream of the parts
+# (jsonl, ...), so changing it reruns only what it feeds.
+GAME_SETTINGS = ("board_type", "num_players", "engine_mode", "difficulty_band",
+                 "sample_every_n_moves", "max_moves", "seed", "swap_rule")
+
+
+def num_parts(name):
     d = ds(name)
-    base, extra = divmod(d["total_games"], d["workers"])
-    start = w * base + min(w, extra)
-    return start, base + (1 if w < extra else 0)
+    return -(-d["total_games"] // d["games_per_part"])
 
 
-def part_plan(name):
-    """(worker, part, first global game index, games) for every part."""
+def part_games(name, k):
+    """(first global game index, games) of part k: a pure function of k,
+    games_per_part and (for the last, partial part only) total_games. So raising
+    total_games adds parts and leaves every full part as it is."""
     d = ds(name)
-    plan = []
-    for w in range(d["workers"]):
-        start, n = worker_games(name, w)
-        for p, off in enumerate(range(0, n, d["games_per_part"])):
-            plan.append((w, p, start + off, min(d["games_per_part"], n - off)))
-    return plan
+    first = k * d["games_per_part"]
+    return first, min(d["games_per_part"], d["total_games"] - first)
 
 
-def part_path(name, w, p):
-    return f"{PREFIX}/selfplay/{name}/worker_{w:02d}/part_{p:05d}.parquet"
+def part_worker(name, k):
+    """The worker_NN folder of part k (the seed's layout): round-robin, so a
+    grown dataset keeps every old part where it was."""
+    return k % ds(name)["workers"]
+
+
+def part_path(name, k):
+    return f"{PREFIX}/selfplay/{name}/worker_{part_worker(name, k):02d}/part_{k:05d}.parquet"
+
+
+def part_log(name, k):
+    return f"logs/selfplay/{name}/worker_{part_worker(name, k):02d}/part_{k:05d}.log"
 
 
 def dataset_parts(wildcards):
-    return [part_path(wildcards.dataset, w, p) for w, p, _, _ in part_plan(wildcards.dataset)]
+    """Every part of a dataset in game order (the aggregate's input order does
+    not depend on the number of workers)."""
+    return [part_path(wildcards.dataset, k) for k in range(num_parts(wildcards.dataset))]
 
 
 def part_info(wildcards):
-    w, p = int(wildcards.worker), int(wildcards.part)
-    for pw, pp, first, n in part_plan(wildcards.dataset):
-        if (pw, pp) == (w, p):
-            return {"first": first, "games": n}
-    raise ValueError(f"no part {p} for worker {w} in dataset {wildcards.dataset}")
+    name, k = wildcards.dataset, int(wildcards.part)
+    if k >= num_parts(name) or int(wildcards.worker) != part_worker(name, k):
+        raise ValueError(f"dataset {name} has no part {wildcards.worker}/{k:05d}")
+    first, games = part_games(name, k)
+    return {"first": first, "games": games}
+
+
+def game_settings(wildcards):
+    d = ds(wildcards.dataset)
+    return {key: d[key] for key in GAME_SETTINGS}
+
+
+@functools.cache
+def profile_digest(uri, board_type):
+    """Digest of a heuristic profile's weights: a param of self-play, so
+    editing the profile's weights reruns the parts that used it."""
+    if not uri:
+        return ""
+    from ringrift.players.ladder import load_profile, weights_digest
+
+    try:
+        return weights_digest(load_profile(uri, board_type))
+    except ValueError as exc:
+        raise WorkflowError(str(exc)) from None
 
 
 def worker_selection(name):
@@ -74,7 +124,7 @@ def worker_selection(name):
     lo, _, hi = str(spec).partition("-")
     lo, hi = int(lo), int(hi or lo)
     if lo > hi:
-        raise ValueError(f"worker_range {spec!r}: expected LO-HI with LO <= HI")
+        raise WorkflowError(f"worker_range {spec!r}: expected LO-HI with LO <= HI")
     return range(lo, min(hi, n - 1) + 1)
 
 
@@ -95,14 +145,34 @@ def all_targets():
             # a share of a dataset filled from several machines or profiles:
             # only the parts; a run without worker_range aggregates them
             ws = set(worker_selection(name))
-            out += [part_path(name, w, p) for w, p, _, _ in part_plan(name) if w in ws]
+            out += [part_path(name, k) for k in range(num_parts(name)) if part_worker(name, k) in ws]
             continue
         out.append(f"{PREFIX}/{name}/combined_training.parquet")
         out.append(f"{PREFIX}/{name}/summary.json")
         out += [f"{PREFIX}/{name}/plots/{p}.png" for p in PLOTS]
         if d.get("jsonl", False):
             out.append(f"{PREFIX}/{name}/combined_training.jsonl.gz")
+        if d.get("tensors"):
+            out.append(f"{PREFIX}/{name}/tensors")
+    if not out:
+        workers = ", ".join(f"{n}: {d['workers']}" for n, d in config["datasets"].items())
+        raise WorkflowError(f"worker_range {config.get('worker_range')!r} selects no worker of any "
+                            f"dataset (workers per dataset: {workers}): this run would play nothing")
     return out
+
+
+# ---- training tensors (rules/tensors.smk) ----
+
+
+def tensor_settings(name):
+    t = ds(name).get("tensors") or {}
+    return t if isinstance(t, dict) else {}
+
+
+def tensor_flags(wc):
+    t = tensor_settings(wc.dataset)
+    return (f"--encoder {t.get('encoder', 'v2')} --sample-every {t.get('sample_every', 1)}"
+            f" --history {t.get('history', 3)} --policy {t.get('policy', 'soft')}")
 
 
 # ---- tuning runs (rules/tuning.smk) ----

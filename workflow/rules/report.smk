@@ -26,8 +26,7 @@ rule plots:
     params:
         # throughput comes from the self-play logs (timing is not data);
         # parts whose log is elsewhere (cloud) are left out of that plot
-        logs=lambda wc: [f"logs/selfplay/{wc.dataset}/worker_{w:02d}/part_{p:05d}.log"
-                         for w, p, _, _ in part_plan(wc.dataset)],
+        logs=lambda wc: [part_log(wc.dataset, k) for k in range(num_parts(wc.dataset))],
     conda:
         "../envs/ringrift.yaml"
     log:

@@ -1,5 +1,8 @@
-# Self-play: one job per part. Each part is seeded from the dataset seed and its
-# games' global indices, so any part can be rebuilt alone, byte-identical.
+# Self-play: one job per part. Part k holds the dataset's games
+# k*games_per_part onwards, each seeded from (dataset seed, global game index),
+# so any part can be rebuilt alone, byte-identical, and growing total_games
+# only adds parts. Its params are exactly the game-defining settings: changing
+# one reruns self-play ("params changed"); anything else does not touch parts.
 
 import shlex
 
@@ -7,26 +10,30 @@ import shlex
 rule selfplay_part:
     output:
         part=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.parquet",
-        stats=f"{PREFIX}/selfplay/{{dataset}}/worker_{{worker}}/part_{{part}}.stats.json",
     conda:
         "../envs/ringrift.yaml"
     log:
         "logs/selfplay/{dataset}/worker_{worker}/part_{part}.log",
     params:
-        d=lambda wc: ds(wc.dataset),
-        info=part_info,
-        swap=lambda wc: "--swap-rule" if ds(wc.dataset).get("swap_rule", False) else "",
-        profile=lambda wc: (f"--heuristic-profile {shlex.quote(ds(wc.dataset)['heuristic_profile'])}"
-                            if ds(wc.dataset).get("heuristic_profile") else ""),
+        games=part_info,
+        g=game_settings,
+        swap=lambda wc: "--swap-rule" if ds(wc.dataset)["swap_rule"] else "",
+        profile=lambda wc: (
+            f"--heuristic-profile {shlex.quote(ds(wc.dataset)['heuristic_profile'])}"
+            f" --heuristic-profile-digest {profile_digest(ds(wc.dataset)['heuristic_profile'], ds(wc.dataset)['board_type'])}"
+            if ds(wc.dataset)["heuristic_profile"] else ""),
+        # a part of a dataset whose worker count changed may already exist in
+        # another worker's folder: the worker moves it instead of replaying it
+        reuse=lambda wc: f"{PREFIX}/selfplay/{wc.dataset}/worker_*/part_{wc.part}.parquet",
     threads: 1
     resources:
         mem_mb=1000,
     shell:
         "NUMBA_NUM_THREADS={threads} ringrift selfplay --quiet --stats-json"
-        " --num-games {params.info[games]} --game-offset {params.info[first]}"
-        " --board-type {params.d[board_type]} --num-players {params.d[num_players]}"
-        " --engine-mode {params.d[engine_mode]} --difficulty-band {params.d[difficulty_band]}"
-        " --sample-every-n-moves {params.d[sample_every_n_moves]}"
-        " --max-moves {params.d[max_moves]} --seed {params.d[seed]} {params.swap} {params.profile}"
-        " --worker-id {wildcards.dataset}_w{wildcards.worker}"
+        " --num-games {params.games[games]} --game-offset {params.games[first]}"
+        " --board-type {params.g[board_type]} --num-players {params.g[num_players]}"
+        " --engine-mode {params.g[engine_mode]} --difficulty-band {params.g[difficulty_band]}"
+        " --sample-every-n-moves {params.g[sample_every_n_moves]}"
+        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} {params.swap} {params.profile}"
+        " --worker-id {wildcards.dataset}_p{wildcards.part} --reuse {params.reuse:q}"
         " --output {output.part} > {log} 2>&1"
