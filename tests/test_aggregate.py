@@ -44,7 +44,8 @@ def test_aggregate_is_deterministic(parts, tmp_path):
 def test_duplicate_game_refused(parts, tmp_path):
     dup = tmp_path / "dup.parquet"
     shutil.copy(parts[0], dup)
-    with pytest.raises(DataError, match="dup.parquet: game .* is a duplicate of a game in .*part_0"):
+    with pytest.raises(DataError,
+                       match="dup.parquet: game .* is a duplicate of a game in .*part_0"):
         aggregate([parts[0], str(dup)], str(tmp_path / "x.parquet"), seed=1)
     assert not (tmp_path / "x.parquet").exists()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -44,7 +43,7 @@ LAST_MOVES = 4
 def _traces(pattern):
     files = sorted((conformance_root() / "traces").glob(pattern))
     if not files:
-        pytest.fail(f"no trace files {pattern} in {shared_dir() / 'conformance' / 'traces'}")
+        pytest.fail(f"no trace files {pattern} in {conformance_root() / 'traces'}")
     return files
 
 
