@@ -19,6 +19,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 # module paths (which key Numba's cache) are the same at build and run time.
 WORKDIR /opt/ringrift
 COPY pyproject.toml README.md ./
+# ringrift/config.schema.yaml links to the workflow's schema (tuning defaults)
+COPY workflow/schemas ./workflow/schemas
 COPY ringrift ./ringrift
 RUN pip install -e .
 

@@ -290,7 +290,8 @@ def base_env(**extra) -> dict:
     interpreter's bin folder first on PATH, plus ``extra``."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "SNAKEMAKE_", "GOOGLE_", "STORAGE_EMULATOR", "GCSFS_",
-                                "RINGRIFT_LAN_", "RINGRIFT_S3_", "RINGRIFT_GCS_", "RINGRIFT_IMAGE"))}
+                                "RINGRIFT_LAN_", "RINGRIFT_S3_", "RINGRIFT_GCS_",
+                                "RINGRIFT_IMAGE"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env

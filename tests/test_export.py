@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa

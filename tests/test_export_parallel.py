@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import conformance_root, write_part_file
+
 from ringrift.cli import main as cli_main
 from ringrift.dataset.parts import DataError, table_from_rows
 from ringrift.dataset.schema import arrow_schema, split_state
@@ -143,7 +143,8 @@ def test_fast_path_matches_slow_path_on_reference_games(tmp_path, fallbacks, rep
     for path in files:
         tables = []
         for gi, (rules, choices) in enumerate(trace_games(path, TRACE_LIMITS.get(path.name, 5))):
-            cols = game_rows(rules, choices, f"{path.stem}_{gi}", gi, every=3 if rules.board.ncell < 100 else 9)
+            every = 3 if rules.board.ncell < 100 else 9
+            cols = game_rows(rules, choices, f"{path.stem}_{gi}", gi, every=every)
             tables.append(table_from_rows(cols, arrow_schema(rules.board.ncell)))
         table = pa.concat_tables(tables)
         slow = export_bytes([table], tmp_path, path.stem + "_slow", use_fast=False)

@@ -21,8 +21,17 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import (FAKE_SECRET, REPO, base_env, checkout, gcs_server, job_counts,  # noqa: E402,F401
-                     s3_server, snakemake, ssh_server)
+from servers import (  # noqa: E402,F401
+    FAKE_SECRET,
+    REPO,
+    base_env,
+    checkout,
+    gcs_server,
+    job_counts,
+    s3_server,
+    snakemake,
+    ssh_server,
+)
 
 PROFILES = ("lan", "aws", "gcp", "hybrid")
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -291,7 +300,8 @@ def test_lan_scripts_place_by_free_slots_and_skip_unreachable_hosts(tmp_path, ss
     for jobid in ids[:2]:
         wait_status(jobid, env, "failed")
         pid = int(jobid.split(":")[1])
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        stat = Path(f"/proc/{pid}/stat")
+        assert not Path(f"/proc/{pid}").exists() or "Z" in stat.read_text().split()[2]
     # a job that dies without an exit code (machine lost) is failed, not running forever
     host, pid, rdir = ids[2].split(":", 2)
     os.killpg(int(pid), 9)

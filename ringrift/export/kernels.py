@@ -263,7 +263,7 @@ def _variant_specs() -> list[tuple[int, dict]]:
            "recovery_mode": ['"', H_RMODE, '"']}
     out.append((L.MT_RECOVERY_SLIDE, dict(rec, recovery_option=[H_B])))    # 21: line, b != 2
     out.append((L.MT_RECOVERY_SLIDE, dict(rec, recovery_option=[H_B],
-                                          collapse_positions=["[", H_COLLAPSE_POSITIONS, "]"])))  # 22
+                                          collapse_positions=["[", H_COLLAPSE_POSITIONS, "]"])))
     out.append((L.MT_RECOVERY_SLIDE, dict(rec, extraction_stacks=['["', H_KEY_C, '"]'])))  # 23
     out.append((L.MT_SKIP_RECOVERY, {"id": ['"skip-recovery-', H_N, '"']}))  # 24
     return out
@@ -557,8 +557,8 @@ def replay_batch(geo, s0, order, codes, hv, ho, states, rmove, rmove_ok,
     replay per game and shared history prefix. Fills, per store entry (one
     engine step of one replay), the move, its facts and its legal index; per
     row, the store index of its replay's first step. Returns (status, reg):
-    status the number of store entries used, or -1 - row when a row does not check out (the caller then
-    takes the slow path, which names the problem)."""
+    status the number of store entries used, or -1 - row when a row does not check out
+    (the caller then takes the slow path, which names the problem)."""
     buf = np.empty((MAX_MOVES_BUFFER, L.MF), dtype=np.int32)
     top = 0
     rtop = 0

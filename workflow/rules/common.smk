@@ -1,5 +1,9 @@
-# Shared helpers: dataset settings and the part plan (pure functions of config),
-# and the start hook that warms Numba's cache.
+# Shared helpers, all pure functions of config: dataset settings, the part plan
+# (which games each part holds, which worker plays it, --worker-range
+# selection), the heuristic profile's digest, the targets of `all`; the tensors
+# settings (rules/tensors.smk); tuning runs' settings and file lists
+# (rules/tuning.smk, names from ringrift.tuning.files). Also the start hook that
+# warms Numba's cache.
 
 import functools
 import json
@@ -8,6 +12,7 @@ import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
+from ringrift.tuning import files as TF  # a tuning run's file names
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")
@@ -194,33 +199,32 @@ def t_gens(wc):
 
 def t_iteration_results(run, it):
     k = tuning(run)["generations"]
-    return [tfile(run, f"gen_{g:03d}/result.json") for g in range(it * k, (it + 1) * k)]
+    return [tfile(run, TF.result_file(g)) for g in range(it * k, (it + 1) * k)]
 
 
 def t_ask_inputs(wc):
     g = int(wc.gen)
     k = tuning(wc.run)["generations"]
     it = g // k
-    earlier = [tfile(wc.run, f"gen_{e:03d}/result.json") for e in range(it * k, g)]
-    return [tfile(wc.run, "settings.json"), tfile(wc.run, f"iter_{it:02d}/baseline.json")] + earlier
+    earlier = [tfile(wc.run, TF.result_file(e)) for e in range(it * k, g)]
+    return [tfile(wc.run, TF.SETTINGS), tfile(wc.run, TF.baseline_file(it))] + earlier
 
 
 def t_baseline(wc):
-    return tfile(wc.run, f"iter_{int(wc.gen) // tuning(wc.run)['generations']:02d}/baseline.json")
+    return tfile(wc.run, TF.baseline_file(int(wc.gen) // tuning(wc.run)["generations"]))
+
+
+def t_baselines(wc):
+    return [tfile(wc.run, TF.baseline_file(i)) for i in range(tuning(wc.run)["iterations"] + 1)]
 
 
 def t_evals(wc):
     g = int(wc.gen)
-    return [tfile(wc.run, f"gen_{g:03d}/eval_{i:03d}.json")
-            for i in range(tuning(wc.run)["population"])]
+    return [tfile(wc.run, TF.eval_file(g, i)) for i in range(tuning(wc.run)["population"])]
 
 
 def tuning_targets():
-    out = []
-    for run in config.get("tuning", {}):
-        out += [tfile(run, n) for n in ("profile.json", "validation.json", "summary.json",
-                                        "fitness.png")]
-    return out
+    return [tfile(run, n) for run in config.get("tuning", {}) for n in TF.FINAL]
 
 
 wildcard_constraints:
