@@ -436,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from .azblob import problem as azure_problem  # az:// paths: account set and reachable
+        if msg := azure_problem(vars(args)):
+            raise CliError(msg)
         return args.func(args)
     except CliError as exc:
         print(f"ringrift: error: {exc}", file=sys.stderr)

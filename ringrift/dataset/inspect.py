@@ -5,6 +5,7 @@ from __future__ import annotations
 import fsspec
 import polars as pl
 
+from ..azblob import polars_options
 from .parts import DataError
 
 
@@ -31,7 +32,7 @@ def _sources(paths: list[str]) -> list[str]:
 
 def dataset_stats(paths: list[str]) -> dict:
     files = _sources(paths)
-    lf = pl.scan_parquet(files).select(
+    lf = pl.scan_parquet(files, storage_options=polars_options(files)).select(
         "game_id", "game_hash", "move_number", "player_to_move", "outcome",
         pl.col("victory_type").cast(pl.String), "game_decisions", "phase", "winner")
     games = lf.group_by("game_id").agg(

@@ -13,6 +13,7 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..azblob import polars_options
 from .inspect import _sources
 from .parts import DataError, atomic_write_bytes
 
@@ -20,7 +21,8 @@ SEAT_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")
 
 
 def scan(paths: list[str]) -> pl.LazyFrame:
-    return pl.scan_parquet(_sources(paths))
+    files = _sources(paths)
+    return pl.scan_parquet(files, storage_options=polars_options(files))
 
 
 def games_frame(lf: pl.LazyFrame) -> pl.DataFrame:
