@@ -330,7 +330,7 @@ def azurite(workdir: Path, container: str = "ringrift-test"):
     port = free_port()
     log = Path(workdir) / "azurite.log"
     proc = _start([exe, "--blobHost", HOST, "--blobPort", str(port), "--inMemoryPersistence",
-                   "--location", str(workdir), "--silent", "--skipApiVersionCheck", "--loose",
+                   "--silent", "--skipApiVersionCheck", "--loose",
                    "--disableTelemetry"], log, port)
     try:
         srv = AzuriteServer(f"http://{HOST}:{port}/{AZ_ACCOUNT}", container, log)

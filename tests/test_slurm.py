@@ -113,9 +113,3 @@ def test_slurm_profile_runs_a_dataset_and_reruns_a_cancelled_job(slurm, tmp_path
     assert "submitted with SLURM" not in again.stdout + again.stderr
     print(f"slurm run with one scancel: {elapsed:.0f} s")
 
-
-def test_slurm_profile_plans(slurm, tmp_path):
-    wd = checkout(tmp_path / "co", MINI)
-    p = snakemake(wd, "--profile", "profiles/slurm", "-n", env=base_env(**slurm.env()))
-    assert job_counts(p) == {"selfplay_part": 2, "aggregate": 1, "export_jsonl": 1,
-                             "summary": 1, "plots": 1, "all": 1}
