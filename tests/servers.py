@@ -418,7 +418,8 @@ def slurm_cluster(workdir: Path):
     RUN_CONF.parent.mkdir(parents=True, exist_ok=True)
     lock = open(RUN_CONF.parent.parent / ".ringrift-test.lock", "a")
     fcntl.flock(lock, fcntl.LOCK_EX)  # one test cluster per machine at a time
-    # Munge refuses sockets and keys in group/world-writable folders.
+    # A short path (unix socket names are limited to 108 bytes), private:
+    # munged refuses keys in group/world-writable folders.
     d = Path(tempfile.mkdtemp(prefix="rr-slurm-", dir="/tmp"))
     procs = []
     try:
@@ -467,6 +468,11 @@ def slurm_cluster(workdir: Path):
             if RUN_CONF.is_symlink() and RUN_CONF.resolve().is_relative_to(d):
                 RUN_CONF.unlink()
         lock.close()
+        # keep the daemons' logs with the test's files; the short-path folder goes
+        for f in [*d.glob("*.log"), *d.glob("*.out"), d / "slurm.conf"]:
+            with contextlib.suppress(OSError):
+                shutil.copy(f, workdir)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _wait_for(cond, timeout: float, log: Path) -> None:
