@@ -31,6 +31,7 @@ include: "workflow/rules/selfplay.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tensors.smk"
 include: "workflow/rules/tuning.smk"
 
 

@@ -11,6 +11,81 @@ class CliError(Exception):
     """A user error reported as one line, without a traceback."""
 
 
+INT32_MAX = 2**31 - 1   # the engine's move counter and the parts' game_index are int32
+INT63_MAX = 2**63 - 1
+
+
+def _int_in(lo: int, hi: int | None = None):
+    """argparse type: an integer in [lo, hi], else a one-line usage error."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            span = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
+        return v
+    parse.__name__ = "int"
+    return parse
+
+
+def _float_in(lo: float, *, strict: bool = False):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (v > lo if strict else v >= lo) or v != v or v == float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"must be {'above' if strict else 'at least'} {lo:g}, got {text}")
+        return v
+    parse.__name__ = "float"
+    return parse
+
+
+def _existing_dir(text: str) -> str:
+    import os
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"must be an existing folder, got {text}")
+    if not os.access(text, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"must be a writable folder, got {text}")
+    return text
+
+
+COUNT = _int_in(1)
+SEED = _int_in(0, INT63_MAX)
+MOVES = _int_in(1, INT32_MAX)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (the usage text is one --help away)."""
+
+    def error(self, message):
+        import re
+        # "argument --seed: must be ..." -> "--seed must be ..."
+        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1 ", message)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _preflight(inputs=(), outputs=()) -> None:
+    """Before any work: every store named in ``inputs`` answers (one bounded
+    request per bucket) and every output can be written (ringrift.storage)."""
+    from .storage import check_reachable, check_writable, is_remote
+
+    seen = set()
+    for uri in inputs:
+        if not uri or not is_remote(uri):
+            continue
+        bucket = uri.split("://", 1)[0], uri.split("://", 1)[1].split("/", 1)[0]
+        if bucket not in seen:
+            seen.add(bucket)
+            check_reachable(uri)
+    for uri in outputs:
+        if uri:
+            check_writable(uri)
+
+
 def _cmd_conformance(args) -> int:
     from pathlib import Path
 
@@ -25,6 +100,8 @@ def _cmd_conformance(args) -> int:
             rep = check_file(path)
         except (OSError, EOFError, ValueError) as exc:
             raise CliError(f"cannot read trace file {name}: {exc}") from None
+        if not rep.games:
+            raise CliError(f"trace file {name} holds no games")
         print(f"{name}: {len(rep.games)} games, {rep.steps} steps checked, "
               f"{rep.passed} passed, {rep.failed} failed", flush=True)
         for g in rep.games:
@@ -47,8 +124,6 @@ def _cmd_play(args) -> int:
         rules = Rules(args.board_type, args.num_players, swap_rule=args.swap_rule)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if args.games < 1:
-        raise CliError(f"--games must be at least 1, got {args.games}")
     rng = np.random.default_rng(args.seed)
     wins = Counter()
     reasons = Counter()
@@ -87,13 +162,10 @@ def _cmd_selfplay(args) -> int:
         check_mode_and_band(args.engine_mode, args.difficulty_band)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    for name in ("num_games", "sample_every_n_moves", "max_moves"):
-        if getattr(args, name) < 1:
-            flag = "--" + name.replace("_", "-")
-            raise CliError(f"{flag} must be at least 1, got {getattr(args, name)}")
-    if args.game_offset < 0:
-        raise CliError(f"--game-offset must be >= 0, got {args.game_offset}")
+    if args.game_offset + args.num_games - 1 > INT32_MAX:
+        raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
     try:
+        _preflight(inputs=[args.heuristic_profile], outputs=[args.output])
         check_output_uri(args.output, OUTPUT_SUFFIXES)
         if args.heuristic_profile:
             # read it now: a bad profile must fail before any game is played
@@ -126,7 +198,7 @@ def _cmd_selfplay(args) -> int:
     except DataError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot write {args.output}: {exc}") from None
+        raise CliError(f"cannot write {args.output}: {_os_error_line(exc)}") from None
     print(summary_line(stats))
     if args.stats_json:
         print(json_dumps(stats))
@@ -157,6 +229,7 @@ def _cmd_aggregate(args) -> int:
     from .dataset.parts import DataError
 
     try:
+        _preflight(inputs=args.parts, outputs=[args.output])
         res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch,
                         drop_duplicates=args.drop_duplicates)
     except DataError as exc:
@@ -194,6 +267,7 @@ def _cmd_summarize(args) -> int:
     from .dataset.parts import DataError, atomic_write_bytes
 
     try:
+        _preflight(inputs=args.paths, outputs=[args.output])
         st = dataset_stats(args.paths)
     except DataError as exc:
         raise CliError(str(exc)) from None
@@ -209,6 +283,7 @@ def _cmd_inspect(args) -> int:
     from .dataset.parts import DataError
 
     try:
+        _preflight(inputs=args.paths)
         st = dataset_stats(args.paths)
     except DataError as exc:
         raise CliError(str(exc)) from None
@@ -217,7 +292,7 @@ def _cmd_inspect(args) -> int:
 
 
 def _cmd_cost(args) -> int:
-    from .cost import cost_table, format_report, measure_games_per_hour
+    from .cost import cost_table, format_report, measure_worker
     from .engine.api import Rules
     from .players.ladder import check_mode_and_band
 
@@ -226,12 +301,10 @@ def _cmd_cost(args) -> int:
         check_mode_and_band(args.engine_mode, args.difficulty_band)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if args.games < 1 or args.price_per_vcpu_hour < 0 or any(w < 1 for w in args.workers):
-        raise CliError("--games and --workers must be positive, --price-per-vcpu-hour >= 0")
-    gph, timed = measure_games_per_hour(args.board_type, args.num_players, args.engine_mode,
-                                        args.difficulty_band, args.seconds)
-    print(format_report(args, gph, timed, cost_table(args.games, gph, args.workers,
-                                                     args.price_per_vcpu_hour)))
+    m = measure_worker(args.board_type, args.num_players, args.engine_mode,
+                       args.difficulty_band, args.seconds)
+    print(format_report(args, m, cost_table(args.games, m["games_per_hour"], args.workers,
+                                            args.price_per_vcpu_hour)))
     return 0
 
 
@@ -240,10 +313,29 @@ def _cmd_export(args) -> int:
     from .export.jsonl import main_export
 
     try:
+        _preflight(inputs=args.inputs, outputs=[args.output])
         res = main_export(args.inputs, args.output)
     except DataError as exc:
         raise CliError(str(exc)) from None
     print(f"exported {res} -> {args.output}")
+    return 0
+
+
+def _cmd_tensors(args) -> int:
+    from .dataset.parts import DataError
+    from .tensors.export import ExportConfig, export_tensors
+
+    cfg = ExportConfig(encoder=args.encoder, sample_every=args.sample_every,
+                       history_length=args.history, policy=args.policy, seed=args.seed,
+                       shard_bytes=args.shard_bytes)
+    try:
+        res = export_tensors(args.inputs, args.output, cfg, scratch=args.scratch)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    where = res["outputs"][0] if len(res["outputs"]) == 1 else \
+        f"{len(res['outputs'])} shards under {args.output}"
+    print(f"{res['games']} games ({res['games_without_winner']} without a winner skipped), "
+          f"{res['samples']} samples, {res['samples_per_s']:.0f} samples/s -> {where}")
     return 0
 
 
@@ -254,6 +346,7 @@ def _cmd_tune(args) -> int:
     from .tuning.summary import summarize
 
     try:
+        _preflight(inputs=[args.run_dir])
         if args.step == "init":
             try:
                 settings = json.loads(args.settings)
@@ -289,6 +382,7 @@ def _cmd_plots(args) -> int:
     from .dataset.plots import write_plots
 
     try:
+        _preflight(inputs=args.paths)
         out = write_plots(args.paths, args.outdir, args.logs or [])
     except DataError as exc:
         raise CliError(str(exc)) from None
@@ -331,7 +425,7 @@ def _tune_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ringrift", description=__doc__)
+    p = _Parser(prog="ringrift", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
 
     c = sub.add_parser("conformance", help="replay reference trace files through our engine")
@@ -340,22 +434,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part "
                        "(or the seed's JSONL samples)")
-    w.add_argument("--num-games", type=int, required=True)
+    w.add_argument("--num-games", type=COUNT, required=True)
     w.add_argument("--board-type", default="square8")
     w.add_argument("--num-players", type=int, default=2)
     w.add_argument("--output", required=True,
                    help="a local path, file://, s3:// or gs:// URI ending in .parquet (a part), "
                         ".jsonl or .jsonl.gz (the seed's sample lines, as `ringrift export` "
                         "writes them)")
-    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--seed", type=SEED, default=0)
     w.add_argument("--engine-mode", default="mixed")
     w.add_argument("--difficulty-band", default="light")
-    w.add_argument("--sample-every-n-moves", type=int, default=10)
-    w.add_argument("--max-moves", type=int, default=10_000,
+    w.add_argument("--sample-every-n-moves", type=MOVES, default=10)
+    w.add_argument("--max-moves", type=MOVES, default=10_000,
                    help="a game reaching this many engine steps is a draw (outcome 0.5)")
     w.add_argument("--worker-id", default=None,
                    help="default: $WORKER_ID, else a generated id")
-    w.add_argument("--game-offset", type=int, default=0,
+    w.add_argument("--game-offset", type=_int_in(0, INT32_MAX), default=0,
                    help="global index of this part's first game (games are seeded by it)")
     w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     w.add_argument("--heuristic-profile", default=None, metavar="JSON",
@@ -377,7 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("parts", nargs="+")
     a.add_argument("--output", required=True)
     a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--scratch", default=None, help="local folder for bucket files")
+    a.add_argument("--scratch", default=None, type=_existing_dir,
+                   help="local folder for bucket files")
     a.add_argument("--drop-duplicates", action="store_true",
                    help="drop a game seen twice (same seed and moves) instead of refusing")
     a.set_defaults(func=_cmd_aggregate)
@@ -405,14 +500,15 @@ def build_parser() -> argparse.ArgumentParser:
     pl_.set_defaults(func=_cmd_plots)
 
     co = sub.add_parser("cost", help="measure speed here and print a cost table")
-    co.add_argument("--games", type=int, required=True)
+    co.add_argument("--games", type=COUNT, required=True)
     co.add_argument("--board-type", default="square8")
     co.add_argument("--num-players", type=int, default=2)
     co.add_argument("--engine-mode", default="mixed")
     co.add_argument("--difficulty-band", default="light")
-    co.add_argument("--workers", type=int, nargs="+", default=[1, 10, 50, 100, 500])
-    co.add_argument("--price-per-vcpu-hour", type=float, default=0.02)
-    co.add_argument("--seconds", type=float, default=10.0, help="measuring time")
+    co.add_argument("--workers", type=COUNT, nargs="+", default=[1, 10, 50, 100, 500])
+    co.add_argument("--price-per-vcpu-hour", type=_float_in(0), default=0.02)
+    co.add_argument("--seconds", type=_float_in(0, strict=True), default=10.0,
+                    help="measuring time")
     co.set_defaults(func=_cmd_cost)
 
     e = sub.add_parser("export", help="write samples as .jsonl.gz in the seed's format")
@@ -420,12 +516,31 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--output", required=True)
     e.set_defaults(func=_cmd_export)
 
+    tn = sub.add_parser("tensors", help="training tensors: the reference trainer's NPZ "
+                        "(one .npz file, or shard_NNNNN.npz files under a folder/prefix)")
+    tn.add_argument("inputs", nargs="+", help="Parquet parts or aggregates (files or folders, "
+                    "local, s3:// or gs://), one board and player count")
+    tn.add_argument("--output", required=True, help="OUT.npz, or a folder/prefix for shards")
+    tn.add_argument("--encoder", default="v2", choices=("v2", "v3"),
+                    help="hex boards: v2 (10 planes) or v3 (16 planes); square boards: v2")
+    tn.add_argument("--sample-every", type=int, default=1,
+                    help="sample engine steps t with t %% N == 0 (bookkeeping steps count)")
+    tn.add_argument("--history", type=int, default=3, help="earlier frames per sample")
+    tn.add_argument("--policy", default="soft", choices=("soft", "onehot"),
+                    help="soft: recorded MCTS visit distributions where present; onehot: "
+                         "the played move (the reference exporter's targets)")
+    tn.add_argument("--seed", type=int, default=0, help="seed of the game order")
+    tn.add_argument("--shard-bytes", type=int, default=1 << 30,
+                    help="shards close after a game once their arrays hold this many bytes")
+    tn.add_argument("--scratch", default=None, help="scratch folder (default: beside OUT)")
+    tn.set_defaults(func=_cmd_tensors)
+
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
     g.add_argument("--board-type", default="square8")
     g.add_argument("--num-players", type=int, default=2)
-    g.add_argument("--games", type=int, default=100)
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--max-moves", type=int, default=100_000)
+    g.add_argument("--games", type=COUNT, default=100)
+    g.add_argument("--seed", type=SEED, default=0)
+    g.add_argument("--max-moves", type=MOVES, default=100_000)
     g.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     g.set_defaults(func=_cmd_play)
 
@@ -433,16 +548,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _os_error_line(exc: OSError) -> str:
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return f"{where}: {what}" if where else what
+
+
+def _quiet_storage_loggers() -> None:
+    """gcsfs logs every retry with a traceback, and warns about bucket-type
+    probes; the command's own error line says what failed."""
+    import logging
+    import os
+    if not os.environ.get("RINGRIFT_DEBUG"):
+        logging.getLogger("gcsfs").setLevel(logging.CRITICAL)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_storage_loggers()
     try:
         from .azblob import problem as azure_problem  # az:// paths: account set and reachable
         if msg := azure_problem(vars(args)):
             raise CliError(msg)
         return args.func(args)
     except CliError as exc:
-        print(f"ringrift: error: {exc}", file=sys.stderr)
-        return 2
+        msg = str(exc)
+    except OSError as exc:   # unwritable or missing folders, a folder given as a file, ...
+        msg = _os_error_line(exc)
+    except Exception as exc:  # noqa: BLE001 - data and storage errors as one line, others raise
+        from .dataset.parts import DataError
+        from .storage import describe_error
+        line = str(exc) if isinstance(exc, DataError) else describe_error(exc)
+        if line is None:
+            raise
+        msg = line
+    from .storage import redact_text
+    msg = " ".join(redact_text(msg).split())  # one line, whatever a library wrote
+    print(f"ringrift: error: {msg}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ringrift.dataset.parts import DataError, table_from_rows
-from ringrift.dataset.schema import split_state
+from ringrift.dataset.schema import arrow_schema, split_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
 from ringrift.engine.load import move_from_json, state_from_json
@@ -262,7 +262,7 @@ def _table(rules, seeds):
         c, ncell = _game_rows(rules, seed, f"w_test_{seed}")
         for k, v in c.items():
             cols.setdefault(k, []).extend(v)
-    return table_from_rows(cols, ncell, {"samples": len(cols["game_id"])})
+    return table_from_rows(cols, arrow_schema(ncell))
 
 
 def _read_jsonl_gz(path):
@@ -356,7 +356,7 @@ def test_export_rejects_corrupt_rows(tmp_path):
     bad["marker"] = list(bad["marker"])
     bad["marker"][c] = 0 if bad["marker"][c] else 1  # a marker under a stack
     cols = {k: [r[k] for r in rows] for k in rows[0]}
-    corrupt = table_from_rows(cols, rules.board.ncell, {"samples": len(rows)})
+    corrupt = table_from_rows(cols, arrow_schema(rules.board.ncell))
     out = tmp_path / "bad.jsonl.gz"
     with pytest.raises(DataError) as exc:
         export_samples([corrupt], str(out))
@@ -368,7 +368,7 @@ def test_export_rejects_corrupt_rows(tmp_path):
     rows[1]["history"] = [60000] + list(rows[1]["history"])[1:]
     cols = {k: [r[k] for r in rows] for k in rows[0]}
     with pytest.raises(DataError, match=rows[1]["game_id"]):
-        export_samples([table_from_rows(cols, rules.board.ncell, {})], str(out))
+        export_samples([table_from_rows(cols, arrow_schema(rules.board.ncell))], str(out))
 
 
 def test_main_export_rejects_bad_arguments(tmp_path):

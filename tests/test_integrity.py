@@ -193,3 +193,31 @@ def test_verify_sees_a_part_replaced_after_aggregation(part, tmp_path):
     p = cli("verify", str(d))
     assert p.returncode == 1
     assert "part part.parquet has changed since it was aggregated" in p.stdout
+
+
+def test_a_part_with_other_columns_is_named(part, tmp_path):
+    table = read_part(str(part))
+    odd = tmp_path / "dropcol.parquet"
+    _rewrite(part, odd, table.drop_columns(["phase"]), part_stats(table))
+    with pytest.raises(DataError, match=r"dropcol.parquet: columns differ .* \(first: "):
+        aggregate([str(part), str(odd)], str(tmp_path / "agg.parquet"), seed=1)
+    with pytest.raises(DataError, match="dropcol.parquet"):
+        aggregate([str(odd), str(part)], str(tmp_path / "agg.parquet"), seed=1)
+
+
+def test_inspect_shows_provenance_and_duplicate_games(part, tmp_path):
+    agg = tmp_path / "agg.parquet"
+    aggregate([str(part)], str(agg), seed=3)
+    p = cli("inspect", str(agg))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert "duplicate games (same seed and moves): 0" in p.stdout
+    i = lines.index("provenance:")
+    assert lines[i + 1].endswith("agg.parquet: aggregate (seed 3) of 1 part(s)")
+    assert lines[i + 2].strip().startswith("part.parquet: games 0-2, ")
+    again = WorkerConfig(num_games=3, board_type="square8", num_players=2, seed=4,
+                         output=str(tmp_path / "again.parquet"), engine_mode="random",
+                         worker_id="other")
+    run_worker(again)
+    p = cli("inspect", str(part), again.output)
+    assert "duplicate games (same seed and moves): 3" in p.stdout

@@ -53,8 +53,11 @@ def test_bad_config_value_is_named(tmp_path):
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
+    """The tiny dataset with training tensors too."""
     wd = tmp_path_factory.mktemp("wf")
-    smk(wd)
+    conf = wd / "with_tensors.yaml"
+    conf.write_text(TEST_CONFIG.read_text().replace("    jsonl: true", "    jsonl: true\n    tensors: true"))
+    smk(wd, config=conf)
     return wd
 
 
@@ -76,8 +79,25 @@ def test_full_run_outputs(full_run):
             "metadata"} <= set(lines[0])
 
 
+def test_tensors_target_writes_reference_shards(full_run):
+    import numpy as np
+
+    from ringrift.dataset.tensors import TensorShards
+
+    shards = sorted((full_run / "results" / "tiny" / "tensors").glob("shard_*.npz"))
+    assert [s.name for s in shards] == ["shard_00000.npz"]
+    with np.load(shards[0], allow_pickle=True) as z:
+        assert z["features"].shape[1:] == (56, 8, 8) and z["features"].dtype == np.float32
+        assert str(z["board_type"]) == "square8" and z["globals"].shape[1] == 20
+        ids = set(z["game_ids"].tolist())
+    combined = pq.read_table(full_run / "results" / "tiny" / "combined_training.parquet")
+    assert ids == set(combined.column("game_id").to_pylist())   # every game, by our id
+    seen = sum(len(b["values"]) for b in TensorShards(shards, batch_size=64, seed=1))
+    assert seen == len(np.load(shards[0], allow_pickle=True)["values"])
+
+
 def test_second_run_does_nothing(full_run):
-    p = smk(full_run, "-n")
+    p = smk(full_run, "-n", config=full_run / "with_tensors.yaml")
     assert "Nothing to be done" in p.stdout + p.stderr
 
 
@@ -160,3 +180,30 @@ def test_report_builds_and_plots_render_in_browser(full_run):
     assert seen == {"a sample board": [700, 700], "game length": [600, 360],
                     "throughput per worker": [900, 360], "victory types": [600, 360],
                     "win rate by seat and level": [900, 360]}
+
+
+@pytest.mark.parametrize("change,args,needle", [
+    (None, ["--config", "worker_range=5-9"], "selects no worker of any dataset"),
+    (("num_players: 2", "num_players: 3\n    swap_rule: true"), [],
+     "swap_rule needs num_players 2"),
+])
+def test_settings_that_would_do_nothing_are_refused(tmp_path, change, args, needle):
+    conf = TEST_CONFIG
+    if change:
+        conf = tmp_path / "c.yaml"
+        conf.write_text(TEST_CONFIG.read_text().replace(*change))
+    p = smk(tmp_path, "-n", *args, config=conf, check=False)
+    assert p.returncode != 0 and needle in p.stdout + p.stderr
+
+
+def test_configfile_replaces_the_default_config(tmp_path):
+    """--configfile X plans X's datasets only (the default config's square8_2p
+    dataset neither runs nor lends X its settings)."""
+    p = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall",
+                        "--configfile", str(TEST_CONFIG), "--profile", "profiles/local",
+                        "--cores", "1"], cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-2000:]
+    assert "square8_2p" not in out and "results/tiny/" in out
+    assert any(line.split() == ["selfplay_part", "4"] for line in out.splitlines()), out

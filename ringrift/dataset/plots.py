@@ -13,16 +13,15 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..azblob import polars_options
-from .inspect import _sources
+from .inspect import scan as _scan
+from .inspect import select_sources
 from .parts import DataError, atomic_write_bytes
 
 SEAT_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")
 
 
 def scan(paths: list[str]) -> pl.LazyFrame:
-    files = _sources(paths)
-    return pl.scan_parquet(files, storage_options=polars_options(files))
+    return _scan(select_sources(paths)[0])
 
 
 def games_frame(lf: pl.LazyFrame) -> pl.DataFrame:

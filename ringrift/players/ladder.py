@@ -139,12 +139,17 @@ def load_profile(uri: str, board_type: str) -> tuple[float, ...]:
     output of a tuning run; errors are one line naming the file."""
     import fsspec
 
+    from ..storage import redact_text, redact_uri
+
+    name = redact_uri(uri)  # errors may be logged: no credentials or signed query
     try:
         with fsspec.open(uri, "r") as fh:
             text = fh.read()
+    except FileNotFoundError:
+        raise ValueError(f"no such heuristic profile: {name}") from None
     except (OSError, ValueError, ImportError) as exc:
-        raise ValueError(f"cannot read heuristic profile {uri}: {exc}") from None
-    return parse_profile(text, uri, board_type)
+        raise ValueError(f"cannot read heuristic profile {name}: {redact_text(str(exc))}") from None
+    return parse_profile(text, name, board_type)
 
 
 def weights_digest(weights) -> str:

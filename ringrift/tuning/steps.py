@@ -8,6 +8,7 @@ import posixpath
 import numpy as np
 
 from ..dataset.parts import atomic_write_bytes
+from ..storage import redact_uri
 from ..players.ladder import load_profile, parse_profile, profile_weights
 from ..players.params import NW, WEIGHT_NAMES
 from . import settings as S
@@ -111,11 +112,12 @@ def init(run_dir: str, run: str, settings: dict) -> None:
     s = S.make_settings(settings)
     if s.start_profile:
         base = load_profile(s.start_profile, s.board_type)
-        origin = s.start_profile
+        origin = redact_uri(s.start_profile)  # recorded: no credentials or signed query
     else:
         base = profile_weights(s.board_type)
         origin = f"shipped {s.board_type} profile"
-    write_json(_path(run_dir, S.settings_file()), {"run": run, **s.to_dict()})
+    write_json(_path(run_dir, S.settings_file()),
+               {"run": run, **s.to_dict(), "start_profile": redact_uri(s.start_profile)})
     write_json(_path(run_dir, S.baseline_file(0)), profile_doc(
         s.board_type, base, f"{run} baseline 0", f"start of tuning run {run}: {origin}",
         {"iteration": 0, "source": origin}))

@@ -13,9 +13,8 @@ rule aggregate:
         "logs/aggregate/{dataset}.log",
     params:
         seed=lambda wc: ds(wc.dataset)["seed"],
-        scratch=lambda wc: f"--scratch {config['scratch']}" if config.get("scratch") else "",
     resources:
         mem_mb=2000,
     shell:
-        "ringrift aggregate --seed {params.seed} {params.scratch}"
+        f"ringrift aggregate --seed {{params.seed}} {SCRATCH_FLAG}"
         " --output {output.combined} {input.parts} > {log} 2>&1"

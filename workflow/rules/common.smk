@@ -4,12 +4,16 @@
 import functools
 import json
 import os
+import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")
+# Local scratch for temporary bucket files: in the shell command itself, not a
+# param, because where temporaries go is not data (changing it reruns nothing).
+SCRATCH_FLAG = f"--scratch {shlex.quote(config['scratch'])}" if config.get("scratch") else ""
 # Jobs call the `ringrift` command of the environment running Snakemake, also
 # when that environment is not activated (a shell prefix, not a param, so
 # moving the environment does not count as a change of settings).
@@ -172,11 +176,27 @@ def all_targets():
         out += [f"{PREFIX}/{name}/plots/{p}.png" for p in PLOTS]
         if d.get("jsonl", False):
             out.append(f"{PREFIX}/{name}/combined_training.jsonl.gz")
+        if d.get("tensors"):
+            out.append(f"{PREFIX}/{name}/tensors")
     if not out:
         workers = ", ".join(f"{n}: {d['workers']}" for n, d in config["datasets"].items())
         raise WorkflowError(f"worker_range {config.get('worker_range')!r} selects no worker of any "
                             f"dataset (workers per dataset: {workers}): this run would play nothing")
     return out
+
+
+# ---- training tensors (rules/tensors.smk) ----
+
+
+def tensor_settings(name):
+    t = ds(name).get("tensors") or {}
+    return t if isinstance(t, dict) else {}
+
+
+def tensor_flags(wc):
+    t = tensor_settings(wc.dataset)
+    return (f"--encoder {t.get('encoder', 'v2')} --sample-every {t.get('sample_every', 1)}"
+            f" --history {t.get('history', 3)} --policy {t.get('policy', 'soft')}")
 
 
 # ---- tuning runs (rules/tuning.smk) ----

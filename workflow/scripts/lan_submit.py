@@ -12,6 +12,11 @@ settings such as ``SNAKEMAKE_STORAGE_S3_SECRET_KEY``, ``--envvars``) as an
 ``export NAME='value' ... &&`` prefix into the job script. That prefix is
 removed from the copy sent to the host; the values travel over the ssh channel
 (stdin) into the job's environment only and are never written to disk there.
+Snakemake's own copy (``.snakemake/tmp.*/snakejob.*.sh``, removed only when
+Snakemake exits normally) is rewritten without them as soon as it is read, and
+each submission also scrubs job scripts left by earlier runs that were killed
+(older than ``RINGRIFT_LAN_SCRUB_AFTER_S`` seconds, default 300: a live run
+submits a script right after writing it).
 
 Environment: ``RINGRIFT_LAN_HOSTS`` (hosts file, default config/hosts.yaml in
 the working directory), ``RINGRIFT_LAN_SSH_CONFIG`` (``ssh -F`` file).
@@ -146,6 +151,75 @@ def split_env(script: str) -> tuple[str, dict]:
     return _EXPORT.sub(take, script), env
 
 
+def _rewrite(path: str, text: str) -> None:
+    """Replace ``path`` by ``text`` (same mode; atomic: a reader sees the old
+    or the new script, never half of one)."""
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, os.stat(path).st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def scrub_jobscript(path: str) -> bool:
+    """Remove the ``export NAME='value' ... &&`` declarations from a job
+    script on this machine; True if there were any."""
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    scrubbed, env = split_env(text)
+    if not env:
+        return False
+    _rewrite(path, scrubbed)
+    return True
+
+
+def scrub_stale_jobscripts(jobscript: str, older_than: float | None = None) -> list[str]:
+    """Scrub job scripts that Snakemake runs killed before cleaning up left in
+    ``.snakemake/tmp.*/`` next to ``jobscript``'s folder (only scripts older
+    than ``older_than`` seconds: a live run's script is submitted, and so
+    scrubbed, right after it is written)."""
+    if older_than is None:
+        older_than = float(os.environ.get("RINGRIFT_LAN_SCRUB_AFTER_S", 300))
+    here = os.path.dirname(os.path.abspath(jobscript))
+    top = os.path.dirname(here)
+    if not (os.path.basename(here).startswith("tmp.") and os.path.basename(top) == ".snakemake"):
+        return []
+    done = []
+    now = time.time()
+    for d in sorted(os.listdir(top)):
+        if not d.startswith("tmp."):
+            continue
+        folder = os.path.join(top, d)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if not (name.startswith("snakejob.") and name.endswith(".sh")):
+                continue
+            try:
+                if now - os.stat(path).st_mtime < older_than:
+                    continue
+            except OSError:
+                continue
+            if scrub_jobscript(path):
+                done.append(path)
+    return done
+
+
 def job_properties(script: str) -> dict:
     for line in script.splitlines()[:5]:
         if line.startswith("# properties = "):
@@ -238,12 +312,15 @@ cat "$rdir/pid"
 
 
 def submit(jobscript: str) -> str:
-    conf = load_hosts()
     with open(jobscript) as fh:
         script = fh.read()
+    scrubbed, env = split_env(script)
+    if env:  # Snakemake's copy keeps the values until it exits normally: drop them now
+        _rewrite(jobscript, scrubbed)
+    scrub_stale_jobscripts(jobscript)
+    conf = load_hosts()
     props = job_properties(script)
     threads = max(1, int(props.get("threads", 1) or 1))
-    scrubbed, env = split_env(script)
     h = choose_host(conf, threads)
     base = os.path.basename(jobscript).removesuffix(".sh").replace(":", "_")
     name = f"{base}.{time.strftime('%Y%m%dT%H%M%S')}.{uuid.uuid4().hex[:8]}"

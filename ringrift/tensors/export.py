@@ -1,0 +1,583 @@
+"""Parquet parts / aggregates -> the reference trainer's NPZ (one file or shards).
+
+Games are rebuilt from the Parquet, never re-searched: a game's terminal row
+holds in ``history`` the legal-move index chosen at every engine step, and
+its decision rows hold the policy target recorded for that step (the MCTS
+visit distribution, or one-hot for the other players).
+
+Two passes, memory bounded whatever the inputs:
+
+1. every input is read batch by batch (only the small columns: ids, steps,
+   winner, policy, history, header); each game's terminal row and each
+   policy row go to one of B scratch bucket files by a hash of the game id.
+   A corrupt or foreign input fails here, before any output exists.
+2. bucket by bucket, games are grouped, put in a seeded order, replayed and
+   encoded in chunks; features stream to a scratch file and are deflated
+   into the NPZ when a shard closes (after a whole game, once it holds
+   ``shard_bytes`` of array data or MAX_SHARD_SAMPLES samples).
+
+All shards are staged and published at the end (renamed locally, uploaded to
+object storage), so a failed run leaves nothing at the output.
+
+The NPZ holds the reference exporter's arrays, dtypes and scalar metadata
+(export_version 2.1). One-hot mode writes ``policy_indices`` /
+``policy_values`` exactly as the reference does ((N, 1) object arrays); soft
+mode writes (N,) object arrays of int32 / float32 arrays (sorted indices,
+values summing to 1), which the reference's ``RingRiftDataset`` reads the
+same way. Extra scalars: ``sample_every`` and ``policy_target``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from ..dataset import parts
+from ..dataset.parts import DataError, is_local
+from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
+from ..engine import layout as L
+from .core import (
+    MOVE_TYPE_NAMES, PHASE_NAMES, EncodeConfig, GameEncoder, GameSpec, csr_concat,
+    final_values, policy_object_arrays,
+)
+
+try:   # ISA-L deflate: same format, ~8x faster than zlib at level 1 on these planes
+    from isal import isal_zlib as _deflate
+except ImportError:  # pragma: no cover - optional speed-up
+    _deflate = None
+
+EXPORT_VERSION = "2.1"
+FEATURE_VERSION = 2
+DEFAULT_SHARD_BYTES = 1 << 30
+MAX_SHARD_SAMPLES = 250_000      # keeps the policy object arrays of a shard small (< ~100 MB)
+BUCKET_ROWS = 200_000
+SPOOL_BYTES = 256 << 20          # a shard's features are held in memory up to this size
+COMPRESSLEVEL = 1                # deflate level: 1 is ~4x faster than 6 on these planes
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: same inputs -> same bytes
+
+_READ_COLS = ("game_id", "board_type", "num_players", "step", "ply_to_end", "winner",
+              "game_steps", "policy_index", "policy_prob", "history", "header")
+ARRAY_ORDER = ("features", "globals", "values", "values_mp", "policy_indices",
+               "policy_values", "move_numbers", "total_game_moves", "phases", "num_players",
+               "player_numbers", "game_ids", "move_types")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    encoder: str = "v2"
+    sample_every: int = 1
+    history_length: int = 3
+    policy: str = "soft"             # soft | onehot
+    seed: int = 0
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+
+
+# ---- inputs ---------------------------------------------------------------
+
+def input_files(inputs: list[str]) -> list[str]:
+    """The Parquet files of ``inputs``; a folder holding an aggregate stands
+    for it alone (its parts hold the same samples)."""
+    from ..dataset.inspect import select_sources
+    return sorted(set(select_sources(list(inputs))[0]))
+
+
+def _open_parquet(uri: str):
+    try:
+        fh = fsspec.open(uri, "rb").open()
+        return fh, pq.ParquetFile(fh, page_checksum_verification=True)
+    except FileNotFoundError:
+        raise DataError(f"input not found: {uri}") from None
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise DataError(f"corrupt or unreadable input {uri}: {exc}") from None
+
+
+def _check_meta(uri: str, pf) -> None:
+    meta = pf.schema_arrow.metadata or {}
+    ver = meta.get(b"ringrift.schema_version")
+    if ver is None:
+        raise DataError(f"{uri} is not a ringrift part (no schema version)")
+    if int(ver) != SCHEMA_VERSION:
+        raise DataError(f"{uri} has schema version {int(ver)}, expected {SCHEMA_VERSION}")
+    ev = meta.get(b"ringrift.engine_version")
+    if ev is not None and int(ev) != ENGINE_VERSION:
+        raise DataError(f"{uri} was made by engine version {int(ev)}; this engine "
+                        f"(version {ENGINE_VERSION}) cannot replay its games exactly")
+    missing = [c for c in _READ_COLS if c not in pf.schema_arrow.names]
+    if missing:
+        raise DataError(f"{uri} lacks column(s) {', '.join(missing)}")
+
+
+def _board_of(uri: str, pf) -> tuple[str, int] | None:
+    for rg in range(pf.num_row_groups):
+        t = pf.read_row_group(rg, columns=["board_type", "num_players"])
+        if t.num_rows:
+            return str(t.column(0)[0].as_py()), int(t.column(1)[0].as_py())
+    return None
+
+
+def check_inputs(files: list[str]) -> tuple[str, int]:
+    """One board and player count across every input, or a one-line error
+    naming two files that differ."""
+    first = None
+    for uri in files:
+        parts.verify_file(uri)   # content digest and versions before anything is read
+        fh, pf = _open_parquet(uri)
+        try:
+            _check_meta(uri, pf)
+            try:
+                got = _board_of(uri, pf)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise DataError(f"corrupt or unreadable input {uri}: {exc}") from None
+        finally:
+            fh.close()
+        if got is None:
+            continue
+        if first is None:
+            first = (uri, got)
+        elif got != first[1]:
+            raise DataError(
+                f"inputs mix boards or player counts: {first[0]} is {first[1][0]} "
+                f"{first[1][1]}p, {uri} is {got[0]} {got[1]}p")
+    if first is None:
+        raise DataError(f"no samples in {', '.join(files)}")
+    return first[1]
+
+
+# ---- pass 1: scatter games and policies into buckets ------------------------
+
+_GAME_SCHEMA = pa.schema([("game_id", pa.string()), ("winner", pa.int8()),
+                          ("game_steps", pa.int32()), ("history", pa.list_(pa.uint16())),
+                          ("swap", pa.int32()), ("lps", pa.int32()), ("src", pa.int32())])
+_POL_SCHEMA = pa.schema([("game_id", pa.string()), ("step", pa.int32()),
+                         ("policy_index", pa.list_(pa.int32())),
+                         ("policy_prob", pa.list_(pa.float32()))])
+
+
+def _bucket_of(ids: list[str], nb: int) -> np.ndarray:
+    if nb == 1:
+        return np.zeros(len(ids), dtype=np.int64)
+    return np.fromiter((zlib.crc32(i.encode()) % nb for i in ids), dtype=np.int64,
+                       count=len(ids))
+
+
+def _scatter(files: list[str], tmp: str) -> int:
+    total = 0
+    for uri in files:
+        fh, pf = _open_parquet(uri)
+        total += pf.metadata.num_rows
+        fh.close()
+    nb = max(1, -(-total // BUCKET_ROWS))
+    gw = [ipc.new_stream(os.path.join(tmp, f"g{b}.arrow"), _GAME_SCHEMA) for b in range(nb)]
+    pw = [ipc.new_stream(os.path.join(tmp, f"p{b}.arrow"), _POL_SCHEMA) for b in range(nb)]
+    try:
+        for src, uri in enumerate(files):
+            fh, pf = _open_parquet(uri)
+            try:
+                for batch in pf.iter_batches(batch_size=16_384, columns=list(_READ_COLS)):
+                    _scatter_batch(pa.Table.from_batches([batch]), src, nb, gw, pw)
+            except (pa.ArrowInvalid, OSError, ValueError) as exc:
+                raise DataError(f"corrupt or unreadable input {uri}: {exc}") from None
+            finally:
+                fh.close()
+    finally:
+        for w in gw + pw:
+            w.close()
+    return nb
+
+
+def _scatter_batch(t: pa.Table, src: int, nb: int, gw, pw) -> None:
+    term = pc.equal(t.column("ply_to_end"), 0)
+    g = t.filter(term)
+    if g.num_rows:
+        hdr = g.column("header").combine_chunks().flatten().to_numpy().reshape(-1, L.HDR)
+        gt = pa.table({
+            "game_id": g.column("game_id").cast(pa.string()),
+            "winner": g.column("winner"),
+            "game_steps": g.column("game_steps"),
+            "history": g.column("history"),
+            "swap": pa.array(hdr[:, L.SWAP_EN].astype(np.int32)),
+            "lps": pa.array(hdr[:, L.LPS_REQ].astype(np.int32)),
+            "src": pa.array(np.full(g.num_rows, src, dtype=np.int32)),
+        }, schema=_GAME_SCHEMA)
+        _write_buckets(gt, nb, gw)
+    p = t.filter(pc.and_(pc.invert(term), pc.greater(pc.list_value_length(t.column("policy_index")), 0)))
+    if p.num_rows:
+        pt = pa.table({"game_id": p.column("game_id").cast(pa.string()), "step": p.column("step"),
+                       "policy_index": p.column("policy_index"),
+                       "policy_prob": p.column("policy_prob")}, schema=_POL_SCHEMA)
+        _write_buckets(pt, nb, pw)
+
+
+def _write_buckets(t: pa.Table, nb: int, writers) -> None:
+    b = _bucket_of(t.column("game_id").to_pylist(), nb)
+    if nb == 1:
+        writers[0].write_table(t)
+        return
+    for k in np.unique(b):
+        writers[k].write_table(t.take(pa.array(np.flatnonzero(b == k))))
+
+
+# ---- pass 2: games of one bucket --------------------------------------------
+
+def _read_stream(path: str, schema) -> pa.Table:
+    with ipc.open_stream(path) as rd:
+        t = rd.read_all()
+    return t if t.num_rows else schema.empty_table()
+
+
+def _list_parts(col) -> tuple[np.ndarray, np.ndarray]:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    lens = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+    vals = arr.flatten().to_numpy(zero_copy_only=False)
+    off = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=off[1:])
+    return off, vals
+
+
+def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_players: int,
+                 seed: int):
+    """Yield (GameSpec, recorded winner) for the games of bucket b in a
+    seeded order."""
+    games = _read_stream(os.path.join(tmp, f"g{b}.arrow"), _GAME_SCHEMA)
+    pols = _read_stream(os.path.join(tmp, f"p{b}.arrow"), _POL_SCHEMA)
+    gids = games.column("game_id").to_pylist()
+    if len(set(gids)) != len(gids):
+        seen, dup = set(), None
+        for x in gids:
+            if x in seen:
+                dup = x
+                break
+            seen.add(x)
+        raise DataError(f"game {dup} appears twice in the inputs")
+    pols = pols.take(pc.sort_indices(pols, [("game_id", "ascending"), ("step", "ascending")]))
+    pg = pols.column("game_id").to_pylist()
+    psteps = pols.column("step").to_numpy()
+    ioff, ivals = _list_parts(pols.column("policy_index"))
+    _, pvals = _list_parts(pols.column("policy_prob"))
+    runs = {}
+    i = 0
+    while i < len(pg):
+        j = i
+        while j < len(pg) and pg[j] == pg[i]:
+            j += 1
+        runs[pg[i]] = (i, j)
+        i = j
+    known = set(gids)
+    orphan = next((x for x in runs if x not in known), None)
+    if orphan is not None:
+        raise DataError(f"game {orphan} has no terminal sample in the inputs; tensors need "
+                        "whole games (each game's last row holds its move history)")
+    hoff, hvals = _list_parts(games.column("history"))
+    winners = games.column("winner").to_numpy()
+    gsteps = games.column("game_steps").to_numpy()
+    swap = games.column("swap").to_numpy()
+    lps = games.column("lps").to_numpy()
+    src = games.column("src").to_numpy()
+    order = np.argsort(np.array(gids, dtype=object), kind="stable")
+    order = order[np.random.default_rng([int(seed) & 0xFFFFFFFF, b]).permutation(len(order))]
+    for gi in order:
+        gid = gids[gi]
+        choices = hvals[hoff[gi]:hoff[gi + 1]].astype(np.int32)
+        if len(choices) != int(gsteps[gi]):
+            raise DataError(f"{files[src[gi]]}: game {gid} history holds {len(choices)} "
+                            f"steps, its rows say {int(gsteps[gi])}")
+        nsteps = len(choices)
+        poff = np.zeros(nsteps + 1, dtype=np.int64)
+        a, z = runs.get(gid, (0, 0))
+        st = psteps[a:z]
+        if len(st) and (st.min() < 0 or st.max() >= nsteps or np.any(np.diff(st) == 0)):
+            raise DataError(f"{files[src[gi]]}: game {gid} has policy rows at bad steps")
+        lens = ioff[a + 1:z + 1] - ioff[a:z]
+        poff[st + 1] = lens
+        np.cumsum(poff, out=poff)
+        pidx = ivals[ioff[a]:ioff[z]].astype(np.int32)
+        pprob = pvals[ioff[a]:ioff[z]].astype(np.float32)
+        spec = GameSpec(gid, board_type, num_players, choices, swap_rule=bool(swap[gi]),
+                        lps_rounds=int(lps[gi]) or 3, poff=poff, pidx=pidx, pprob=pprob)
+        yield spec, int(winners[gi]), files[src[gi]]
+
+
+# ---- NPZ writing -------------------------------------------------------------
+
+def _npy_header(arr_dtype, shape) -> bytes:
+    import io
+    buf = io.BytesIO()
+    d = {"descr": np.lib.format.dtype_to_descr(np.dtype(arr_dtype)), "fortran_order": False,
+         "shape": tuple(int(x) for x in shape)}
+    np.lib.format.write_array_header_1_0(buf, d)
+    return buf.getvalue()
+
+
+def _zip_entry(zf: zipfile.ZipFile, name: str):
+    zi = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_TIME)
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi._compresslevel = COMPRESSLEVEL  # zipfile's per-entry level (ZipInfo has no public setter)
+    fh = zf.open(zi, "w", force_zip64=True)
+    if _deflate is not None:
+        # zipfile has no compressor hook: swap in ISA-L's raw deflate stream
+        # (what zipfile itself builds with zlib.compressobj(level, DEFLATED, -15))
+        fh._compressor = _deflate.compressobj(COMPRESSLEVEL, _deflate.DEFLATED, -15)
+    return fh
+
+
+def _write_small(zf, name, arr) -> None:
+    with _zip_entry(zf, name) as fh:
+        np.lib.format.write_array(fh, np.asanyarray(arr), allow_pickle=True)
+
+
+class FeatureSpool:
+    """A shard's feature rows: copies kept in memory up to SPOOL_BYTES (no
+    reallocation, unlike a growing buffer), then appended to a scratch file."""
+
+    def __init__(self, tmp: str):
+        self.tmp = tmp
+        self.mem: list[np.ndarray] = []
+        self.nbytes = 0
+        self.file = None
+
+    def write(self, arr: np.ndarray) -> None:
+        if self.file is None and self.nbytes + arr.nbytes <= SPOOL_BYTES:
+            self.mem.append(arr.copy())
+        else:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(dir=self.tmp)
+            self.file.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
+        self.nbytes += arr.nbytes
+
+    def chunks(self):
+        for a in self.mem:
+            yield memoryview(a).cast("B")
+        if self.file is not None:
+            self.file.seek(0)
+            while True:
+                buf = self.file.read(16 << 20)
+                if not buf:
+                    break
+                yield buf
+
+    def close(self) -> None:
+        self.mem = []
+        if self.file is not None:
+            self.file.close()
+
+
+class ShardStage:
+    """Accumulates one shard: features / globals in scratch files, the small
+    arrays in memory; ``close`` deflates them into a staged .npz."""
+
+    def __init__(self, cfg: EncodeConfig, tmp: str, path: str):
+        self.cfg = cfg
+        self.path = path
+        self.ffeat = FeatureSpool(tmp)
+        self.n = 0
+        self.small = {k: [] for k in ("globals", "values", "values_mp", "move_numbers",
+                                      "total_game_moves", "num_players", "player_numbers",
+                                      "phase", "mtype")}
+        self.game_ids: list[tuple[str, int]] = []
+        self.pols: list = []      # CSR triples, one per game
+
+    def add_game(self, feats_written: int, glob, meta, pols, seat_value, vmp, total_moves,
+                 num_players, game_id) -> None:
+        n = len(meta)
+        players = meta[:, 1].astype(np.int32)
+        s = self.small
+        s["globals"].append(glob)
+        s["values"].append(np.array([seat_value[int(p)] for p in players], dtype=np.float32))
+        s["values_mp"].append(np.repeat(vmp[None, :], n, axis=0))
+        s["move_numbers"].append(meta[:, 0].astype(np.int32))
+        s["total_game_moves"].append(np.full(n, total_moves, dtype=np.int32))
+        s["num_players"].append(np.full(n, num_players, dtype=np.int32))
+        s["player_numbers"].append(players)
+        s["phase"].append(meta[:, 2].astype(np.int8))
+        s["mtype"].append(meta[:, 3].astype(np.int8))
+        self.game_ids.append((game_id, n))
+        self.pols.append(pols)
+        self.n += n
+
+    def close(self, scalars: dict) -> None:
+        cfg = self.cfg
+        H = cfg.size
+        cat = {k: np.concatenate(v) for k, v in self.small.items()}
+        pi, pv = policy_object_arrays(csr_concat(self.pols), cfg.soft)
+        arrays = {
+            "globals": cat["globals"], "values": cat["values"], "values_mp": cat["values_mp"],
+            "policy_indices": pi, "policy_values": pv,
+            "move_numbers": cat["move_numbers"], "total_game_moves": cat["total_game_moves"],
+            "phases": PHASE_NAMES[cat["phase"]], "num_players": cat["num_players"],
+            "player_numbers": cat["player_numbers"],
+            "game_ids": np.array([g for g, k in self.game_ids for _ in range(k)], dtype=object),
+            "move_types": MOVE_TYPE_NAMES[cat["mtype"]],
+        }
+        with open(self.path, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
+                                                          allowZip64=True) as zf:
+            shape = (self.n, cfg.channels, H, H)
+            with _zip_entry(zf, "features") as fh:
+                fh.write(_npy_header(np.float32, shape))
+                for buf in self.ffeat.chunks():
+                    fh.write(buf)
+            for k in ARRAY_ORDER[1:]:
+                _write_small(zf, k, arrays[k])
+            for k, v in scalars.items():
+                _write_small(zf, k, np.asarray(v))
+        self.ffeat.close()
+
+
+def _scalars(cfg: EncodeConfig, board_type: str) -> dict:
+    return {
+        "board_type": board_type,
+        "board_size": int(cfg.size),
+        "history_length": int(cfg.history_length),
+        "feature_version": FEATURE_VERSION,
+        "policy_encoding": "board_aware",
+        "encoder_version": cfg.encoder_version,
+        "in_channels": int(cfg.channels),
+        "export_version": EXPORT_VERSION,
+        "sample_every": int(cfg.sample_every),
+        "policy_target": "soft" if cfg.soft else "onehot",
+    }
+
+
+# ---- output: one file or shards, published at the end ----------------------
+
+def _output_plan(output: str):
+    """(single_file?, fs, root path, protocol prefix)."""
+    try:
+        fs, path = fsspec.core.url_to_fs(output)
+    except (ValueError, ImportError) as exc:
+        raise DataError(f"unsupported output URI {output!r}: {exc}") from None
+    proto = output.split("://")[0] + "://" if "://" in output else ""
+    return output.endswith(".npz"), fs, path.rstrip("/"), proto
+
+
+def shard_name(i: int) -> str:
+    return f"shard_{i:05d}.npz"
+
+
+def _publish(staged: list[str], output: str, single: bool, fs, root: str) -> list[str]:
+    local = is_local(fs)
+    dests = [root] if single else [f"{root}/{shard_name(i)}" for i in range(len(staged))]
+    if local:
+        os.makedirs(os.path.dirname(os.path.abspath(dests[0])), exist_ok=True)
+        if not single and os.path.exists(root) and not os.path.isdir(root):
+            raise DataError(f"output {root} exists and is not a folder")
+    for src, dst in zip(staged, dests):
+        os.chmod(src, 0o644)
+        if local:
+            try:
+                os.replace(src, dst)
+            except OSError:       # another filesystem: copy next to it, then rename
+                tmp = dst + ".tmp"
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dst)
+        else:
+            fs.put_file(src, dst)  # one object write: visible complete or not at all
+    if not single:   # stale shards of an earlier, longer run would mix in
+        try:
+            old = [p for p in fs.ls(root, detail=False)
+                   if os.path.basename(p).startswith("shard_") and p.endswith(".npz")]
+        except (FileNotFoundError, OSError):
+            old = []
+        keep = {os.path.basename(d) for d in dests}
+        for p in old:
+            if os.path.basename(p) not in keep:
+                fs.rm(p)
+    return dests
+
+
+def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportConfig(),
+                   *, scratch: str | None = None, progress=None) -> dict:
+    t0 = time.perf_counter()
+    if cfg.policy not in ("soft", "onehot"):
+        raise DataError(f"unknown policy target {cfg.policy!r}; valid: soft, onehot")
+    if cfg.sample_every < 1:
+        raise DataError(f"--sample-every must be >= 1, got {cfg.sample_every}")
+    if cfg.history_length < 0:
+        raise DataError(f"--history must be >= 0, got {cfg.history_length}")
+    files = input_files(inputs)
+    board_type, num_players = check_inputs(files)
+    try:
+        ecfg = EncodeConfig(board_type, encoder=cfg.encoder, sample_every=cfg.sample_every,
+                            history_length=cfg.history_length, soft=cfg.policy == "soft")
+        ecfg.kind
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    single, fs, root, _proto = _output_plan(output)
+    if is_local(fs) and scratch is None:
+        # stage beside the output (same filesystem: publishing is a rename)
+        parent = os.path.dirname(os.path.abspath(root))
+        os.makedirs(parent, exist_ok=True)
+        scratch = parent
+    tmp = tempfile.mkdtemp(prefix=".tmp-tensors-", dir=scratch)
+    try:
+        nb = _scatter(files, tmp)
+        enc = GameEncoder(ecfg)
+        scalars = _scalars(ecfg, board_type)
+        staged: list[str] = []
+        stage = None
+        per_sample = ecfg.sample_bytes()
+        shard_samples = max(1, min(MAX_SHARD_SAMPLES, cfg.shard_bytes // per_sample))
+        stats = {"games": 0, "games_without_winner": 0, "samples": 0}
+        for b in range(nb):
+            for spec, winner, src in bucket_games(tmp, b, files, board_type, num_players,
+                                                  cfg.seed):
+                if winner == 0:   # the reference drops games without a winner
+                    stats["games_without_winner"] += 1
+                    continue
+                if stage is None:
+                    stage = ShardStage(ecfg, tmp, os.path.join(tmp, f"s{len(staged)}.npz"))
+                n0 = stage.n
+                glob, meta, pols = [], [], []
+                gen = enc.chunks(spec)
+                try:
+                    while True:
+                        ch = next(gen)
+                        stage.ffeat.write(ch.features)
+                        glob.append(ch.globals.copy())
+                        meta.append(ch.meta.copy())
+                        pols.append((ch.pol_off.copy(), ch.pol_idx.copy(), ch.pol_val.copy()))
+                except StopIteration as stop:
+                    final = stop.value
+                except ValueError as exc:
+                    raise DataError(f"{src}: game {spec.game_id} does not replay: {exc}") from None
+                got, vmp, seat_value = final_values(final, num_players)
+                if got != winner:
+                    raise DataError(f"{src}: game {spec.game_id} replays to winner {got}, "
+                                    f"its rows say {winner}")
+                stats["games"] += 1
+                if meta:
+                    stage.add_game(n0, np.concatenate(glob), np.concatenate(meta), csr_concat(pols),
+                                   seat_value, vmp, len(spec.choices), num_players, spec.game_id)
+                if progress:
+                    progress(stats["games"], stats["samples"] + stage.n)
+                if not single and stage.n >= shard_samples:
+                    stats["samples"] += stage.n
+                    stage.close(scalars)
+                    staged.append(stage.path)
+                    stage = None
+        if stage is not None and stage.n:
+            stats["samples"] += stage.n
+            stage.close(scalars)
+            staged.append(stage.path)
+        if not staged:
+            raise DataError(f"no samples to write: {stats['games_without_winner']} game(s), "
+                            "none with a winner")
+        dests = _publish(staged, output, single, fs, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    dt = time.perf_counter() - t0
+    return {**stats, "board_type": board_type, "num_players": num_players,
+            "encoder": ecfg.encoder_version if board_type.startswith("hex") else "square",
+            "policy": cfg.policy, "sample_every": cfg.sample_every,
+            "outputs": [_proto + d if _proto and not d.startswith(_proto) else d for d in dests],
+            "seconds": dt, "samples_per_s": stats["samples"] / dt if dt else 0.0}
