@@ -2,8 +2,8 @@
 started by the tests on 127.0.0.1 (tests/servers.py).
 
 * The CLI writes and reads az:// itself (adlfs through fsspec; polars' own
-  reader for summarize): a part, an aggregate, verify, summarize, the JSONL
-  export and tuning steps.
+  reader for summarize and inspect): a part, an aggregate, verify, summarize,
+  inspect, the JSONL export, training tensors and tuning steps.
 * A missing account, an unreachable account and a wrong key are each one
   line, from the CLI and from the workflow (which would otherwise retry in
   silence for minutes), before any work starts.
@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -70,6 +71,8 @@ def test_cli_reads_and_writes_az(azurite_server, monkeypatch, capsys):
                 ["verify", f"{base}/"],
                 ["summarize", "--output", f"{base}/summary.json", f"{base}/all.parquet"],
                 ["export", "--output", f"{base}/all.jsonl.gz", f"{base}/all.parquet"],
+                ["inspect", f"{base}/all.parquet"],
+                ["tensors", "--output", f"{base}/all.npz", f"{base}/all.parquet"],
                 ["tune", "init", "--run-dir", f"{base}/tune", "--run", "t", "--settings", tuning],
                 ["tune", "ask", "--run-dir", f"{base}/tune", "--generation", "0"]):
         rc = main(cmd)
@@ -81,6 +84,8 @@ def test_cli_reads_and_writes_az(azurite_server, monkeypatch, capsys):
     assert rows > 0
     assert json.loads(read(fs, f"{c}/cli/summary.json"))["samples"] == rows
     assert fs.size(f"{c}/cli/all.jsonl.gz") > 0
+    with fs.open(f"{c}/cli/all.npz", "rb") as fh, np.load(fh) as z:
+        assert len(z["features"]) > 0
     assert fs.exists(f"{c}/cli/tune/settings.json")
     assert fs.glob(f"{c}/cli/tune/gen_000/*")
     # nothing half-written left next to the outputs
