@@ -1,5 +1,5 @@
-# The job image for profiles/aws (AWS Batch) and profiles/gcp (Google Batch):
-# Python 3.11, the ringrift package with Snakemake and the S3/GCS storage
+# The job image for profiles/aws (AWS Batch), profiles/gcp (Google Batch) and profiles/azure (Azure Batch):
+# Python 3.11, the ringrift package with Snakemake and the S3/GCS/Azure storage
 # plugins, and Numba's compile cache baked in (docs/scale-out.md).
 #   docker build -t ringrift:latest .
 #   docker run --rm ringrift:latest ringrift play --games 2 --board-type square8 --num-players 2

@@ -654,6 +654,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_storage_loggers()
     try:
+        from .azblob import problem as azure_problem  # az:// paths: account set and reachable
+        if msg := azure_problem(vars(args)):
+            raise CliError(msg)
         return args.func(args)
     except CliError as exc:
         msg = str(exc)

@@ -1,4 +1,5 @@
-"""The scale-out profiles (profiles/{lan,aws,gcp,hybrid}).
+"""The scale-out profiles (profiles/{lan,aws,gcp,hybrid}; slurm and azure follow the same
+conventions here and run in test_slurm.py and test_azure.py).
 
 * Every profile plans the workflow (``snakemake --profile profiles/X -n``, run
   from a checkout as users run it): aws and hybrid against moto_server, gcp
@@ -33,7 +34,7 @@ from servers import (  # noqa: E402,F401
     ssh_server,
 )
 
-PROFILES = ("lan", "aws", "gcp", "hybrid")
+PROFILES = ("lan", "aws", "gcp", "hybrid", "slurm", "azure")
 SCRIPTS = REPO / "workflow" / "scripts"
 TINY = (REPO / ".test" / "config" / "config.yaml").read_text()
 # Two parts of two games: one per worker, so one per host.

@@ -33,9 +33,33 @@ onstart:
     # finished parts look out of date whenever the marker is made again.
     # Only jobs sharing this machine's disk use this cache; cloud containers
     # use the one baked into their image (Dockerfile), LAN hosts fill their own.
-    if SharedFSUsage.INPUT_OUTPUT in workflow.storage_settings.shared_fs_usage:
+    # On Slurm the compute nodes warm their own caches (below), not the login node.
+    if (SharedFSUsage.INPUT_OUTPUT in workflow.storage_settings.shared_fs_usage
+            and getattr(workflow.executor_plugin, "name", "") != "slurm"):
         os.makedirs("logs", exist_ok=True)
         shell("ringrift warmup > logs/numba_warmup.log 2>&1")
+
+
+# A Slurm job (profiles/slurm) may land on a node whose CPU or disk differs from
+# the login node's: the node's first job fills its Numba cache once, the node's
+# other jobs wait for it instead of each compiling everything.
+if workflow.remote_exec and "SLURM_JOB_ID" in os.environ:
+    import subprocess
+
+    if subprocess.run([sys.executable, os.path.join(workflow.basedir, "workflow", "scripts",
+                                                    "node_warmup.py")]).returncode:
+        raise WorkflowError("Numba warm-up failed on this node (logs/numba_warmup/)")
+
+# Azure storage: check the account answers before planning, else the storage
+# plugin retries a dead endpoint silently for minutes.
+if workflow.storage_settings.default_storage_provider == "azure" and not workflow.remote_exec:
+    from ringrift.azblob import workflow_problem
+
+    _az = workflow.storage_provider_settings.get("azure")
+    _az = _az.get_settings() if _az else None
+    if _msg := workflow_problem(getattr(_az, "account_name", None),
+                                workflow.storage_settings.default_storage_prefix):
+        raise WorkflowError(_msg)
 
 
 def ds(name):
