@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (  # noqa: E402,F401
     FAKE_KEY,
     FAKE_SECRET,
+    MINI,
     REPO,
     base_env,
     checkout,
@@ -411,21 +412,6 @@ def test_profile_url_errors_do_not_show_credentials(tmp_path):
 
 # ------------------------------- 14: LAN secrets and Snakemake job scripts ---
 
-MINI = """\
-prefix: results
-datasets:
-  mini:
-    board_type: square8
-    num_players: 2
-    total_games: 4
-    workers: 2
-    games_per_part: 2
-    engine_mode: random
-    difficulty_band: light
-    sample_every_n_moves: 10
-    seed: 5
-    jsonl: true
-"""
 
 
 def write_hosts(path, jobdir, hosts=("lanhost1", "lanhost2")):

@@ -24,6 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import (  # noqa: E402,F401
     FAKE_SECRET,
+    MINI,
     REPO,
     base_env,
     checkout,
@@ -37,22 +38,6 @@ from servers import (  # noqa: E402,F401
 PROFILES = ("lan", "aws", "gcp", "hybrid", "slurm", "azure")
 SCRIPTS = REPO / "workflow" / "scripts"
 TINY = (REPO / ".test" / "config" / "config.yaml").read_text()
-# Two parts of two games: one per worker, so one per host.
-MINI = """\
-prefix: results
-datasets:
-  mini:
-    board_type: square8
-    num_players: 2
-    total_games: 4
-    workers: 2
-    games_per_part: 2
-    engine_mode: random
-    difficulty_band: light
-    sample_every_n_moves: 10
-    seed: 5
-    jsonl: true
-"""
 
 
 def profile(name):
