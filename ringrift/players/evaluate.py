@@ -78,105 +78,102 @@ def _cap(s, base, h):
 
 
 @njit(cache=True)
-def _marker_score(geo, s, c, mk, w, sc):
-    """The marker of player mk on the empty cell c: its weight, and the line
-    weights of every run of mk's markers that starts at c."""
-    sc[mk] += w[W_MARKERS]
-    w_near = w[W_LINE_NEAR]
-    w_lines = w[W_LINES]
-    if w_near == 0.0 and w_lines == 0.0:
-        return
-    om = HDR + s[NCELL]
-    half = s[NDIR] // 2
-    ll = s[LINELEN]
-    for a in range(half):
-        prev = geo[c, G_RAY + a + half]
-        if prev >= 0 and s[HDR + prev] == 0 and s[om + prev] == mk:
-            continue  # not the start of the run
-        ln = 1
-        cur = geo[c, G_RAY + a]
-        while cur >= 0 and s[HDR + cur] == 0 and s[om + cur] == mk:
-            ln += 1
-            cur = geo[cur, G_RAY + a]
-        if ln >= ll:
-            sc[mk] += w_lines
-        elif ln == ll - 1:
-            sc[mk] += w_near
-
-
-@njit(cache=True)
-def _ray(geo, s, c, d, t, h, ch):
-    """Along ray d from the stack on c (top t, height h, cap height ch):
-    (1 if the next cell is open and empty (a mobility step) else 0, the owner
-    of the first stack on the ray if this stack can overtake it, else 0)."""
+def player_scores(geo, s, w, sc):
+    """sc[p] for p in 1..NP (sc must have >= PSLOTS entries)."""
     n = s[NCELL]
     m = s[MAXH]
+    np_ = s[NP]
+    nd = s[NDIR]
+    half = nd // 2
+    ll = s[LINELEN]
     ob = HDR + 4 * n
+    om = HDR + n
     oc = HDR + 2 * n
-    cur = geo[c, G_RAY + d]
-    if cur < 0 or s[oc + cur] != 0:
-        return 0, 0
-    mob = 0
-    step = 1
-    if s[HDR + cur] == 0:
-        mob = 1
-        while True:
-            nxt = geo[cur, G_RAY + d]
-            if nxt < 0 or s[oc + nxt] != 0:
-                return mob, 0
-            cur = nxt
-            step += 1
-            if s[HDR + cur] > 0:
-                break
-    # cur holds the first stack on the ray
-    h2 = s[HDR + cur]
-    b2 = ob + cur * m
-    t2 = s[b2 + h2 - 1]
-    if t2 == t or ch < _cap(s, b2, h2):
-        return mob, 0
-    land = cur
-    while True:  # a landing cell at least h steps away, before any obstacle
-        land = geo[land, G_RAY + d]
-        step += 1
-        if land < 0 or s[oc + land] != 0 or s[HDR + land] > 0:
-            return mob, 0
-        if step >= h:
-            return mob, t2
-
-
-@njit(cache=True)
-def _stack_score(geo, s, c, h, w, sc, nstacks, nrings):
-    """The stack of height h on c: its owner's stack terms, buried rings, and
-    mobility and overtaking threats along every ray; counts stacks and rings."""
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
-    t = s[base + h - 1]
-    ch = _cap(s, base, h)
-    nstacks[t] += 1
-    sc[t] += w[W_STACKS] + w[W_CAP] * ch + w[W_CTRL] * h
-    for i in range(h):
-        col = s[base + i]
-        nrings[col] += 1
-        if col != t:
-            sc[col] += w[W_BURIED]
-    mob = 0
-    for d in range(s[NDIR]):
-        step, t2 = _ray(geo, s, c, d, t, h, ch)
-        mob += step
-        if t2 != 0:
-            sc[t] += w[W_ATTACK]
-            sc[t2] += w[W_VULN]
-    sc[t] += w[W_MOBILITY] * mob
-    if mob == 0:
-        sc[t] += w[W_STUCK]
-
-
-@njit(cache=True)
-def _material_score(s, w, nstacks, nrings, sc):
-    """Rings on the board and in hand, eliminations and territory (linear and
-    cubic proximity to the victory thresholds), and having no stack."""
+    for p in range(PSLOTS):
+        sc[p] = 0.0
+    nstacks = np.zeros(PSLOTS, dtype=np.int64)
+    nrings = np.zeros(PSLOTS, dtype=np.int64)
+    w_mark = w[W_MARKERS]
+    w_near = w[W_LINE_NEAR]
+    w_lines = w[W_LINES]
+    for c in range(n):
+        h = s[HDR + c]
+        if h == 0:
+            mk = s[om + c]
+            if mk == 0:
+                continue
+            sc[mk] += w_mark
+            if w_near == 0.0 and w_lines == 0.0:
+                continue
+            for a in range(half):
+                prev = geo[c, G_RAY + a + half]
+                if prev >= 0 and s[HDR + prev] == 0 and s[om + prev] == mk:
+                    continue  # not the start of the run
+                ln = 1
+                cur = geo[c, G_RAY + a]
+                while cur >= 0 and s[HDR + cur] == 0 and s[om + cur] == mk:
+                    ln += 1
+                    cur = geo[cur, G_RAY + a]
+                if ln >= ll:
+                    sc[mk] += w_lines
+                elif ln == ll - 1:
+                    sc[mk] += w_near
+            continue
+        base = ob + c * m
+        t = s[base + h - 1]
+        ch = _cap(s, base, h)
+        nstacks[t] += 1
+        sc[t] += w[W_STACKS] + w[W_CAP] * ch + w[W_CTRL] * h
+        for i in range(h):
+            col = s[base + i]
+            nrings[col] += 1
+            if col != t:
+                sc[col] += w[W_BURIED]
+        # mobility and overtaking threats along every ray
+        mob = 0
+        for d in range(nd):
+            cur = geo[c, G_RAY + d]
+            if cur < 0 or s[oc + cur] != 0:
+                continue
+            step = 1
+            if s[HDR + cur] == 0:
+                mob += 1
+                while True:
+                    nxt = geo[cur, G_RAY + d]
+                    if nxt < 0 or s[oc + nxt] != 0:
+                        cur = -1
+                        break
+                    cur = nxt
+                    step += 1
+                    if s[HDR + cur] > 0:
+                        break
+                if cur < 0:
+                    continue
+            # cur holds the first stack on the ray
+            h2 = s[HDR + cur]
+            b2 = ob + cur * m
+            t2 = s[b2 + h2 - 1]
+            if t2 == t or ch < _cap(s, b2, h2):
+                continue
+            land = cur
+            ok = False
+            while True:
+                land = geo[land, G_RAY + d]
+                step += 1
+                if land < 0 or s[oc + land] != 0 or s[HDR + land] > 0:
+                    break
+                if step >= h:
+                    ok = True
+                    break
+            if ok:
+                sc[t] += w[W_ATTACK]
+                sc[t2] += w[W_VULN]
+        sc[t] += w[W_MOBILITY] * mob
+        if mob == 0:
+            sc[t] += w[W_STUCK]
     vthr = float(s[VTHR])
     tthr = float(s[TTHR])
-    for p in range(1, s[NP] + 1):
+    for p in range(1, np_ + 1):
         hand = s[HAND + p]
         e = s[ELIM + p]
         tr = s[TERR + p]
@@ -187,54 +184,29 @@ def _material_score(s, w, nstacks, nrings, sc):
                   + w[W_TERR_PROX] * ft * ft * ft)
         if nstacks[p] == 0:
             sc[p] += w[W_NO_STACKS]
-
-
-@njit(cache=True)
-def _region_score(geo, s, w, sc):
-    """The regions the player to move could claim now (size plus rings)."""
-    n = s[NCELL]
-    om = HDR + n
-    cur_p = s[CUR]
-    cells, offs = find_regions(geo, s)
-    anym = False
-    for c in range(n):
-        if s[om + c] != 0:
-            anym = True
-            break
-    for r in range(offs.shape[0] - 1):
-        a0 = offs[r]
-        a1 = offs[r + 1]
-        rings = 0
-        for i in range(a0, a1):
-            rings += s[HDR + cells[i]]
-        if not anym and rings == 0:
-            continue
-        if can_process(s, cells, a0, a1, cur_p, False):
-            sc[cur_p] += w[W_REGION] * ((a1 - a0) + rings)
-
-
-@njit(cache=True)
-def player_scores(geo, s, w, sc):
-    """sc[p] for p in 1..NP (sc must have >= PSLOTS entries)."""
-    n = s[NCELL]
-    om = HDR + n
-    for p in range(PSLOTS):
-        sc[p] = 0.0
-    nstacks = np.zeros(PSLOTS, dtype=np.int64)
-    nrings = np.zeros(PSLOTS, dtype=np.int64)
-    for c in range(n):
-        h = s[HDR + c]
-        if h > 0:
-            _stack_score(geo, s, c, h, w, sc, nstacks, nrings)
-        elif s[om + c] != 0:
-            _marker_score(geo, s, c, s[om + c], w, sc)
-    _material_score(s, w, nstacks, nrings, sc)
     # regions the mover can claim during this turn's territory step
     ph = s[PHASE]
     if w[W_REGION] != 0.0 and (ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE
-                               or ph == PH_CHAIN_CAPTURE) and nstacks[s[CUR]] > 0:
-        _region_score(geo, s, w, sc)
-    for p in range(1, s[NP] + 1):
+                               or ph == PH_CHAIN_CAPTURE):
+        cur_p = s[CUR]
+        if nstacks[cur_p] > 0:
+            cells, offs = find_regions(geo, s)
+            anym = False
+            for c in range(n):
+                if s[om + c] != 0:
+                    anym = True
+                    break
+            for r in range(offs.shape[0] - 1):
+                a0 = offs[r]
+                a1 = offs[r + 1]
+                rings = 0
+                for i in range(a0, a1):
+                    rings += s[HDR + cells[i]]
+                if not anym and rings == 0:
+                    continue
+                if can_process(s, cells, a0, a1, cur_p, False):
+                    sc[cur_p] += w[W_REGION] * ((a1 - a0) + rings)
+    for p in range(1, np_ + 1):
         if nrings[p] == 0 and s[HAND + p] == 0:
             sc[p] = DEAD
 
