@@ -246,6 +246,6 @@ def test_azure_profile_plans_against_azurite(azurite_server, tmp_path):
                    RINGRIFT_AZ_PREFIX=f"az://{srv.container}/plan",
                    RINGRIFT_IMAGE="ringrift.azurecr.io/ringrift:test")
     p = snakemake(wd, "--profile", "profiles/azure", "-n", env=env)
-    assert job_counts(p) == {"selfplay_part": 2, "aggregate": 1, "export_jsonl": 1,
-                             "summary": 1, "plots": 1, "all": 1}
+    assert job_counts(p) == {"selfplay_part": 2, "aggregate": 1, "export_chunk": 1,
+                             "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
     assert f"az://{srv.container}/plan/results/mini/combined_training.parquet" in p.stdout

@@ -90,7 +90,7 @@ def test_profile_files_follow_the_conventions():
 def test_lan_profile_plans(tmp_path):
     wd = checkout(tmp_path / "co", TINY)
     p = snakemake(wd, "--profile", "profiles/lan", "-n", env=base_env())
-    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1,
+    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_chunk": 1,
                                     "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
 
 
@@ -99,8 +99,8 @@ def test_aws_profile_plans_against_moto(tmp_path, s3_server):
     p = snakemake(wd, "--profile", "profiles/aws", "-n", env=cloud_env(s3=s3_server))
     out = p.stdout + p.stderr
     # every job on Batch: no local warm-up marker (the image has the Numba cache)
-    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_jsonl": 1,
-                                    "summary": 1, "plots": 1, "all": 1}
+    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_chunk": 1,
+                             "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
     assert f"s3://{s3_server.bucket}/plan/results/tiny/combined_training.parquet" in out
 
 
@@ -141,8 +141,8 @@ def test_gcp_profile_plans_against_gcs_emulator(tmp_path, gcs_server):
     p = subprocess.run([py, "-m", "snakemake", "--profile", "profiles/gcp", "-n"], cwd=wd,
                        env=cloud_env(gcs=gcs_server), capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_jsonl": 1,
-                                    "summary": 1, "plots": 1, "all": 1}
+    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_chunk": 1,
+                             "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
     assert f"gs://{gcs_server.bucket}/plan/results/tiny/summary.json" in p.stdout + p.stderr
 
 
