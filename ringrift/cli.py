@@ -618,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cc = sub.add_parser("concat", help="join export pieces (gzip members) into one .jsonl.gz")
     cc.add_argument("pieces", nargs="+", help="pieces in order (local, s3://, gs://)")
-    cc.add_argument("--output", required=True)
+    cc.add_argument("--output", required=True, help="the .jsonl.gz path or URI to write")
     cc.set_defaults(func=_cmd_concat)
 
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
