@@ -1,5 +1,5 @@
-# The job image for profiles/aws (AWS Batch) and profiles/gcp (Google Batch):
-# Python 3.11, the ringrift package with Snakemake and the S3/GCS storage
+# The job image for profiles/aws (AWS Batch), profiles/gcp (Google Batch) and profiles/azure (Azure Batch):
+# Python 3.11, the ringrift package with Snakemake and the S3/GCS/Azure storage
 # plugins, and Numba's compile cache baked in (docs/scale-out.md).
 #   docker build -t ringrift:latest .
 #   docker run --rm ringrift:latest ringrift play --games 2 --board-type square8 --num-players 2
@@ -19,6 +19,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 # module paths (which key Numba's cache) are the same at build and run time.
 WORKDIR /opt/ringrift
 COPY pyproject.toml README.md ./
+# ringrift/config.schema.yaml links to the workflow's schema (tuning defaults)
+COPY workflow/schemas ./workflow/schemas
 COPY ringrift ./ringrift
 RUN pip install -e .
 

@@ -96,7 +96,8 @@ _RUN = r"""
 import json, resource, sys, time
 from ringrift.engine.api import Rules
 from ringrift.engine.randplay import play_random_games
-board, n, seconds, cap, seed = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+board, n, seconds, cap, seed = (sys.argv[1], int(sys.argv[2]), float(sys.argv[3]),
+                                 int(sys.argv[4]), int(sys.argv[5]))
 r = Rules(board, n)
 s0 = r.new_game()
 t = time.perf_counter()
@@ -238,11 +239,14 @@ def main(argv=None) -> int:
     print(f"| warm: spawn -> first legal list, best of {len(warm_vals)} "
           f"| {warm['best_s']:.2f} | < {TARGET_WARM_S:g} ({_ok(warm['best_s'] < TARGET_WARM_S)}) |")
     print(f"| warm: spawn -> first legal list, median "
-          f"| {warm['median_s']:.2f} | < {TARGET_WARM_S:g} ({_ok(warm['median_s'] < TARGET_WARM_S)}) |")
+          f"| {warm['median_s']:.2f} | < {TARGET_WARM_S:g} "
+          f"({_ok(warm['median_s'] < TARGET_WARM_S)}) |")
     print(f"| warm (best run): interpreter start | {w0['interp_start_s']:.2f} | |")
     print(f"| warm (best run): imports (numpy, numba, engine) | {w0['import_s']:.2f} | |")
-    print(f"| warm (best run): imports + first legal list, in process | {w0['first_legal_s']:.2f} | |")
-    print(f"| warm (best run): + first full random game (loads play loop) | {w0['first_game_s']:.2f} | |")
+    print("| warm (best run): imports + first legal list, in process "
+          f"| {w0['first_legal_s']:.2f} | |")
+    print("| warm (best run): + first full random game (loads play loop) "
+          f"| {w0['first_game_s']:.2f} | |")
 
     print("\n## Random-play throughput (one core)\n")
     print("| board | players | moves/s | target | games/s | moves/game | games timed "
@@ -270,7 +274,8 @@ def main(argv=None) -> int:
         per_board[r["board"]] = max(per_board.get(r["board"], 0.0), r["peak_rss_mb"])
     rss_txt = ", ".join(f"{b} {v:.0f} MB" for b, v in per_board.items())
     print(f"- peak RSS per board: {rss_txt} "
-          f"(target < {TARGET_RSS_MB} MB: {_ok(all(v < TARGET_RSS_MB for v in per_board.values()))})")
+          f"(target < {TARGET_RSS_MB} MB: "
+          f"{_ok(all(v < TARGET_RSS_MB for v in per_board.values()))})")
     print(f"- warm start: {warm['best_s']:.2f} s best, {warm['median_s']:.2f} s median "
           f"(target < {TARGET_WARM_S:g} s: {_ok(warm['median_s'] < TARGET_WARM_S)})")
     n_capped = sum(r["capped"] for r in rows)

@@ -33,7 +33,7 @@ from ringrift.engine import layout as L  # noqa: E402
 from ringrift.engine.api import Rules  # noqa: E402
 from ringrift.players.ladder import LEVELS, describe_level  # noqa: E402
 from ringrift.selfplay.game import play_game  # noqa: E402
-from ringrift.selfplay.worker import params_for, game_seed  # noqa: E402
+from ringrift.selfplay.worker import game_seed, params_for  # noqa: E402
 
 
 def play(rules, levels, seed, max_moves):

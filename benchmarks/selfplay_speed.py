@@ -16,7 +16,7 @@ import numpy as np
 from ringrift.engine.api import Rules
 from ringrift.players.ladder import BANDS, ENGINE_MODES, seat_levels
 from ringrift.selfplay.game import play_game
-from ringrift.selfplay.worker import params_for, game_seed
+from ringrift.selfplay.worker import game_seed, params_for
 
 TARGET = 40_000
 
@@ -55,7 +55,8 @@ def main(argv=None):
         for mode in args.modes:
             for band in args.bands:
                 gph, dpg, n = measure(board, mode, band, args.seconds)
-                print(f"| {board} 2p | {mode} | {band} | {gph:,.0f} | {dpg:.0f} | {n} |", flush=True)
+                print(f"| {board} 2p | {mode} | {band} | {gph:,.0f} | {dpg:.0f} | {n} |",
+                      flush=True)
     print(f"\ntarget: mixed/light on square8 2p >= {TARGET:,} games/hour/core")
 
 

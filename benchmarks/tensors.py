@@ -91,8 +91,8 @@ def main(argv=None):
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"| board | encoder | games | samples | samples/s/core (CPU) | samples/s (wall) | "
-          f"reference samples/s | speed-up | peak RSS (MB) | NPZ bytes/sample |")
+    print("| board | encoder | games | samples | samples/s/core (CPU) | samples/s (wall) | "
+          "reference samples/s | speed-up | peak RSS (MB) | NPZ bytes/sample |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ref = f"{r['reference']:.0f}" if r["reference"] else "n/a"

@@ -1,4 +1,11 @@
-"""`ringrift` command line: conformance checking and quick game batches."""
+"""`ringrift` command line.
+
+Datasets: selfplay (one part), aggregate, verify, summarize, inspect, plots,
+export (the seed's JSONL), tensors (the reference trainer's NPZ). Heuristic
+weights: tune (one step of a CMA-ES run). Engine: conformance (replay reference
+traces), play (random games), warmup (fill Numba's cache), cost (speed and
+price per game).
+"""
 from __future__ import annotations
 
 import argparse
@@ -58,8 +65,35 @@ SEED = _int_in(0, INT63_MAX)
 MOVES = _int_in(1, INT32_MAX)
 
 
+# The names a flag accepts, for --help (importing their sources would load Numba
+# on every command; tests/test_cli.py checks they match).
+BOARD_TYPES = ("square8", "square19", "hex8", "hexagonal")
+ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse")
+BANDS = ("light", "full")
+H_BOARD = f"board: {', '.join(BOARD_TYPES)}"
+H_PLAYERS = "players: 2, 3 or 4"
+H_MODE = (f"who plays: {', '.join(ENGINE_MODES)} (see ringrift/players/ladder.py)")
+H_BAND = "difficulty band: light (ladder levels 1-4) or full (1-10)"
+
+
+class _Help(argparse.HelpFormatter):
+    """Each flag's help ends with its default, when it has one."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if (action.option_strings and not action.required and "%(default)" not in h
+                and action.default is not None and action.default is not False
+                and action.default != argparse.SUPPRESS):
+            h += " (default: %(default)s)"
+        return h
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (the usage text is one --help away)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         import re
@@ -153,8 +187,14 @@ def _cmd_selfplay(args) -> int:
     from .engine.api import Rules
     from .players.ladder import check_mode_and_band, load_profile, weights_digest
     from .selfplay.worker import (
-        OUTPUT_SUFFIXES, WorkerConfig, default_worker_id, json_dumps, reuse_part, run_worker,
-        summary_line, terminal_progress,
+        OUTPUT_SUFFIXES,
+        WorkerConfig,
+        default_worker_id,
+        json_dumps,
+        reuse_part,
+        run_worker,
+        summary_line,
+        terminal_progress,
     )
 
     try:
@@ -170,7 +210,8 @@ def _cmd_selfplay(args) -> int:
         if args.heuristic_profile:
             # read it now: a bad profile must fail before any game is played
             weights = load_profile(args.heuristic_profile, args.board_type)
-            if args.heuristic_profile_digest and weights_digest(weights) != args.heuristic_profile_digest:
+            want = args.heuristic_profile_digest
+            if want and weights_digest(weights) != want:
                 raise CliError(f"heuristic profile {args.heuristic_profile} changed since the run "
                                f"was planned (weights digest {weights_digest(weights)}, planned "
                                f"{args.heuristic_profile_digest}): run the workflow again")
@@ -209,9 +250,9 @@ def _cmd_warmup(args) -> int:
     """Compile every jitted path self-play uses into Numba's on-disk cache."""
     import tempfile
     t0 = time.perf_counter()
+    from .engine.api import Rules
     from .players.ladder import ENGINE_MODES
     from .selfplay.worker import GameRows, WorkerConfig, play_one
-    from .engine.api import Rules
 
     rules = Rules("square8", 2)
     with tempfile.TemporaryDirectory() as tmp:
@@ -315,12 +356,30 @@ def _cmd_export(args) -> int:
     from .dataset.parts import DataError
     from .export.jsonl import main_export
 
+    progress = args.progress or sys.stderr.isatty()
     try:
         _preflight(inputs=args.inputs, outputs=[args.output])
-        res = main_export(args.inputs, args.output)
+        res = main_export(args.inputs, args.output, chunk=args.chunk, progress=progress,
+                          full=True)
     except DataError as exc:
         raise CliError(str(exc)) from None
-    print(f"exported {res} -> {args.output}")
+    part = f" (rows {res['rows'][0]}-{res['rows'][1]}, chunk {args.chunk})" if args.chunk else ""
+    rate = res["samples"] / max(res["seconds"], 1e-9)
+    print(f"exported {res['samples']} samples of {res['games']} games{part} in "
+          f"{res['seconds']:.1f} s, {res['cpu_seconds']:.1f} s CPU ({rate:,.0f} samples/s)"
+          f" -> {args.output}")
+    return 0
+
+
+def _cmd_concat(args) -> int:
+    from .dataset.parts import DataError
+    from .export.jsonl import concat_pieces
+
+    try:
+        res = concat_pieces(args.pieces, args.output)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    print(f"concatenated {res['pieces']} pieces ({res['bytes']:,} bytes) -> {args.output}")
     return 0
 
 
@@ -408,23 +467,27 @@ def _tune_parser(sub) -> None:
     sp = step("init", "write settings.json and the first baseline")
     sp.add_argument("--run", required=True, help="run name")
     sp.add_argument("--settings", required=True, help="settings as a JSON object")
+    h_gen = "generation number (0-based, over all iterations)"
     step("ask", "write a generation's candidates").add_argument(
-        "--generation", type=int, required=True)
+        "--generation", type=int, required=True, help=h_gen)
     sp = step("evaluate", "play one candidate against its baseline")
-    sp.add_argument("--generation", type=int, required=True)
-    sp.add_argument("--candidate", type=int, required=True)
+    sp.add_argument("--generation", type=int, required=True, help=h_gen)
+    sp.add_argument("--candidate", type=int, required=True,
+                    help="candidate number within the generation (0-based)")
     step("tell", "collect a generation's scores").add_argument(
-        "--generation", type=int, required=True)
+        "--generation", type=int, required=True, help=h_gen)
     step("promote", "choose the next iteration's baseline").add_argument(
-        "--iteration", type=int, required=True)
-    step("profile", "write the tuned weight profile").add_argument("--output", required=True)
+        "--iteration", type=int, required=True,
+        help="the iteration just finished (0-based); writes the next one's baseline")
+    step("profile", "write the tuned weight profile").add_argument(
+        "--output", required=True, help="profile JSON to write")
     sp = step("validate", "tuned profile vs the start profile on fresh games")
-    sp.add_argument("--profile", required=True)
-    sp.add_argument("--output", required=True)
+    sp.add_argument("--profile", required=True, help="the tuned profile JSON")
+    sp.add_argument("--output", required=True, help="validation JSON to write")
     sp = step("summarize", "fitness per generation: JSON and a plot")
-    sp.add_argument("--validation", required=True)
-    sp.add_argument("--output", required=True)
-    sp.add_argument("--plot", required=True)
+    sp.add_argument("--validation", required=True, help="the validation JSON (tune validate)")
+    sp.add_argument("--output", required=True, help="summary JSON to write")
+    sp.add_argument("--plot", required=True, help="fitness plot PNG to write")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -437,21 +500,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part "
                        "(or the seed's JSONL samples)")
-    w.add_argument("--num-games", type=COUNT, required=True)
-    w.add_argument("--board-type", default="square8")
-    w.add_argument("--num-players", type=int, default=2)
+    w.add_argument("--num-games", type=COUNT, required=True, help="games to play")
+    w.add_argument("--board-type", default="square8", help=H_BOARD)
+    w.add_argument("--num-players", type=int, default=2, help=H_PLAYERS)
     w.add_argument("--output", required=True,
                    help="a local path, file://, s3:// or gs:// URI ending in .parquet (a part), "
                         ".jsonl or .jsonl.gz (the seed's sample lines, as `ringrift export` "
                         "writes them)")
-    w.add_argument("--seed", type=SEED, default=0)
-    w.add_argument("--engine-mode", default="mixed")
-    w.add_argument("--difficulty-band", default="light")
-    w.add_argument("--sample-every-n-moves", type=MOVES, default=10)
+    w.add_argument("--seed", type=SEED, default=0,
+                   help="dataset seed; each game is seeded by (seed, its global index)")
+    w.add_argument("--engine-mode", default="mixed", help=H_MODE)
+    w.add_argument("--difficulty-band", default="light", help=H_BAND)
+    w.add_argument("--sample-every-n-moves", type=MOVES, default=10,
+                   help="record a sample every N engine steps of a game")
     w.add_argument("--max-moves", type=MOVES, default=10_000,
                    help="a game reaching this many engine steps is a draw (outcome 0.5)")
     w.add_argument("--worker-id", default=None,
-                   help="default: $WORKER_ID, else a generated id")
+                   help="worker name recorded in the part (default: $WORKER_ID, else a "
+                        "generated id)")
     w.add_argument("--game-offset", type=_int_in(0, INT32_MAX), default=0,
                    help="global index of this part's first game (games are seeded by it)")
     w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
@@ -471,9 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     wu.set_defaults(func=_cmd_warmup)
 
     a = sub.add_parser("aggregate", help="seeded shuffle of parts into one Parquet file")
-    a.add_argument("parts", nargs="+")
-    a.add_argument("--output", required=True)
-    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("parts", nargs="+", help="Parquet parts or folders (local, s3://, gs://)")
+    a.add_argument("--output", required=True, help="the aggregate's Parquet path or URI")
+    a.add_argument("--seed", type=int, default=0, help="seed of the shuffle")
     a.add_argument("--scratch", default=None, type=_existing_dir,
                    help="local folder for bucket files")
     a.add_argument("--drop-duplicates", action="store_true",
@@ -500,26 +566,35 @@ def build_parser() -> argparse.ArgumentParser:
     pl_ = sub.add_parser("plots", help="dataset plots as PNG (game length, win rates, "
                                        "victory types, throughput, a board)")
     pl_.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
-    pl_.add_argument("--outdir", required=True)
+    pl_.add_argument("--outdir", required=True, help="folder for the PNG files")
     pl_.add_argument("--logs", nargs="*", default=[],
                      help="self-play logs (for throughput per worker; missing ones are skipped)")
     pl_.set_defaults(func=_cmd_plots)
 
     co = sub.add_parser("cost", help="measure speed here and print a cost table")
-    co.add_argument("--games", type=COUNT, required=True)
-    co.add_argument("--board-type", default="square8")
-    co.add_argument("--num-players", type=int, default=2)
-    co.add_argument("--engine-mode", default="mixed")
-    co.add_argument("--difficulty-band", default="light")
-    co.add_argument("--workers", type=COUNT, nargs="+", default=[1, 10, 50, 100, 500])
-    co.add_argument("--price-per-vcpu-hour", type=_float_in(0), default=0.02)
+    co.add_argument("--games", type=COUNT, required=True,
+                    help="dataset size (games) the table prices")
+    co.add_argument("--board-type", default="square8", help=H_BOARD)
+    co.add_argument("--num-players", type=int, default=2, help=H_PLAYERS)
+    co.add_argument("--engine-mode", default="mixed", help=H_MODE)
+    co.add_argument("--difficulty-band", default="light", help=H_BAND)
+    co.add_argument("--workers", type=COUNT, nargs="+", default=[1, 10, 50, 100, 500],
+                    help="worker counts (one vCPU each) to print a row for")
+    co.add_argument("--price-per-vcpu-hour", type=_float_in(0), default=0.02,
+                    help="price of one vCPU-hour (USD)")
     co.add_argument("--seconds", type=_float_in(0, strict=True), default=10.0,
-                    help="measuring time")
+                    help="measuring time (seconds)")
     co.set_defaults(func=_cmd_cost)
 
     e = sub.add_parser("export", help="write samples as .jsonl.gz in the seed's format")
     e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
-    e.add_argument("--output", required=True)
+    e.add_argument("--output", required=True, help="the .jsonl.gz path or URI to write")
+    e.add_argument("--chunk", default=None, metavar="K/N",
+                   help="only the K-th (0-based) of N contiguous row ranges of the inputs, "
+                        "as one gzip member; `ringrift concat` joins the N pieces")
+    e.add_argument("--progress", action="store_true",
+                   help="a progress line (rate, ETA) every 10 s on stderr; default: only "
+                        "when stderr is a terminal")
     e.set_defaults(func=_cmd_export)
 
     tn = sub.add_parser("tensors", help="training tensors: the reference trainer's NPZ "
@@ -529,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--output", required=True, help="OUT.npz, or a folder/prefix for shards")
     tn.add_argument("--encoder", default="v2", choices=("v2", "v3"),
                     help="hex boards: v2 (10 planes) or v3 (16 planes); square boards: v2")
-    tn.add_argument("--sample-every", type=int, default=1,
+    tn.add_argument("--sample-every", type=int, default=1, metavar="N",
                     help="sample engine steps t with t %% N == 0 (bookkeeping steps count)")
     tn.add_argument("--history", type=int, default=3, help="earlier frames per sample")
     tn.add_argument("--policy", default="soft", choices=("soft", "onehot"),
@@ -541,12 +616,18 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--scratch", default=None, help="scratch folder (default: beside OUT)")
     tn.set_defaults(func=_cmd_tensors)
 
+    cc = sub.add_parser("concat", help="join export pieces (gzip members) into one .jsonl.gz")
+    cc.add_argument("pieces", nargs="+", help="pieces in order (local, s3://, gs://)")
+    cc.add_argument("--output", required=True)
+    cc.set_defaults(func=_cmd_concat)
+
     g = sub.add_parser("play", help="play a batch of random games and summarise them")
-    g.add_argument("--board-type", default="square8")
-    g.add_argument("--num-players", type=int, default=2)
-    g.add_argument("--games", type=COUNT, default=100)
-    g.add_argument("--seed", type=SEED, default=0)
-    g.add_argument("--max-moves", type=MOVES, default=100_000)
+    g.add_argument("--board-type", default="square8", help=H_BOARD)
+    g.add_argument("--num-players", type=int, default=2, help=H_PLAYERS)
+    g.add_argument("--games", type=COUNT, default=100, help="games to play")
+    g.add_argument("--seed", type=SEED, default=0, help="seed of the random move choices")
+    g.add_argument("--max-moves", type=MOVES, default=100_000,
+                   help="a game reaching this many engine steps stops (counted as max_moves)")
     g.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     g.set_defaults(func=_cmd_play)
 
@@ -573,6 +654,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_storage_loggers()
     try:
+        from .azblob import problem as azure_problem  # az:// paths: account set and reachable
+        if msg := azure_problem(vars(args)):
+            raise CliError(msg)
         return args.func(args)
     except CliError as exc:
         msg = str(exc)

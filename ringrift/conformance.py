@@ -87,7 +87,8 @@ def check_game(rec: dict, index: int = 0) -> GameReport:
         for ours_p, theirs_p in zip(res["players"], final["players"]):
             for fld in ("ringsInHand", "eliminatedRings", "territorySpaces"):
                 if ours_p[fld] != theirs_p[fld]:
-                    problems.append(f"p{ours_p['playerNumber']} {fld} {ours_p[fld]} != {theirs_p[fld]}")
+                    problems.append(f"p{ours_p['playerNumber']} {fld} "
+                                    f"{ours_p[fld]} != {theirs_p[fld]}")
         if problems:
             return GameReport(index, len(steps), False,
                               f"game {index} final: " + "; ".join(problems))

@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
 # The whole test suite (installs the package with its test extras first).
-RINGRIFT_EXTRAS=test,aws source "$(dirname "$0")/setup.sh"
+RINGRIFT_EXTRAS=test,aws,azure source "$(dirname "$0")/setup.sh"
 exec python -m pytest "$@"

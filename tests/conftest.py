@@ -37,3 +37,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("conformance coverage")
         for line in _REPORT:
             terminalreporter.write_line(line)
+
+
+def write_part_file(table, path, row_group_rows=32_768, **stats):
+    """``table`` as a ringrift Parquet file (content digest, page checksums),
+    the way parts and aggregates are written; stats default to the table's
+    sample count and board."""
+    from ringrift.dataset.parts import DigestParquetWriter, atomic_output
+
+    stats.setdefault("samples", table.num_rows)
+    if table.num_rows and "board_type" in table.column_names:
+        stats.setdefault("board_type", str(table.column("board_type")[0].as_py()))
+    with atomic_output(str(path)) as fh:
+        w = DigestParquetWriter(fh, table.schema, row_group_rows)
+        w.write(table)
+        w.close(stats)

@@ -14,7 +14,11 @@ import pytest
 
 from ringrift.dataset.aggregate import ProgressLine, aggregate, take
 from ringrift.dataset.parts import (
-    DataError, DigestParquetWriter, atomic_output, part_stats, read_part,
+    DataError,
+    DigestParquetWriter,
+    atomic_output,
+    part_stats,
+    read_part,
 )
 from ringrift.selfplay.worker import WorkerConfig, run_worker
 

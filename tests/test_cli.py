@@ -78,3 +78,31 @@ def test_cost_table_from_measured_speed():
     assert abs(one[1] - 1e9 / gph) / one[1] < 0.02             # wall hours from measured speed
     assert abs(twenty[1] * 20 - one[1]) / one[1] < 0.02        # 20 workers: 20x faster
     assert abs(one[3] - one[2] * 0.05) < 0.01                  # cost = vCPU-hours x price
+
+
+def test_every_flag_has_help_and_the_listed_names_are_the_real_ones():
+    import argparse
+
+    from ringrift import cli
+    from ringrift.engine.api import VALID_PLAYER_COUNTS
+    from ringrift.engine.geometry import BOARD_TYPES
+    from ringrift.players.ladder import BANDS, ENGINE_MODES
+
+    assert cli.BOARD_TYPES == BOARD_TYPES and cli.ENGINE_MODES == ENGINE_MODES
+    assert cli.BANDS == tuple(BANDS) and VALID_PLAYER_COUNTS == (2, 3, 4)
+    missing = []
+
+    def walk(parser, name):
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub, sp in a.choices.items():
+                    walk(sp, f"{name} {sub}")
+            elif not a.help:
+                missing.append(f"{name} {'/'.join(a.option_strings) or a.dest}")
+    walk(cli.build_parser(), "ringrift")
+    assert not missing
+    p = run("selfplay", "--help")
+    assert p.returncode == 0
+    text = " ".join(p.stdout.split())
+    assert "board: square8, square19, hex8, hexagonal (default: square8)" in text
+    assert "(default: 10000)" in text and "who plays: mixed, random" in text

@@ -1,8 +1,6 @@
 """Every game of every reference trace file, step by step (the judge)."""
-from pathlib import Path
 
 import pytest
-
 from conftest import conformance_root
 
 from ringrift.conformance import check_file

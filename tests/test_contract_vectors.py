@@ -33,10 +33,14 @@ from conftest import conformance_root
 from ringrift.engine import layout as L
 from ringrift.engine.lines import find_lines
 from ringrift.engine.load import (
-    counts, move_from_json, pos_key, s_invariant, stack_rings, state_from_json,
+    counts,
+    move_from_json,
+    pos_key,
+    s_invariant,
+    stack_rings,
+    state_from_json,
 )
 from ringrift.engine.refapply import apply_unlisted
-
 
 # ---- where the data lives ---------------------------------------------------
 
@@ -358,7 +362,8 @@ def test_vector_inventory():
     names = [p.name for p in _bundles()]
     assert len(names) == 18
     assert "chain_capture_extended_theoretical.reference.json" not in names
-    assert (CONF / "contract-vectors" / "chain_capture_extended_theoretical.reference.json").exists()
+    assert (CONF / "contract-vectors"
+            / "chain_capture_extended_theoretical.reference.json").exists()
     assert len(ALL_VECTORS) == 90
     assert len(NOT_EXECUTABLE) == sum(1 for _, v in ALL_VECTORS if "skip" in v) == 12
     assert len(EXECUTABLE) == len(ALL_VECTORS) - len(NOT_EXECUTABLE) == 78
@@ -370,7 +375,8 @@ def test_difference_tables_name_real_vectors():
         missing = sorted(set(table) - set(BY_ID))
         assert not missing, f"tables name unknown or non-executable vectors: {missing}"
     assert not set(UNLISTED) & EMPTY_TERRITORY_DECISION
-    assert not set(LOAD_ERRORS) & (set(UNLISTED) | EMPTY_TERRITORY_DECISION | set(KNOWN_DIFFERENCES))
+    assert not set(LOAD_ERRORS) & (set(UNLISTED) | EMPTY_TERRITORY_DECISION
+                                   | set(KNOWN_DIFFERENCES))
 
 
 @pytest.mark.parametrize("vector", _params(EXECUTABLE, lambda v: v["id"]))
@@ -389,7 +395,8 @@ def test_contract_vector(vector):
     for key, value in known.items():
         assert key in expected, f"{vid}: known difference on {key}, which it does not assert"
         assert expected[key] != value, f"{vid}: {key} now agrees; drop the known difference"
-        assert got[key] == value, f"{vid}: {key} = {got[key]!r}, known difference says {value!r} ({why})"
+        assert got[key] == value, \
+            f"{vid}: {key} = {got[key]!r}, known difference says {value!r} ({why})"
     wrong = {k: (expected[k], got[k]) for k in expected if k not in known and got[k] != expected[k]}
     assert not wrong, f"{vid}: (expected, ours) {wrong}"
     final = vector["expectedOutput"].get("finalState") or {}
@@ -479,7 +486,8 @@ def test_parity_recovery_action(vector):
     s2 = rules.apply(s, cands[0])
     board = dict(vector["assertions"]["boardChanges"])
     board.update(PARITY_RECOVERY_DIFFERENCES.get(vector["id"], {}))
-    assert _cells_of(rules, s2, "collapsed") - _cells_of(rules, s, "collapsed") == set(board["collapsedSpacesAdded"])
+    assert (_cells_of(rules, s2, "collapsed") - _cells_of(rules, s, "collapsed")
+            == set(board["collapsedSpacesAdded"]))
     assert _cells_of(rules, s2, "marker") == set(board["markersRemaining"])
     for seat, ch in vector["assertions"].get("playerChanges", {}).items():
         q = int(seat)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +33,7 @@ from ringrift.export.jsonl import export_samples, main_export
 
 VOLATILE_STATE = {"id", "createdAt", "lastMoveAt", "zobristHash"}
 VOLATILE_MOVE = {"id", "timestamp"}
-from conftest import conformance_root  # noqa: E402  (pytest puts tests/ on sys.path)
+from conftest import conformance_root, write_part_file  # noqa: E402  (pytest puts tests/ on sys.path)
 
 POSITION_LISTS = ("collapsedMarkers", "collapsePositions", "collapsed_markers",
                   "collapse_positions")
@@ -44,7 +43,7 @@ LAST_MOVES = 4
 def _traces(pattern):
     files = sorted((conformance_root() / "traces").glob(pattern))
     if not files:
-        pytest.fail(f"no trace files {pattern} in {shared_dir() / 'conformance' / 'traces'}")
+        pytest.fail(f"no trace files {pattern} in {conformance_root() / 'traces'}")
     return files
 
 
@@ -325,7 +324,7 @@ def test_export_streams_checks_and_writes_atomically(tmp_path):
     rules = Rules("hex8", 3)
     table = _table(rules, [5, 6])
     part = tmp_path / "part.parquet"
-    pq.write_table(table, part, row_group_size=4)
+    write_part_file(table, part, row_group_rows=4)
     out = tmp_path / "out" / "samples.jsonl.gz"
     written = main_export([str(part)], str(out))
     lines = _read_jsonl_gz(out)
@@ -454,7 +453,7 @@ def test_export_of_a_worker_part(tmp_path):
             mv = move_from_json(rules, stored, to_camel(line["move"]))
             assert mv.tolist() == list(row["move"])
     plain = tmp_path / "plain.parquet"
-    pq.write_table(_plain_strings(table), plain)
+    write_part_file(_plain_strings(table), plain)
     assert pq.read_schema(plain).field("worker_id").type == pa.string()
     out2 = tmp_path / "plain.jsonl.gz"
     assert main_export([str(plain)], str(out2)) == written

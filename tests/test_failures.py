@@ -25,8 +25,18 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import (FAKE_KEY, FAKE_SECRET, REPO, base_env, checkout, free_port,  # noqa: E402,F401
-                     gcs_server, s3_server, ssh_server)
+from servers import (  # noqa: E402,F401
+    FAKE_KEY,
+    FAKE_SECRET,
+    MINI,
+    REPO,
+    base_env,
+    checkout,
+    free_port,
+    gcs_server,
+    s3_server,
+    ssh_server,
+)
 
 SCRIPTS = REPO / "workflow" / "scripts"
 # More games than any of these commands could play in the time they are given:
@@ -127,7 +137,8 @@ def test_check_writable_probes_without_leaving_anything(s3_server, gcs_server, m
 def test_check_writable_local_and_pluggable(tmp_path):
     from ringrift import storage
     storage.check_writable(str(tmp_path / "new" / "folder" / "part.parquet"))
-    assert (tmp_path / "new" / "folder").is_dir() and not list((tmp_path / "new" / "folder").iterdir())
+    folder = tmp_path / "new" / "folder"
+    assert folder.is_dir() and not list(folder.iterdir())
     with pytest.raises(storage.StorageError, match="is a folder"):
         storage.check_writable(str(tmp_path))
     (tmp_path / "file").write_text("x")
@@ -277,7 +288,8 @@ def corrupt_column(src: Path, dst: Path, column: str) -> None:
 def test_inspect_names_a_truncated_or_corrupt_file(parts, tmp_path):
     good = parts["parts"][1]
     for name, make in [
-        ("truncated", lambda src, dst: dst.write_bytes(src.read_bytes()[:len(src.read_bytes()) // 2])),
+        ("truncated",
+         lambda src, dst: dst.write_bytes(src.read_bytes()[:len(src.read_bytes()) // 2])),
         # a column inspect's statistics never select: only a full read sees it
         ("zstd", lambda src, dst: corrupt_column(src, dst, "history")),
     ]:
@@ -400,21 +412,6 @@ def test_profile_url_errors_do_not_show_credentials(tmp_path):
 
 # ------------------------------- 14: LAN secrets and Snakemake job scripts ---
 
-MINI = """\
-prefix: results
-datasets:
-  mini:
-    board_type: square8
-    num_players: 2
-    total_games: 4
-    workers: 2
-    games_per_part: 2
-    engine_mode: random
-    difficulty_band: light
-    sample_every_n_moves: 10
-    seed: 5
-    jsonl: true
-"""
 
 
 def write_hosts(path, jobdir, hosts=("lanhost1", "lanhost2")):

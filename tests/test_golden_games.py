@@ -41,7 +41,6 @@ from ringrift.engine import Rules
 from ringrift.engine import layout as L
 from ringrift.engine.load import json_move_key, move_from_json
 
-
 CONF = conformance_root()
 
 F6BB = "fullgame_hex8_2p_f6bb4e8e"
@@ -112,7 +111,8 @@ def replay(rules: Rules, moves: list[dict]):
                     s[L.MUSTMOVE] = -1
                     continue
                 raise AssertionError(
-                    f"move {i} ({json_move_key(rules.board, mj)}) cannot be replayed: {err}") from err
+                    f"move {i} ({json_move_key(rules.board, mj)}) cannot be replayed: {err}"
+                ) from err
         assert int(m[L.F_PLAYER]) == int(mj["player"]) == rules.current_player(s)
         s = rules.apply(s, m)
     return s, adaptations

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 import yaml
+from test_workflow import TEST_CONFIG, smk
 
 from ringrift.dataset.parts import part_stats, read_part
-from test_workflow import TEST_CONFIG, smk
 
 BASE = yaml.safe_load(TEST_CONFIG.read_text())
 BASE["datasets"]["tiny"]["total_games"] = 12     # 3 parts of 4 games

@@ -13,7 +13,11 @@ import pytest
 
 from ringrift.dataset.aggregate import aggregate
 from ringrift.dataset.parts import (
-    DataError, DigestParquetWriter, atomic_output, part_stats, read_part,
+    DataError,
+    DigestParquetWriter,
+    atomic_output,
+    part_stats,
+    read_part,
 )
 from ringrift.selfplay.worker import WorkerConfig, run_worker
 
@@ -118,7 +122,8 @@ def test_same_games_under_another_worker_id_are_refused(part, tmp_path):
                          worker_id="someone_else")
     run_worker(again)
     out = tmp_path / "agg.parquet"
-    with pytest.raises(DataError, match="again.parquet: game .* duplicate of a game in .*part.parquet"):
+    with pytest.raises(DataError,
+                       match="again.parquet: game .* duplicate of a game in .*part.parquet"):
         aggregate([str(part), again.output], str(out), seed=1)
     assert not out.exists()
     res = aggregate([str(part), again.output], str(out), seed=1, drop_duplicates=True)

@@ -22,18 +22,25 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ringrift.dataset.parts import part_stats
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import (FAKE_KEY, FAKE_SECRET, REPO, base_env, checkout, gcs_server,  # noqa: E402,F401
-                     job_counts, s3_server, snakemake, ssh_server)
+from servers import (  # noqa: E402,F401
+    FAKE_KEY,
+    FAKE_SECRET,
+    REPO,
+    base_env,
+    checkout,
+    gcs_server,
+    job_counts,
+    s3_server,
+    snakemake,
+    ssh_server,
+)
 
 TINY = (REPO / ".test" / "config" / "config.yaml").read_text()
 MINI = TINY.replace("total_games: 16", "total_games: 4").replace("games_per_part: 4",
@@ -56,7 +63,7 @@ def s3_run(tmp_path_factory, s3_server):
     """One uninterrupted run of the tiny dataset into s3://bucket/e2e."""
     wd = checkout(tmp_path_factory.mktemp("s3run") / "co", TINY)
     env = base_env(**s3_server.env())
-    p = snakemake(wd, *LOCAL, *s3_args(s3_server, "e2e"), env=env)
+    snakemake(wd, *LOCAL, *s3_args(s3_server, "e2e"), env=env)
     fs = s3_server.fs()
     combined = f"{s3_server.bucket}/e2e/results/tiny/combined_training.parquet"
     return {"wd": wd, "env": env, "args": s3_args(s3_server, "e2e"),
@@ -68,7 +75,8 @@ def test_s3_run_puts_parts_and_aggregate_in_the_bucket(s3_run, s3_server):
     base = f"{s3_server.bucket}/e2e/results"
     parts = sorted(fs.glob(f"{base}/selfplay/tiny/worker_*/part_*.parquet"))
     assert len(parts) == 4
-    stats = [part_stats(pq.read_table(pa.BufferReader(read_bytes(fs, p)))) for p in parts]
+    stats = [json.loads(pq.read_metadata(pa.BufferReader(read_bytes(fs, p))).metadata[
+        b"ringrift.stats"]) for p in parts]
     assert sum(s["games"] for s in stats) == 16
     with fs.open(f"{base}/tiny/combined_training.parquet", "rb") as fh:
         assert pq.read_table(fh).num_rows == sum(s["samples"] for s in stats)

@@ -11,8 +11,14 @@ from ringrift.engine.api import Rules
 from ringrift.engine.geometry import BOARD_TYPES
 from ringrift.players import params as P
 from ringrift.players.ladder import (
-    BANDS, ENGINE_MODES, LEVELS, MCTS_LEVELS, check_mode_and_band, player_params,
-    profile_weights, seat_levels,
+    BANDS,
+    ENGINE_MODES,
+    LEVELS,
+    MCTS_LEVELS,
+    check_mode_and_band,
+    player_params,
+    profile_weights,
+    seat_levels,
 )
 from ringrift.players.mcts import mcts_choose
 from ringrift.players.minimax import minimax_choose

@@ -1,4 +1,5 @@
-"""The scale-out profiles (profiles/{lan,aws,gcp,hybrid}).
+"""The scale-out profiles (profiles/{lan,aws,gcp,hybrid}; slurm and azure follow the same
+conventions here and run in test_slurm.py and test_azure.py).
 
 * Every profile plans the workflow (``snakemake --profile profiles/X -n``, run
   from a checkout as users run it): aws and hybrid against moto_server, gcp
@@ -21,28 +22,22 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import (FAKE_SECRET, REPO, base_env, checkout, gcs_server, job_counts,  # noqa: E402,F401
-                     s3_server, snakemake, ssh_server)
+from servers import (  # noqa: E402,F401
+    FAKE_SECRET,
+    MINI,
+    REPO,
+    base_env,
+    checkout,
+    gcs_server,
+    job_counts,
+    s3_server,
+    snakemake,
+    ssh_server,
+)
 
-PROFILES = ("lan", "aws", "gcp", "hybrid")
+PROFILES = ("lan", "aws", "gcp", "hybrid", "slurm", "azure")
 SCRIPTS = REPO / "workflow" / "scripts"
 TINY = (REPO / ".test" / "config" / "config.yaml").read_text()
-# Two parts of two games: one per worker, so one per host.
-MINI = """\
-prefix: results
-datasets:
-  mini:
-    board_type: square8
-    num_players: 2
-    total_games: 4
-    workers: 2
-    games_per_part: 2
-    engine_mode: random
-    difficulty_band: light
-    sample_every_n_moves: 10
-    seed: 5
-    jsonl: true
-"""
 
 
 def profile(name):
@@ -291,7 +286,8 @@ def test_lan_scripts_place_by_free_slots_and_skip_unreachable_hosts(tmp_path, ss
     for jobid in ids[:2]:
         wait_status(jobid, env, "failed")
         pid = int(jobid.split(":")[1])
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        stat = Path(f"/proc/{pid}/stat")
+        assert not Path(f"/proc/{pid}").exists() or "Z" in stat.read_text().split()[2]
     # a job that dies without an exit code (machine lost) is failed, not running forever
     host, pid, rdir = ids[2].split(":", 2)
     os.killpg(int(pid), 9)

@@ -1,5 +1,4 @@
 """Self-play worker: Parquet parts, exact state round trip, determinism, flags."""
-import json
 import subprocess
 import sys
 
@@ -8,8 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import ringrift
-
-from ringrift.dataset.parts import read_part, part_stats
+from ringrift.dataset.parts import part_stats, read_part
 from ringrift.dataset.schema import SCHEMA_VERSION, row_to_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
@@ -86,8 +84,10 @@ def test_games_depend_on_global_index_not_on_part_split(tmp_path):
     second = _cfg(tmp_path, "second.parquet", num_games=2, game_offset=2)
     for c in (whole, first, second):
         run_worker(c)
-    h = lambda p: sorted(set(pq.read_table(p, columns=["game_hash"]).column(0).to_pylist()))
-    assert h(tmp_path / "whole.parquet") == sorted(set(h(tmp_path / "first.parquet") + h(tmp_path / "second.parquet")))
+    def h(p):
+        return sorted(set(pq.read_table(p, columns=["game_hash"]).column(0).to_pylist()))
+    assert h(tmp_path / "whole.parquet") == sorted(set(h(tmp_path / "first.parquet")
+                                                       + h(tmp_path / "second.parquet")))
 
 
 def test_cli_summary_and_stats(tmp_path):

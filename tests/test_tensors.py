@@ -172,7 +172,8 @@ def test_soft_targets_are_the_recorded_visit_distributions(parts, tmp_path):
                     r = steps[st]
                     pi, pv = d["policy_indices"][r], d["policy_values"][r]
                     assert pi.dtype == np.int32 and pv.dtype == np.float32
-                    assert np.all(np.diff(pi) > 0) and abs(float(pv.sum(dtype=np.float64)) - 1) < 1e-6
+                    total = float(pv.sum(dtype=np.float64))
+                    assert np.all(np.diff(pi) > 0) and abs(total - 1) < 1e-6
                     _reference_loader_policy(pi, pv, POLICY_SIZES[board])
                     a, z = sp.poff[st], sp.poff[st + 1]
                     want = {}

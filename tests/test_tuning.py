@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_workflow import REPO, smk
 
 from ringrift.dataset.parts import part_stats, read_part
 from ringrift.players.ladder import load_profile, profile_weights
 from ringrift.players.params import WEIGHT_NAMES
 from ringrift.tuning.settings import make_settings
 from ringrift.tuning.stats import binom_two_sided, wilson
-
-from test_workflow import REPO, smk
 
 TUNING_CONFIG = REPO / ".test" / "config" / "tuning.yaml"
 
@@ -58,6 +57,22 @@ def test_settings_defaults_and_errors():
                       ({"colour": "red"}, "colour")):
         with pytest.raises(ValueError, match=word):
             make_settings({"board_type": "square8", "num_players": 2, "seed": 1, **bad})
+
+
+def test_settings_defaults_come_from_the_workflow_schema():
+    from importlib import resources
+
+    import yaml
+
+    from ringrift.tuning.settings import defaults
+    shipped = resources.files("ringrift").joinpath("config.schema.yaml").read_bytes()
+    repo = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+    assert shipped == repo.read_bytes()
+    props = yaml.safe_load(shipped)["properties"]["tuning"]["additionalProperties"]["properties"]
+    assert defaults() == {k: v["default"] for k, v in props.items() if "default" in v}
+    assert defaults()["population"] == 12 and defaults()["sigma"] == 0.3
+    with pytest.raises(ValueError, match="population must be an integer 2-999"):
+        make_settings({"board_type": "square8", "num_players": 2, "seed": 1, "population": 1000})
 
 
 def test_heuristic_profile_flag(tmp_path):

@@ -1,6 +1,6 @@
 """The Snakemake workflow end to end on the tiny .test config, as users run it."""
-import json
 import gzip
+import json
 import os
 import signal
 import subprocess
@@ -56,7 +56,8 @@ def full_run(tmp_path_factory):
     """The tiny dataset with training tensors too."""
     wd = tmp_path_factory.mktemp("wf")
     conf = wd / "with_tensors.yaml"
-    conf.write_text(TEST_CONFIG.read_text().replace("    jsonl: true", "    jsonl: true\n    tensors: true"))
+    conf.write_text(TEST_CONFIG.read_text().replace("    jsonl: true",
+                                                    "    jsonl: true\n    tensors: true"))
     smk(wd, config=conf)
     return wd
 
@@ -120,7 +121,7 @@ def test_kill_and_rerun_gives_identical_aggregate(full_run, tmp_path):
     smk(wd, "--unlock")
     p = smk(wd)
     out = p.stdout + p.stderr
-    assert f"selfplay_part" in out
+    assert "selfplay_part" in out
     a = (full_run / "results" / "tiny" / "combined_training.parquet").read_bytes()
     b = (wd / "results" / "tiny" / "combined_training.parquet").read_bytes()
     assert a == b

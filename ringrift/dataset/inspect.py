@@ -8,6 +8,7 @@ import fsspec
 import polars as pl
 import pyarrow.parquet as pq
 
+from ..azblob import polars_options
 from . import parts
 from .parts import STATS_KEY, DataError
 
@@ -108,8 +109,8 @@ def scan(files: list[str], aggregates: list[str] | None = None) -> pl.LazyFrame:
         aggregates = [f for f in files if is_aggregate(_footer(f))]
     first = set(aggregates)
     ordered = [f for f in files if f in first] + [f for f in files if f not in first]
-    return pl.scan_parquet(ordered, cast_options=pl.ScanCastOptions(
-        categorical_to_string="allow"))
+    return pl.scan_parquet(ordered, storage_options=polars_options(ordered),
+                           cast_options=pl.ScanCastOptions(categorical_to_string="allow"))
 
 
 def dataset_stats(paths: list[str], verify: bool = True) -> dict:

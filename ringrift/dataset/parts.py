@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import ENGINE_VERSION, SCHEMA_VERSION, arrow_schema
+from .schema import ENGINE_VERSION, MAX_PLAYERS, SCHEMA_VERSION, arrow_schema
 
 ROW_GROUP_ROWS = 32_768
 STATS_KEY = b"ringrift.stats"
@@ -111,7 +111,8 @@ def atomic_output(uri: str):
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=".part")
     except OSError as exc:
-        raise DataError(f"cannot write in {parent or tempfile.gettempdir()}: {exc.strerror}") from None
+        where = parent or tempfile.gettempdir()
+        raise DataError(f"cannot write in {where}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -287,7 +288,8 @@ def _check_digest(uri: str, meta: pq.FileMetaData, data_hash) -> pq.FileMetaData
     kv = meta.metadata or {}
     _check_versions(uri, kv)
     if DIGEST_KEY not in kv or STATS_KEY not in kv:
-        raise DataError(f"{uri} carries no ringrift digest (not written by ringrift {SCHEMA_VERSION})")
+        raise DataError(f"{uri} carries no ringrift digest "
+                        f"(not written by ringrift {SCHEMA_VERSION})")
     if _digest(data_hash, kv[STATS_KEY]).encode() != kv[DIGEST_KEY]:
         raise DataError(f"{uri}: content digest mismatch (the file was changed or corrupted "
                         f"after it was written)")
@@ -445,14 +447,14 @@ def check_table_values(uri: str, table: pa.Table, first_row: int = 0) -> None:
     winner = table.column("winner").to_numpy().astype(np.int64)
     mover = table.column("player_to_move").to_numpy().astype(np.int64)
     outcome = table.column("outcome").to_numpy().astype(np.float64)
-    ranks = _fixed(table, "ranks", 4).astype(np.int64)
-    values = _fixed(table, "values", 4).astype(np.float64)
-    bad((n < 2) | (n > 4), "has a player count outside 2-4")
+    ranks = _fixed(table, "ranks", MAX_PLAYERS).astype(np.int64)
+    values = _fixed(table, "values", MAX_PLAYERS).astype(np.float64)
+    bad((n < 2) | (n > MAX_PLAYERS), f"has a player count outside 2-{MAX_PLAYERS}")
     bad((winner < 0) | (winner > n), "has a winner outside 0..num_players")
     bad((mover < 1) | (mover > n), "has a player to move outside 1..num_players")
     want = np.where(winner == 0, 0.5, (winner == mover).astype(np.float64))
     bad(outcome != want, "has an outcome that disagrees with its winner and player to move")
-    seat = np.arange(4)[None, :]
+    seat = np.arange(MAX_PLAYERS)[None, :]
     inside = seat < n[:, None]
     bad(np.any(inside & ((ranks < 1) | (ranks > n[:, None])), axis=1) |
         np.any(~inside & (ranks != 0), axis=1), "has ranks outside 1..num_players")

@@ -27,7 +27,7 @@ ENGINE_VERSION = 2
 # tests/test_engine_version.py fails when the engine's behaviour no longer
 # matches, so a rules change cannot ship under a stale version. Bump both.
 ENGINE_DIGEST = "3e52413a85617a1ca1de588ad56b943cba73e01703a2a68cce771fb6fbd85f8e"
-MAX_PLAYERS = 4
+MAX_PLAYERS = L.MAX_PLAYERS
 
 
 def arrow_schema(ncell: int) -> pa.Schema:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 
-
-from .parts import DIGEST_KEY, STATS_KEY, DataError, iter_checked_batches, verify_file
-
 from ..storage import parquet_files
 from .aggregate import part_name
+from .parts import DIGEST_KEY, STATS_KEY, DataError, iter_checked_batches, verify_file
 
 
 def verify(paths: list[str]) -> tuple[list[str], dict]:
@@ -66,7 +64,8 @@ def verify(paths: list[str]) -> tuple[list[str], dict]:
         prov = stats.get("provenance", [])
         rows = sum(p["rows"] for p in prov)
         if not stats.get("dropped_duplicate_games") and rows != stats["samples"]:
-            problems.append(f"{uri}: provenance lists {rows} rows, the file holds {stats['samples']}")
+            problems.append(f"{uri}: provenance lists {rows} rows, "
+                            f"the file holds {stats['samples']}")
         if ngames != stats["games"]:
             problems.append(f"{uri}: {ngames} games, its stats say {stats['games']}")
         for p in prov:

@@ -19,7 +19,7 @@ from .geometry import BOARD_TYPES, board, check_board_type
 from .keys import move_key
 from .rules import apply_move, legal_moves, legal_moves_into  # noqa: F401
 
-VALID_PLAYER_COUNTS = (2, 3, 4)
+VALID_PLAYER_COUNTS = tuple(range(2, L.MAX_PLAYERS + 1))
 
 
 class IllegalMoveError(ValueError):
@@ -37,7 +37,8 @@ def new_state(board_type: str, num_players: int, *, swap_rule: bool = False,
     check_board_type(board_type)
     if num_players not in VALID_PLAYER_COUNTS:
         raise ValueError(
-            f"unsupported player count {num_players!r}; valid player counts: 2, 3, 4"
+            f"unsupported player count {num_players!r}; valid player counts: "
+            + ", ".join(map(str, VALID_PLAYER_COUNTS))
         )
     b = board(board_type)
     n = b.ncell
@@ -77,7 +78,8 @@ class Rules:
         check_board_type(board_type)
         if num_players not in VALID_PLAYER_COUNTS:
             raise ValueError(
-                f"unsupported player count {num_players!r}; valid player counts: 2, 3, 4"
+                f"unsupported player count {num_players!r}; valid player counts: "
+                + ", ".join(map(str, VALID_PLAYER_COUNTS))
             )
         self.board_type = board_type
         self.num_players = num_players

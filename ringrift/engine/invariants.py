@@ -9,8 +9,20 @@ import numpy as np
 from numba import njit
 
 from .layout import (
-    F_TYPE, HAND, MF, MOVE_COUNT, MT_CONTINUE_CAPTURE, MT_MOVE_STACK,
-    MT_OVERTAKING_CAPTURE, NCELL, NP, RPP, STATUS, ST_ACTIVE, TERR, TOTAL_ELIM,
+    F_TYPE,
+    HAND,
+    MF,
+    MOVE_COUNT,
+    MT_CONTINUE_CAPTURE,
+    MT_MOVE_STACK,
+    MT_OVERTAKING_CAPTURE,
+    NCELL,
+    NP,
+    RPP,
+    ST_ACTIVE,
+    STATUS,
+    TERR,
+    TOTAL_ELIM,
 )
 from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .stacks import collapsed, marker, rings_on_board

@@ -34,9 +34,38 @@ then y; hex: cube x major, then y). Geometry lives in one ``int32`` table
 ``geo`` of shape (n, GEO_COLS): ray neighbours per movement direction, territory
 neighbours, and the reference's border-marker neighbours; -1 = off board.
 
-A move is an ``int32`` record of MF fields: type, player, from, to, cap, a, b, c
-(see ``moves.py`` for what a/b/c mean per type).
+A move is an ``int32`` record of MF fields: type, player, from, to, cap, a, b, c.
+Cells are cell indices, -1 = unused; a/b/c are 0 unless listed:
+
+    place_ring                  to = cell, a = rings placed (1-3)
+    move_stack                  from -> to
+    overtaking_capture,
+    continue_capture_segment    from -> to (landing cell), cap = the captured
+                                stack's cell
+    process_line                to = the line's first cell, a = the line's index
+                                in find_lines(geo, s, player) order, b = -1
+    choose_line_option          as process_line; b = first cell (offset along the
+                                line) of the LINELEN cells to collapse, -1 = the
+                                whole line (which then owes an elimination)
+    choose_territory_option     to = the region's first cell, a = the region's
+                                index in find_regions(geo, s) order
+    eliminate_rings_from_stack  to = the stack's cell, a = context (CTX_*)
+    forced_elimination          to = the stack's cell
+    recovery_slide              from = the player's marker, to = where it slides,
+                                a = mode (RM_*); RM_LINE: b = 1 collapse the
+                                whole line and extract a buried ring, b = 2
+                                collapse LINELEN cells free (longer lines only),
+                                c = -1 (the stack is chosen when applied);
+                                RM_FALLBACK / RM_STACK_STRIKE: c = the stack
+                                whose buried ring pays
+    every other type            type and player only (from/to/cap = -1)
 """
+
+# ---- players ----------------------------------------------------------------
+MAX_PLAYERS = 4
+# per-player arrays are indexed by player number 1..MAX_PLAYERS (slot 0 unused),
+# as the header's HAND/ELIM/TERR/ELIMTURN blocks are
+PSLOTS = MAX_PLAYERS + 1
 
 # ---- header -------------------------------------------------------------
 NCELL = 0
@@ -78,7 +107,7 @@ LPS_REQ = 35
 STAMP = 36
 TOTAL_ELIM = 37
 NO_REGIONS = 38  # cache: set when the line phase just found no territory decision
-HAND = 40
+HAND = 40          # PSLOTS entries each, see "per player" above
 ELIM = 45
 TERR = 50
 ELIMTURN = 55

@@ -199,7 +199,8 @@ def state_from_json(state_json, *, swap_rule: bool = False,
         if not rings:
             continue
         if len(rings) > maxh:
-            raise ValueError(f"stack at {key} is taller ({len(rings)}) than the layout allows ({maxh})")
+            raise ValueError(f"stack at {key} is taller ({len(rings)}) "
+                             f"than the layout allows ({maxh})")
         s[L.HDR + c] = len(rings)
         s[L.HDR + 3 * n + c] = s[L.STAMP]
         s[L.STAMP] += 1
@@ -452,11 +453,13 @@ def raw_move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
                    for r in range(len(offs) - 1)]
         want = None
         if move_json.get("disconnectedRegions"):
-            want = frozenset(pos_cell(brd, q) for q in move_json["disconnectedRegions"][0]["spaces"])
+            spaces = move_json["disconnectedRegions"][0]["spaces"]
+            want = frozenset(pos_cell(brd, q) for q in spaces)
         hit = [r for r, reg in enumerate(regions)
                if (reg == want if want is not None else mv[L.F_TO] in reg)]
         if not hit:
-            raise ValueError(f"no disconnected region on the board matches {describe_json_move(move_json)}")
+            raise ValueError("no disconnected region on the board matches "
+                             + describe_json_move(move_json))
         mv[L.F_A] = hit[0]
         mv[L.F_TO] = min(regions[hit[0]])
     elif t in ("process_line", "choose_line_option"):

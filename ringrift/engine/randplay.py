@@ -2,7 +2,7 @@
 import numpy as np
 from numba import njit
 
-from .layout import MF, MOVE_COUNT, STATUS, ST_ACTIVE
+from .layout import MF, MOVE_COUNT, ST_ACTIVE, STATUS
 from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 
 

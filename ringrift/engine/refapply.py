@@ -30,7 +30,10 @@ from . import layout as L
 from .api import Rules
 from .load import pos_cell, raw_move_from_json
 from .rules import (
-    _advance, _changes_board, _mark_permanent_eliminations, apply_move,
+    _advance,
+    _changes_board,
+    _mark_permanent_eliminations,
+    apply_move,
     check_victory,
 )
 from .stacks import eliminate_top, set_collapsed
@@ -114,7 +117,8 @@ def apply_unlisted(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
     if move_json.get("type") in ("choose_territory_option", "process_territory_region"):
         cells = _region_cells(rules, move_json)
         if not cells:
-            raise ValueError("territory claim names no region and the board has none at its position")
+            raise ValueError("territory claim names no region "
+                             "and the board has none at its position")
         if not _is_board_region(rules, s, cells):
             return apply_explicit_region(rules, s, int(move_json["player"]), cells)
     mv = raw_move_from_json(rules, s, move_json)

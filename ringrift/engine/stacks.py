@@ -2,7 +2,15 @@
 from numba import njit
 
 from .layout import (
-    ELIM, HAND, HDR, MAXH, NCELL, NP, STAMP, TERR, TOTAL_ELIM,
+    ELIM,
+    HAND,
+    HDR,
+    MAXH,
+    NCELL,
+    NP,
+    STAMP,
+    TERR,
+    TOTAL_ELIM,
 )
 
 

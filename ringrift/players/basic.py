@@ -1,10 +1,18 @@
-"""Shared jitted helpers and the two cheap players: random and one-ply greedy."""
+"""Shared jitted helpers: one-hot policies, weight noise, the one-ply greedy
+choice (the heuristic player's move, also used by heuristic rollouts) and a
+cheap move-type ordering. The random player is a uniform draw in select.py."""
 import numpy as np
 from numba import njit
 
 from ..engine.layout import (
-    MT_CHOOSE_LINE_OPTION, MT_CHOOSE_TERRITORY, MT_CONTINUE_CAPTURE, MT_ELIMINATE,
-    MT_FORCED_ELIM, MT_MOVE_STACK, MT_OVERTAKING_CAPTURE, MT_PROCESS_LINE,
+    MT_CHOOSE_LINE_OPTION,
+    MT_CHOOSE_TERRITORY,
+    MT_CONTINUE_CAPTURE,
+    MT_ELIMINATE,
+    MT_FORCED_ELIM,
+    MT_MOVE_STACK,
+    MT_OVERTAKING_CAPTURE,
+    MT_PROCESS_LINE,
     MT_RECOVERY_SLIDE,
 )
 from ..engine.rules import apply_move

@@ -18,15 +18,51 @@ import numpy as np
 from numba import njit
 
 from ..engine.layout import (
-    CUR, ELIM, G_RAY, HAND, HDR, LINELEN, MAXH, NCELL, NDIR, NP, PH_CAPTURE,
-    PH_CHAIN_CAPTURE, PH_LINE, PH_TERRITORY, PHASE, STATUS, ST_ACTIVE, TERR,
-    TTHR, VTHR, WINNER,
+    CUR,
+    ELIM,
+    G_RAY,
+    HAND,
+    HDR,
+    LINELEN,
+    MAXH,
+    NCELL,
+    NDIR,
+    NP,
+    PH_CAPTURE,
+    PH_CHAIN_CAPTURE,
+    PH_LINE,
+    PH_TERRITORY,
+    PHASE,
+    PSLOTS,
+    ST_ACTIVE,
+    STATUS,
+    TERR,
+    TTHR,
+    VTHR,
+    WINNER,
 )
 from ..engine.territory import can_process, find_regions
 from .params import (
-    W_ATTACK, W_BOARD, W_BURIED, W_CAP, W_CTRL, W_ELIM, W_ELIM_PROX, W_HAND,
-    W_LINE_NEAR, W_LINES, W_MARKERS, W_MOBILITY, W_NO_STACKS, W_REGION, W_STACKS,
-    W_STUCK, W_TERR, W_TERR_PROX, W_VULN, WIN_SCORE,
+    W_ATTACK,
+    W_BOARD,
+    W_BURIED,
+    W_CAP,
+    W_CTRL,
+    W_ELIM,
+    W_ELIM_PROX,
+    W_HAND,
+    W_LINE_NEAR,
+    W_LINES,
+    W_MARKERS,
+    W_MOBILITY,
+    W_NO_STACKS,
+    W_REGION,
+    W_STACKS,
+    W_STUCK,
+    W_TERR,
+    W_TERR_PROX,
+    W_VULN,
+    WIN_SCORE,
 )
 
 DEAD = -1.0e9  # score of a player with no rings left (out of the game)
@@ -43,7 +79,7 @@ def _cap(s, base, h):
 
 @njit(cache=True)
 def player_scores(geo, s, w, sc):
-    """sc[p] for p in 1..NP (sc must have >= 5 entries)."""
+    """sc[p] for p in 1..NP (sc must have >= PSLOTS entries)."""
     n = s[NCELL]
     m = s[MAXH]
     np_ = s[NP]
@@ -53,10 +89,10 @@ def player_scores(geo, s, w, sc):
     ob = HDR + 4 * n
     om = HDR + n
     oc = HDR + 2 * n
-    for p in range(5):
+    for p in range(PSLOTS):
         sc[p] = 0.0
-    nstacks = np.zeros(5, dtype=np.int64)
-    nrings = np.zeros(5, dtype=np.int64)
+    nstacks = np.zeros(PSLOTS, dtype=np.int64)
+    nrings = np.zeros(PSLOTS, dtype=np.int64)
     w_mark = w[W_MARKERS]
     w_near = w[W_LINE_NEAR]
     w_lines = w[W_LINES]
@@ -196,7 +232,7 @@ def terminal_value(s, me):
 
 @njit(cache=True)
 def evaluate(geo, s, w, me, sc):
-    """Value of s for player me (sc: scratch of >= 5 floats)."""
+    """Value of s for player me (sc: scratch of >= PSLOTS floats)."""
     if s[STATUS] != ST_ACTIVE:
         return terminal_value(s, me)
     player_scores(geo, s, w, sc)

@@ -157,7 +157,8 @@ def weights_digest(weights) -> str:
     settings and a part's provenance record of a heuristic profile."""
     import hashlib
 
-    return hashlib.blake2b(np.asarray(weights, dtype=np.float64).tobytes(), digest_size=8).hexdigest()
+    raw = np.asarray(weights, dtype=np.float64).tobytes()
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 def player_params(level: int, board_type: str, weights=None):

@@ -30,16 +30,29 @@ each child when widening (that visit is exploration by construction). The
 move played is the most visited one or, during the first I_TEMP_STEPS engine
 steps of a game, a sample from visits^(1/T) when a temperature T is set.
 """
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR, MF, MOVE_COUNT, NP, STATUS, ST_ACTIVE, WINNER
+from ..engine.layout import CUR, MF, MOVE_COUNT, NP, PSLOTS, ST_ACTIVE, STATUS, WINNER
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import greedy_index
 from .evaluate import player_scores, relative_value
 from .params import (
-    F_CPUCT, F_PRIOR_TEMP, F_TEMPERATURE, F_VALUE_SCALE, F_WIDEN, I_MAX_NODES,
-    I_PRIORS, I_ROLLOUT_KIND, I_ROLLOUT_LEN, I_TEMP_STEPS, I_VISITS, ROLLOUT_HEURISTIC,
+    F_CPUCT,
+    F_PRIOR_TEMP,
+    F_TEMPERATURE,
+    F_VALUE_SCALE,
+    F_WIDEN,
+    I_MAX_NODES,
+    I_PRIORS,
+    I_ROLLOUT_KIND,
+    I_ROLLOUT_LEN,
+    I_TEMP_STEPS,
+    I_VISITS,
+    ROLLOUT_HEURISTIC,
+    WIN_SCORE,
 )
 
 
@@ -89,11 +102,34 @@ def rollout(geo, s, w, length, kind, buf, sc, vals):
     return s
 
 
+# The tree lives in flat arrays indexed by node (node 0 = the root); a node's
+# children are the nodes first[node] .. first[node] + nch[node] - 1.
+Tree = namedtuple("Tree", [
+    "first",   # int32: first child, -1 = not expanded
+    "nch",     # int32: number of children
+    "mv",      # int32 (cap, MF): the move leading to the node
+    "mi",      # int32: that move's index in its parent's move list
+    "nvis",    # float64: visits
+    "wsum",    # float64 (cap, PSLOTS): value sum per player
+    "prior",   # float64: prior probability
+    "sv",      # float64 (cap, PSLOTS): static value per player (priors only)
+])
+
+
 @njit(cache=True)
-def _expand(geo, s, moves, k, at, node, first, nch, mv, mi, nvis, wsum, prior, sv,
-            use_priors, w, mover, ptemp, scale, sc, val, tmp):
+def _new_tree(cap):
+    return Tree(np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
+                np.empty((cap, MF), dtype=np.int32), np.empty(cap, dtype=np.int32),
+                np.empty(cap, dtype=np.float64), np.empty((cap, PSLOTS), dtype=np.float64),
+                np.empty(cap, dtype=np.float64), np.empty((cap, PSLOTS), dtype=np.float64))
+
+
+@njit(cache=True)
+def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale,
+            sc, val, tmp):
     """Children at[0:k] of node for moves[:k], best prior first (mi = index
     into moves). With priors, returns the slot of the mover's best child."""
+    first, nch, mv, mi, nvis, wsum, prior, sv = tree
     first[node] = at
     nch[node] = k
     for i in range(k):
@@ -101,7 +137,7 @@ def _expand(geo, s, moves, k, at, node, first, nch, mv, mi, nvis, wsum, prior, s
         nvis[c] = 0.0
         first[c] = -1
         nch[c] = 0
-        for p in range(5):
+        for p in range(PSLOTS):
             wsum[c, p] = 0.0
     if not use_priors:
         for i in range(k):
@@ -111,18 +147,18 @@ def _expand(geo, s, moves, k, at, node, first, nch, mv, mi, nvis, wsum, prior, s
         return -1
     # static value of every child: its prior and per-player values in [0, 1]
     raw = tmp[0, :k]
-    vv = tmp[1:6, :k]
+    vv = tmp[1:1 + PSLOTS, :k]
     mx = -np.inf
     for i in range(k):
         ch = apply_move(geo, s, moves[i])
         if ch[STATUS] != ST_ACTIVE:
             wn = ch[WINNER]
-            v = 1.0e6 if wn == mover else (-1.0e6 if wn != 0 else 0.0)
+            v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
         else:
             player_scores(geo, ch, w, sc)
             v = relative_value(sc, ch[NP], mover)
         leaf_values_from(ch, sc, scale, val)
-        for p in range(5):
+        for p in range(PSLOTS):
             vv[p, i] = val[p]
         raw[i] = v
         if v > mx:
@@ -138,13 +174,16 @@ def _expand(geo, s, moves, k, at, node, first, nch, mv, mi, nvis, wsum, prior, s
         mv[c] = moves[i]
         mi[c] = i
         prior[c] = raw[i] / tot
-        for p in range(5):
+        for p in range(PSLOTS):
             sv[c, p] = vv[p, i]
     return at
 
 
 @njit(cache=True)
-def _select(node, p, first, nch, nvis, wsum, prior, sv, use_priors, cpuct, widen):
+def _select(node, p, tree, use_priors, cpuct, widen):
+    """The child of node that player p (to move there) explores next."""
+    first, nch, nvis = tree.first, tree.nch, tree.nvis
+    wsum, prior, sv = tree.wsum, tree.prior, tree.sv
     a = first[node]
     b = a + nch[node]
     if b - a == 1:
@@ -183,93 +222,52 @@ def _select(node, p, first, nch, nvis, wsum, prior, sv, use_priors, cpuct, widen
 
 
 @njit(cache=True)
-def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
-    """(index of the move to play, nodes used); pol[:k] = the policy target."""
-    visits = iparams[I_VISITS]
-    rlen = iparams[I_ROLLOUT_LEN]
-    rkind = iparams[I_ROLLOUT_KIND]
-    use_priors = iparams[I_PRIORS] != 0
-    cap = iparams[I_MAX_NODES]
-    if cap < k + 1:
-        cap = k + 1
-    cpuct = fparams[F_CPUCT]
-    ptemp = fparams[F_PRIOR_TEMP]
-    if ptemp <= 0.0:
-        ptemp = 1.0
-    scale = fparams[F_VALUE_SCALE]
-    if scale <= 0.0:
-        scale = 1.0
-    widen = fparams[F_WIDEN]
-    temperature = fparams[F_TEMPERATURE]
-    if s0[MOVE_COUNT] >= iparams[I_TEMP_STEPS]:
-        temperature = 0.0
+def _descend(geo, s0, tree, path, use_priors, cpuct, widen):
+    """Selection: walk from the root to a leaf (unexpanded or finished);
+    (its state, its node, its depth), with the nodes on the way in path[:depth+1]."""
+    node = 0
+    s = s0
+    depth = 0
+    path[0] = 0
+    while tree.first[node] >= 0 and s[STATUS] == ST_ACTIVE:
+        c = _select(node, s[CUR], tree, use_priors, cpuct, widen)
+        s = apply_move(geo, s, tree.mv[c])
+        node = c
+        if depth + 1 < path.shape[0]:
+            depth += 1
+            path[depth] = node
+    return s, node, depth
 
-    first = np.empty(cap, dtype=np.int32)
-    nch = np.empty(cap, dtype=np.int32)
-    mv = np.empty((cap, MF), dtype=np.int32)
-    mi = np.empty(cap, dtype=np.int32)
-    nvis = np.empty(cap, dtype=np.float64)
-    wsum = np.empty((cap, 5), dtype=np.float64)
-    prior = np.empty(cap, dtype=np.float64)
-    sv = np.empty((cap, 5), dtype=np.float64)
-    buf = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    tmp = np.empty((6, MAX_MOVES_BUFFER), dtype=np.float64)
-    sc = np.zeros(5)
-    val = np.zeros(5)
-    path = np.empty(4096, dtype=np.int32)
 
-    nvis[0] = 0.0
-    wsum[0, :] = 0.0
-    me = s0[CUR]
-    _expand(geo, s0, moves, k, 1, 0, first, nch, mv, mi, nvis, wsum, prior, sv, use_priors,
-            w, me, ptemp, scale, sc, val, tmp)
-    used = 1 + k
+@njit(cache=True)
+def _one_ply_value(tree, bc, kk, mover, val):
+    """val = the static values of the mover's best child among bc .. bc+kk-1."""
+    sv = tree.sv
+    for c in range(bc, bc + kk):
+        if sv[c, mover] > sv[bc, mover]:
+            bc = c
+    for p in range(1, PSLOTS):
+        val[p] = sv[bc, p]
 
-    for _ in range(visits):
-        node = 0
-        s = s0
-        depth = 0
-        path[0] = 0
-        while first[node] >= 0 and s[STATUS] == ST_ACTIVE:
-            c = _select(node, s[CUR], first, nch, nvis, wsum, prior, sv, use_priors, cpuct,
-                        widen)
-            s = apply_move(geo, s, mv[c])
-            node = c
-            if depth + 1 < path.shape[0]:
-                depth += 1
-                path[depth] = node
-        scored = False
-        if s[STATUS] == ST_ACTIVE:
-            kk = legal_moves_into(geo, s, buf)
-            if used + kk <= cap:
-                mover = s[CUR]
-                bc = _expand(geo, s, buf, kk, used, node, first, nch, mv, mi, nvis, wsum,
-                             prior, sv, use_priors, w, mover, ptemp, scale, sc, val, tmp)
-                used += kk
-                if bc >= 0 and rlen == 0:
-                    # one-ply backup: the value after the mover's best move
-                    for c in range(bc, bc + kk):
-                        if sv[c, mover] > sv[bc, mover]:
-                            bc = c
-                    for p in range(1, 5):
-                        val[p] = sv[bc, p]
-                    scored = True
-            if rlen > 0:
-                s = rollout(geo, s, w, rlen, rkind, buf, sc, tmp[0])
-        if not scored:
-            leaf_values(geo, s, w, scale, sc, val)
-        for j in range(depth + 1):
-            nd = path[j]
-            nvis[nd] += 1.0
-            for p in range(1, 5):
-                wsum[nd, p] += val[p]
 
-    # policy target over the moves as given (root child c holds moves[mi[c]])
-    cnt = tmp[0, :k]
+@njit(cache=True)
+def _backup(tree, path, depth, val):
+    for j in range(depth + 1):
+        nd = path[j]
+        tree.nvis[nd] += 1.0
+        for p in range(1, PSLOTS):
+            tree.wsum[nd, p] += val[p]
+
+
+@njit(cache=True)
+def _root_policy(tree, k, widen, cnt, pol):
+    """pol[:k] = the root's visit distribution over the moves as given (root
+    child c holds moves[mi[c]]), without each child's first visit when
+    widening; False if no child was visited (pol all 0)."""
     tot = 0.0
     for c in range(1, 1 + k):
-        cnt[mi[c]] = nvis[c]
-        tot += nvis[c]
+        cnt[tree.mi[c]] = tree.nvis[c]
+        tot += tree.nvis[c]
     if widen > 0.0:
         extra = 0.0
         for i in range(k):
@@ -282,35 +280,104 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
     for i in range(k):
         pol[i] = 0.0
     if tot <= 0.0:
-        # no visits: the best prior (first child)
-        bi = mi[1]
-        pol[bi] = 1.0
-        return bi, used
+        return False
     for i in range(k):
         pol[i] = cnt[i] / tot
-    if temperature > 0.0:
-        acc = 0.0
-        wt = tmp[1, :k]
-        for i in range(k):
-            wt[i] = pol[i] ** (1.0 / temperature)
-            acc += wt[i]
-        r = np.random.random() * acc
-        for i in range(k):
-            r -= wt[i]
-            if r < 0.0 and wt[i] > 0.0:
-                return i, used
-        for i in range(k - 1, -1, -1):
-            if wt[i] > 0.0:
-                return i, used
-    # the most visited move; ties go to the higher value for the mover
-    bi = mi[1]
+    return True
+
+
+@njit(cache=True)
+def _sample(pol, k, temperature, wt):
+    """A move index drawn from pol^(1/temperature)."""
+    acc = 0.0
+    for i in range(k):
+        wt[i] = pol[i] ** (1.0 / temperature)
+        acc += wt[i]
+    r = np.random.random() * acc
+    for i in range(k):
+        r -= wt[i]
+        if r < 0.0 and wt[i] > 0.0:
+            return i
+    for i in range(k - 1, -1, -1):
+        if wt[i] > 0.0:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _most_visited(tree, k, me):
+    """The most visited root move; ties go to the higher value for me."""
+    bi = tree.mi[1]
     bn = -1.0
     bq = -np.inf
     for c in range(1, 1 + k):
-        n = nvis[c]
-        q = wsum[c, me] / n if n > 0 else -1.0
+        n = tree.nvis[c]
+        q = tree.wsum[c, me] / n if n > 0 else -1.0
         if n > bn or (n == bn and q > bq):
             bn = n
             bq = q
-            bi = mi[c]
-    return bi, used
+            bi = tree.mi[c]
+    return bi
+
+
+@njit(cache=True)
+def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
+    """(index of the move to play, nodes used); pol[:k] = the policy target."""
+    visits = iparams[I_VISITS]
+    rlen = iparams[I_ROLLOUT_LEN]
+    rkind = iparams[I_ROLLOUT_KIND]
+    use_priors = iparams[I_PRIORS] != 0
+    cap = max(iparams[I_MAX_NODES], k + 1)
+    cpuct = fparams[F_CPUCT]
+    ptemp = fparams[F_PRIOR_TEMP]
+    if ptemp <= 0.0:
+        ptemp = 1.0
+    scale = fparams[F_VALUE_SCALE]
+    if scale <= 0.0:
+        scale = 1.0
+    widen = fparams[F_WIDEN]
+    temperature = fparams[F_TEMPERATURE]
+    if s0[MOVE_COUNT] >= iparams[I_TEMP_STEPS]:
+        temperature = 0.0
+
+    tree = _new_tree(cap)
+    buf = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
+    tmp = np.empty((1 + PSLOTS, MAX_MOVES_BUFFER), dtype=np.float64)
+    sc = np.zeros(PSLOTS)
+    val = np.zeros(PSLOTS)
+    path = np.empty(4096, dtype=np.int32)
+
+    tree.nvis[0] = 0.0
+    tree.wsum[0, :] = 0.0
+    me = s0[CUR]
+    _expand(geo, s0, moves, k, 1, 0, tree, use_priors, w, me, ptemp, scale, sc, val, tmp)
+    used = 1 + k
+
+    for _ in range(visits):
+        s, node, depth = _descend(geo, s0, tree, path, use_priors, cpuct, widen)
+        scored = False
+        if s[STATUS] == ST_ACTIVE:
+            kk = legal_moves_into(geo, s, buf)
+            if used + kk <= cap:
+                mover = s[CUR]
+                bc = _expand(geo, s, buf, kk, used, node, tree, use_priors, w, mover,
+                             ptemp, scale, sc, val, tmp)
+                used += kk
+                if bc >= 0 and rlen == 0:
+                    _one_ply_value(tree, bc, kk, mover, val)
+                    scored = True
+            if rlen > 0:
+                s = rollout(geo, s, w, rlen, rkind, buf, sc, tmp[0])
+        if not scored:
+            leaf_values(geo, s, w, scale, sc, val)
+        _backup(tree, path, depth, val)
+
+    if not _root_policy(tree, k, widen, tmp[0, :k], pol):
+        bi = tree.mi[1]  # no visits: the best prior (first child)
+        pol[bi] = 1.0
+        return bi, used
+    if temperature > 0.0:
+        i = _sample(pol, k, temperature, tmp[1, :k])
+        if i >= 0:
+            return i, used
+    return _most_visited(tree, k, me), used

@@ -8,17 +8,20 @@ applied for free.
 
 The root's moves are always all scored statically (the one-ply answer and
 the ordering); the node budget then caps the apply_move calls of the deeper
-search, and once it is spent nodes are scored statically. Interior nodes
-order their children by static value and search only the best ``beam`` of
-them deeper (0 = all); nodes just above the leaves order by move type
-(captures first) so cutoffs come early without scoring every child twice.
+search, and once it is spent nodes are scored statically. The root, and
+every interior node two or more plies above the leaves whose children the
+budget can still pay to score, order their children by static value and
+search only the best ``beam`` of them deeper (0 = all). Other nodes (just
+above the leaves, or short of budget) order by move type (captures first),
+so cutoffs come early without scoring every child twice, and search all
+their children while budget remains.
 Ties at the root are broken at random; otherwise the search is deterministic.
 The search is iterative (Numba cannot cache recursive functions).
 """
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR, F_TYPE, MF, STATUS, ST_ACTIVE
+from ..engine.layout import CUR, F_TYPE, MF, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import move_type_priority
 from .evaluate import evaluate, terminal_value
@@ -144,14 +147,16 @@ def _search(geo, s, depth, alpha, beta, me, w, sc, bufs, vals, idx, ply0, ctr, b
 @njit(cache=True)
 def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     """(index of the best move, nodes used). vals_out[:k] gets each root
-    move's value (static for moves outside the beam; -inf if never scored)."""
+    move's value: the static one-ply values when depth is 1 or a move wins at
+    once; otherwise the searched value of each move the search reached (inside
+    the beam, within the budget) and -inf for the others."""
     depth = iparams[I_DEPTH]
     budget = iparams[I_NODES]
     beam = iparams[I_BEAM]
     if depth < 1:
         depth = 1
     me = s[CUR]
-    sc = np.zeros(5)
+    sc = np.zeros(PSLOTS)
     ctr = np.zeros(1, dtype=np.int64)
     maxply = depth + 3
     bufs = np.empty((maxply, MAX_MOVES_BUFFER, MF), dtype=np.int32)

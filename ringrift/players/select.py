@@ -12,7 +12,7 @@ comes from Numba's np.random (seeded once per game by the caller).
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR
+from ..engine.layout import CUR, PSLOTS
 from .basic import greedy_index, noisy_weights, one_hot
 from .mcts import mcts_choose
 from .minimax import minimax_choose
@@ -31,7 +31,7 @@ def select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out):
         return i
     w = noisy_weights(weights, fparams[F_NOISE])
     if kind == K_HEURISTIC:
-        sc = np.zeros(5)
+        sc = np.zeros(PSLOTS)
         vals = np.empty(k, dtype=np.float64)
         i = greedy_index(geo, s, moves, k, w, s[CUR], sc, vals)
         one_hot(policy_out, k, i)

@@ -10,8 +10,16 @@ import numpy as np
 from numba import njit
 
 from ..engine.layout import (
-    CUR, F_TYPE, MF, MOVE_COUNT, MT_NO_LINE, MT_NO_MOVEMENT, MT_NO_PLACEMENT,
-    MT_NO_TERRITORY, STATUS, ST_ACTIVE,
+    CUR,
+    F_TYPE,
+    MF,
+    MOVE_COUNT,
+    MT_NO_LINE,
+    MT_NO_MOVEMENT,
+    MT_NO_PLACEMENT,
+    MT_NO_TERRITORY,
+    ST_ACTIVE,
+    STATUS,
 )
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ..players.select import select_move

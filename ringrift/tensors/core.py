@@ -21,13 +21,12 @@ import numpy as np
 
 from ..engine import layout as L
 from ..engine.api import Rules
-from ..engine.rules import MAX_MOVES_BUFFER
-from .encode import BASE_CHANNELS, KIND_SQUARE, NUM_GLOBALS, encoder_kind, tables
+from .encode import BASE_CHANNELS, NUM_GLOBALS, encoder_kind, tables
 from .game import encode_steps
 from .policy import constants
 
 HISTORY_LENGTH = 3
-MAX_PLAYERS = 4
+MAX_PLAYERS = L.MAX_PLAYERS
 
 
 @dataclass

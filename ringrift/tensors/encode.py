@@ -26,9 +26,28 @@ from numba import njit
 
 from ..engine.geometry import board
 from ..engine.layout import (
-    CUR, ELIM, HAND, HDR, LPS_CONSEC, LPS_CONSEC_P, LPS_REQ, MAXH, NCELL, NP,
-    PH_CAPTURE, PH_CHAIN_CAPTURE, PH_FORCED_ELIM, PH_LINE, PH_MOVEMENT,
-    PH_RING_PLACEMENT, PH_TERRITORY, PHASE, RPP, TERR, TTHR, VTHR,
+    CUR,
+    ELIM,
+    HAND,
+    HDR,
+    LPS_CONSEC,
+    LPS_CONSEC_P,
+    LPS_REQ,
+    MAXH,
+    NCELL,
+    NP,
+    PH_CAPTURE,
+    PH_CHAIN_CAPTURE,
+    PH_FORCED_ELIM,
+    PH_LINE,
+    PH_MOVEMENT,
+    PH_RING_PLACEMENT,
+    PH_TERRITORY,
+    PHASE,
+    RPP,
+    TERR,
+    TTHR,
+    VTHR,
 )
 
 KIND_SQUARE = 0

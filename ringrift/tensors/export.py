@@ -48,8 +48,14 @@ from ..dataset.parts import DataError, is_local
 from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
 from ..engine import layout as L
 from .core import (
-    MOVE_TYPE_NAMES, PHASE_NAMES, EncodeConfig, GameEncoder, GameSpec, csr_concat,
-    final_values, policy_object_arrays,
+    MOVE_TYPE_NAMES,
+    PHASE_NAMES,
+    EncodeConfig,
+    GameEncoder,
+    GameSpec,
+    csr_concat,
+    final_values,
+    policy_object_arrays,
 )
 
 try:   # ISA-L deflate: same format, ~8x faster than zlib at level 1 on these planes
@@ -211,7 +217,8 @@ def _scatter_batch(t: pa.Table, src: int, nb: int, gw, pw) -> None:
             "src": pa.array(np.full(g.num_rows, src, dtype=np.int32)),
         }, schema=_GAME_SCHEMA)
         _write_buckets(gt, nb, gw)
-    p = t.filter(pc.and_(pc.invert(term), pc.greater(pc.list_value_length(t.column("policy_index")), 0)))
+    has_policy = pc.greater(pc.list_value_length(t.column("policy_index")), 0)
+    p = t.filter(pc.and_(pc.invert(term), has_policy))
     if p.num_rows:
         pt = pa.table({"game_id": p.column("game_id").cast(pa.string()), "step": p.column("step"),
                        "policy_index": p.column("policy_index"),

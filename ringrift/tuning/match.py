@@ -1,12 +1,11 @@
 """Seeded matches between two weight vectors with balanced seats."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..engine import layout as L
 from ..engine.api import Rules
 from ..selfplay.game import play_game
-from ..selfplay.worker import params_for, game_seed
+from ..selfplay.worker import game_seed, params_for
+
 
 def play_match(board_type: str, num_players: int, level: int, weights, opponent,
                games: int, seed: int, max_moves: int) -> dict:

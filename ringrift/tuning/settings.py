@@ -2,18 +2,38 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
 from ..engine.geometry import check_board_type
 from ..players.ladder import check_level
+from .files import (  # noqa: F401 - the run's file names, used as S.*_file
+    baseline_file,
+    cand_file,
+    candidates_file,
+    eval_file,
+    result_file,
+    settings_file,
+)
 
-# level 2 (one-ply greedy with 10% random moves and weight noise) plays a game
-# in a few ms and depends on nothing but the weights: the cheapest honest fitness
-DEFAULTS = dict(level=2, population=12, generations=10, iterations=1,
-                games_per_candidate=100, sigma=0.3, promote_threshold=0.55,
-                confirm_games=400, validation_games=1000, max_moves=10_000,
-                start_profile="")
+
+# Defaults and limits live in the workflow's config schema (tuning entries), the
+# one place they are written; the package ships it as ringrift/config.schema.yaml
+# (a link to workflow/schemas/config.schema.yaml). The default level 2 (one-ply
+# greedy with 10% random moves and weight noise) plays a game in a few ms and
+# depends on nothing but the weights: the cheapest honest fitness.
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The schema of one tuning run's settings: {key: {type, default, minimum, ...}}."""
+    import yaml
+    doc = yaml.safe_load(resources.files("ringrift").joinpath("config.schema.yaml").read_text())
+    return doc["properties"]["tuning"]["additionalProperties"]["properties"]
+
+
+def defaults() -> dict:
+    return {k: v["default"] for k, v in schema().items() if "default" in v}
 
 
 @dataclass(frozen=True)
@@ -47,8 +67,9 @@ def make_settings(d: dict) -> Settings:
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(d) - known)
     if unknown:
-        raise ValueError(f"unknown tuning setting {unknown[0]!r}; valid: {', '.join(sorted(known))}")
-    merged = {**DEFAULTS, **d}
+        raise ValueError(f"unknown tuning setting {unknown[0]!r}; "
+                         f"valid: {', '.join(sorted(known))}")
+    merged = {**defaults(), **d}
     missing = sorted(known - set(merged))
     if missing:
         raise ValueError(f"tuning setting {missing[0]!r} is required")
@@ -56,24 +77,27 @@ def make_settings(d: dict) -> Settings:
     check_level(merged["level"])
     if merged["level"] < 2:
         raise ValueError("tuning level must be 2-10: level 1 (random) ignores the weights")
-    limits = {"num_players": (2, 4), "seed": (0, None), "population": (2, None),
-              "generations": (1, None), "iterations": (1, None),
-              "games_per_candidate": (1, None), "confirm_games": (0, None),
-              "validation_games": (1, None), "max_moves": (1, None)}
-    for key, (lo, hi) in limits.items():
-        v = merged[key]
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo or (hi is not None and v > hi):
-            rng = f"{lo}-{hi}" if hi is not None else f">= {lo}"
-            raise ValueError(f"tuning setting {key} must be an integer {rng}, got {v!r}")
-    if not 0 < float(merged["sigma"]) <= 10:
-        raise ValueError(f"tuning setting sigma must be in (0, 10], got {merged['sigma']!r}")
-    if not 0 <= float(merged["promote_threshold"]) <= 1:
-        raise ValueError("tuning setting promote_threshold must be in [0, 1], "
-                         f"got {merged['promote_threshold']!r}")
+    for key, rule in schema().items():
+        _check(key, merged[key], rule)
     merged["sigma"] = float(merged["sigma"])
     merged["promote_threshold"] = float(merged["promote_threshold"])
     merged["start_profile"] = str(merged["start_profile"] or "")
     return Settings(**merged)
+
+
+def _check(key, v, rule: dict) -> None:
+    """v against the schema's type and bounds for key (one line if not)."""
+    lo, hi = rule.get("minimum", rule.get("exclusiveMinimum")), rule.get("maximum")
+    if rule.get("type") == "integer":
+        if (not isinstance(v, int) or isinstance(v, bool) or (lo is not None and v < lo)
+                or (hi is not None and v > hi)):
+            rng = f"{lo}-{hi}" if hi is not None else f">= {lo}"
+            raise ValueError(f"tuning setting {key} must be an integer {rng}, got {v!r}")
+    elif rule.get("type") == "number":
+        low_ok = float(v) > lo if "exclusiveMinimum" in rule else float(v) >= lo
+        if not (low_ok and float(v) <= hi):
+            rng = f"{'(' if 'exclusiveMinimum' in rule else '['}{lo:g}, {hi:g}]"
+            raise ValueError(f"tuning setting {key} must be in {rng}, got {v!r}")
 
 
 def iteration_of(s: Settings, gen: int) -> int:
@@ -82,31 +106,6 @@ def iteration_of(s: Settings, gen: int) -> int:
 
 def iteration_gens(s: Settings, it: int) -> range:
     return range(it * s.generations, (it + 1) * s.generations)
-
-
-# file names relative to the run folder
-def settings_file() -> str:
-    return "settings.json"
-
-
-def baseline_file(it: int) -> str:
-    return f"iter_{it:02d}/baseline.json"
-
-
-def candidates_file(gen: int) -> str:
-    return f"gen_{gen:03d}/candidates.json"
-
-
-def cand_file(gen: int, i: int) -> str:
-    return f"gen_{gen:03d}/cand_{i:03d}.json"
-
-
-def eval_file(gen: int, i: int) -> str:
-    return f"gen_{gen:03d}/eval_{i:03d}.json"
-
-
-def result_file(gen: int) -> str:
-    return f"gen_{gen:03d}/result.json"
 
 
 # seed streams: the search itself, evaluation games of a generation, promotion

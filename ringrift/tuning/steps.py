@@ -8,9 +8,9 @@ import posixpath
 import numpy as np
 
 from ..dataset.parts import atomic_write_bytes
-from ..storage import redact_uri
 from ..players.ladder import load_profile, parse_profile, profile_weights
 from ..players.params import NW, WEIGHT_NAMES
+from ..storage import redact_uri
 from . import settings as S
 from .settings import CONFIRM, EVAL, SEARCH, VALIDATE, stream_seed
 from .stats import binom_two_sided, wilson

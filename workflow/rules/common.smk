@@ -1,5 +1,9 @@
-# Shared helpers: dataset settings and the part plan (pure functions of config),
-# and the start hook that warms Numba's cache.
+# Shared helpers, all pure functions of config: dataset settings, the part plan
+# (which games each part holds, which worker plays it, --worker-range
+# selection), the heuristic profile's digest, the targets of `all`; the tensors
+# settings (rules/tensors.smk); tuning runs' settings and file lists
+# (rules/tuning.smk, names from ringrift.tuning.files). Also the start hook that
+# warms Numba's cache.
 
 import functools
 import json
@@ -8,6 +12,7 @@ import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
+from ringrift.tuning import files as TF  # a tuning run's file names
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")
@@ -28,9 +33,33 @@ onstart:
     # finished parts look out of date whenever the marker is made again.
     # Only jobs sharing this machine's disk use this cache; cloud containers
     # use the one baked into their image (Dockerfile), LAN hosts fill their own.
-    if SharedFSUsage.INPUT_OUTPUT in workflow.storage_settings.shared_fs_usage:
+    # On Slurm the compute nodes warm their own caches (below), not the login node.
+    if (SharedFSUsage.INPUT_OUTPUT in workflow.storage_settings.shared_fs_usage
+            and getattr(workflow.executor_plugin, "name", "") != "slurm"):
         os.makedirs("logs", exist_ok=True)
         shell("ringrift warmup > logs/numba_warmup.log 2>&1")
+
+
+# A Slurm job (profiles/slurm) may land on a node whose CPU or disk differs from
+# the login node's: the node's first job fills its Numba cache once, the node's
+# other jobs wait for it instead of each compiling everything.
+if workflow.remote_exec and "SLURM_JOB_ID" in os.environ:
+    import subprocess
+
+    if subprocess.run([sys.executable, os.path.join(workflow.basedir, "workflow", "scripts",
+                                                    "node_warmup.py")]).returncode:
+        raise WorkflowError("Numba warm-up failed on this node (logs/numba_warmup/)")
+
+# Azure storage: check the account answers before planning, else the storage
+# plugin retries a dead endpoint silently for minutes.
+if workflow.storage_settings.default_storage_provider == "azure" and not workflow.remote_exec:
+    from ringrift.azblob import workflow_problem
+
+    _az = workflow.storage_provider_settings.get("azure")
+    _az = _az.get_settings() if _az else None
+    if _msg := workflow_problem(getattr(_az, "account_name", None),
+                                workflow.storage_settings.default_storage_prefix):
+        raise WorkflowError(_msg)
 
 
 def ds(name):
@@ -194,33 +223,32 @@ def t_gens(wc):
 
 def t_iteration_results(run, it):
     k = tuning(run)["generations"]
-    return [tfile(run, f"gen_{g:03d}/result.json") for g in range(it * k, (it + 1) * k)]
+    return [tfile(run, TF.result_file(g)) for g in range(it * k, (it + 1) * k)]
 
 
 def t_ask_inputs(wc):
     g = int(wc.gen)
     k = tuning(wc.run)["generations"]
     it = g // k
-    earlier = [tfile(wc.run, f"gen_{e:03d}/result.json") for e in range(it * k, g)]
-    return [tfile(wc.run, "settings.json"), tfile(wc.run, f"iter_{it:02d}/baseline.json")] + earlier
+    earlier = [tfile(wc.run, TF.result_file(e)) for e in range(it * k, g)]
+    return [tfile(wc.run, TF.SETTINGS), tfile(wc.run, TF.baseline_file(it))] + earlier
 
 
 def t_baseline(wc):
-    return tfile(wc.run, f"iter_{int(wc.gen) // tuning(wc.run)['generations']:02d}/baseline.json")
+    return tfile(wc.run, TF.baseline_file(int(wc.gen) // tuning(wc.run)["generations"]))
+
+
+def t_baselines(wc):
+    return [tfile(wc.run, TF.baseline_file(i)) for i in range(tuning(wc.run)["iterations"] + 1)]
 
 
 def t_evals(wc):
     g = int(wc.gen)
-    return [tfile(wc.run, f"gen_{g:03d}/eval_{i:03d}.json")
-            for i in range(tuning(wc.run)["population"])]
+    return [tfile(wc.run, TF.eval_file(g, i)) for i in range(tuning(wc.run)["population"])]
 
 
 def tuning_targets():
-    out = []
-    for run in config.get("tuning", {}):
-        out += [tfile(run, n) for n in ("profile.json", "validation.json", "summary.json",
-                                        "fitness.png")]
-    return out
+    return [tfile(run, n) for run in config.get("tuning", {}) for n in TF.FINAL]
 
 
 wildcard_constraints:

@@ -1,9 +1,38 @@
 # Export: the aggregate as .jsonl.gz lines in the seed's sample format.
+# Chunk jobs export contiguous row ranges of the aggregate (`--chunk K/N`,
+# each one gzip member) in parallel; `ringrift concat` joins them in order, so
+# the result decompresses to exactly what one `ringrift export` job writes.
+
+# export_chunks(dataset) and export_pieces: see export_plan.smk (the linter
+# wants functions apart from rules; common.smk is shared by every step).
+include: "export_plan.smk"
+
+
+rule export_chunk:
+    input:
+        combined=f"{PREFIX}/{{dataset}}/combined_training.parquet",
+    output:
+        piece=temp(f"{PREFIX}/{{dataset}}/export/chunk_{{k}}_of_{{n}}.jsonl.gz"),
+    wildcard_constraints:
+        k="[0-9]{4}",
+        n="[0-9]{4}",
+    conda:
+        "../envs/ringrift.yaml"
+    log:
+        "logs/export/{dataset}/chunk_{k}_of_{n}.log",
+    params:
+        chunk=lambda wc: f"{int(wc.k)}/{int(wc.n)}",
+    threads: 1
+    resources:
+        mem_mb=1500,
+    shell:
+        "NUMBA_NUM_THREADS={threads} ringrift export --chunk {params.chunk}"
+        " --output {output.piece} {input.combined} > {log} 2>&1"
 
 
 rule export_jsonl:
     input:
-        combined=f"{PREFIX}/{{dataset}}/combined_training.parquet",
+        pieces=export_pieces,
     output:
         jsonl=f"{PREFIX}/{{dataset}}/combined_training.jsonl.gz",
     conda:
@@ -11,4 +40,4 @@ rule export_jsonl:
     log:
         "logs/export/{dataset}.log",
     shell:
-        "ringrift export --output {output.jsonl} {input.combined} > {log} 2>&1"
+        "ringrift concat --output {output.jsonl} {input.pieces} > {log} 2>&1"

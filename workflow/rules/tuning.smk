@@ -17,8 +17,8 @@ wildcard_constraints:
 
 rule tune_init:
     output:
-        settings=f"{TUNE}/settings.json",
-        baseline=f"{TUNE}/iter_00/baseline.json",
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        baseline=f"{TUNE}/{TF.baseline_file(0)}",
     params:
         settings=lambda wc: json.dumps(tuning(wc.run), sort_keys=True),
     conda:
@@ -35,7 +35,7 @@ rule tune_ask:
     input:
         t_ask_inputs,
     output:
-        candidates=f"{TUNE}/gen_{{gen}}/candidates.json",
+        candidates=f"{TUNE}/{TF.CANDIDATES}",
     conda:
         "../envs/ringrift.yaml"
     log:
@@ -48,12 +48,12 @@ rule tune_ask:
 
 rule tune_evaluate:
     input:
-        settings=f"{TUNE}/settings.json",
-        candidates=f"{TUNE}/gen_{{gen}}/candidates.json",
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        candidates=f"{TUNE}/{TF.CANDIDATES}",
         baseline=t_baseline,
     output:
-        profile=f"{TUNE}/gen_{{gen}}/cand_{{cand}}.json",
-        score=f"{TUNE}/gen_{{gen}}/eval_{{cand}}.json",
+        profile=f"{TUNE}/{TF.CAND}",
+        score=f"{TUNE}/{TF.EVAL}",
     conda:
         "../envs/ringrift.yaml"
     log:
@@ -69,12 +69,12 @@ rule tune_evaluate:
 
 rule tune_tell:
     input:
-        settings=f"{TUNE}/settings.json",
-        candidates=f"{TUNE}/gen_{{gen}}/candidates.json",
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        candidates=f"{TUNE}/{TF.CANDIDATES}",
         baseline=t_baseline,
         scores=t_evals,
     output:
-        result=f"{TUNE}/gen_{{gen}}/result.json",
+        result=f"{TUNE}/{TF.RESULT}",
     conda:
         "../envs/ringrift.yaml"
     log:
@@ -88,11 +88,11 @@ rule tune_tell:
 rule tune_promote:
     # the next iteration's baseline: the best candidate if fresh games confirm it
     input:
-        settings=f"{TUNE}/settings.json",
-        baseline=lambda wc: tfile(wc.run, f"iter_{int(wc.it) - 1:02d}/baseline.json"),
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        baseline=lambda wc: tfile(wc.run, TF.baseline_file(int(wc.it) - 1)),
         results=lambda wc: t_iteration_results(wc.run, int(wc.it) - 1),
     output:
-        baseline=f"{TUNE}/iter_{{it}}/baseline.json",
+        baseline=f"{TUNE}/{TF.BASELINE}",
     wildcard_constraints:
         it="0[1-9]|[1-9][0-9]",  # iter_00 is the start (tune_init)
     params:
@@ -109,11 +109,10 @@ rule tune_promote:
 
 rule tune_profile:
     input:
-        settings=f"{TUNE}/settings.json",
-        baselines=lambda wc: [tfile(wc.run, f"iter_{i:02d}/baseline.json")
-                              for i in range(tuning(wc.run)["iterations"] + 1)],
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        baselines=t_baselines,
     output:
-        profile=f"{TUNE}/profile.json",
+        profile=f"{TUNE}/{TF.PROFILE}",
     conda:
         "../envs/ringrift.yaml"
     log:
@@ -126,11 +125,11 @@ rule tune_profile:
 
 rule tune_validate:
     input:
-        settings=f"{TUNE}/settings.json",
-        start=f"{TUNE}/iter_00/baseline.json",
-        profile=f"{TUNE}/profile.json",
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        start=f"{TUNE}/{TF.baseline_file(0)}",
+        profile=f"{TUNE}/{TF.PROFILE}",
     output:
-        validation=f"{TUNE}/validation.json",
+        validation=f"{TUNE}/{TF.VALIDATION}",
     conda:
         "../envs/ringrift.yaml"
     log:
@@ -143,14 +142,13 @@ rule tune_validate:
 
 rule tune_summary:
     input:
-        settings=f"{TUNE}/settings.json",
-        results=lambda wc: [tfile(wc.run, f"gen_{g:03d}/result.json") for g in range(t_gens(wc))],
-        baselines=lambda wc: [tfile(wc.run, f"iter_{i:02d}/baseline.json")
-                              for i in range(tuning(wc.run)["iterations"] + 1)],
-        validation=f"{TUNE}/validation.json",
+        settings=f"{TUNE}/{TF.SETTINGS}",
+        results=lambda wc: [tfile(wc.run, TF.result_file(g)) for g in range(t_gens(wc))],
+        baselines=t_baselines,
+        validation=f"{TUNE}/{TF.VALIDATION}",
     output:
-        summary=f"{TUNE}/summary.json",
-        plot=report(f"{TUNE}/fitness.png", category="Tuning", subcategory="{run}",
+        summary=f"{TUNE}/{TF.SUMMARY}",
+        plot=report(f"{TUNE}/{TF.FITNESS_PLOT}", category="Tuning", subcategory="{run}",
                     caption="../report/tuning.rst",
                     labels={"run": "{run}", "figure": "fitness per generation"}),
     conda:

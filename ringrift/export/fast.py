@@ -1,0 +1,254 @@
+"""The fast path of the JSONL export, per record batch (kernels in kernels.py).
+
+``batch_lines`` turns a batch into the bytes of its sample lines, the same as
+``jsonl.sample_from_row`` + ``json.dumps`` row by row, or returns None for a
+batch it does not take (the caller then uses that slow path). See kernels.py
+for how.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..engine import layout as L
+from ._common import region_in_reference_order
+from .kernels import (
+    A_REG, A_REGLEN, NAUX, Tables, join_states, render_batch, replay_batch,
+)
+
+
+# ---- the per-batch driver -------------------------------------------------------------------
+
+_TABLES: dict[tuple, Tables] = {}
+_REGION_ORDER: dict[tuple, np.ndarray] = {}
+_REGION_CACHE_MAX = 200_000
+_SEED_SENTINEL = 8_765_432_109_876_543_210  # stands for the seed in metadata templates
+_META_CACHE: dict[tuple, tuple[bytes, bytes]] = {}
+
+# a batch is split when its lines would need more than this (big boards)
+MAX_LINE_BYTES = 96 << 20
+BYTES_PER_MOVE = 700  # a history move's JSON, for sizing sub-batches
+
+
+# Reused output/state buffers: fresh ones would cost a page fault per 4 KiB on
+# every batch (measured ~20 us per sample); the lines returned by batch_lines
+# live in "buf" until the next call.
+_WORKSPACE: dict[str, np.ndarray] = {}
+
+
+def _workspace(name: str, size: int, dtype) -> np.ndarray:
+    got = _WORKSPACE.get(name)
+    if got is None or got.shape[0] < size or got.dtype != dtype:
+        got = np.empty(max(size, 1 << 16), dtype=dtype)
+        _WORKSPACE[name] = got
+    return got
+
+
+def _codes(col: pa.Array) -> tuple[np.ndarray, list]:
+    """Dictionary codes of a (dictionary or plain) column and its values."""
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    return (col.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            col.dictionary.to_pylist())
+
+
+def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
+    """(rows, width) numpy view of a fixed-size-list column (nulls as 0)."""
+    if not pa.types.is_fixed_size_list(col.type) or col.type.list_size != width:
+        return None
+    vals = col.values.slice(col.offset * width, len(col) * width)
+    if vals.null_count:
+        vals = vals.fill_null(0)
+    return vals.to_numpy(zero_copy_only=False).astype(dtype, copy=False).reshape(len(col), width)
+
+
+def _listed(col: pa.Array, dtype) -> tuple[np.ndarray, np.ndarray] | None:
+    """(values, offsets) of a list column; offsets index into values."""
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        return None
+    vals = col.values
+    if vals.null_count:
+        return None
+    return (vals.to_numpy(zero_copy_only=False).astype(dtype, copy=False),
+            col.offsets.to_numpy(zero_copy_only=False).astype(np.int64))
+
+
+def _metadata_pieces(metadata_fn, worker, mode, band, board_type, n, levels) -> tuple[bytes, bytes]:
+    key = (worker, mode, band, board_type, n, levels)
+    got = _META_CACHE.get(key)
+    if got is None:
+        md = metadata_fn({"num_players": n, "seat_levels": list(levels), "worker_id": worker,
+                          "engine_mode": mode, "difficulty_band": band,
+                          "game_seed": _SEED_SENTINEL, "board_type": board_type})
+        text = json.dumps(md, separators=(",", ":"))
+        mark = f'"seed":{_SEED_SENTINEL}'
+        if text.count(mark) != 1:
+            raise AssertionError("seed sentinel not unique in metadata")
+        i = text.index(mark) + len('"seed":')
+        got = (text[:i].encode(), text[i + len(str(_SEED_SENTINEL)):].encode())
+        _META_CACHE[key] = got
+    return got
+
+
+def _region_order(board, cells: np.ndarray) -> np.ndarray:
+    key = (board.name, cells.tobytes())
+    got = _REGION_ORDER.get(key)
+    if got is None:
+        if len(_REGION_ORDER) >= _REGION_CACHE_MAX:
+            _REGION_ORDER.clear()
+        got = np.asarray(region_in_reference_order(board, cells.tolist()), dtype=np.int32)
+        _REGION_ORDER[key] = got
+    return got
+
+
+def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
+    """(bytes of the batch's lines, line ends, game ids, terminal samples), or
+    None when the batch must take the slow path."""
+    B = batch.num_rows
+    if B == 0:
+        return None
+    cols = {name: batch.column(name) for name in batch.schema.names}
+    for name, col in cols.items():
+        if name != "move" and col.null_count:
+            return None
+    bt_codes, bt_vals = _codes(cols["board_type"])
+    np_arr = cols["num_players"].to_numpy(zero_copy_only=False)
+    if len(set(bt_codes.tolist())) != 1 or (np_arr != np_arr[0]).any():
+        return None
+    header = _fixed(cols["header"], L.HDR, np.int32)
+    if header is None:
+        return None
+    if (header[:, L.SWAP_EN] != header[0, L.SWAP_EN]).any() or \
+            (header[:, L.LPS_REQ] != header[0, L.LPS_REQ]).any():
+        return None
+    board_type = bt_vals[int(bt_codes[0])]
+    try:
+        rules = replayer.rules_for(board_type, int(np_arr[0]), header[0])
+    except (ValueError, TypeError):
+        return None
+    key = (rules.board_type, rules.num_players)
+    tab = _TABLES.get(key)
+    if tab is None:
+        tab = _TABLES[key] = Tables(rules)
+    s0 = rules.new_game()
+    n = rules.board.ncell
+    m = int(s0[L.MAXH])
+    height = _fixed(cols["height"], n, np.int32)
+    marker = _fixed(cols["marker"], n, np.int32)
+    collapsed = _fixed(cols["collapsed"], n, np.int32)
+    stamp = _fixed(cols["stamp"], n, np.int32)
+    rings = _listed(cols["rings"], np.int32)
+    hist = _listed(cols["history"], np.int64)
+    rmove = _fixed(cols["move"], L.MF, np.int32)
+    levels = _fixed(cols["seat_levels"], 4, np.int64)
+    if any(x is None for x in (height, marker, collapsed, stamp, rings, hist, rmove, levels)):
+        return None
+    rmove_ok = ~cols["move"].is_null().to_numpy(zero_copy_only=False)
+    slen = len(s0)
+    states = _workspace("states", B * slen, np.int32)[:B * slen].reshape(B, slen)
+    bad = join_states(states, header, height, marker, collapsed, stamp, rings[0], rings[1],
+                      slen, n, m)
+    if bad >= 0:
+        return None
+    hv, ho = hist
+    lens = ho[1:] - ho[:-1]
+    gcodes, gvals = _codes(cols["game_id"])
+    order = np.lexsort((lens, gcodes))
+    total = int(lens.sum())
+    st_mv = np.empty((total + 1, L.MF), dtype=np.int32)
+    st_aux = np.empty((total + 1, NAUX), dtype=np.int32)
+    st_idx = np.empty(total + 1, dtype=np.int64)
+    inst_len = np.zeros(total + 1, dtype=np.int64)
+    rm_aux = np.full((B, NAUX), -1, dtype=np.int32)
+    row_inst = np.zeros(B, dtype=np.int64)
+    reg = np.empty(max(64, total // 4), dtype=np.int32)
+    status, reg = replay_batch(rules.geo, s0, order, gcodes, hv, ho, states, rmove, rmove_ok,
+                               st_mv, st_aux, st_idx, inst_len, reg, rm_aux, row_inst)
+    if status < 0:
+        return None
+    used = status
+    # territory regions in the reference's order (CPython set order: see _common)
+    board = rules.board
+    for aux in (st_aux[:used], rm_aux):
+        for e in np.flatnonzero(aux[:, A_REGLEN] > 0):
+            a, ln = int(aux[e, A_REG]), int(aux[e, A_REGLEN])
+            reg[a:a + ln] = _region_order(board, reg[a:a + ln].copy())
+    # the zobrist field: blake2b of the (checked) state, as state_json._zobrist
+    zob = np.zeros(B, dtype=np.uint64)
+    raw = memoryview(states).cast("B")
+    w = slen * 4
+    blake2b = hashlib.blake2b
+    for r in np.flatnonzero(lens > 0).tolist():
+        zob[r] = int.from_bytes(blake2b(raw[r * w:(r + 1) * w], digest_size=8).digest(), "little")
+    # per-batch strings: game ids, outcomes, metadata around the seed
+    pieces: list[bytes] = [json.dumps(g).encode() for g in gvals]
+    gid_s = gcodes
+    outcome = cols["outcome"].to_numpy(zero_copy_only=False)
+    ou, oinv = np.unique(outcome, return_inverse=True)
+    out_s = len(pieces) + oinv.astype(np.int64)
+    pieces += [json.dumps(float(v)).encode() for v in ou]
+    wc, wv = _codes(cols["worker_id"])
+    ec, ev = _codes(cols["engine_mode"])
+    dc, dv = _codes(cols["difficulty_band"])
+    # one int64 key per (worker, mode, band, levels) for np.unique (axis=0 is slow)
+    lv = (levels & 0xFF).astype(np.int64)
+    mkey = (((wc * len(ev) + ec) * len(dv) + dc) << 32) | (lv[:, 0] << 24) | \
+        (lv[:, 1] << 16) | (lv[:, 2] << 8) | lv[:, 3]
+    mu, first, minv = np.unique(mkey, return_index=True, return_inverse=True)
+    minv = minv.reshape(-1).astype(np.int64)
+    nump = int(np_arr[0])
+    meta_pre = np.empty(B, dtype=np.int64)
+    meta_post = np.empty(B, dtype=np.int64)
+    base = len(pieces)
+    for r in first.tolist():
+        pre, post = _metadata_pieces(metadata_fn, wv[wc[r]], ev[ec[r]], dv[dc[r]], board_type,
+                                     nump, tuple(levels[r, :nump].tolist()))
+        pieces += [pre, post]
+    meta_pre[:] = base + 2 * minv
+    meta_post[:] = base + 2 * minv + 1
+    spool = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+    soff = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in pieces], out=soff[1:])
+    seed = cols["game_seed"].to_numpy(zero_copy_only=False).astype(np.int64)
+    move_number = cols["move_number"].to_numpy(zero_copy_only=False).astype(np.int64)
+    ply = cols["ply_to_end"].to_numpy(zero_copy_only=False).astype(np.int64)
+    line_end = np.empty(B, dtype=np.int64)
+    buf = _workspace("buf", total * BYTES_PER_MOVE + B * 8192, np.uint8)
+    scratch = _workspace("scratch", total * BYTES_PER_MOVE, np.uint8)
+    buf, scratch, end = render_batch(
+        buf, scratch, states, ho, row_inst, inst_len, st_mv, st_aux, reg, rmove, rmove_ok,
+        rm_aux, spool, soff, gid_s, out_s, meta_pre, meta_post, seed, move_number, ply, zob,
+        rules.geo, tab.pool, tab.poff, tab.var_frag, tab.var_hole, tab.var_nseg,
+        tab.pos_buf, tab.pos_len, tab.key_buf, tab.key_len, line_end)
+    _WORKSPACE["buf"], _WORKSPACE["scratch"] = buf, scratch  # keep what the kernel grew
+    return memoryview(buf)[:end], line_end, gvals, int(B - rmove_ok.sum())
+
+
+def split_rows(batch: pa.RecordBatch):
+    """The batch, or consecutive slices of it whose lines fit in about
+    MAX_LINE_BYTES (long histories: big boards)."""
+    B = batch.num_rows
+    if B == 0:
+        return
+    try:
+        h = batch.column("history")
+        offs = h.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    except (KeyError, AttributeError, pa.ArrowInvalid):
+        yield batch
+        return
+    cost = np.cumsum((offs[1:] - offs[:-1]) * BYTES_PER_MOVE + 8192)
+    if cost[-1] <= MAX_LINE_BYTES:
+        yield batch
+        return
+    start = 0
+    base = 0
+    for i in range(B):
+        if cost[i] - base > MAX_LINE_BYTES and i > start:
+            yield batch.slice(start, i - start)
+            start = i
+            base = cost[i - 1]
+    yield batch.slice(start, B - start)
