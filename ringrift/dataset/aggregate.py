@@ -32,8 +32,15 @@ from numba import njit
 
 from ..storage import redact_uri
 from .parts import (
-    DIGEST_KEY, STATS_KEY, DataError, DigestParquetWriter, atomic_output, is_local,
-    iter_checked_batches, part_row_group_rows, verify_file,
+    DIGEST_KEY,
+    STATS_KEY,
+    DataError,
+    DigestParquetWriter,
+    atomic_output,
+    is_local,
+    iter_checked_batches,
+    part_row_group_rows,
+    verify_file,
 )
 from .schema import arrow_schema
 
