@@ -20,6 +20,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -30,15 +31,21 @@ from ringrift.dataset.parts import PartWriter, iter_checked_batches, verify_file
 
 
 def run_measured(cmd: list[str], pythonpath: str | None = None) -> dict:
+    """Run ``cmd``; wall seconds, CPU seconds and peak RSS (bytes) of the child."""
     env = dict(os.environ)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = pythonpath
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) \
+        if pythonpath is None else pythonpath
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix all)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    out, err = p.stdout.read().decode(), p.stderr.read().decode()
+    # from / : `python -m` puts the working folder first on sys.path, which
+    # would shadow PYTHONPATH (the checkout being measured)
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env, cwd="/")
+        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix all)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read().decode(), fe.read().decode()
     if os.waitstatus_to_exitcode(status):
         sys.exit(f"{' '.join(map(str, cmd))} failed:\n{err[-2000:]}")
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024,
@@ -91,6 +98,7 @@ def main(argv=None):
                     help="another checkout whose `ringrift aggregate` is timed at the first "
                          "size too (e.g. the previous implementation)")
     args = ap.parse_args(argv)
+    args.workdir = os.path.abspath(args.workdir)
     os.makedirs(args.workdir, exist_ok=True)
     rows_out = []
 
