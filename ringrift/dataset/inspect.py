@@ -9,10 +9,9 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ..azblob import polars_options
+from ..storage import parquet_files
 from . import parts
 from .parts import STATS_KEY, DataError
-
-AGGREGATE_KEY = b"ringrift.aggregate"
 
 
 def _proto(p: str) -> str:
@@ -59,7 +58,7 @@ def select_sources(paths: list[str]) -> tuple[list[str], str]:
 def _select(paths: list[str]) -> tuple[list[str], list[str], str]:
     """The files to read for ``paths``, the aggregates among them, and a line
     saying what they are. A
-    folder holding an aggregate (a file with ringrift.aggregate metadata, e.g.
+    folder holding an aggregate (a file whose stats say kind "aggregate", e.g.
     combined_training.parquet) stands for its aggregates alone: its parts hold
     the same samples (reading both would count them twice, and their columns
     differ in type); a folder without one stands for its parts."""
@@ -68,27 +67,20 @@ def _select(paths: list[str]) -> tuple[list[str], list[str], str]:
     kinds = {"aggregate": 0, "part": 0}
     skipped = 0
     for p in paths:
-        try:
-            fs, root = fsspec.core.url_to_fs(p)
-            isdir = fs.isdir(root)
-            exists = isdir or fs.exists(root)
-        except (OSError, ValueError, ImportError) as exc:
-            raise DataError(f"cannot reach {p}: {exc}") from None
+        found = parquet_files([p])
+        isdir = found != [p]
         if isdir:
-            found = [_proto(p) + f for f in sorted(fs.find(root)) if f.endswith(".parquet")]
             aggs = [f for f in found if is_aggregate(_footer(f))]
             chosen = aggs or found
             skipped += len(found) - len(chosen)
             kinds["aggregate" if aggs else "part"] += len(chosen)
             files += chosen
             aggregates += aggs
-        elif exists:
+        else:
             files.append(p)
             agg = is_aggregate(_footer(p))
             kinds["aggregate" if agg else "part"] += 1
             aggregates += [p] if agg else []
-        else:
-            raise DataError(f"no such dataset path: {p}")
     if not files:
         raise DataError(f"no .parquet files under {', '.join(paths)}")
     files = list(dict.fromkeys(files))
