@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,19 @@ def conformance_root() -> Path:
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     return conformance_root()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_object_store_clients():
+    """fsspec caches one filesystem per set of constructor arguments, and the
+    cached client keeps the endpoint it was created with: a test that talks
+    to a new emulator (endpoint from the environment) must not get the client
+    of an earlier test's emulator, long stopped."""
+    yield
+    for module, name in (("s3fs", "S3FileSystem"), ("gcsfs", "GCSFileSystem"),
+                         ("adlfs", "AzureBlobFileSystem")):
+        if module in sys.modules:
+            getattr(sys.modules[module], name).clear_instance_cache()
 
 
 @pytest.fixture(scope="session")
