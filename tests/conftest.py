@@ -35,8 +35,11 @@ def _fresh_object_store_clients():
     to a new emulator (endpoint from the environment) must not get the client
     of an earlier test's emulator, long stopped."""
     yield
-    for module, name in (("s3fs", "S3FileSystem"), ("gcsfs", "GCSFileSystem"),
-                         ("adlfs", "AzureBlobFileSystem")):
+    for module, name in (
+        ("s3fs", "S3FileSystem"),
+        ("gcsfs", "GCSFileSystem"),
+        ("adlfs", "AzureBlobFileSystem"),
+    ):
         if module in sys.modules:
             getattr(sys.modules[module], name).clear_instance_cache()
 
