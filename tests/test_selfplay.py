@@ -150,27 +150,25 @@ def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
 
 
 def test_killed_worker_leaves_no_part(tmp_path):
+    """Killed after it has written row groups, the worker leaves only its
+    temporary file, never a part at the output path; the next writer of that
+    path removes the leftover."""
     import signal
     import time
 
     out = tmp_path / "k.parquet"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ringrift",
-            "selfplay",
-            "--num-games",
-            "100000",
-            "--engine-mode",
-            "random",
-            "--output",
-            str(out),
-            "--quiet",
-        ]
-    )
-    time.sleep(4)
+    cmd = [sys.executable, "-m", "ringrift", "selfplay", "--engine-mode", "random"]
+    cmd += ["--output", str(out), "--quiet"]
+    proc = subprocess.Popen([*cmd, "--num-games", "100000"])
+    written, deadline = [], time.monotonic() + 180
+    while not written and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        # past the Parquet header: at least one row group is on disk
+        written = [p for p in tmp_path.glob(".k.parquet.tmp-*") if p.stat().st_size > 100_000]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert written, "the worker wrote no row group before it was killed"
     assert not out.exists()
     assert not list(tmp_path.glob("*.parquet"))
+    subprocess.run([*cmd, "--num-games", "2"], check=True)
+    assert out.exists() and not list(tmp_path.glob(".k.parquet.tmp-*"))
