@@ -641,7 +641,7 @@ def checkout(path: Path, config_text: str) -> Path:
     scripts put a host's ``workdir/.venv/bin`` first on PATH)."""
     path = Path(path)
     path.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "profiles"):
+    for name in ("workflow", "profiles"):
         (path / name).symlink_to(REPO / name)
     (path / "config").mkdir()
     (path / "config" / "config.yaml").write_text(config_text)
