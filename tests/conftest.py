@@ -49,6 +49,18 @@ def report_line():
     return _REPORT.append
 
 
+def pytest_sessionfinish(session):
+    # under pytest-xdist a worker hands its lines to the controller
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["ringrift_report"] = list(_REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _REPORT.extend(getattr(node, "workeroutput", {}).get("ringrift_report", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     if _REPORT:
         terminalreporter.section("conformance coverage")
