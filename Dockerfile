@@ -29,7 +29,6 @@ RUN python -m ringrift warmup && chmod -R a+rwX /opt/numba-cache
 
 # The workflow itself, for running the image by hand or with an executor that
 # does not deploy sources (aws-basic-batch).
-COPY Snakefile ./
 COPY workflow ./workflow
 COPY config ./config
 COPY profiles ./profiles

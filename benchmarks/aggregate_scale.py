@@ -12,6 +12,7 @@ wait4 (the machine may be shared: CPU time is the fair measure).
     python benchmarks/aggregate_scale.py [--rows 1000000 10000000] [--workdir DIR]
         [--selfplay-random 7000] [--selfplay-mixed 4000] [--baseline /path/to/other/checkout]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ from ringrift.dataset.parts import PartWriter, iter_checked_batches, verify_file
 def run_measured(cmd: list[str], pythonpath: str | None = None) -> dict:
     """Run ``cmd``; wall seconds, CPU seconds and peak RSS (bytes) of the child."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) \
-        if pythonpath is None else pythonpath
+    env["PYTHONPATH"] = (
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if pythonpath is None
+        else pythonpath
+    )
     t0 = time.perf_counter()
     # from / : `python -m` puts the working folder first on sys.path, which
     # would shadow PYTHONPATH (the checkout being measured)
@@ -48,8 +52,12 @@ def run_measured(cmd: list[str], pythonpath: str | None = None) -> dict:
         out, err = fo.read().decode(), fe.read().decode()
     if os.waitstatus_to_exitcode(status):
         sys.exit(f"{' '.join(map(str, cmd))} failed:\n{err[-2000:]}")
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024,
-            "out": out.strip()}
+    return {
+        "wall": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "rss": ru.ru_maxrss * 1024,
+        "out": out.strip(),
+    }
 
 
 def ringrift(*args) -> list[str]:
@@ -70,16 +78,24 @@ def replicate(base: str, dst: str, k: int, games: int) -> None:
         for batch in iter_checked_batches(base):
             t = pa.Table.from_batches([batch])
             gi = t.column("game_index").to_numpy() + k * games
-            gid = [f"{worker}_{i}_{old.rsplit('_', 1)[-1]}"
-                   for i, old in zip(gi.tolist(), t.column("game_id").to_pylist())]
+            gid = [
+                f"{worker}_{i}_{old.rsplit('_', 1)[-1]}"
+                for i, old in zip(gi.tolist(), t.column("game_id").to_pylist())
+            ]
             cols = {name: t.column(name).combine_chunks() for name in t.column_names}
             cols["game_id"] = pa.array(gid)
             cols["game_index"] = pa.array(gi.astype(np.int32))
             cols["game_seed"] = pa.array(t.column("game_seed").to_numpy() + k * (1 << 31))
             cols["worker_id"] = pa.array([worker] * t.num_rows)
             w.add(cols)
-        w.close({**stats, "worker_id": worker, "game_offset": stats.get("game_offset", 0)
-                 + k * games, "replica_of": os.path.basename(base)})
+        w.close(
+            {
+                **stats,
+                "worker_id": worker,
+                "game_offset": stats.get("game_offset", 0) + k * games,
+                "replica_of": os.path.basename(base),
+            }
+        )
     except BaseException as exc:
         w.abort(exc)
         raise
@@ -90,13 +106,24 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
     ap.add_argument("--workdir", default="/tmp/ringrift-aggregate-scale")
     ap.add_argument("--base-games", type=int, default=7000)
-    ap.add_argument("--selfplay-random", type=int, default=7000,
-                    help="games of the measured random worker (0: skip); it is the base part")
-    ap.add_argument("--selfplay-mixed", type=int, default=4000,
-                    help="games of the measured mixed worker (0: skip)")
-    ap.add_argument("--baseline", default=None,
-                    help="another checkout whose `ringrift aggregate` is timed at the first "
-                         "size too (e.g. the previous implementation)")
+    ap.add_argument(
+        "--selfplay-random",
+        type=int,
+        default=7000,
+        help="games of the measured random worker (0: skip); it is the base part",
+    )
+    ap.add_argument(
+        "--selfplay-mixed",
+        type=int,
+        default=4000,
+        help="games of the measured mixed worker (0: skip)",
+    )
+    ap.add_argument(
+        "--baseline",
+        default=None,
+        help="another checkout whose `ringrift aggregate` is timed at the first "
+        "size too (e.g. the previous implementation)",
+    )
     args = ap.parse_args(argv)
     args.workdir = os.path.abspath(args.workdir)
     os.makedirs(args.workdir, exist_ok=True)
@@ -104,27 +131,85 @@ def main(argv=None):
 
     base = os.path.join(args.workdir, "part_base.parquet")
     if not os.path.exists(base):
-        r = run_measured(ringrift("selfplay", "--num-games", args.base_games, "--board-type",
-                                  "square8", "--engine-mode", "random",
-                                  "--sample-every-n-moves", 1, "--seed", 11, "--worker-id", "w0",
-                                  "--quiet", "--output", base))
+        r = run_measured(
+            ringrift(
+                "selfplay",
+                "--num-games",
+                args.base_games,
+                "--board-type",
+                "square8",
+                "--engine-mode",
+                "random",
+                "--sample-every-n-moves",
+                1,
+                "--seed",
+                11,
+                "--worker-id",
+                "w0",
+                "--quiet",
+                "--output",
+                base,
+            )
+        )
         if args.selfplay_random == args.base_games:
-            rows_out.append((f"selfplay {args.base_games} random games, every move sampled",
-                             pq.read_metadata(base).num_rows, r))
+            rows_out.append(
+                (
+                    f"selfplay {args.base_games} random games, every move sampled",
+                    pq.read_metadata(base).num_rows,
+                    r,
+                )
+            )
     elif args.selfplay_random:
-        r = run_measured(ringrift("selfplay", "--num-games", args.selfplay_random,
-                                  "--board-type", "square8", "--engine-mode", "random",
-                                  "--sample-every-n-moves", 1, "--seed", 11, "--worker-id", "w0",
-                                  "--quiet", "--output", os.path.join(args.workdir, "r.parquet")))
-        rows_out.append((f"selfplay {args.selfplay_random} random games, every move sampled",
-                         pq.read_metadata(os.path.join(args.workdir, "r.parquet")).num_rows, r))
+        r = run_measured(
+            ringrift(
+                "selfplay",
+                "--num-games",
+                args.selfplay_random,
+                "--board-type",
+                "square8",
+                "--engine-mode",
+                "random",
+                "--sample-every-n-moves",
+                1,
+                "--seed",
+                11,
+                "--worker-id",
+                "w0",
+                "--quiet",
+                "--output",
+                os.path.join(args.workdir, "r.parquet"),
+            )
+        )
+        rows_out.append(
+            (
+                f"selfplay {args.selfplay_random} random games, every move sampled",
+                pq.read_metadata(os.path.join(args.workdir, "r.parquet")).num_rows,
+                r,
+            )
+        )
     if args.selfplay_mixed:
         out = os.path.join(args.workdir, "mixed.parquet")
-        r = run_measured(ringrift("selfplay", "--num-games", args.selfplay_mixed, "--board-type",
-                                  "square8", "--engine-mode", "mixed", "--seed", 12,
-                                  "--worker-id", "m", "--quiet", "--output", out))
-        rows_out.append((f"selfplay {args.selfplay_mixed} mixed games",
-                         pq.read_metadata(out).num_rows, r))
+        r = run_measured(
+            ringrift(
+                "selfplay",
+                "--num-games",
+                args.selfplay_mixed,
+                "--board-type",
+                "square8",
+                "--engine-mode",
+                "mixed",
+                "--seed",
+                12,
+                "--worker-id",
+                "m",
+                "--quiet",
+                "--output",
+                out,
+            )
+        )
+        rows_out.append(
+            (f"selfplay {args.selfplay_mixed} mixed games", pq.read_metadata(out).num_rows, r)
+        )
 
     per_part = pq.read_metadata(base).num_rows
     games = part_stats_of(base)["games"]
@@ -137,29 +222,39 @@ def main(argv=None):
             parts.append(dst)
         out = os.path.join(args.workdir, f"agg_{k}.parquet")
         n = k * per_part
-        r = run_measured(ringrift("aggregate", "--seed", 1, "--output", out,
-                                  "--scratch", args.workdir, *parts))
+        r = run_measured(
+            ringrift("aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts)
+        )
         r["bytes"] = os.path.getsize(out)
         rows_out.append((f"aggregate {k} parts ({k - 1} replicas)", n, r))
         os.unlink(out)
         if i == 0 and args.baseline:
-            r = run_measured(ringrift("aggregate", "--seed", 1, "--output", out,
-                                      "--scratch", args.workdir, *parts),
-                             pythonpath=args.baseline)
+            r = run_measured(
+                ringrift(
+                    "aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts
+                ),
+                pythonpath=args.baseline,
+            )
             r["bytes"] = os.path.getsize(out)
             rows_out.append((f"baseline aggregate ({args.baseline})", n, r))
             os.unlink(out)
 
-    print("| step | rows | wall s | CPU s | rows/s (wall) | rows/s per CPU-s | peak RSS | "
-          "output B/row |")
+    print(
+        "| step | rows | wall s | CPU s | rows/s (wall) | rows/s per CPU-s | peak RSS | "
+        "output B/row |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, n, r in rows_out:
         size = f"{r['bytes'] / n:.0f}" if "bytes" in r else ""
-        print(f"| {name} | {n:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {n / r['wall']:,.0f} | "
-              f"{n / r['cpu']:,.0f} | {r['rss'] / 2**20:,.0f} MB | {size} |")
-    print(f"\nparts: one real part of {per_part:,} samples ({games} random square8 games); "
-          "larger datasets add copies of it rewritten as distinct games (new worker id, game "
-          "ids, indices and seeds; valid digests).")
+        print(
+            f"| {name} | {n:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {n / r['wall']:,.0f} | "
+            f"{n / r['cpu']:,.0f} | {r['rss'] / 2**20:,.0f} MB | {size} |"
+        )
+    print(
+        f"\nparts: one real part of {per_part:,} samples ({games} random square8 games); "
+        "larger datasets add copies of it rewritten as distinct games (new worker id, game "
+        "ids, indices and seeds; valid digests)."
+    )
 
 
 def part_stats_of(path: str) -> dict:

@@ -20,6 +20,7 @@ Peak RSS is each process's maximum resident set.
 
     python benchmarks/data_path.py [--games 7200] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,12 @@ import pyarrow.parquet as pq
 def run_measured(cmd: list[str], env: dict) -> dict:
     """As run(), with the child's own resource usage (os.wait4)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ringrift", *cmd], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ringrift", *cmd],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     # read the pipes to the end, then reap with wait4 for this child's rusage
     out = proc.stdout.read().decode()
     err = proc.stderr.read().decode()
@@ -47,8 +52,12 @@ def run_measured(cmd: list[str], env: dict) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode:
         raise SystemExit(f"ringrift {cmd[0]} failed: {err.strip()[-2000:]}")
-    return {"out": out, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-            "rss_mb": ru.ru_maxrss / 1024}
+    return {
+        "out": out,
+        "wall": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "rss_mb": ru.ru_maxrss / 1024,
+    }
 
 
 def export_report(out: str) -> tuple[float, float]:
@@ -78,59 +87,114 @@ def main(argv=None):
         agg = os.path.join(d, "aggregate.parquet")
         rows = []
 
-        sp = run_measured(["selfplay", "--quiet", "--stats-json", "--num-games", str(args.games),
-                           "--board-type", args.board_type, "--num-players",
-                           str(args.num_players), "--engine-mode", args.engine_mode,
-                           "--difficulty-band", args.difficulty_band, "--seed", str(args.seed),
-                           "--worker-id", "bench", "--output", part], env)
-        stats = json.loads(sp["out"][sp["out"].index("{"):])
+        sp = run_measured(
+            [
+                "selfplay",
+                "--quiet",
+                "--stats-json",
+                "--num-games",
+                str(args.games),
+                "--board-type",
+                args.board_type,
+                "--num-players",
+                str(args.num_players),
+                "--engine-mode",
+                args.engine_mode,
+                "--difficulty-band",
+                args.difficulty_band,
+                "--seed",
+                str(args.seed),
+                "--worker-id",
+                "bench",
+                "--output",
+                part,
+            ],
+            env,
+        )
+        stats = json.loads(sp["out"][sp["out"].index("{") :])
         n = int(stats["samples"])
-        rows.append(("self-play (ringrift selfplay)", n, sp, stats["samples_per_s"],
-                     os.path.getsize(part)))
+        rows.append(
+            ("self-play (ringrift selfplay)", n, sp, stats["samples_per_s"], os.path.getsize(part))
+        )
 
         ex = run_measured(["export", "--output", os.path.join(d, "part.jsonl.gz"), part], env)
         rate, ex["own_cpu"] = export_report(ex["out"])
-        rows.append(("export of the part (game order)", n, ex, rate,
-                     os.path.getsize(os.path.join(d, "part.jsonl.gz"))))
+        rows.append(
+            (
+                "export of the part (game order)",
+                n,
+                ex,
+                rate,
+                os.path.getsize(os.path.join(d, "part.jsonl.gz")),
+            )
+        )
 
         run_measured(["aggregate", "--seed", "1", "--output", agg, part], env)
         ea = run_measured(["export", "--output", os.path.join(d, "agg.jsonl.gz"), agg], env)
         rate, ea["own_cpu"] = export_report(ea["out"])
-        rows.append(("export of the aggregate (shuffled)", n, ea, rate,
-                     os.path.getsize(os.path.join(d, "agg.jsonl.gz"))))
+        rows.append(
+            (
+                "export of the aggregate (shuffled)",
+                n,
+                ea,
+                rate,
+                os.path.getsize(os.path.join(d, "agg.jsonl.gz")),
+            )
+        )
 
         # today's path, in this process, on the first rows of the part
         from ringrift.export.jsonl import export_samples
+
         table = pq.read_table(part).slice(0, args.reference_rows)
         out = os.path.join(d, "ref.jsonl.gz")
         c0 = time.process_time()
         t0 = time.perf_counter()
         export_samples([table], out, use_fast=False)
-        ref = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
-               "rss_mb": float("nan")}
+        ref = {
+            "wall": time.perf_counter() - t0,
+            "cpu": time.process_time() - c0,
+            "rss_mb": float("nan"),
+        }
         ref["own_cpu"] = ref["cpu"]
-        rows.append((f"reference path (plain Python), first {table.num_rows} rows",
-                     table.num_rows, ref, table.num_rows / ref["wall"], os.path.getsize(out)))
+        rows.append(
+            (
+                f"reference path (plain Python), first {table.num_rows} rows",
+                table.num_rows,
+                ref,
+                table.num_rows / ref["wall"],
+                os.path.getsize(out),
+            )
+        )
 
-    print(f"{args.games} {args.engine_mode}/{args.difficulty_band} games on {args.board_type} "
-          f"{args.num_players}p, {n:,} samples; one core per step (NUMBA_NUM_THREADS=1)\n")
-    print("| step | samples | process wall s | process CPU s | samples/s (wall, own report) "
-          "| samples/s per core (CPU of the work) | peak RSS MB | bytes/sample (gz) |")
+    print(
+        f"{args.games} {args.engine_mode}/{args.difficulty_band} games on {args.board_type} "
+        f"{args.num_players}p, {n:,} samples; one core per step (NUMBA_NUM_THREADS=1)\n"
+    )
+    print(
+        "| step | samples | process wall s | process CPU s | samples/s (wall, own report) "
+        "| samples/s per core (CPU of the work) | peak RSS MB | bytes/sample (gz) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, count, r, rate, size in rows:
-        print(f"| {name} | {count:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {rate:,.0f} | "
-              f"{count / r.get('own_cpu', r['cpu']):,.0f} | {r['rss_mb']:.0f} | "
-              f"{size / count:,.0f} |")
+        print(
+            f"| {name} | {count:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {rate:,.0f} | "
+            f"{count / r.get('own_cpu', r['cpu']):,.0f} | {r['rss_mb']:.0f} | "
+            f"{size / count:,.0f} |"
+        )
     sp_core = rows[0][1] / rows[0][2]["cpu"]
     print()
     for name, count, r, _, _ in rows[1:3]:
         core = count / r["own_cpu"]
-        print(f"{name}: {core / sp_core:.1f} cores of self-play per core of export "
-              f"({core:,.0f} vs {sp_core:,.0f} samples/s per core)")
+        print(
+            f"{name}: {core / sp_core:.1f} cores of self-play per core of export "
+            f"({core:,.0f} vs {sp_core:,.0f} samples/s per core)"
+        )
     ref_core = rows[3][1] / rows[3][2]["cpu"]
-    print(f"speed-up over the reference path per core: "
-          f"part {rows[1][1] / rows[1][2]['own_cpu'] / ref_core:.1f}x, "
-          f"aggregate {rows[2][1] / rows[2][2]['own_cpu'] / ref_core:.1f}x")
+    print(
+        f"speed-up over the reference path per core: "
+        f"part {rows[1][1] / rows[1][2]['own_cpu'] / ref_core:.1f}x, "
+        f"aggregate {rows[2][1] / rows[2][2]['own_cpu'] / ref_core:.1f}x"
+    )
 
 
 if __name__ == "__main__":

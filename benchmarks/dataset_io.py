@@ -5,6 +5,7 @@ as a Parquet part and exporting that part to the seed's JSONL.gz format.
 
     python benchmarks/dataset_io.py [--games 200] [--board-type square8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,14 @@ def main(argv=None):
     rules = Rules(args.board_type, args.num_players)
     with tempfile.TemporaryDirectory() as tmp:
         part = os.path.join(tmp, "p.parquet")
-        cfg = WorkerConfig(num_games=args.games, board_type=args.board_type,
-                           num_players=args.num_players, output=part,
-                           engine_mode=args.engine_mode, worker_id="bench")
+        cfg = WorkerConfig(
+            num_games=args.games,
+            board_type=args.board_type,
+            num_players=args.num_players,
+            output=part,
+            engine_mode=args.engine_mode,
+            worker_id="bench",
+        )
         rows = GameRows()
         t0 = time.perf_counter()
         for g in range(args.games):
@@ -46,13 +52,17 @@ def main(argv=None):
         js_s = time.perf_counter() - t0
         pq_b = os.path.getsize(part)
         js_b = os.path.getsize(out)
-    print(f"{args.games} {args.engine_mode} games on {args.board_type} {args.num_players}p: "
-          f"{n} samples, played in {play_s:.1f} s ({n / play_s:,.0f} samples/s incl. play)")
+    print(
+        f"{args.games} {args.engine_mode} games on {args.board_type} {args.num_players}p: "
+        f"{n} samples, played in {play_s:.1f} s ({n / play_s:,.0f} samples/s incl. play)"
+    )
     print("| format | write samples/s | bytes/sample | file MB |")
     print("|---|---|---|---|")
     print(f"| Parquet (zstd) | {n / pq_s:,.0f} | {pq_b / n:,.0f} | {pq_b / 1e6:.2f} |")
-    print(f"| JSONL.gz (seed format, full state + history) | {n / js_s:,.0f} | {js_b / n:,.0f} "
-          f"| {js_b / 1e6:.2f} |")
+    print(
+        f"| JSONL.gz (seed format, full state + history) | {n / js_s:,.0f} | {js_b / n:,.0f} "
+        f"| {js_b / 1e6:.2f} |"
+    )
 
 
 if __name__ == "__main__":

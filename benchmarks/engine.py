@@ -22,6 +22,7 @@ under ~3 minutes on a 2-core machine. The benchmark processes are
 single-threaded; anything else running on the machine slows them down, so the
 table also shows each run's CPU share (process CPU time / wall time).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,10 @@ import time
 
 BOARDS = ("square8", "square19", "hex8", "hexagonal")
 PLAYERS = (2, 3, 4)
-TARGET_MOVES = 300_000      # square8 2p moves/s
-TARGET_RSS_MB = 300         # every board
-TARGET_WARM_S = 2.0         # warm start, process start -> first legal list
-SAFETY_CAP = 100_000        # moves per game; random games end long before
+TARGET_MOVES = 300_000  # square8 2p moves/s
+TARGET_RSS_MB = 300  # every board
+TARGET_WARM_S = 2.0  # warm start, process start -> first legal list
+SAFETY_CAP = 100_000  # moves per game; random games end long before
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -140,8 +141,13 @@ def _run_py(code: str, *args, env: dict) -> tuple[dict, float]:
     """Run `python -c code args` in a fresh process; return its last stdout
     line parsed as JSON and the spawn-to-exit wall time."""
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -172,16 +178,22 @@ def _ok(flag: bool) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=3.0,
-                    help="timed play per board/player config (default 3)")
+    ap.add_argument(
+        "--seconds", type=float, default=3.0, help="timed play per board/player config (default 3)"
+    )
     ap.add_argument("--boards", nargs="+", default=list(BOARDS), choices=BOARDS)
     ap.add_argument("--players", nargs="+", type=int, default=list(PLAYERS), choices=PLAYERS)
     ap.add_argument("--seed", type=int, default=12345)
-    ap.add_argument("--max-moves", type=int, default=SAFETY_CAP,
-                    help="safety cap on moves per game; capped games are reported")
+    ap.add_argument(
+        "--max-moves",
+        type=int,
+        default=SAFETY_CAP,
+        help="safety cap on moves per game; capped games are reported",
+    )
     ap.add_argument("--warm-runs", type=int, default=3, help="warm start-up repetitions")
-    ap.add_argument("--no-cold", action="store_true",
-                    help="skip the cold compile; use the normal Numba cache")
+    ap.add_argument(
+        "--no-cold", action="store_true", help="skip the cold compile; use the normal Numba cache"
+    )
     ap.add_argument("--json", default=None, metavar="PATH", help="also write the numbers here")
     args = ap.parse_args(argv)
 
@@ -198,11 +210,14 @@ def main(argv=None) -> int:
             cold["process_wall_s"] = wall
             log(f"  {wall:.1f} s")
         else:
-            _run_py(_WARM, args.max_moves, env=env)   # make sure the cache is populated
+            _run_py(_WARM, args.max_moves, env=env)  # make sure the cache is populated
         warm_runs = [_warm_start(env, args.max_moves) for _ in range(max(1, args.warm_runs))]
         warm_vals = [w["spawn_to_first_legal_s"] for w in warm_runs]
-        warm = {"best_s": min(warm_vals), "median_s": statistics.median(warm_vals),
-                "runs": warm_runs}
+        warm = {
+            "best_s": min(warm_vals),
+            "median_s": statistics.median(warm_vals),
+            "runs": warm_runs,
+        }
         log(f"warm start: best {warm['best_s']:.2f} s, median {warm['median_s']:.2f} s")
 
         rows = []
@@ -211,15 +226,19 @@ def main(argv=None) -> int:
                 row, wall = _run_py(_RUN, b, n, args.seconds, args.max_moves, args.seed, env=env)
                 row["process_wall_s"] = wall
                 rows.append(row)
-                log(f"  {b} {n}p: {row['moves_per_s']:,.0f} moves/s, "
-                    f"{row['games_per_s']:,.1f} games/s, {row['peak_rss_mb']:.0f} MB")
+                log(
+                    f"  {b} {n}p: {row['moves_per_s']:,.0f} moves/s, "
+                    f"{row['games_per_s']:,.1f} games/s, {row['peak_rss_mb']:.0f} MB"
+                )
     load1 = os.getloadavg()
 
     # ---- report ------------------------------------------------------------
     print("# RingRift engine benchmark: random play, full legal list every step, one core\n")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"load average {load0[0]:.2f} before / {load1[0]:.2f} after, "
-          f"{args.seconds:g} s per config, safety cap {args.max_moves:,} moves/game\n")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load average {load0[0]:.2f} before / {load1[0]:.2f} after, "
+        f"{args.seconds:g} s per config, safety cap {args.max_moves:,} moves/game\n"
+    )
     if cold:
         print("## JIT compile and start-up\n")
         print("| measurement | seconds | target |")
@@ -236,21 +255,30 @@ def main(argv=None) -> int:
         print("| measurement | seconds | target |")
         print("|---|---|---|")
     w0 = min(warm["runs"], key=lambda w: w["spawn_to_first_legal_s"])
-    print(f"| warm: spawn -> first legal list, best of {len(warm_vals)} "
-          f"| {warm['best_s']:.2f} | < {TARGET_WARM_S:g} ({_ok(warm['best_s'] < TARGET_WARM_S)}) |")
-    print(f"| warm: spawn -> first legal list, median "
-          f"| {warm['median_s']:.2f} | < {TARGET_WARM_S:g} "
-          f"({_ok(warm['median_s'] < TARGET_WARM_S)}) |")
+    print(
+        f"| warm: spawn -> first legal list, best of {len(warm_vals)} "
+        f"| {warm['best_s']:.2f} | < {TARGET_WARM_S:g} ({_ok(warm['best_s'] < TARGET_WARM_S)}) |"
+    )
+    print(
+        f"| warm: spawn -> first legal list, median "
+        f"| {warm['median_s']:.2f} | < {TARGET_WARM_S:g} "
+        f"({_ok(warm['median_s'] < TARGET_WARM_S)}) |"
+    )
     print(f"| warm (best run): interpreter start | {w0['interp_start_s']:.2f} | |")
     print(f"| warm (best run): imports (numpy, numba, engine) | {w0['import_s']:.2f} | |")
-    print("| warm (best run): imports + first legal list, in process "
-          f"| {w0['first_legal_s']:.2f} | |")
-    print("| warm (best run): + first full random game (loads play loop) "
-          f"| {w0['first_game_s']:.2f} | |")
+    print(
+        f"| warm (best run): imports + first legal list, in process | {w0['first_legal_s']:.2f} | |"
+    )
+    print(
+        "| warm (best run): + first full random game (loads play loop) "
+        f"| {w0['first_game_s']:.2f} | |"
+    )
 
     print("\n## Random-play throughput (one core)\n")
-    print("| board | players | moves/s | target | games/s | moves/game | games timed "
-          "| CPU share | moves/CPU-s | peak RSS MB | RSS target | capped |")
+    print(
+        "| board | players | moves/s | target | games/s | moves/game | games timed "
+        "| CPU share | moves/CPU-s | peak RSS MB | RSS target | capped |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["board"] == "square8" and r["players"] == 2:
@@ -258,41 +286,65 @@ def main(argv=None) -> int:
         else:
             tgt = ""
         cap = str(r["capped"]) if r["capped"] == 0 else f"**{r['capped']} HIT CAP**"
-        print(f"| {r['board']} | {r['players']} | {r['moves_per_s']:,.0f} | {tgt} "
-              f"| {r['games_per_s']:,.1f} | {r['moves_per_game']:,.0f} | {r['games']:,} "
-              f"| {r['cpu_seconds'] / r['seconds']:.0%} | {r['moves'] / r['cpu_seconds']:,.0f} "
-              f"| {r['peak_rss_mb']:.0f} "
-              f"| < {TARGET_RSS_MB} ({_ok(r['peak_rss_mb'] < TARGET_RSS_MB)}) | {cap} |")
+        print(
+            f"| {r['board']} | {r['players']} | {r['moves_per_s']:,.0f} | {tgt} "
+            f"| {r['games_per_s']:,.1f} | {r['moves_per_game']:,.0f} | {r['games']:,} "
+            f"| {r['cpu_seconds'] / r['seconds']:.0%} | {r['moves'] / r['cpu_seconds']:,.0f} "
+            f"| {r['peak_rss_mb']:.0f} "
+            f"| < {TARGET_RSS_MB} ({_ok(r['peak_rss_mb'] < TARGET_RSS_MB)}) | {cap} |"
+        )
 
     print("\n## Targets\n")
     sq = [r for r in rows if r["board"] == "square8" and r["players"] == 2]
     if sq:
-        print(f"- square8 2p: {sq[0]['moves_per_s']:,.0f} moves/s "
-              f"(target >= {TARGET_MOVES:,}: {_ok(sq[0]['moves_per_s'] >= TARGET_MOVES)})")
+        print(
+            f"- square8 2p: {sq[0]['moves_per_s']:,.0f} moves/s "
+            f"(target >= {TARGET_MOVES:,}: {_ok(sq[0]['moves_per_s'] >= TARGET_MOVES)})"
+        )
     per_board = {}
     for r in rows:
         per_board[r["board"]] = max(per_board.get(r["board"], 0.0), r["peak_rss_mb"])
     rss_txt = ", ".join(f"{b} {v:.0f} MB" for b, v in per_board.items())
-    print(f"- peak RSS per board: {rss_txt} "
-          f"(target < {TARGET_RSS_MB} MB: "
-          f"{_ok(all(v < TARGET_RSS_MB for v in per_board.values()))})")
-    print(f"- warm start: {warm['best_s']:.2f} s best, {warm['median_s']:.2f} s median "
-          f"(target < {TARGET_WARM_S:g} s: {_ok(warm['median_s'] < TARGET_WARM_S)})")
+    print(
+        f"- peak RSS per board: {rss_txt} "
+        f"(target < {TARGET_RSS_MB} MB: "
+        f"{_ok(all(v < TARGET_RSS_MB for v in per_board.values()))})"
+    )
+    print(
+        f"- warm start: {warm['best_s']:.2f} s best, {warm['median_s']:.2f} s median "
+        f"(target < {TARGET_WARM_S:g} s: {_ok(warm['median_s'] < TARGET_WARM_S)})"
+    )
     n_capped = sum(r["capped"] for r in rows)
     print(f"- games that hit the {args.max_moves:,}-move safety cap: {n_capped}")
     if any(r["cpu_seconds"] / r["seconds"] < 0.9 for r in rows):
-        print("- note: some runs got < 90% of a core (other load on the machine); "
-              "their moves/s understate the engine (moves/CPU-s is the better estimate)")
+        print(
+            "- note: some runs got < 90% of a core (other load on the machine); "
+            "their moves/s understate the engine (moves/CPU-s is the better estimate)"
+        )
 
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"python": sys.version, "cpus": os.cpu_count(),
-                       "loadavg_before": load0, "loadavg_after": load1,
-                       "seconds_per_config": args.seconds, "max_moves": args.max_moves,
-                       "seed": args.seed,
-                       "targets": {"square8_2p_moves_per_s": TARGET_MOVES,
-                                   "peak_rss_mb": TARGET_RSS_MB, "warm_start_s": TARGET_WARM_S},
-                       "cold_compile": cold, "warm_start": warm, "rows": rows}, fh, indent=2)
+            json.dump(
+                {
+                    "python": sys.version,
+                    "cpus": os.cpu_count(),
+                    "loadavg_before": load0,
+                    "loadavg_after": load1,
+                    "seconds_per_config": args.seconds,
+                    "max_moves": args.max_moves,
+                    "seed": args.seed,
+                    "targets": {
+                        "square8_2p_moves_per_s": TARGET_MOVES,
+                        "peak_rss_mb": TARGET_RSS_MB,
+                        "warm_start_s": TARGET_WARM_S,
+                    },
+                    "cold_compile": cold,
+                    "warm_start": warm,
+                    "rows": rows,
+                },
+                fh,
+                indent=2,
+            )
     return 0
 
 

@@ -16,6 +16,7 @@ sampling and Parquet output included).
                                 [--hex-games-per-pair 4] [--hex-levels 1,2,3,4,5]
                                 [--speed] [--seed 0] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,10 @@ def round_robin(board, levels, games_per_pair, seed, max_moves, log):
         score[j, i] += games_per_pair - sa
         games[i, j] += games_per_pair
         games[j, i] += games_per_pair
-        log(f"  {board} L{a} vs L{b}: {sa:g}-{games_per_pair - sa:g} "
-            f"({time.perf_counter() - t:.1f} s)")
+        log(
+            f"  {board} L{a} vs L{b}: {sa:g}-{games_per_pair - sa:g} "
+            f"({time.perf_counter() - t:.1f} s)"
+        )
     return score, games, time.perf_counter() - t0
 
 
@@ -98,8 +101,10 @@ def print_table(board, levels, score, games, elo, out=print):
         for j in range(len(levels)):
             cells.append("      -" if i == j else f"{score[i, j] / games[i, j]:7.2f}")
         tot = score[i].sum() / games[i].sum()
-        out(f"{'L' + str(a):>6} " + "".join(cells) + f"  {tot:6.3f}  {elo[i]:5.0f}  "
-            f"{describe_level(a)}")
+        out(
+            f"{'L' + str(a):>6} " + "".join(cells) + f"  {tot:6.3f}  {elo[i]:5.0f}  "
+            f"{describe_level(a)}"
+        )
 
 
 def level_speed(levels, seconds, seed):
@@ -116,9 +121,16 @@ def level_speed(levels, seconds, seed):
             decisions += dc
             games += 1
         dt = time.perf_counter() - t0
-        rows.append({"level": lv, "games": games, "steps_per_s": steps / dt,
-                     "decisions_per_s": decisions / dt, "games_per_s": games / dt,
-                     "steps_per_game": steps / games})
+        rows.append(
+            {
+                "level": lv,
+                "games": games,
+                "steps_per_s": steps / dt,
+                "decisions_per_s": decisions / dt,
+                "games_per_s": games / dt,
+                "steps_per_game": steps / games,
+            }
+        )
     return rows
 
 
@@ -141,26 +153,47 @@ def mixed_light_speed(seconds, seed):
     loop = games / (time.perf_counter() - t0)
     with tempfile.TemporaryDirectory() as tmp:
         n = max(50, int(loop * seconds))
-        cfg = WorkerConfig(num_games=n, board_type="square8", num_players=2,
-                           output=f"{tmp}/part.parquet", seed=seed, engine_mode="mixed",
-                           difficulty_band="light", worker_id="bench")
+        cfg = WorkerConfig(
+            num_games=n,
+            board_type="square8",
+            num_players=2,
+            output=f"{tmp}/part.parquet",
+            seed=seed,
+            engine_mode="mixed",
+            difficulty_band="light",
+            worker_id="bench",
+        )
         st = run_worker(cfg)
-    return {"loop_games_per_hour": loop * 3600, "loop_steps_per_game": steps / games,
-            "worker_games_per_hour": st["games_per_s"] * 3600, "worker_games": n}
+    return {
+        "loop_games_per_hour": loop * 3600,
+        "loop_steps_per_game": steps / games,
+        "worker_games_per_hour": st["games_per_s"] * 3600,
+        "worker_games": n,
+    }
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--games-per-pair", type=int, default=10)
-    ap.add_argument("--levels", default="1,2,3,4,5,6,7,8",
-                    help="comma-separated ladder levels (square8 round-robin)")
-    ap.add_argument("--hex-games-per-pair", type=int, default=4,
-                    help="games per pair in the hex8 round-robin (0 = skip it)")
+    ap.add_argument(
+        "--levels",
+        default="1,2,3,4,5,6,7,8",
+        help="comma-separated ladder levels (square8 round-robin)",
+    )
+    ap.add_argument(
+        "--hex-games-per-pair",
+        type=int,
+        default=4,
+        help="games per pair in the hex8 round-robin (0 = skip it)",
+    )
     ap.add_argument("--hex-levels", default="1,2,3,4,5,6")
     ap.add_argument("--max-moves", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--speed", action="store_true",
-                    help="also measure per-level speed and mixed/light games per hour")
+    ap.add_argument(
+        "--speed",
+        action="store_true",
+        help="also measure per-level speed and mixed/light games per hour",
+    )
     ap.add_argument("--speed-seconds", type=float, default=3.0)
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
@@ -179,13 +212,16 @@ def main(argv=None):
         runs.append(("hex8", parse(args.hex_levels), args.hex_games_per_pair))
     for board, lv, gpp in runs:
         print(f"{board}: round-robin of levels {lv}, {gpp} games per pair", flush=True)
-        score, games, dt = round_robin(board, lv, gpp, args.seed, args.max_moves,
-                                       lambda m: print(m, flush=True))
+        score, games, dt = round_robin(
+            board, lv, gpp, args.seed, args.max_moves, lambda m: print(m, flush=True)
+        )
         elo = fit_elo(score, games)
         print_table(board, lv, score, games, elo)
         print(f"({int(games.sum() / 2)} games in {dt:.0f} s)")
         result["tables"][board] = {
-            "levels": lv, "score": score.tolist(), "games": games.tolist(),
+            "levels": lv,
+            "score": score.tolist(),
+            "games": games.tolist(),
             "elo": [round(float(e), 1) for e in elo],
             "monotone": bool(all(elo[i] < elo[i + 1] for i in range(len(lv) - 1))),
         }
@@ -193,14 +229,18 @@ def main(argv=None):
         print("\nsquare8 2p self-play speed per level (L vs L, one core)")
         rows = level_speed(sorted(set(levels)), args.speed_seconds, args.seed)
         for r in rows:
-            print(f"  L{r['level']:<3} {r['decisions_per_s']:10,.0f} decisions/s "
-                  f"{r['steps_per_s']:10,.0f} steps/s {r['games_per_s']:8.2f} games/s "
-                  f"({r['steps_per_game']:.0f} steps/game)  {describe_level(r['level'])}")
+            print(
+                f"  L{r['level']:<3} {r['decisions_per_s']:10,.0f} decisions/s "
+                f"{r['steps_per_s']:10,.0f} steps/s {r['games_per_s']:8.2f} games/s "
+                f"({r['steps_per_game']:.0f} steps/game)  {describe_level(r['level'])}"
+            )
         ml = mixed_light_speed(args.speed_seconds * 3, args.seed)
-        print(f"  mixed/light: {ml['loop_games_per_hour']:,.0f} games/hour/core in the game "
-              f"loop ({ml['loop_steps_per_game']:.0f} steps/game), "
-              f"{ml['worker_games_per_hour']:,.0f} through the worker "
-              f"({ml['worker_games']} games, Parquet included)")
+        print(
+            f"  mixed/light: {ml['loop_games_per_hour']:,.0f} games/hour/core in the game "
+            f"loop ({ml['loop_steps_per_game']:.0f} steps/game), "
+            f"{ml['worker_games_per_hour']:,.0f} through the worker "
+            f"({ml['worker_games']} games, Parquet included)"
+        )
         result["speed"] = {"levels": rows, "mixed_light": ml}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

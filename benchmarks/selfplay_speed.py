@@ -6,6 +6,7 @@ square8 2p is 40,000 games/hour/core (1000x the seed's 40).
 
     python benchmarks/selfplay_speed.py [--seconds 10] [--boards square8 hex8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,9 @@ def main(argv=None):
         for mode in args.modes:
             for band in args.bands:
                 gph, dpg, n = measure(board, mode, band, args.seconds)
-                print(f"| {board} 2p | {mode} | {band} | {gph:,.0f} | {dpg:.0f} | {n} |",
-                      flush=True)
+                print(
+                    f"| {board} 2p | {mode} | {band} | {gph:,.0f} | {dpg:.0f} | {n} |", flush=True
+                )
     print(f"\ntarget: mixed/light on square8 2p >= {TARGET:,} games/hour/core")
 
 

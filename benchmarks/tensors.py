@@ -9,6 +9,7 @@ maxrss over both.
 
     python benchmarks/tensors.py [--games 40] [--boards square8,hex8] [--sample-every 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,14 @@ import tempfile
 # figures quoted in issue 15: samples/s, and 0.9 GB RSS for one hexagonal game
 REFERENCE = {("square8", "v2"): 350.0, ("hexagonal", "v3"): 25.0}
 
-CASES = (("square8", "v2", 1.0), ("hex8", "v2", 1.0), ("hex8", "v3", 1.0),
-         ("square19", "v2", 0.25), ("hexagonal", "v2", 0.1), ("hexagonal", "v3", 0.1))
+CASES = (
+    ("square8", "v2", 1.0),
+    ("hex8", "v2", 1.0),
+    ("hex8", "v3", 1.0),
+    ("square19", "v2", 0.25),
+    ("hexagonal", "v2", 0.1),
+    ("hexagonal", "v3", 0.1),
+)
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -46,8 +53,18 @@ print(json.dumps({"samples": res["samples"], "seconds": dt, "cpu_seconds": cpu_s
 
 def _part(path, board, games, seed):
     from ringrift.selfplay.worker import WorkerConfig, run_worker
-    run_worker(WorkerConfig(num_games=games, board_type=board, num_players=2, output=path,
-                            seed=seed, engine_mode="random", worker_id=f"bench{seed}"))
+
+    run_worker(
+        WorkerConfig(
+            num_games=games,
+            board_type=board,
+            num_players=2,
+            output=path,
+            seed=seed,
+            engine_mode="random",
+            worker_id=f"bench{seed}",
+        )
+    )
 
 
 def main(argv=None):
@@ -72,11 +89,22 @@ def main(argv=None):
                 _part(w, board, 1, 2)
                 parts[board] = (p, w)
             p, w = parts[board]
-            a = {"part": p, "warm": w, "encoder": enc, "every": args.sample_every,
-                 "policy": args.policy, "out": os.path.join(tmp, f"{board}_{enc}.npz")}
+            a = {
+                "part": p,
+                "warm": w,
+                "encoder": enc,
+                "every": args.sample_every,
+                "policy": args.policy,
+                "out": os.path.join(tmp, f"{board}_{enc}.npz"),
+            }
             env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-            out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(a)], env=env,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, json.dumps(a)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             r.update(board=board, encoder=enc if board.startswith("hex") else "square")
             # per core = per CPU-second of the (single-threaded) export: the wall
@@ -91,16 +119,20 @@ def main(argv=None):
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("| board | encoder | games | samples | samples/s/core (CPU) | samples/s (wall) | "
-          "reference samples/s | speed-up | peak RSS (MB) | NPZ bytes/sample |")
+    print(
+        "| board | encoder | games | samples | samples/s/core (CPU) | samples/s (wall) | "
+        "reference samples/s | speed-up | peak RSS (MB) | NPZ bytes/sample |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ref = f"{r['reference']:.0f}" if r["reference"] else "n/a"
         sp = f"{r['speedup']:.0f}x" if r["speedup"] else "n/a"
-        print(f"| {r['board']} | {r['encoder']} | {r['games']} | {r['samples']} | "
-              f"{r['samples_per_s']:,.0f} | {r['samples_per_wall_s']:,.0f} | {ref} | {sp} | "
-              f"{r['rss_mb']:.0f} | "
-              f"{r['bytes'] / max(1, r['samples']):,.0f} |")
+        print(
+            f"| {r['board']} | {r['encoder']} | {r['games']} | {r['samples']} | "
+            f"{r['samples_per_s']:,.0f} | {r['samples_per_wall_s']:,.0f} | {ref} | {sp} | "
+            f"{r['rss_mb']:.0f} | "
+            f"{r['bytes'] / max(1, r['samples']):,.0f} |"
+        )
 
 
 if __name__ == "__main__":

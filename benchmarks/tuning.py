@@ -9,6 +9,7 @@ validation match of the tuned profile against the start profile on fresh games
     python benchmarks/tuning.py [--workdir bench-tuning] [--configfile config/config.yaml]
                                 [--cores 2] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,29 @@ def main() -> int:
     wd = Path(args.workdir).resolve()
     wd.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(wd), "--configfile", args.configfile,
-           "--profile", str(REPO / "profiles" / "local"), "--cores", str(args.cores), "tune"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(wd),
+        "--configfile",
+        args.configfile,
+        "--profile",
+        str(REPO / "profiles" / "local"),
+        "--cores",
+        str(args.cores),
+        "tune",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if p.returncode:
         print(p.stdout[-3000:] + p.stderr[-3000:], file=sys.stderr)
         return 1
     import yaml
+
     cfg = yaml.safe_load(Path(args.configfile).read_text())
     prefix = wd / cfg.get("prefix", "results")
     report = {"wall_seconds": wall, "runs": {}}
@@ -48,24 +63,35 @@ def main() -> int:
         summ = json.loads((d / "summary.json").read_text())
         s = summ["settings"]
         v = summ["validation"]
-        games = (s["population"] * s["games_per_candidate"] * len(summ["generations"])
-                 + s["confirm_games"] * s["iterations"] + s["validation_games"])
-        print(f"\n## {run}: {s['board_type']} {s['num_players']}p, level {s['level']}, "
-              f"population {s['population']}, {s['generations']} generations x "
-              f"{s['iterations']} iterations, {s['games_per_candidate']} games per candidate")
+        games = (
+            s["population"] * s["games_per_candidate"] * len(summ["generations"])
+            + s["confirm_games"] * s["iterations"]
+            + s["validation_games"]
+        )
+        print(
+            f"\n## {run}: {s['board_type']} {s['num_players']}p, level {s['level']}, "
+            f"population {s['population']}, {s['generations']} generations x "
+            f"{s['iterations']} iterations, {s['games_per_candidate']} games per candidate"
+        )
         print("\n| generation | iteration | best score | mean score | sigma after |")
         print("|---|---|---|---|---|")
         for g in summ["generations"]:
-            print(f"| {g['generation']} | {g['iteration']} | {g['best_score']:.3f} | "
-                  f"{g['mean_score']:.3f} | {g['sigma_after']:.3f} |")
+            print(
+                f"| {g['generation']} | {g['iteration']} | {g['best_score']:.3f} | "
+                f"{g['mean_score']:.3f} | {g['sigma_after']:.3f} |"
+            )
         for pr in summ["promotions"]:
             c = pr.get("confirm", {})
-            print(f"- iteration {pr['iteration']} baseline: {pr['source']}"
-                  + (f" (confirmation {c['score']:.3f} over {c['games']} games)" if c else ""))
-        print(f"\nTuned vs start profile, {v['games']} fresh games at level {v['level']}: "
-              f"{v['wins']} wins, {v['losses']} losses, {v['draws']} draws; score "
-              f"{v['score']:.3f}, 95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, "
-              f"p = {v['p_value']:.2g} ({v['test']}); significant: {v['significant']}")
+            print(
+                f"- iteration {pr['iteration']} baseline: {pr['source']}"
+                + (f" (confirmation {c['score']:.3f} over {c['games']} games)" if c else "")
+            )
+        print(
+            f"\nTuned vs start profile, {v['games']} fresh games at level {v['level']}: "
+            f"{v['wins']} wins, {v['losses']} losses, {v['draws']} draws; score "
+            f"{v['score']:.3f}, 95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, "
+            f"p = {v['p_value']:.2g} ({v['test']}); significant: {v['significant']}"
+        )
         print(f"{games:,} games in all")
         report["runs"][run] = {"summary": summ, "games": games}
     print(f"\nwall time {wall:.0f} s on {args.cores} cores (Snakemake, local profile)")

@@ -15,6 +15,7 @@ cloud reader needs (it does not read connection strings), and a check before a
 command starts, so a missing account or an unreachable one is one line naming
 the account, not a stack of HTTP retries and tracebacks.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,11 @@ import re
 
 SCHEMES = ("az://", "abfs://", "abfss://")
 
-NO_ACCOUNT = ("no Azure storage account for {uri}: set AZURE_STORAGE_CONNECTION_STRING, or "
-              "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or "
-              "AZURE_STORAGE_SAS_TOKEN (or sign in: az login / a managed identity)")
+NO_ACCOUNT = (
+    "no Azure storage account for {uri}: set AZURE_STORAGE_CONNECTION_STRING, or "
+    "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or "
+    "AZURE_STORAGE_SAS_TOKEN (or sign in: az login / a managed identity)"
+)
 
 
 def is_azure(uri) -> bool:
@@ -108,8 +111,11 @@ def _service_client():
 
     # One quick retry: this is a reachability check (the storage SDK's default
     # policy backs off for 15 s and more); the real I/O retries by itself.
-    kw = dict(retry_policy=LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1),
-              connection_timeout=10, read_timeout=30)
+    kw = dict(
+        retry_policy=LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1),
+        connection_timeout=10,
+        read_timeout=30,
+    )
     text = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
     if text:
         return BlobServiceClient.from_connection_string(text, **kw)
@@ -117,8 +123,9 @@ def _service_client():
     key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY")
     sas = os.environ.get("AZURE_STORAGE_SAS_TOKEN")
     if key:
-        return BlobServiceClient(endpoint, credential={"account_name": name, "account_key": key},
-                                 **kw)
+        return BlobServiceClient(
+            endpoint, credential={"account_name": name, "account_key": key}, **kw
+        )
     if sas:
         return BlobServiceClient(f"{endpoint}?{sas.lstrip('?')}", **kw)
     return None  # an identity (az login, managed identity): adlfs resolves it
@@ -132,17 +139,23 @@ def _check(client, name, endpoint, containers, need_container=True) -> str | Non
             found = client.get_container_client(container).exists()
         except HttpResponseError as exc:
             if exc.status_code in (401, 403) or "Authentication" in type(exc).__name__:
-                return (f"Azure storage account {name} at {endpoint} refused the credentials "
-                        f"({_reason(exc)})")
-            return (f"Azure storage account {name} at {endpoint}: HTTP {exc.status_code} "
-                    f"({_reason(exc)})")
+                return (
+                    f"Azure storage account {name} at {endpoint} refused the credentials "
+                    f"({_reason(exc)})"
+                )
+            return (
+                f"Azure storage account {name} at {endpoint}: HTTP {exc.status_code} "
+                f"({_reason(exc)})"
+            )
         except ServiceRequestError as exc:
             return f"cannot reach Azure storage account {name} at {endpoint}: {_reason(exc)}"
         except AzureError as exc:
             return f"Azure storage account {name} at {endpoint}: {_reason(exc)}"
         if need_container and not found:
-            return (f"Azure storage account {name} has no container {container!r} "
-                    f"(create it: az storage container create --name {container})")
+            return (
+                f"Azure storage account {name} has no container {container!r} "
+                f"(create it: az storage container create --name {container})"
+            )
     return None
 
 
@@ -176,8 +189,9 @@ def plugin_credential():
         ManagedIdentityCredential,
     )
 
-    return ChainedTokenCredential(AzureCliCredential(), ManagedIdentityCredential(),
-                                  EnvironmentCredential())
+    return ChainedTokenCredential(
+        AzureCliCredential(), ManagedIdentityCredential(), EnvironmentCredential()
+    )
 
 
 def token_problem(credential, account: str) -> str | None:
@@ -189,10 +203,12 @@ def token_problem(credential, account: str) -> str | None:
     except ClientAuthenticationError as exc:
         tried = re.findall(r"(\w+Credential): ([^.\n]*)", str(exc.message or exc))
         detail = "; ".join(f"{k}: {v.strip()}" for k, v in tried) or _reason(exc)
-        return (f"no Azure credentials for storage account {account}: sign in (az login), run "
-                f"with a managed identity, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and "
-                f"AZURE_CLIENT_SECRET; a connection string goes in AZURITE_CONNECTION_STRING "
-                f"(tried {detail})")
+        return (
+            f"no Azure credentials for storage account {account}: sign in (az login), run "
+            f"with a managed identity, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and "
+            f"AZURE_CLIENT_SECRET; a connection string goes in AZURITE_CONNECTION_STRING "
+            f"(tried {detail})"
+        )
     return None
 
 
@@ -203,8 +219,11 @@ def workflow_problem(account: str | None, prefix: str) -> str | None:
     The container may be missing: the plugin creates it on the first upload."""
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
-    kw = dict(retry_policy=LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1),
-              connection_timeout=10, read_timeout=30)
+    kw = dict(
+        retry_policy=LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1),
+        connection_timeout=10,
+        read_timeout=30,
+    )
     text = os.environ.get("AZURITE_CONNECTION_STRING")  # the plugin's only key-based way in
     try:
         if text:

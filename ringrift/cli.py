@@ -6,6 +6,7 @@ weights: tune (one step of a CMA-ES run). Engine: conformance (replay reference
 traces), play (random games), warmup (fill Numba's cache), cost (speed and
 price per game).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,12 +19,13 @@ class CliError(Exception):
     """A user error reported as one line, without a traceback."""
 
 
-INT32_MAX = 2**31 - 1   # the engine's move counter and the parts' game_index are int32
+INT32_MAX = 2**31 - 1  # the engine's move counter and the parts' game_index are int32
 INT63_MAX = 2**63 - 1
 
 
 def _int_in(lo: int, hi: int | None = None):
     """argparse type: an integer in [lo, hi], else a one-line usage error."""
+
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -33,6 +35,7 @@ def _int_in(lo: int, hi: int | None = None):
             span = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
             raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
         return v
+
     parse.__name__ = "int"
     return parse
 
@@ -45,14 +48,17 @@ def _float_in(lo: float, *, strict: bool = False):
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         if not (v > lo if strict else v >= lo) or v != v or v == float("inf"):
             raise argparse.ArgumentTypeError(
-                f"must be {'above' if strict else 'at least'} {lo:g}, got {text}")
+                f"must be {'above' if strict else 'at least'} {lo:g}, got {text}"
+            )
         return v
+
     parse.__name__ = "float"
     return parse
 
 
 def _existing_dir(text: str) -> str:
     import os
+
     if not os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"must be an existing folder, got {text}")
     if not os.access(text, os.W_OK | os.X_OK):
@@ -72,7 +78,7 @@ ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse")
 BANDS = ("light", "full")
 H_BOARD = f"board: {', '.join(BOARD_TYPES)}"
 H_PLAYERS = "players: 2, 3 or 4"
-H_MODE = (f"who plays: {', '.join(ENGINE_MODES)} (see ringrift/players/ladder.py)")
+H_MODE = f"who plays: {', '.join(ENGINE_MODES)} (see ringrift/players/ladder.py)"
 H_BAND = "difficulty band: light (ladder levels 1-4) or full (1-10)"
 
 
@@ -81,9 +87,14 @@ class _Help(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         h = action.help or ""
-        if (action.option_strings and not action.required and "%(default)" not in h
-                and action.default is not None and action.default is not False
-                and action.default != argparse.SUPPRESS):
+        if (
+            action.option_strings
+            and not action.required
+            and "%(default)" not in h
+            and action.default is not None
+            and action.default is not False
+            and action.default != argparse.SUPPRESS
+        ):
             h += " (default: %(default)s)"
         return h
 
@@ -97,6 +108,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         import re
+
         # "argument --seed: must be ..." -> "--seed must be ..."
         message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1 ", message)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -123,7 +135,7 @@ def _preflight(inputs=(), outputs=()) -> None:
 def _cmd_conformance(args) -> int:
     from pathlib import Path
 
-    from .conformance import check_file
+    from .reference.traces import check_file
 
     total_pass = total_fail = 0
     for name in args.files:
@@ -136,8 +148,11 @@ def _cmd_conformance(args) -> int:
             raise CliError(f"cannot read trace file {name}: {exc}") from None
         if not rep.games:
             raise CliError(f"trace file {name} holds no games")
-        print(f"{name}: {len(rep.games)} games, {rep.steps} steps checked, "
-              f"{rep.passed} passed, {rep.failed} failed", flush=True)
+        print(
+            f"{name}: {len(rep.games)} games, {rep.steps} steps checked, "
+            f"{rep.passed} passed, {rep.failed} failed",
+            flush=True,
+        )
         for g in rep.games:
             if not g.ok:
                 print(f"  FAIL {g.message}")
@@ -174,8 +189,10 @@ def _cmd_play(args) -> int:
         lengths.append(res["move_count"])
     dt = time.perf_counter() - t0
     seats = ", ".join(f"p{p}: {wins.get(p, 0)}" for p in range(1, args.num_players + 1))
-    print(f"{args.games} random games on {args.board_type} with {args.num_players} players "
-          f"in {dt:.2f} s ({args.games / dt:.1f} games/s, {sum(lengths) / dt:,.0f} moves/s)")
+    print(
+        f"{args.games} random games on {args.board_type} with {args.num_players} players "
+        f"in {dt:.2f} s ({args.games / dt:.1f} games/s, {sum(lengths) / dt:,.0f} moves/s)"
+    )
     print(f"wins by seat: {seats}; no winner: {wins.get(None, 0)}")
     print("end reasons: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
     print(f"moves per game: avg {np.mean(lengths):.1f}, min {min(lengths)}, max {max(lengths)}")
@@ -212,17 +229,26 @@ def _cmd_selfplay(args) -> int:
             weights = load_profile(args.heuristic_profile, args.board_type)
             want = args.heuristic_profile_digest
             if want and weights_digest(weights) != want:
-                raise CliError(f"heuristic profile {args.heuristic_profile} changed since the run "
-                               f"was planned (weights digest {weights_digest(weights)}, planned "
-                               f"{args.heuristic_profile_digest}): run the workflow again")
+                raise CliError(
+                    f"heuristic profile {args.heuristic_profile} changed since the run "
+                    f"was planned (weights digest {weights_digest(weights)}, planned "
+                    f"{args.heuristic_profile_digest}): run the workflow again"
+                )
     except (DataError, ValueError) as exc:
         raise CliError(str(exc)) from None
     cfg = WorkerConfig(
-        num_games=args.num_games, board_type=args.board_type, num_players=args.num_players,
-        output=args.output, seed=args.seed, engine_mode=args.engine_mode,
-        difficulty_band=args.difficulty_band, sample_every_n_moves=args.sample_every_n_moves,
-        max_moves=args.max_moves, worker_id=args.worker_id or default_worker_id(),
-        swap_rule=args.swap_rule, game_offset=args.game_offset,
+        num_games=args.num_games,
+        board_type=args.board_type,
+        num_players=args.num_players,
+        output=args.output,
+        seed=args.seed,
+        engine_mode=args.engine_mode,
+        difficulty_band=args.difficulty_band,
+        sample_every_n_moves=args.sample_every_n_moves,
+        max_moves=args.max_moves,
+        worker_id=args.worker_id or default_worker_id(),
+        swap_rule=args.swap_rule,
+        game_offset=args.game_offset,
         heuristic_profile=args.heuristic_profile or "",
     )
     if args.reuse and args.output.endswith(".parquet"):
@@ -231,8 +257,10 @@ def _cmd_selfplay(args) -> int:
         except DataError as exc:
             raise CliError(str(exc)) from None
         if src:
-            print(f"moved {src} -> {args.output}: a finished part with exactly these settings "
-                  "(no games replayed)")
+            print(
+                f"moved {src} -> {args.output}: a finished part with exactly these settings "
+                "(no games replayed)"
+            )
             return 0
     try:
         stats = run_worker(cfg, progress=None if args.quiet else terminal_progress())
@@ -249,6 +277,7 @@ def _cmd_selfplay(args) -> int:
 def _cmd_warmup(args) -> int:
     """Compile every jitted path self-play uses into Numba's on-disk cache."""
     import tempfile
+
     t0 = time.perf_counter()
     from .engine.api import Rules
     from .players.ladder import ENGINE_MODES
@@ -257,9 +286,16 @@ def _cmd_warmup(args) -> int:
     rules = Rules("square8", 2)
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ENGINE_MODES:
-            cfg = WorkerConfig(num_games=1, board_type="square8", num_players=2,
-                               output=f"{tmp}/w.parquet", engine_mode=mode,
-                               difficulty_band="full", max_moves=60, worker_id="warmup")
+            cfg = WorkerConfig(
+                num_games=1,
+                board_type="square8",
+                num_players=2,
+                output=f"{tmp}/w.parquet",
+                engine_mode=mode,
+                difficulty_band="full",
+                max_moves=60,
+                worker_id="warmup",
+            )
             play_one(rules, cfg, 0, GameRows())
     print(f"numba cache warm in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -272,16 +308,26 @@ def _cmd_aggregate(args) -> int:
     show = args.progress or sys.stderr.isatty()
     try:
         _preflight(inputs=args.parts, outputs=[args.output])
-        res = aggregate(args.parts, args.output, args.seed, scratch=args.scratch,
-                        drop_duplicates=args.drop_duplicates,
-                        progress=ProgressLine() if show else None)
+        res = aggregate(
+            args.parts,
+            args.output,
+            args.seed,
+            scratch=args.scratch,
+            drop_duplicates=args.drop_duplicates,
+            progress=ProgressLine() if show else None,
+        )
     except DataError as exc:
         raise CliError(str(exc)) from None
-    dropped = (f", dropped {res['dropped_duplicate_games']} duplicate games"
-               if res["dropped_duplicate_games"] else "")
-    print(f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
-          f"({res['buckets']} buckets{dropped}) in {res['seconds']:.1f} s "
-          f"({res['samples'] / max(res['seconds'], 1e-9):,.0f} rows/s) -> {args.output}")
+    dropped = (
+        f", dropped {res['dropped_duplicate_games']} duplicate games"
+        if res["dropped_duplicate_games"]
+        else ""
+    )
+    print(
+        f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
+        f"({res['buckets']} buckets{dropped}) in {res['seconds']:.1f} s "
+        f"({res['samples'] / max(res['seconds'], 1e-9):,.0f} rows/s) -> {args.output}"
+    )
     return 0
 
 
@@ -298,9 +344,11 @@ def _cmd_verify(args) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {t['files']} files", file=sys.stderr)
         return 1
-    print(f"ok: {t['files']} files ({t['parts']} parts, {t['aggregates']} aggregates), "
-          f"{t['games']} games, {t['samples']} samples: digests, page checksums, versions, "
-          "values, duplicates and provenance check out")
+    print(
+        f"ok: {t['files']} files ({t['parts']} parts, {t['aggregates']} aggregates), "
+        f"{t['games']} games, {t['samples']} samples: digests, page checksums, versions, "
+        "values, duplicates and provenance check out"
+    )
     return 0
 
 
@@ -345,10 +393,16 @@ def _cmd_cost(args) -> int:
         check_mode_and_band(args.engine_mode, args.difficulty_band)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    m = measure_worker(args.board_type, args.num_players, args.engine_mode,
-                       args.difficulty_band, args.seconds)
-    print(format_report(args, m, cost_table(args.games, m["games_per_hour"], args.workers,
-                                            args.price_per_vcpu_hour)))
+    m = measure_worker(
+        args.board_type, args.num_players, args.engine_mode, args.difficulty_band, args.seconds
+    )
+    print(
+        format_report(
+            args,
+            m,
+            cost_table(args.games, m["games_per_hour"], args.workers, args.price_per_vcpu_hour),
+        )
+    )
     return 0
 
 
@@ -359,15 +413,16 @@ def _cmd_export(args) -> int:
     progress = args.progress or sys.stderr.isatty()
     try:
         _preflight(inputs=args.inputs, outputs=[args.output])
-        res = main_export(args.inputs, args.output, chunk=args.chunk, progress=progress,
-                          full=True)
+        res = main_export(args.inputs, args.output, chunk=args.chunk, progress=progress, full=True)
     except DataError as exc:
         raise CliError(str(exc)) from None
     part = f" (rows {res['rows'][0]}-{res['rows'][1]}, chunk {args.chunk})" if args.chunk else ""
     rate = res["samples"] / max(res["seconds"], 1e-9)
-    print(f"exported {res['samples']} samples of {res['games']} games{part} in "
-          f"{res['seconds']:.1f} s, {res['cpu_seconds']:.1f} s CPU ({rate:,.0f} samples/s)"
-          f" -> {args.output}")
+    print(
+        f"exported {res['samples']} samples of {res['games']} games{part} in "
+        f"{res['seconds']:.1f} s, {res['cpu_seconds']:.1f} s CPU ({rate:,.0f} samples/s)"
+        f" -> {args.output}"
+    )
     return 0
 
 
@@ -387,17 +442,27 @@ def _cmd_tensors(args) -> int:
     from .dataset.parts import DataError
     from .tensors.export import ExportConfig, export_tensors
 
-    cfg = ExportConfig(encoder=args.encoder, sample_every=args.sample_every,
-                       history_length=args.history, policy=args.policy, seed=args.seed,
-                       shard_bytes=args.shard_bytes)
+    cfg = ExportConfig(
+        encoder=args.encoder,
+        sample_every=args.sample_every,
+        history_length=args.history,
+        policy=args.policy,
+        seed=args.seed,
+        shard_bytes=args.shard_bytes,
+    )
     try:
         res = export_tensors(args.inputs, args.output, cfg, scratch=args.scratch)
     except DataError as exc:
         raise CliError(str(exc)) from None
-    where = res["outputs"][0] if len(res["outputs"]) == 1 else \
-        f"{len(res['outputs'])} shards under {args.output}"
-    print(f"{res['games']} games ({res['games_without_winner']} without a winner skipped), "
-          f"{res['samples']} samples, {res['samples_per_s']:.0f} samples/s -> {where}")
+    where = (
+        res["outputs"][0]
+        if len(res["outputs"]) == 1
+        else f"{len(res['outputs'])} shards under {args.output}"
+    )
+    print(
+        f"{res['games']} games ({res['games_without_winner']} without a winner skipped), "
+        f"{res['samples']} samples, {res['samples_per_s']:.0f} samples/s -> {where}"
+    )
     return 0
 
 
@@ -430,8 +495,10 @@ def _cmd_tune(args) -> int:
         elif args.step == "summarize":
             doc = summarize(args.run_dir, args.validation, args.output, args.plot)
             v = doc["validation"]
-            print(f"tuned vs start: score {v['score']:.3f} over {v['games']} games "
-                  f"(95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, p = {v['p_value']:.3g})")
+            print(
+                f"tuned vs start: score {v['score']:.3f} over {v['games']} games "
+                f"(95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, p = {v['p_value']:.3g})"
+            )
     except ValueError as exc:  # TuningError, bad settings, bad profiles
         raise CliError(str(exc)) from None
     except OSError as exc:
@@ -455,8 +522,9 @@ def _cmd_plots(args) -> int:
 
 
 def _tune_parser(sub) -> None:
-    t = sub.add_parser("tune", help="one step of a CMA-ES tuning run (the workflow's "
-                                    "`tune` target runs them all)")
+    t = sub.add_parser(
+        "tune", help="one step of a CMA-ES tuning run (the workflow's `tune` target runs them all)"
+    )
     steps = t.add_subparsers(dest="step", required=True)
 
     def step(name, help_):
@@ -464,23 +532,34 @@ def _tune_parser(sub) -> None:
         sp.add_argument("--run-dir", required=True, help="the run's folder (local, s3://, gs://)")
         sp.set_defaults(func=_cmd_tune)
         return sp
+
     sp = step("init", "write settings.json and the first baseline")
     sp.add_argument("--run", required=True, help="run name")
     sp.add_argument("--settings", required=True, help="settings as a JSON object")
     h_gen = "generation number (0-based, over all iterations)"
     step("ask", "write a generation's candidates").add_argument(
-        "--generation", type=int, required=True, help=h_gen)
+        "--generation", type=int, required=True, help=h_gen
+    )
     sp = step("evaluate", "play one candidate against its baseline")
     sp.add_argument("--generation", type=int, required=True, help=h_gen)
-    sp.add_argument("--candidate", type=int, required=True,
-                    help="candidate number within the generation (0-based)")
+    sp.add_argument(
+        "--candidate",
+        type=int,
+        required=True,
+        help="candidate number within the generation (0-based)",
+    )
     step("tell", "collect a generation's scores").add_argument(
-        "--generation", type=int, required=True, help=h_gen)
+        "--generation", type=int, required=True, help=h_gen
+    )
     step("promote", "choose the next iteration's baseline").add_argument(
-        "--iteration", type=int, required=True,
-        help="the iteration just finished (0-based); writes the next one's baseline")
+        "--iteration",
+        type=int,
+        required=True,
+        help="the iteration just finished (0-based); writes the next one's baseline",
+    )
     step("profile", "write the tuned weight profile").add_argument(
-        "--output", required=True, help="profile JSON to write")
+        "--output", required=True, help="profile JSON to write"
+    )
     sp = step("validate", "tuned profile vs the start profile on fresh games")
     sp.add_argument("--profile", required=True, help="the tuned profile JSON")
     sp.add_argument("--output", required=True, help="validation JSON to write")
@@ -498,37 +577,68 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", help="trace files (*.jsonl or *.jsonl.gz)")
     c.set_defaults(func=_cmd_conformance)
 
-    w = sub.add_parser("selfplay", help="play self-play games and write one Parquet part "
-                       "(or the seed's JSONL samples)")
+    w = sub.add_parser(
+        "selfplay",
+        help="play self-play games and write one Parquet part (or the seed's JSONL samples)",
+    )
     w.add_argument("--num-games", type=COUNT, required=True, help="games to play")
     w.add_argument("--board-type", default="square8", help=H_BOARD)
     w.add_argument("--num-players", type=int, default=2, help=H_PLAYERS)
-    w.add_argument("--output", required=True,
-                   help="a local path, file://, s3:// or gs:// URI ending in .parquet (a part), "
-                        ".jsonl or .jsonl.gz (the seed's sample lines, as `ringrift export` "
-                        "writes them)")
-    w.add_argument("--seed", type=SEED, default=0,
-                   help="dataset seed; each game is seeded by (seed, its global index)")
+    w.add_argument(
+        "--output",
+        required=True,
+        help="a local path, file://, s3:// or gs:// URI ending in .parquet (a part), "
+        ".jsonl or .jsonl.gz (the seed's sample lines, as `ringrift export` "
+        "writes them)",
+    )
+    w.add_argument(
+        "--seed",
+        type=SEED,
+        default=0,
+        help="dataset seed; each game is seeded by (seed, its global index)",
+    )
     w.add_argument("--engine-mode", default="mixed", help=H_MODE)
     w.add_argument("--difficulty-band", default="light", help=H_BAND)
-    w.add_argument("--sample-every-n-moves", type=MOVES, default=10,
-                   help="record a sample every N engine steps of a game")
-    w.add_argument("--max-moves", type=MOVES, default=10_000,
-                   help="a game reaching this many engine steps is a draw (outcome 0.5)")
-    w.add_argument("--worker-id", default=None,
-                   help="worker name recorded in the part (default: $WORKER_ID, else a "
-                        "generated id)")
-    w.add_argument("--game-offset", type=_int_in(0, INT32_MAX), default=0,
-                   help="global index of this part's first game (games are seeded by it)")
+    w.add_argument(
+        "--sample-every-n-moves",
+        type=MOVES,
+        default=10,
+        help="record a sample every N engine steps of a game",
+    )
+    w.add_argument(
+        "--max-moves",
+        type=MOVES,
+        default=10_000,
+        help="a game reaching this many engine steps is a draw (outcome 0.5)",
+    )
+    w.add_argument(
+        "--worker-id",
+        default=None,
+        help="worker name recorded in the part (default: $WORKER_ID, else a generated id)",
+    )
+    w.add_argument(
+        "--game-offset",
+        type=_int_in(0, INT32_MAX),
+        default=0,
+        help="global index of this part's first game (games are seeded by it)",
+    )
     w.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
-    w.add_argument("--heuristic-profile", default=None, metavar="JSON",
-                   help="heuristic weight profile (path or s3:// / gs:// URI, e.g. a tuning "
-                        "run's profile.json) for every seat; default: the board's shipped one")
+    w.add_argument(
+        "--heuristic-profile",
+        default=None,
+        metavar="JSON",
+        help="heuristic weight profile (path or s3:// / gs:// URI, e.g. a tuning "
+        "run's profile.json) for every seat; default: the board's shipped one",
+    )
     w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
-    w.add_argument("--reuse", default=None, metavar="GLOB",
-                   help="before playing, look for a finished part matching GLOB whose recorded "
-                        "settings equal this run's and move it to --output instead (the "
-                        "workflow uses it when a dataset's worker count changes)")
+    w.add_argument(
+        "--reuse",
+        default=None,
+        metavar="GLOB",
+        help="before playing, look for a finished part matching GLOB whose recorded "
+        "settings equal this run's and move it to --output instead (the "
+        "workflow uses it when a dataset's worker count changes)",
+    )
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
     w.set_defaults(func=_cmd_selfplay)
@@ -540,17 +650,27 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("parts", nargs="+", help="Parquet parts or folders (local, s3://, gs://)")
     a.add_argument("--output", required=True, help="the aggregate's Parquet path or URI")
     a.add_argument("--seed", type=int, default=0, help="seed of the shuffle")
-    a.add_argument("--scratch", default=None, type=_existing_dir,
-                   help="local folder for bucket files")
-    a.add_argument("--drop-duplicates", action="store_true",
-                   help="drop a game seen twice (same seed and moves) instead of refusing")
-    a.add_argument("--progress", action="store_true",
-                   help="a progress line every few seconds on stderr (default: only when "
-                        "stderr is a terminal)")
+    a.add_argument(
+        "--scratch", default=None, type=_existing_dir, help="local folder for bucket files"
+    )
+    a.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="drop a game seen twice (same seed and moves) instead of refusing",
+    )
+    a.add_argument(
+        "--progress",
+        action="store_true",
+        help="a progress line every few seconds on stderr (default: only when "
+        "stderr is a terminal)",
+    )
     a.set_defaults(func=_cmd_aggregate)
 
-    v = sub.add_parser("verify", help="check a dataset's files: digests, checksums, versions, "
-                       "values, duplicate games, provenance (one line per problem)")
+    v = sub.add_parser(
+        "verify",
+        help="check a dataset's files: digests, checksums, versions, "
+        "values, duplicate games, provenance (one line per problem)",
+    )
     v.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
     v.set_defaults(func=_cmd_verify)
 
@@ -563,56 +683,104 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
     ins.set_defaults(func=_cmd_inspect)
 
-    pl_ = sub.add_parser("plots", help="dataset plots as PNG (game length, win rates, "
-                                       "victory types, throughput, a board)")
+    pl_ = sub.add_parser(
+        "plots",
+        help="dataset plots as PNG (game length, win rates, victory types, throughput, a board)",
+    )
     pl_.add_argument("paths", nargs="+", help="parts, aggregates or folders (local, s3://, gs://)")
     pl_.add_argument("--outdir", required=True, help="folder for the PNG files")
-    pl_.add_argument("--logs", nargs="*", default=[],
-                     help="self-play logs (for throughput per worker; missing ones are skipped)")
+    pl_.add_argument(
+        "--logs",
+        nargs="*",
+        default=[],
+        help="self-play logs (for throughput per worker; missing ones are skipped)",
+    )
     pl_.set_defaults(func=_cmd_plots)
 
     co = sub.add_parser("cost", help="measure speed here and print a cost table")
-    co.add_argument("--games", type=COUNT, required=True,
-                    help="dataset size (games) the table prices")
+    co.add_argument(
+        "--games", type=COUNT, required=True, help="dataset size (games) the table prices"
+    )
     co.add_argument("--board-type", default="square8", help=H_BOARD)
     co.add_argument("--num-players", type=int, default=2, help=H_PLAYERS)
     co.add_argument("--engine-mode", default="mixed", help=H_MODE)
     co.add_argument("--difficulty-band", default="light", help=H_BAND)
-    co.add_argument("--workers", type=COUNT, nargs="+", default=[1, 10, 50, 100, 500],
-                    help="worker counts (one vCPU each) to print a row for")
-    co.add_argument("--price-per-vcpu-hour", type=_float_in(0), default=0.02,
-                    help="price of one vCPU-hour (USD)")
-    co.add_argument("--seconds", type=_float_in(0, strict=True), default=10.0,
-                    help="measuring time (seconds)")
+    co.add_argument(
+        "--workers",
+        type=COUNT,
+        nargs="+",
+        default=[1, 10, 50, 100, 500],
+        help="worker counts (one vCPU each) to print a row for",
+    )
+    co.add_argument(
+        "--price-per-vcpu-hour",
+        type=_float_in(0),
+        default=0.02,
+        help="price of one vCPU-hour (USD)",
+    )
+    co.add_argument(
+        "--seconds", type=_float_in(0, strict=True), default=10.0, help="measuring time (seconds)"
+    )
     co.set_defaults(func=_cmd_cost)
 
     e = sub.add_parser("export", help="write samples as .jsonl.gz in the seed's format")
     e.add_argument("inputs", nargs="+", help="Parquet parts or aggregates")
     e.add_argument("--output", required=True, help="the .jsonl.gz path or URI to write")
-    e.add_argument("--chunk", default=None, metavar="K/N",
-                   help="only the K-th (0-based) of N contiguous row ranges of the inputs, "
-                        "as one gzip member; `ringrift concat` joins the N pieces")
-    e.add_argument("--progress", action="store_true",
-                   help="a progress line (rate, ETA) every 10 s on stderr; default: only "
-                        "when stderr is a terminal")
+    e.add_argument(
+        "--chunk",
+        default=None,
+        metavar="K/N",
+        help="only the K-th (0-based) of N contiguous row ranges of the inputs, "
+        "as one gzip member; `ringrift concat` joins the N pieces",
+    )
+    e.add_argument(
+        "--progress",
+        action="store_true",
+        help="a progress line (rate, ETA) every 10 s on stderr; default: only "
+        "when stderr is a terminal",
+    )
     e.set_defaults(func=_cmd_export)
 
-    tn = sub.add_parser("tensors", help="training tensors: the reference trainer's NPZ "
-                        "(one .npz file, or shard_NNNNN.npz files under a folder/prefix)")
-    tn.add_argument("inputs", nargs="+", help="Parquet parts or aggregates (files or folders, "
-                    "local, s3:// or gs://), one board and player count")
+    tn = sub.add_parser(
+        "tensors",
+        help="training tensors: the reference trainer's NPZ "
+        "(one .npz file, or shard_NNNNN.npz files under a folder/prefix)",
+    )
+    tn.add_argument(
+        "inputs",
+        nargs="+",
+        help="Parquet parts or aggregates (files or folders, "
+        "local, s3:// or gs://), one board and player count",
+    )
     tn.add_argument("--output", required=True, help="OUT.npz, or a folder/prefix for shards")
-    tn.add_argument("--encoder", default="v2", choices=("v2", "v3"),
-                    help="hex boards: v2 (10 planes) or v3 (16 planes); square boards: v2")
-    tn.add_argument("--sample-every", type=int, default=1, metavar="N",
-                    help="sample engine steps t with t %% N == 0 (bookkeeping steps count)")
+    tn.add_argument(
+        "--encoder",
+        default="v2",
+        choices=("v2", "v3"),
+        help="hex boards: v2 (10 planes) or v3 (16 planes); square boards: v2",
+    )
+    tn.add_argument(
+        "--sample-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sample engine steps t with t %% N == 0 (bookkeeping steps count)",
+    )
     tn.add_argument("--history", type=int, default=3, help="earlier frames per sample")
-    tn.add_argument("--policy", default="soft", choices=("soft", "onehot"),
-                    help="soft: recorded MCTS visit distributions where present; onehot: "
-                         "the played move (the reference exporter's targets)")
+    tn.add_argument(
+        "--policy",
+        default="soft",
+        choices=("soft", "onehot"),
+        help="soft: recorded MCTS visit distributions where present; onehot: "
+        "the played move (the reference exporter's targets)",
+    )
     tn.add_argument("--seed", type=int, default=0, help="seed of the game order")
-    tn.add_argument("--shard-bytes", type=int, default=1 << 30,
-                    help="shards close after a game once their arrays hold this many bytes")
+    tn.add_argument(
+        "--shard-bytes",
+        type=int,
+        default=1 << 30,
+        help="shards close after a game once their arrays hold this many bytes",
+    )
     tn.add_argument("--scratch", default=None, help="scratch folder (default: beside OUT)")
     tn.set_defaults(func=_cmd_tensors)
 
@@ -626,8 +794,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num-players", type=int, default=2, help=H_PLAYERS)
     g.add_argument("--games", type=COUNT, default=100, help="games to play")
     g.add_argument("--seed", type=SEED, default=0, help="seed of the random move choices")
-    g.add_argument("--max-moves", type=MOVES, default=100_000,
-                   help="a game reaching this many engine steps stops (counted as max_moves)")
+    g.add_argument(
+        "--max-moves",
+        type=MOVES,
+        default=100_000,
+        help="a game reaching this many engine steps stops (counted as max_moves)",
+    )
     g.add_argument("--swap-rule", action="store_true", help="enable the pie rule (2 players)")
     g.set_defaults(func=_cmd_play)
 
@@ -646,6 +818,7 @@ def _quiet_storage_loggers() -> None:
     probes; the command's own error line says what failed."""
     import logging
     import os
+
     if not os.environ.get("RINGRIFT_DEBUG"):
         logging.getLogger("gcsfs").setLevel(logging.CRITICAL)
 
@@ -655,21 +828,24 @@ def main(argv=None) -> int:
     _quiet_storage_loggers()
     try:
         from .azblob import problem as azure_problem  # az:// paths: account set and reachable
+
         if msg := azure_problem(vars(args)):
             raise CliError(msg)
         return args.func(args)
     except CliError as exc:
         msg = str(exc)
-    except OSError as exc:   # unwritable or missing folders, a folder given as a file, ...
+    except OSError as exc:  # unwritable or missing folders, a folder given as a file, ...
         msg = _os_error_line(exc)
     except Exception as exc:  # noqa: BLE001 - data and storage errors as one line, others raise
         from .dataset.parts import DataError
         from .storage import describe_error
+
         line = str(exc) if isinstance(exc, DataError) else describe_error(exc)
         if line is None:
             raise
         msg = line
     from .storage import redact_text
+
     msg = " ".join(redact_text(msg).split())  # one line, whatever a library wrote
     print(f"ringrift: error: {msg}", file=sys.stderr)
     return 2

@@ -5,6 +5,7 @@ their height, markers are rings, collapsed spaces are solid cells.
 Only matplotlib's object API is used (``Figure`` + the Agg canvas, no pyplot),
 so drawing never touches global figure state and works headless.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,16 +21,16 @@ from matplotlib.patches import Circle, Patch, RegularPolygon, Wedge
 from .engine import layout as L
 from .engine.geometry import BOARD_TYPES, board
 
-COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")   # players 1-4
+COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")  # players 1-4
 EMPTY = "#f2efe6"
 GRID = "#a8a8a8"
 # Collapsed cells use a darker shade so they never read as a stack or marker.
 DARK = tuple(to_hex([v * 0.62 for v in to_rgb(c)]) for c in COLORS)
 
 # Sizes as fractions of a cell's inradius, so every board looks alike.
-_DISC = 0.58     # stack disc
-_BAND = (0.66, 0.86)   # ring band around a mixed stack: rings from the top, cap first
-_MARK = 0.56     # marker ring
+_DISC = 0.58  # stack disc
+_BAND = (0.66, 0.86)  # ring band around a mixed stack: rings from the top, cap first
+_MARK = 0.56  # marker ring
 
 
 def board_type_of(state) -> str:
@@ -76,8 +77,9 @@ def _status(s, name: str) -> str:
     if int(s[L.STATUS]) == L.ST_COMPLETED:
         winner = int(s[L.WINNER])
         reason = L.END_REASON_NAMES[int(s[L.END_REASON])] or "?"
-        return f"{head} · game over, " + (f"winner P{winner}" if winner else "draw") + \
-            f" ({reason})"
+        return (
+            f"{head} · game over, " + (f"winner P{winner}" if winner else "draw") + f" ({reason})"
+        )
     return f"{head} · P{int(s[L.CUR])} to move · {L.PHASE_NAMES[int(s[L.PHASE])]}"
 
 
@@ -95,8 +97,9 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
         raise ValueError(f"state has {int(s[L.NCELL])} cells, board {name} has {n}")
     m = int(s[L.MAXH])
     if s.shape != (L.HDR + 4 * n + n * m,):
-        raise ValueError(f"state has {s.size} values, a {name} state with MAXH={m} has "
-                         f"{L.HDR + 4 * n + n * m}")
+        raise ValueError(
+            f"state has {s.size} values, a {name} state with MAXH={m} has {L.HDR + 4 * n + n * m}"
+        )
     xy, inr = cell_centres(b)
     pad = 1.15 * inr * (2 / math.sqrt(3) if b.is_hex else 1)
     xlim = (xy[:, 0].min() - pad, xy[:, 0].max() + pad)
@@ -112,10 +115,10 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0.03, bottom / fig_h, 0.94, board_h / fig_h))
     fig = ax.figure
-    height = s[L.HDR:L.HDR + n]
-    marker = s[L.HDR + n:L.HDR + 2 * n]
-    collapsed = s[L.HDR + 2 * n:L.HDR + 3 * n]
-    rings = s[L.HDR + 4 * n:L.HDR + 4 * n + n * m].reshape(n, m)
+    height = s[L.HDR : L.HDR + n]
+    marker = s[L.HDR + n : L.HDR + 2 * n]
+    collapsed = s[L.HDR + 2 * n : L.HDR + 3 * n]
+    rings = s[L.HDR + 4 * n : L.HDR + 4 * n + n * m].reshape(n, m)
 
     ax.set_aspect("equal")
     ax.set_xlim(*xlim)
@@ -132,15 +135,33 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
     fs_small = float(np.clip(0.6 * inr_pt, 4.0, 14.0))
 
     open_cells = [_cell_patch(b, xy[c], inr) for c in range(n) if not collapsed[c]]
-    ax.add_collection(PatchCollection(open_cells, facecolor=EMPTY, edgecolor=GRID,
-                                      linewidth=0.5, gid="cells"))
+    ax.add_collection(
+        PatchCollection(open_cells, facecolor=EMPTY, edgecolor=GRID, linewidth=0.5, gid="cells")
+    )
     for c in np.flatnonzero(collapsed):
         p = int(collapsed[c])
-        ax.add_patch(_cell_patch(b, xy[c], inr, facecolor=DARK[p - 1], edgecolor=GRID,
-                                 linewidth=0.5, gid=f"collapsed-{c}"))
+        ax.add_patch(
+            _cell_patch(
+                b,
+                xy[c],
+                inr,
+                facecolor=DARK[p - 1],
+                edgecolor=GRID,
+                linewidth=0.5,
+                gid=f"collapsed-{c}",
+            )
+        )
     for c in np.flatnonzero(marker):
-        ax.add_patch(Circle(xy[c], _MARK * inr, facecolor="none", linewidth=lw_mark,
-                            edgecolor=COLORS[int(marker[c]) - 1], gid=f"marker-{c}"))
+        ax.add_patch(
+            Circle(
+                xy[c],
+                _MARK * inr,
+                facecolor="none",
+                linewidth=lw_mark,
+                edgecolor=COLORS[int(marker[c]) - 1],
+                gid=f"marker-{c}",
+            )
+        )
     for c in np.flatnonzero(height):
         h = int(height[c])
         runs = _runs(rings[c, :h])
@@ -150,28 +171,69 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
             start = 90.0
             for k, (owner, cnt) in enumerate(runs):
                 sweep = 360.0 * cnt / h
-                ax.add_patch(Wedge(xy[c], _BAND[1] * inr, start - sweep, start,
-                                   width=(_BAND[1] - _BAND[0]) * inr,
-                                   facecolor=COLORS[owner - 1], edgecolor="white",
-                                   linewidth=0.4, gid=f"cap-{c}" if k == 0 else None))
+                ax.add_patch(
+                    Wedge(
+                        xy[c],
+                        _BAND[1] * inr,
+                        start - sweep,
+                        start,
+                        width=(_BAND[1] - _BAND[0]) * inr,
+                        facecolor=COLORS[owner - 1],
+                        edgecolor="white",
+                        linewidth=0.4,
+                        gid=f"cap-{c}" if k == 0 else None,
+                    )
+                )
                 start -= sweep
-        ax.add_patch(Circle(xy[c], _DISC * inr, facecolor=COLORS[top - 1], edgecolor="black",
-                            linewidth=0.6, gid=f"stack-{c}"))
+        ax.add_patch(
+            Circle(
+                xy[c],
+                _DISC * inr,
+                facecolor=COLORS[top - 1],
+                edgecolor="black",
+                linewidth=0.6,
+                gid=f"stack-{c}",
+            )
+        )
         label = str(h)
         fs = fs_small * (1.0 if len(label) == 1 else 0.8)
-        ax.text(xy[c][0], xy[c][1], label, ha="center", va="center_baseline", fontsize=fs,
-                color="white", weight="bold", gid=f"height-{c}")
+        ax.text(
+            xy[c][0],
+            xy[c][1],
+            label,
+            ha="center",
+            va="center_baseline",
+            fontsize=fs,
+            color="white",
+            weight="bold",
+            gid=f"height-{c}",
+        )
 
     nplayers = int(s[L.NP])
     cur = int(s[L.CUR]) if int(s[L.STATUS]) == L.ST_ACTIVE else 0
-    handles = [Patch(facecolor=COLORS[p - 1], edgecolor="black", linewidth=0.5,
-                     label=f"P{p}{' (to move)' if p == cur else ''}: hand {int(s[L.HAND + p])}"
-                           f" · elim {int(s[L.ELIM + p])} · terr {int(s[L.TERR + p])}")
-               for p in range(1, nplayers + 1)]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-              ncol=2 if nplayers > 1 else 1, frameon=False, fontsize=8, handlelength=1.2,
-              columnspacing=1.5, title="disc: stack (height; band: rings from the top, "
-              "cap first) · ring: marker · dark cell: collapsed", title_fontsize=7)
+    handles = [
+        Patch(
+            facecolor=COLORS[p - 1],
+            edgecolor="black",
+            linewidth=0.5,
+            label=f"P{p}{' (to move)' if p == cur else ''}: hand {int(s[L.HAND + p])}"
+            f" · elim {int(s[L.ELIM + p])} · terr {int(s[L.TERR + p])}",
+        )
+        for p in range(1, nplayers + 1)
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=2 if nplayers > 1 else 1,
+        frameon=False,
+        fontsize=8,
+        handlelength=1.2,
+        columnspacing=1.5,
+        title="disc: stack (height; band: rings from the top, "
+        "cap first) · ring: marker · dark cell: collapsed",
+        title_fontsize=7,
+    )
     status = _status(s, name)
     ax.set_title(f"{title}\n{status}" if title else status, fontsize=9)
     return fig
@@ -181,9 +243,11 @@ def save_board(state, path, board_type: str | None = None, title: str | None = N
     """Write the drawing to ``path`` as PNG or SVG, chosen by its suffix."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".svg"):
-        raise ValueError(f"cannot save a board as {suffix or 'a file without suffix'!r}: "
-                         "use .png or .svg")
+        raise ValueError(
+            f"cannot save a board as {suffix or 'a file without suffix'!r}: use .png or .svg"
+        )
     fig = draw_board(state, board_type, title=title)
     # no timestamps in the file: the same state gives the same bytes
-    fig.savefig(path, format=suffix[1:],
-                metadata={"Software": None} if suffix == ".png" else {"Date": None})
+    fig.savefig(
+        path, format=suffix[1:], metadata={"Software": None} if suffix == ".png" else {"Date": None}
+    )

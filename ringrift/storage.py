@@ -18,6 +18,7 @@ storage and credential errors, and URIs made safe to record.
 Time limits: ``RINGRIFT_STORAGE_TIMEOUT`` seconds for a first request
 (default 30), ``RINGRIFT_CONNECT_TIMEOUT`` for the TCP check (default 5).
 """
+
 from __future__ import annotations
 
 import os
@@ -54,6 +55,7 @@ def connect_timeout() -> float:
 
 # ------------------------------------------------------------- redaction ---
 
+
 def redact_uri(uri: str) -> str:
     """``uri`` without user info, query string or fragment; plain paths and
     strings that are not URIs come back unchanged."""
@@ -72,14 +74,17 @@ _URI_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 def redact_text(text: str) -> str:
     """Every URI inside ``text`` redacted (for error lines and logs)."""
+
     def one(m):
         uri = m.group(0)
         body = uri.rstrip(".,:;)]")
-        return redact_uri(body) + uri[len(body):]
+        return redact_uri(body) + uri[len(body) :]
+
     return _URI_IN_TEXT.sub(one, text)
 
 
 # -------------------------------------------------------------- protocol ---
+
 
 def protocol(uri: str) -> str:
     """The URI's protocol ("file" for local paths)."""
@@ -94,6 +99,7 @@ def is_remote(uri: str) -> bool:
 
 def _fs(uri: str):
     import fsspec
+
     try:
         return fsspec.core.url_to_fs(uri)
     except (ValueError, ImportError) as exc:
@@ -101,6 +107,7 @@ def _fs(uri: str):
 
 
 # -------------------------------------------------------- error messages ---
+
 
 def _names(exc: BaseException) -> set[str]:
     return {c.__name__ for c in type(exc).__mro__}
@@ -112,18 +119,30 @@ def describe_error(exc: BaseException) -> str | None:
     names = _names(exc)
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if names & {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
-        return ("no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-                f"AWS_SECRET_ACCESS_KEY, or use an instance role): {msg}")
+        return (
+            "no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+            f"AWS_SECRET_ACCESS_KEY, or use an instance role): {msg}"
+        )
     if names & {"DefaultCredentialsError", "RefreshError"}:
-        return ("no usable Google credentials (gcloud auth application-default login, or "
-                f"GOOGLE_APPLICATION_CREDENTIALS): {msg}")
+        return (
+            "no usable Google credentials (gcloud auth application-default login, or "
+            f"GOOGLE_APPLICATION_CREDENTIALS): {msg}"
+        )
     if "ClientError" in names and hasattr(exc, "response"):
         err = (getattr(exc, "response", None) or {}).get("Error", {})
         code = err.get("Code", "")
         return f"object storage refused the request ({code}): {err.get('Message') or msg}"
-    if names & {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
-                "ClientConnectorError", "ServerDisconnectedError", "ClientOSError",
-                "ConnectionError", "TimeoutError", "ProxyConnectionError"}:
+    if names & {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+        "ClientOSError",
+        "ConnectionError",
+        "TimeoutError",
+        "ProxyConnectionError",
+    }:
         return f"cannot reach object storage: {msg}"
     if "HttpError" in names and type(exc).__module__.startswith("gcsfs"):
         return f"Google Cloud Storage refused the request: {msg}"
@@ -131,6 +150,7 @@ def describe_error(exc: BaseException) -> str | None:
 
 
 # ------------------------------------------------------------ bounded I/O ---
+
 
 def endpoint(uri: str) -> tuple[str, int] | None:
     """(host, port) the client for ``uri`` connects to; None for local paths
@@ -150,6 +170,7 @@ def endpoint(uri: str) -> tuple[str, int] | None:
                 raise StorageError(f"{redact_uri(uri)}: {line}") from None
     elif proto in ("gs", "gcs"):
         import fsspec.config
+
         conf = fsspec.config.conf.get("gcs", {}) or fsspec.config.conf.get("gs", {})
         url = conf.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST", "")
         if url in ("", "default"):
@@ -197,9 +218,11 @@ def bounded(fn: Callable[[], object], what: str, timeout: float | None = None):
     t.start()
     t.join(timeout)
     if t.is_alive():
-        raise StorageError(f"{what}: no answer from object storage within {timeout:.0f} s "
-                           "(network, endpoint or credentials; RINGRIFT_STORAGE_TIMEOUT "
-                           "sets the limit)")
+        raise StorageError(
+            f"{what}: no answer from object storage within {timeout:.0f} s "
+            "(network, endpoint or credentials; RINGRIFT_STORAGE_TIMEOUT "
+            "sets the limit)"
+        )
     exc = box.get("error")
     if exc is None:
         return box.get("value")
@@ -226,13 +249,15 @@ def check_reachable(uri: str, timeout: float | None = None) -> None:
     def probe():
         fs, path = _fs(uri)
         return fs.exists(path)
+
     bounded(probe, f"cannot reach {redact_uri(uri)}", timeout)
 
 
 # ----------------------------------------------------------- write checks ---
 
+
 def _check_local(uri: str, timeout: float) -> None:
-    path = uri[len("file://"):] if uri.startswith("file://") else uri
+    path = uri[len("file://") :] if uri.startswith("file://") else uri
     path = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(path):
         raise StorageError(f"output {uri} is a folder, not a file")
@@ -296,6 +321,7 @@ def _check_gcs(uri: str, timeout: float) -> None:
         # one plain DELETE on the session URI (gcsfs's own call retries 5xx for
         # half a minute); the session id is its own credential
         import aiohttp
+
         session = await box["fs"]._set_session()
         async with session.delete(location, timeout=aiohttp.ClientTimeout(total=5)):
             pass
@@ -317,16 +343,21 @@ def _check_gcs(uri: str, timeout: float) -> None:
 
 def _check_generic(uri: str, timeout: float) -> None:
     """Any other fsspec store: its parent folder answers (no write probe)."""
+
     def probe():
         fs, path = _fs(uri)
         return fs.exists(path.rsplit("/", 1)[0] if "/" in path else path)
+
     bounded(probe, f"cannot reach {redact_uri(uri)}", timeout)
 
 
 WRITE_CHECKS: dict[str, Callable[[str, float], None]] = {
-    "file": _check_local, "local": _check_local,
-    "s3": _check_s3, "s3a": _check_s3,
-    "gs": _check_gcs, "gcs": _check_gcs,
+    "file": _check_local,
+    "local": _check_local,
+    "s3": _check_s3,
+    "s3a": _check_s3,
+    "gs": _check_gcs,
+    "gcs": _check_gcs,
 }
 
 

@@ -35,8 +35,11 @@ def _fresh_object_store_clients():
     to a new emulator (endpoint from the environment) must not get the client
     of an earlier test's emulator, long stopped."""
     yield
-    for module, name in (("s3fs", "S3FileSystem"), ("gcsfs", "GCSFileSystem"),
-                         ("adlfs", "AzureBlobFileSystem")):
+    for module, name in (
+        ("s3fs", "S3FileSystem"),
+        ("gcsfs", "GCSFileSystem"),
+        ("adlfs", "AzureBlobFileSystem"),
+    ):
         if module in sys.modules:
             getattr(sys.modules[module], name).clear_instance_cache()
 
@@ -44,6 +47,18 @@ def _fresh_object_store_clients():
 @pytest.fixture(scope="session")
 def report_line():
     return _REPORT.append
+
+
+def pytest_sessionfinish(session):
+    # under pytest-xdist a worker hands its lines to the controller
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["ringrift_report"] = list(_REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _REPORT.extend(getattr(node, "workeroutput", {}).get("ringrift_report", []))
 
 
 def pytest_terminal_summary(terminalreporter):

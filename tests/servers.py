@@ -20,6 +20,7 @@ A server whose programs are missing skips its tests, except under CI=true
 (.ci/run installs everything): there a missing program fails them, naming
 the install step.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -83,8 +84,14 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 def _start(cmd, log: Path, port: int, env=None) -> subprocess.Popen:
     fh = open(log, "wb")
-    proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
     fh.close()
     try:
         wait_port(port, proc, log)
@@ -96,6 +103,7 @@ def _start(cmd, log: Path, port: int, env=None) -> subprocess.Popen:
 
 # --------------------------------------------------------------------- S3 ---
 
+
 @dataclass
 class S3Server:
     endpoint: str
@@ -104,21 +112,33 @@ class S3Server:
 
     def env(self) -> dict:
         """Fake credentials and the endpoint, the way a user's shell provides them."""
-        return {"AWS_ACCESS_KEY_ID": FAKE_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL": self.endpoint}
+        return {
+            "AWS_ACCESS_KEY_ID": FAKE_KEY,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL": self.endpoint,
+        }
 
     def client(self):
         import boto3
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET)
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=FAKE_KEY,
+            aws_secret_access_key=FAKE_SECRET,
+        )
 
     def fs(self):
         import s3fs
-        return s3fs.S3FileSystem(key=FAKE_KEY, secret=FAKE_SECRET,
-                                 client_kwargs={"endpoint_url": self.endpoint,
-                                                "region_name": "us-east-1"},
-                                 use_listings_cache=False)
+
+        return s3fs.S3FileSystem(
+            key=FAKE_KEY,
+            secret=FAKE_SECRET,
+            client_kwargs={"endpoint_url": self.endpoint, "region_name": "us-east-1"},
+            use_listings_cache=False,
+        )
 
 
 @contextlib.contextmanager
@@ -137,6 +157,7 @@ def moto_s3(workdir: Path, bucket: str = "ringrift-test"):
 
 # -------------------------------------------------------------------- GCS ---
 
+
 @dataclass
 class GCSServer:
     endpoint: str
@@ -144,20 +165,37 @@ class GCSServer:
     log: Path
 
     def env(self) -> dict:
-        return {"STORAGE_EMULATOR_HOST": self.endpoint,
-                "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
-                "GOOGLE_CLOUD_PROJECT": "test-project"}
+        return {
+            "STORAGE_EMULATOR_HOST": self.endpoint,
+            "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+            "GOOGLE_CLOUD_PROJECT": "test-project",
+        }
 
 
 @contextlib.contextmanager
 def gcs_emulator(workdir: Path, bucket: str = "ringrift-test"):
-    pytest.importorskip("gcp_storage_emulator",
-                        reason="gcp-storage-emulator is not installed (test extra)")
+    pytest.importorskip(
+        "gcp_storage_emulator", reason="gcp-storage-emulator is not installed (test extra)"
+    )
     port = free_port()
     log = Path(workdir) / "gcs_emulator.log"
-    proc = _start([sys.executable, "-m", "gcp_storage_emulator", "start", "--host", HOST,
-                   "--port", str(port), "--default-bucket", bucket, "--no-store-on-disk"],
-                  log, port)
+    proc = _start(
+        [
+            sys.executable,
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--default-bucket",
+            bucket,
+            "--no-store-on-disk",
+        ],
+        log,
+        port,
+    )
     try:
         yield GCSServer(f"http://{HOST}:{port}", bucket, log)
     finally:
@@ -165,6 +203,7 @@ def gcs_emulator(workdir: Path, bucket: str = "ringrift-test"):
 
 
 # -------------------------------------------------------------------- SSH ---
+
 
 @dataclass
 class SSHServer:
@@ -177,8 +216,13 @@ class SSHServer:
     sessions: list = field(default_factory=list)
 
     def ssh(self, host: str, command: str, **kw) -> subprocess.CompletedProcess:
-        return subprocess.run(["ssh", "-F", str(self.ssh_config), host, command],
-                              capture_output=True, text=True, timeout=60, **kw)
+        return subprocess.run(
+            ["ssh", "-F", str(self.ssh_config), host, command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            **kw,
+        )
 
 
 def _children(pid: int) -> list[int]:
@@ -202,8 +246,9 @@ def sshd(workdir: Path, aliases=("lanhost1", "lanhost2")):
     d = Path(workdir) / "sshd"
     d.mkdir(parents=True, exist_ok=True)
     for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True
+        )
     shutil.copy(d / "client_key.pub", d / "authorized_keys")
     os.chmod(d / "authorized_keys", 0o600)
     if os.geteuid() == 0:
@@ -212,9 +257,9 @@ def sshd(workdir: Path, aliases=("lanhost1", "lanhost2")):
     (d / "sshd_config").write_text(f"""\
 Port {port}
 ListenAddress {HOST}
-HostKey {d / 'host_key'}
-PidFile {d / 'sshd.pid'}
-AuthorizedKeysFile {d / 'authorized_keys'}
+HostKey {d / "host_key"}
+PidFile {d / "sshd.pid"}
+AuthorizedKeysFile {d / "authorized_keys"}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
@@ -229,15 +274,15 @@ MaxSessions 100
     # ControlPath must be short (unix socket path limit), so not under tmp_path.
     control_dir = Path(tempfile.mkdtemp(prefix="rr-ssh-", dir="/tmp"))
     (d / "ssh_config").write_text(f"""\
-Host {' '.join(aliases)}
+Host {" ".join(aliases)}
   HostName {HOST}
   Port {port}
   User {getpass.getuser()}
-  IdentityFile {d / 'client_key'}
+  IdentityFile {d / "client_key"}
   IdentitiesOnly yes
   BatchMode yes
   StrictHostKeyChecking yes
-  UserKnownHostsFile {d / 'known_hosts'}
+  UserKnownHostsFile {d / "known_hosts"}
   ControlMaster auto
   ControlPath {control_dir}/%C
   ControlPersist 20
@@ -259,8 +304,11 @@ Host lanhost-down
         yield srv
     finally:
         for alias in aliases:  # close the control masters (they hold sessions open)
-            subprocess.run(["ssh", "-F", str(d / "ssh_config"), "-O", "exit", alias],
-                           capture_output=True, timeout=30)
+            subprocess.run(
+                ["ssh", "-F", str(d / "ssh_config"), "-O", "exit", alias],
+                capture_output=True,
+                timeout=30,
+            )
         sessions = _children(proc.pid)
         stop(proc)
         for pid in sessions:  # per-connection sshd processes outlive the listener
@@ -270,6 +318,7 @@ Host lanhost-down
 
 
 # ------------------------------------------------- missing programs ---
+
 
 def unavailable(what: str):
     """Skip (a developer's machine without the program), or fail under CI=true
@@ -283,16 +332,17 @@ def unavailable(what: str):
 
 # Azurite's fixed development account (public, documented by Microsoft).
 AZ_ACCOUNT = "devstoreaccount1"
-AZ_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
-          "K1SZFPTOtr/KBHBeksoGMGw==")
+AZ_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 def azurite_bin() -> str | None:
     """Azurite's blob server: $RINGRIFT_AZURITE, the copy .ci/run installs
     into .azurite/ (npm), or one on PATH."""
-    for cand in (os.environ.get("RINGRIFT_AZURITE"),
-                 REPO / ".azurite" / "node_modules" / ".bin" / "azurite-blob",
-                 shutil.which("azurite-blob")):
+    for cand in (
+        os.environ.get("RINGRIFT_AZURITE"),
+        REPO / ".azurite" / "node_modules" / ".bin" / "azurite-blob",
+        shutil.which("azurite-blob"),
+    ):
         if cand and os.access(cand, os.X_OK):
             return str(cand)
     return None
@@ -300,38 +350,60 @@ def azurite_bin() -> str | None:
 
 @dataclass
 class AzuriteServer:
-    endpoint: str   # http://127.0.0.1:PORT/devstoreaccount1
+    endpoint: str  # http://127.0.0.1:PORT/devstoreaccount1
     container: str
     log: Path
 
     def connection_string(self, endpoint=None) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={AZ_ACCOUNT};AccountKey={AZ_KEY};"
-                f"BlobEndpoint={endpoint or self.endpoint};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZ_ACCOUNT};AccountKey={AZ_KEY};"
+            f"BlobEndpoint={endpoint or self.endpoint};"
+        )
 
     def env(self) -> dict:
         """For the CLI (adlfs, polars) and for Snakemake's Azure plugin (whose
         only way to take a connection string is AZURITE_CONNECTION_STRING)."""
         cs = self.connection_string()
-        return {"AZURE_STORAGE_CONNECTION_STRING": cs, "AZURITE_CONNECTION_STRING": cs,
-                "SNAKEMAKE_STORAGE_AZURE_ACCOUNT_NAME": AZ_ACCOUNT}
+        return {
+            "AZURE_STORAGE_CONNECTION_STRING": cs,
+            "AZURITE_CONNECTION_STRING": cs,
+            "SNAKEMAKE_STORAGE_AZURE_ACCOUNT_NAME": AZ_ACCOUNT,
+        }
 
     def fs(self):
         import adlfs
-        return adlfs.AzureBlobFileSystem(connection_string=self.connection_string(),
-                                         skip_instance_cache=True)
+
+        return adlfs.AzureBlobFileSystem(
+            connection_string=self.connection_string(), skip_instance_cache=True
+        )
 
 
 @contextlib.contextmanager
 def azurite(workdir: Path, container: str = "ringrift-test"):
     exe = azurite_bin()
     if not exe or not shutil.which("node"):
-        unavailable("Azurite not installed (npm install --prefix .azurite azurite; "
-                    "see .ci/run) or node missing")
+        unavailable(
+            "Azurite not installed (npm install --prefix .azurite azurite; "
+            "see .ci/run) or node missing"
+        )
     port = free_port()
     log = Path(workdir) / "azurite.log"
-    proc = _start([exe, "--blobHost", HOST, "--blobPort", str(port), "--inMemoryPersistence",
-                   "--silent", "--skipApiVersionCheck", "--loose",
-                   "--disableTelemetry"], log, port)
+    proc = _start(
+        [
+            exe,
+            "--blobHost",
+            HOST,
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+        ],
+        log,
+        port,
+    )
     try:
         srv = AzuriteServer(f"http://{HOST}:{port}/{AZ_ACCOUNT}", container, log)
         srv.fs().mkdir(container)
@@ -342,8 +414,17 @@ def azurite(workdir: Path, container: str = "ringrift-test"):
 
 # ------------------------------------------------------------------ Slurm ---
 
-SLURM_PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "scontrol",
-                  "sinfo", "srun")
+SLURM_PROGRAMS = (
+    "munged",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "scancel",
+    "scontrol",
+    "sinfo",
+    "srun",
+)
 # Where Slurm's commands look for the config after $SLURM_CONF and
 # /etc/slurm/slurm.conf: a configless slurmd links its cached copy here. Jobs
 # need it: snakemake-executor-plugin-slurm-jobstep drops SLURM_* variables,
@@ -362,8 +443,9 @@ class SlurmCluster:
         return {"SLURM_CONF": str(self.conf)}
 
     def run(self, *cmd) -> subprocess.CompletedProcess:
-        return subprocess.run(list(cmd), capture_output=True, text=True, timeout=60,
-                              env={**os.environ, **self.env()})
+        return subprocess.run(
+            list(cmd), capture_output=True, text=True, timeout=60, env={**os.environ, **self.env()}
+        )
 
 
 def _slurm_conf(d: Path, node: str, ctld_port: int, d_port: int) -> str:
@@ -407,14 +489,18 @@ def slurm_cluster(workdir: Path):
     search = f"/usr/sbin:/usr/bin:{os.environ.get('PATH', '')}"
     missing = [p for p in SLURM_PROGRAMS if not shutil.which(p, path=search)]
     if missing:
-        unavailable(f"Slurm not installed: no {', '.join(missing)} "
-                    "(apt-get install slurmctld slurmd slurm-client munge)")
+        unavailable(
+            f"Slurm not installed: no {', '.join(missing)} "
+            "(apt-get install slurmctld slurmd slurm-client munge)"
+        )
     if os.geteuid() != 0:
         unavailable("a test Slurm cluster needs root (slurmd starts jobs as their user)")
     if Path("/etc/slurm/slurm.conf").exists():
-        unavailable("this machine has its own /etc/slurm/slurm.conf: not starting a test "
-                    "cluster beside it")
+        unavailable(
+            "this machine has its own /etc/slurm/slurm.conf: not starting a test cluster beside it"
+        )
     import fcntl
+
     RUN_CONF.parent.mkdir(parents=True, exist_ok=True)
     lock = open(RUN_CONF.parent.parent / ".ringrift-test.lock", "a")
     fcntl.flock(lock, fcntl.LOCK_EX)  # one test cluster per machine at a time
@@ -432,19 +518,38 @@ def slurm_cluster(workdir: Path):
         conf = d / "slurm.conf"
         conf.write_text(_slurm_conf(d, node, free_port(), free_port()))
         munged = shutil.which("munged", path="/usr/sbin:/usr/bin")
-        procs.append(subprocess.Popen(
-            [munged, "-F", "-f", f"--key-file={key}", f"--socket={d}/munge/socket",
-             f"--pid-file={d}/munge/munged.pid", f"--log-file={d}/munge/munged.log",
-             f"--seed-file={d}/munge/seed"],
-            stdout=open(d / "munged.out", "wb"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    munged,
+                    "-F",
+                    "-f",
+                    f"--key-file={key}",
+                    f"--socket={d}/munge/socket",
+                    f"--pid-file={d}/munge/munged.pid",
+                    f"--log-file={d}/munge/munged.log",
+                    f"--seed-file={d}/munge/seed",
+                ],
+                stdout=open(d / "munged.out", "wb"),
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
         _wait_for(lambda: (d / "munge" / "socket").exists(), 20, d / "munged.out")
         env = {**os.environ, "SLURM_CONF": str(conf)}
         for daemon in ("slurmctld", "slurmd"):
             exe = shutil.which(daemon, path="/usr/sbin:/usr/bin")
-            procs.append(subprocess.Popen(
-                [exe, "-D", "-f", str(conf)], env=env, stdout=open(d / f"{daemon}.out", "wb"),
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [exe, "-D", "-f", str(conf)],
+                    env=env,
+                    stdout=open(d / f"{daemon}.out", "wb"),
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         RUN_CONF.unlink(missing_ok=True)
         RUN_CONF.symlink_to(conf)
         cluster = SlurmCluster(d, conf, node, ("debug", "ringrift"))
@@ -452,16 +557,22 @@ def slurm_cluster(workdir: Path):
         def idle():
             for p in procs:
                 if p.poll() is not None:
-                    raise RuntimeError(f"{p.args[0]} exited: {(d / 'slurmctld.out').read_text()}"
-                                       f"{(d / 'slurmd.out').read_text()}"[-3000:])
+                    raise RuntimeError(
+                        f"{p.args[0]} exited: {(d / 'slurmctld.out').read_text()}"
+                        f"{(d / 'slurmd.out').read_text()}"[-3000:]
+                    )
             return "idle" in cluster.run("sinfo", "-h", "-o", "%T").stdout
+
         _wait_for(idle, 60, d / "slurmd.out")
         yield cluster
     finally:
         with contextlib.suppress(Exception):
-            subprocess.run(["scancel", "--full", "--quiet", "--user", getpass.getuser()],
-                           env={**os.environ, "SLURM_CONF": str(d / "slurm.conf")},
-                           capture_output=True, timeout=30)
+            subprocess.run(
+                ["scancel", "--full", "--quiet", "--user", getpass.getuser()],
+                env={**os.environ, "SLURM_CONF": str(d / "slurm.conf")},
+                capture_output=True,
+                timeout=30,
+            )
         for p in reversed(procs):
             stop(p)
         with contextlib.suppress(OSError):
@@ -512,8 +623,7 @@ def mini_reference(tmp_root: Path) -> bytes:
     reproduce byte for byte."""
     if "mini" not in _REFERENCE:
         wd = checkout(Path(tmp_root) / "mini-reference", MINI)
-        snakemake(wd, "--profile", "profiles/local", "--cores", "2", MINI_AGGREGATE,
-                  env=base_env())
+        snakemake(wd, "--profile", "profiles/local", "--cores", "2", MINI_AGGREGATE, env=base_env())
         _REFERENCE["mini"] = (wd / MINI_AGGREGATE).read_bytes()
     return _REFERENCE["mini"]
 
@@ -531,7 +641,7 @@ def checkout(path: Path, config_text: str) -> Path:
     scripts put a host's ``workdir/.venv/bin`` first on PATH)."""
     path = Path(path)
     path.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "profiles"):
+    for name in ("workflow", "profiles"):
         (path / name).symlink_to(REPO / name)
     (path / "config").mkdir()
     (path / "config" / "config.yaml").write_text(config_text)
@@ -546,22 +656,50 @@ def checkout(path: Path, config_text: str) -> Path:
 def base_env(**extra) -> dict:
     """The caller's environment without any real cloud settings, this
     interpreter's bin folder first on PATH, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "SNAKEMAKE_", "GOOGLE_", "STORAGE_EMULATOR", "GCSFS_",
-                                "RINGRIFT_LAN_", "RINGRIFT_S3_", "RINGRIFT_GCS_",
-                                "RINGRIFT_IMAGE", "AZURE_", "AZURITE_", "RINGRIFT_AZ",
-                                "SLURM_", "SBATCH_", "SQUEUE_", "RINGRIFT_SLURM_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "AWS_",
+                "SNAKEMAKE_",
+                "GOOGLE_",
+                "STORAGE_EMULATOR",
+                "GCSFS_",
+                "RINGRIFT_LAN_",
+                "RINGRIFT_S3_",
+                "RINGRIFT_GCS_",
+                "RINGRIFT_IMAGE",
+                "AZURE_",
+                "AZURITE_",
+                "RINGRIFT_AZ",
+                "SLURM_",
+                "SBATCH_",
+                "SQUEUE_",
+                "RINGRIFT_SLURM_",
+            )
+        )
+    }
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
 
 
 def snakemake(cwd: Path, *args, env=None, check=True, timeout=600) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and p.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({p.returncode}):\n"
-                             + p.stdout[-4000:] + p.stderr[-6000:])
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({p.returncode}):\n"
+            + p.stdout[-4000:]
+            + p.stderr[-6000:]
+        )
     return p
 
 
@@ -585,6 +723,7 @@ def job_counts(result) -> dict:
 
 
 # --------------------------------------------------------------- fixtures ---
+
 
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):

@@ -1,5 +1,6 @@
 """Shuffled aggregate: counts checked, duplicates refused, deterministic,
 rows really mixed, bounded buckets, bad parts named with nothing written."""
+
 import io
 import math
 import shutil
@@ -28,9 +29,16 @@ def parts(tmp_path_factory):
     d = tmp_path_factory.mktemp("parts")
     out = []
     for i in range(3):
-        cfg = WorkerConfig(num_games=3, board_type="hex8", num_players=2,
-                           output=str(d / f"part_{i}.parquet"), seed=5, engine_mode="random",
-                           worker_id=f"w{i}", game_offset=3 * i)
+        cfg = WorkerConfig(
+            num_games=3,
+            board_type="hex8",
+            num_players=2,
+            output=str(d / f"part_{i}.parquet"),
+            seed=5,
+            engine_mode="random",
+            worker_id=f"w{i}",
+            game_offset=3 * i,
+        )
         run_worker(cfg)
         out.append(cfg.output)
     return out
@@ -42,9 +50,17 @@ def square_parts(tmp_path_factory):
     d = tmp_path_factory.mktemp("square")
     out = []
     for i in range(4):
-        cfg = WorkerConfig(num_games=3, board_type="square8", num_players=2,
-                           output=str(d / f"part_{i}.parquet"), seed=9, engine_mode="random",
-                           sample_every_n_moves=1, worker_id=f"w{i}", game_offset=3 * i)
+        cfg = WorkerConfig(
+            num_games=3,
+            board_type="square8",
+            num_players=2,
+            output=str(d / f"part_{i}.parquet"),
+            seed=9,
+            engine_mode="random",
+            sample_every_n_moves=1,
+            worker_id=f"w{i}",
+            game_offset=3 * i,
+        )
         run_worker(cfg)
         out.append(cfg.output)
     return out
@@ -63,8 +79,10 @@ def test_aggregate_counts_and_shuffle(parts, tmp_path):
     # the same rows as the parts, only reordered
     src = pa.concat_tables(read_part(p) for p in parts)
     key = ["game_id", "move_number"]
-    assert t.sort_by([(k, "ascending") for k in key]).select(t.column_names).to_pylist() == \
-        src.sort_by([(k, "ascending") for k in key]).select(t.column_names).to_pylist()
+    assert (
+        t.sort_by([(k, "ascending") for k in key]).select(t.column_names).to_pylist()
+        == src.sort_by([(k, "ascending") for k in key]).select(t.column_names).to_pylist()
+    )
 
 
 def test_aggregate_is_deterministic(parts, tmp_path):
@@ -76,7 +94,7 @@ def test_aggregate_is_deterministic(parts, tmp_path):
     a, b, c, d, e = (tmp_path / f"{x}.parquet" for x in "abcde")
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
-    assert d.read_bytes() == e.read_bytes()   # bucket count chosen from the data
+    assert d.read_bytes() == e.read_bytes()  # bucket count chosen from the data
 
 
 def test_rows_of_every_part_spread_over_the_output(square_parts, tmp_path):
@@ -87,22 +105,21 @@ def test_rows_of_every_part_spread_over_the_output(square_parts, tmp_path):
     n = t.num_rows
     part = np.array(t.column("worker_id").to_pylist())
     for q in range(4):
-        quarter = set(part[q * n // 4:(q + 1) * n // 4].tolist())
+        quarter = set(part[q * n // 4 : (q + 1) * n // 4].tolist())
         assert quarter == {"w0", "w1", "w2", "w3"}, (q, quarter)
-    for w in ("w0", "w1", "w2", "w3"):   # each part's rows cover the whole output
+    for w in ("w0", "w1", "w2", "w3"):  # each part's rows cover the whole output
         pos = np.flatnonzero(part == w) / n
         assert abs(pos.mean() - 0.5) < 0.1 and pos.min() < 0.05 and pos.max() > 0.95
     gid = t.column("game_id").to_pylist()
     same = sum(a == b for a, b in zip(gid, gid[1:])) / (n - 1)
-    assert same < 0.2   # 12 games: ~1/12 of neighbours by chance, not runs of a game
+    assert same < 0.2  # 12 games: ~1/12 of neighbours by chance, not runs of a game
 
 
 def test_buckets_follow_the_memory_budget(square_parts, tmp_path):
     total = sum(pq.read_metadata(p).num_rows for p in square_parts)
     res = aggregate(square_parts, str(tmp_path / "one.parquet"), seed=3)
-    assert res["buckets"] == 1   # 800 rows: far below the default budget
-    res = aggregate(square_parts, str(tmp_path / "small.parquet"), seed=3,
-                    bucket_bytes=100_000)
+    assert res["buckets"] == 1  # 800 rows: far below the default budget
+    res = aggregate(square_parts, str(tmp_path / "small.parquet"), seed=3, bucket_bytes=100_000)
     # ~1 KB a decoded square8 row: ~100 rows a bucket
     assert total / 150 < res["buckets"] < total / 60
     assert pq.read_metadata(tmp_path / "small.parquet").num_rows == total
@@ -117,11 +134,11 @@ def test_take_matches_arrow(square_parts):
         for name in batch.schema.names:
             col = batch.column(name)
             if pa.types.is_dictionary(col.type):
-                continue   # travel as int32 codes
+                continue  # travel as int32 codes
             got = take(col, idx)
             got.validate(full=True)
             assert got.equals(col.take(pa.array(idx))), name
-    assert t.column("move").null_count > 0   # terminal samples: null lists were covered
+    assert t.column("move").null_count > 0  # terminal samples: null lists were covered
     arr = pa.array([[1], None, [2, 3], []], pa.list_(pa.uint16()))
     assert take(arr, np.array([2, 1, 0, 3])).equals(arr.take(pa.array([2, 1, 0, 3])))
 
@@ -129,8 +146,9 @@ def test_take_matches_arrow(square_parts):
 def test_duplicate_game_refused(parts, tmp_path):
     dup = tmp_path / "dup.parquet"
     shutil.copy(parts[0], dup)
-    with pytest.raises(DataError,
-                       match="dup.parquet: game .* is a duplicate of a game in .*part_0"):
+    with pytest.raises(
+        DataError, match="dup.parquet: game .* is a duplicate of a game in .*part_0"
+    ):
         aggregate([parts[0], str(dup)], str(tmp_path / "x.parquet"), seed=1)
     assert not (tmp_path / "x.parquet").exists()
 
@@ -160,8 +178,9 @@ def test_a_bad_part_in_the_middle_stops_it_with_nothing_written(square_parts, tm
     t = read_part(square_parts[2])
     outcome = t.column("outcome").to_numpy().copy()
     outcome[-1] = 0.25
-    t = t.set_column(t.schema.get_field_index("outcome"), "outcome",
-                     pa.array(outcome, type=pa.float32()))
+    t = t.set_column(
+        t.schema.get_field_index("outcome"), "outcome", pa.array(outcome, type=pa.float32())
+    )
     odd = tmp_path / "odd.parquet"
     with atomic_output(str(odd)) as fh:
         w = DigestParquetWriter(fh, t.schema, row_group_rows=50)
@@ -184,8 +203,9 @@ def test_remote_parts_are_streamed(parts, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     aggregate(parts, str(tmp_path / "local.parquet"), seed=4, bucket_rows=50)
-    aggregate(remote, str(tmp_path / "remote.parquet"), seed=4, bucket_rows=50,
-              scratch=str(scratch))
+    aggregate(
+        remote, str(tmp_path / "remote.parquet"), seed=4, bucket_rows=50, scratch=str(scratch)
+    )
     assert (tmp_path / "local.parquet").read_bytes() == (tmp_path / "remote.parquet").read_bytes()
     assert list(scratch.iterdir()) == []
     data = bytearray(fs.cat(remote[1]))
@@ -193,7 +213,7 @@ def test_remote_parts_are_streamed(parts, tmp_path):
     fs.pipe(remote[1], bytes(data))
     with pytest.raises(DataError, match="memory://bucket/ds/part_1.parquet") as exc:
         aggregate(remote, str(tmp_path / "x.parquet"), seed=4, scratch=str(scratch))
-    assert "ringrift-agg" not in str(exc.value)   # named by its URI, not the scratch copy
+    assert "ringrift-agg" not in str(exc.value)  # named by its URI, not the scratch copy
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -205,12 +225,17 @@ def test_progress_line_and_quiet_cli(parts, tmp_path):
     assert lines[-1].startswith("aggregate: writing") and "rows/s" in lines[-1]
     assert "ETA" in lines[-1]
     cmd = [sys.executable, "-m", "ringrift", "aggregate", "--seed", "1", *parts]
-    p = subprocess.run([*cmd, "--output", str(tmp_path / "q.parquet")],
-                       capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [*cmd, "--output", str(tmp_path / "q.parquet")], capture_output=True, text=True, timeout=600
+    )
     assert p.returncode == 0, p.stderr
-    assert p.stderr == ""   # not a terminal: no progress lines in a Snakemake log
+    assert p.stderr == ""  # not a terminal: no progress lines in a Snakemake log
     assert p.stdout.startswith("aggregated 3 parts: 9 games") and "rows/s" in p.stdout
-    p = subprocess.run([*cmd, "--progress", "--output", str(tmp_path / "r.parquet")],
-                       capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [*cmd, "--progress", "--output", str(tmp_path / "r.parquet")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0 and "aggregate: writing" in p.stderr
     assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "q.parquet").read_bytes()

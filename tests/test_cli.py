@@ -1,4 +1,5 @@
 """`ringrift conformance` and `ringrift play` as a user runs them."""
+
 import gzip
 import json
 import subprocess
@@ -6,8 +7,9 @@ import sys
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "ringrift", *args],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ringrift", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 def _first_games(conformance_dir, name, n):
@@ -67,17 +69,34 @@ def test_play_unknown_board_is_one_line():
 
 
 def test_cost_table_from_measured_speed():
-    p = run("cost", "--games", "1000000000", "--board-type", "hex8", "--engine-mode", "random",
-            "--seconds", "0.5", "--workers", "1", "20", "--price-per-vcpu-hour", "0.05")
+    p = run(
+        "cost",
+        "--games",
+        "1000000000",
+        "--board-type",
+        "hex8",
+        "--engine-mode",
+        "random",
+        "--seconds",
+        "0.5",
+        "--workers",
+        "1",
+        "20",
+        "--price-per-vcpu-hour",
+        "0.05",
+    )
     assert p.returncode == 0, p.stderr
     gph = float(p.stdout.split("measured: ")[1].split(" games/hour")[0].replace(",", ""))
     assert gph > 1000
-    rows = [line.split("|")[1:-1] for line in p.stdout.splitlines() if line.startswith("| 1 |")
-            or line.startswith("| 20 |")]
+    rows = [
+        line.split("|")[1:-1]
+        for line in p.stdout.splitlines()
+        if line.startswith("| 1 |") or line.startswith("| 20 |")
+    ]
     one, twenty = ([float(c.strip().replace("$", "").replace(",", "")) for c in r] for r in rows)
-    assert abs(one[1] - 1e9 / gph) / one[1] < 0.02             # wall hours from measured speed
-    assert abs(twenty[1] * 20 - one[1]) / one[1] < 0.02        # 20 workers: 20x faster
-    assert abs(one[3] - one[2] * 0.05) < 0.01                  # cost = vCPU-hours x price
+    assert abs(one[1] - 1e9 / gph) / one[1] < 0.02  # wall hours from measured speed
+    assert abs(twenty[1] * 20 - one[1]) / one[1] < 0.02  # 20 workers: 20x faster
+    assert abs(one[3] - one[2] * 0.05) < 0.01  # cost = vCPU-hours x price
 
 
 def test_every_flag_has_help_and_the_listed_names_are_the_real_ones():
@@ -99,6 +118,7 @@ def test_every_flag_has_help_and_the_listed_names_are_the_real_ones():
                     walk(sp, f"{name} {sub}")
             elif not a.help:
                 missing.append(f"{name} {'/'.join(a.option_strings) or a.dest}")
+
     walk(cli.build_parser(), "ringrift")
     assert not missing
     p = run("selfplay", "--help")

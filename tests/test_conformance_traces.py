@@ -3,7 +3,7 @@
 import pytest
 from conftest import conformance_root
 
-from ringrift.conformance import check_file
+from ringrift.reference.traces import check_file
 
 EXPECTED_FILES = 17
 
@@ -19,8 +19,10 @@ def test_all_trace_files_present():
 @pytest.mark.parametrize("path", _trace_files(), ids=lambda p: p.name)
 def test_trace_file(path, report_line):
     rep = check_file(path)
-    report_line(f"{path.name}: {len(rep.games)} games, {rep.steps} steps checked, "
-                f"{rep.passed} passed, {rep.failed} failed")
+    report_line(
+        f"{path.name}: {len(rep.games)} games, {rep.steps} steps checked, "
+        f"{rep.passed} passed, {rep.failed} failed"
+    )
     assert rep.games, f"{path.name} holds no games"
     failures = [g.message for g in rep.games if not g.ok]
     assert not failures, "\n".join(failures[:5])

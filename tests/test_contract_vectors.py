@@ -21,6 +21,7 @@ exactly what ours lists for these states (it, too, lacks every move of
 UNLISTED and EMPTY_TERRITORY_DECISION), and its own runner gets the same
 values as ours for the KNOWN_DIFFERENCES fields it asserts.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,8 @@ from conftest import conformance_root
 
 from ringrift.engine import layout as L
 from ringrift.engine.lines import find_lines
-from ringrift.engine.load import (
+from ringrift.reference.apply import apply_unlisted
+from ringrift.reference.load import (
     counts,
     move_from_json,
     pos_key,
@@ -40,7 +42,6 @@ from ringrift.engine.load import (
     stack_rings,
     state_from_json,
 )
-from ringrift.engine.refapply import apply_unlisted
 
 # ---- where the data lives ---------------------------------------------------
 
@@ -73,8 +74,9 @@ def _params(items, ident):
 
 # The vector's move is not in our legal list (nor in the current reference's).
 # The reference runners apply moves without validating them, so we do the same
-# through refapply.apply_unlisted, after asserting that the move is unlisted,
+# through reference.apply.apply_unlisted, after asserting that the move is unlisted,
 # and then check every assertion.
+# fmt: off
 UNLISTED = {
     "chain_capture.depth3.segment3.square8":
         "height-5 stack lands at distance 4 (breaks distance >= height)",
@@ -137,6 +139,7 @@ UNLISTED = {
         "Option 2 with collapsePositions 1,0..3,0; the current rules offer Option 2 only "
         "on the first lineLength markers (0,0..2,0), which is what gets applied",
 }
+# fmt: on
 
 # A choose_territory_option naming no region on a board that has none: the TS
 # engine treats it as a no-op exit from the decision. In the current rules the
@@ -156,36 +159,44 @@ KNOWN_DIFFERENCES = {
         {"sInvariantDelta": 2},
         "capture + chain landing on an own marker: +2 markers, -1 marker, +1 eliminated "
         "ring = +2, consistent with the vector's own markerCount 4; the described 5-marker "
-        "line cannot form (the reference's runner also gets 2)"),
+        "line cannot form (the reference's runner also gets 2)",
+    ),
     "multiplayer.line.3marker_forms_line_3p": (
         {"pendingDecisionType": "none (only no_line_action)"},
         "the move passes over the mover's own markers at 3,3 and 3,2, which collapse "
-        "(current rules, same in the reference engine), so no line forms"),
+        "(current rules, same in the reference engine), so no line forms",
+    ),
     "multiplayer.line.4marker_line_in_2p": (
         {"pendingDecisionType": "none (only no_line_action)"},
-        "the move passes over the mover's own markers 3,4..3,2, which collapse, so no line forms"),
+        "the move passes over the mover's own markers 3,4..3,2, which collapse, so no line forms",
+    ),
     "recovery.exact_length_option1": (
         {"gameStatus": "completed"},
         "every hand is 0: paying the recovery cost takes P1's last ring and P3 has none, so "
-        "P2 wins at once (the reference lists this vector as known-failing for that reason)"),
+        "P2 wins at once (the reference lists this vector as known-failing for that reason)",
+    ),
     "recovery.overlength_option1": (
         {"gameStatus": "completed"},
         "every hand is 0: paying the recovery cost takes P1's last ring, so P2 wins at once "
-        "(the reference's runner only passes because its loader turns ringsInHand 0 into 18)"),
+        "(the reference's runner only passes because its loader turns ringsInHand 0 into 18)",
+    ),
     "recovery.fallback_reposition": (
         {"gameStatus": "completed"},
         "every hand is 0: the extraction takes P1's last ring, so P2 wins at once "
-        "(the reference's runner only passes because its loader turns ringsInHand 0 into 18)"),
+        "(the reference's runner only passes because its loader turns ringsInHand 0 into 18)",
+    ),
     "territory.forced_elimination.simple_square8": (
         {"currentPlayer": 1, "currentPhase": "game_over"},
         "a finished game shows phase game_over with the winner to move (current reference, "
         "see traces' final_state, and vector territory_processing.mizw0rb1.wpbd); this "
         "fixture keeps the pre-move player and phase. The move is also player 1's in "
-        "player 2's turn"),
+        "player 2's turn",
+    ),
     "territory_line.overlong_line.step1.square8": (
         {"markerCount": 0},
         "process_line on the 6-marker line collapses all of it (the reference's runner also "
-        "gets 0 and lists the vector as known-failing)"),
+        "gets 0 and lists the vector as known-failing)",
+    ),
 }
 
 # Vectors whose state cannot be loaded: {id: (error regex, why)}.
@@ -193,19 +204,29 @@ LOAD_ERRORS = {
     "territory.forced_elimination.simple_hexagonal": (
         r"position 3,3,0 is not on board hexagonal",
         "cube coordinates must sum to 0; the fixture uses 3,3,0 (the reference lists it as "
-        "known-failing)"),
+        "known-failing)",
+    ),
 }
 
-INTERMEDIATE_PHASES = {"line_processing", "territory_processing", "chain_capture",
-                       "capture", "forced_elimination"}
-VICTORY_REASON = {"ring_elimination": "ring_elimination", "territory": "territory_control",
-                  "lps_rounds": "last_player_standing"}
+INTERMEDIATE_PHASES = {
+    "line_processing",
+    "territory_processing",
+    "chain_capture",
+    "capture",
+    "forced_elimination",
+}
+VICTORY_REASON = {
+    "ring_elimination": "ring_elimination",
+    "territory": "territory_control",
+    "lps_rounds": "last_player_standing",
+}
 PENDING_DECISIONS = {
     "select_line_to_process": ("line_processing", {"process_line", "choose_line_option"}),
 }
 
 
 # ---- running one vector ----------------------------------------------------------
+
 
 def _type_name(m) -> str:
     return L.MOVE_TYPE_NAMES[int(m[L.F_TYPE])]
@@ -225,11 +246,16 @@ def _continue_chain(rules, s, seg):
     brd = rules.board
     cap, to = pos_key(brd, seg["captureTarget"]), pos_key(brd, seg["landing"])
     for m in rules.legal(s):
-        if (int(m[L.F_TYPE]) == L.MT_CONTINUE_CAPTURE and brd.keys[m[L.F_CAP]] == cap
-                and brd.keys[m[L.F_TO]] == to):
+        if (
+            int(m[L.F_TYPE]) == L.MT_CONTINUE_CAPTURE
+            and brd.keys[m[L.F_CAP]] == cap
+            and brd.keys[m[L.F_TO]] == to
+        ):
             return m
-    raise AssertionError(f"chain segment {seg.get('segment')} (cap={cap}, landing={to}) "
-                         f"is not legal; legal: {rules.keys(s)}")
+    raise AssertionError(
+        f"chain segment {seg.get('segment')} (cap={cap}, landing={to}) "
+        f"is not legal; legal: {rules.keys(s)}"
+    )
 
 
 def _closest_landing(rules, s):
@@ -239,6 +265,7 @@ def _closest_landing(rules, s):
     def dist(m):
         a, b = co[m[L.F_TO]], co[m[L.F_CAP]]
         return abs(a[0] - b[0]) + abs(a[1] - b[1])
+
     return min(segs, key=dist) if segs else None
 
 
@@ -273,8 +300,11 @@ def run_vector(v):
         facts["captures"] = 1
         facts["last_to"] = pos_key(brd, mj["to"])
 
-    if (rules.phase(s) == "chain_capture" and a.get("currentPhase") != "chain_capture"
-            and exp["status"] != "awaiting_decision"):
+    if (
+        rules.phase(s) == "chain_capture"
+        and a.get("currentPhase") != "chain_capture"
+        and exp["status"] != "awaiting_decision"
+    ):
         for seg in (inp.get("expectedChainSequence") or [])[1:]:
             if rules.phase(s) != "chain_capture":
                 break
@@ -320,8 +350,9 @@ def observed(v, rules, s0, s, facts) -> dict:
             got[key] = s_invariant(s) - s_invariant(s0)
         elif m := re.fullmatch(r"player(\d)(RingsInHand|EliminatedRings|TerritorySpaces)", key):
             p = int(m.group(1))
-            off = {"RingsInHand": L.HAND, "EliminatedRings": L.ELIM,
-                   "TerritorySpaces": L.TERR}[m.group(2)]
+            off = {"RingsInHand": L.HAND, "EliminatedRings": L.ELIM, "TerritorySpaces": L.TERR}[
+                m.group(2)
+            ]
             got[key] = int(s[off + p])
         elif key == "victoryWinner":
             got[key] = int(s[L.WINNER]) or None
@@ -332,13 +363,17 @@ def observed(v, rules, s0, s, facts) -> dict:
         elif key == "totalCapturesInChain":
             got[key] = facts["captures"]
         elif key in ("finalStackHeight", "finalStackController"):
-            where = (pos_key(rules.board, final["finalStackPosition"])
-                     if final.get("finalStackPosition") else facts["last_to"])
+            where = (
+                pos_key(rules.board, final["finalStackPosition"])
+                if final.get("finalStackPosition")
+                else facts["last_to"]
+            )
             rings = stack_rings(rules, s, where)
             got[key] = len(rings) if key == "finalStackHeight" else (rings[-1] if rings else None)
         elif key == "targetStacksRemaining":
-            got[key] = sum(1 for k in rules.board.keys
-                           if (r := stack_rings(rules, s, k)) and r[-1] != mover)
+            got[key] = sum(
+                1 for k in rules.board.keys if (r := stack_rings(rules, s, k)) and r[-1] != mover
+            )
         elif key == "markersCreated":
             got[key] = c["markerCount"] - c0["markerCount"]
         elif key == "extractionCount":
@@ -352,6 +387,7 @@ def observed(v, rules, s0, s, facts) -> dict:
 
 # ---- tests ----------------------------------------------------------------------
 
+
 def test_conformance_data_present():
     assert _bundles(), f"no *.vectors.json bundles in {CONF / 'contract-vectors'}"
 
@@ -362,8 +398,9 @@ def test_vector_inventory():
     names = [p.name for p in _bundles()]
     assert len(names) == 18
     assert "chain_capture_extended_theoretical.reference.json" not in names
-    assert (CONF / "contract-vectors"
-            / "chain_capture_extended_theoretical.reference.json").exists()
+    assert (
+        CONF / "contract-vectors" / "chain_capture_extended_theoretical.reference.json"
+    ).exists()
     assert len(ALL_VECTORS) == 90
     assert len(NOT_EXECUTABLE) == sum(1 for _, v in ALL_VECTORS if "skip" in v) == 12
     assert len(EXECUTABLE) == len(ALL_VECTORS) - len(NOT_EXECUTABLE) == 78
@@ -375,8 +412,9 @@ def test_difference_tables_name_real_vectors():
         missing = sorted(set(table) - set(BY_ID))
         assert not missing, f"tables name unknown or non-executable vectors: {missing}"
     assert not set(UNLISTED) & EMPTY_TERRITORY_DECISION
-    assert not set(LOAD_ERRORS) & (set(UNLISTED) | EMPTY_TERRITORY_DECISION
-                                   | set(KNOWN_DIFFERENCES))
+    assert not set(LOAD_ERRORS) & (
+        set(UNLISTED) | EMPTY_TERRITORY_DECISION | set(KNOWN_DIFFERENCES)
+    )
 
 
 @pytest.mark.parametrize("vector", _params(EXECUTABLE, lambda v: v["id"]))
@@ -395,8 +433,9 @@ def test_contract_vector(vector):
     for key, value in known.items():
         assert key in expected, f"{vid}: known difference on {key}, which it does not assert"
         assert expected[key] != value, f"{vid}: {key} now agrees; drop the known difference"
-        assert got[key] == value, \
+        assert got[key] == value, (
             f"{vid}: {key} = {got[key]!r}, known difference says {value!r} ({why})"
+        )
     wrong = {k: (expected[k], got[k]) for k in expected if k not in known and got[k] != expected[k]}
     assert not wrong, f"{vid}: (expected, ours) {wrong}"
     final = vector["expectedOutput"].get("finalState") or {}
@@ -409,6 +448,7 @@ def test_contract_vector(vector):
 
 # ---- parity folder ---------------------------------------------------------------
 
+
 def _parity(name):
     return json.loads((CONF / "contract-vectors" / "parity-vectors" / name).read_text())["vectors"]
 
@@ -419,8 +459,9 @@ def _cells_of(rules, s, block):
     return {rules.board.keys[c] for c in range(n) if s[L.HDR + off * n + c]}
 
 
-@pytest.mark.parametrize("vector", _params(_parity("multiplayer_line.vectors.json"),
-                                           lambda v: v["id"]))
+@pytest.mark.parametrize(
+    "vector", _params(_parity("multiplayer_line.vectors.json"), lambda v: v["id"])
+)
 def test_parity_multiplayer_line(vector):
     rules, s = state_from_json(vector["input"]["state"])
     det = vector["assertions"].get("lineDetection")
@@ -444,9 +485,12 @@ def test_parity_multiplayer_line(vector):
             line.append(rules.board.coords[cur])
             cur = int(rules.geo[cur, L.G_RAY + int(axis)])
         # legacy action -> Option 2 (minimum collapse) on the named positions
-        mj = {"type": "choose_line_option", "player": p,
-              "formedLines": [{"positions": [dict(zip("xy", xy)) for xy in line]}],
-              "collapsedMarkers": act["collapsedPositions"]}
+        mj = {
+            "type": "choose_line_option",
+            "player": p,
+            "formedLines": [{"positions": [dict(zip("xy", xy)) for xy in line]}],
+            "collapsedMarkers": act["collapsedPositions"],
+        }
         before = (_cells_of(rules, s, "collapsed"), int(s[L.ELIM + p]), counts(s)["stackCount"])
         s2 = rules.apply(s, move_from_json(rules, s, mj))
         assert _cells_of(rules, s2, "collapsed") - before[0] == set(changes["collapsedSpacesAdded"])
@@ -461,13 +505,16 @@ def test_parity_multiplayer_line(vector):
 # the line in the current rules (the reference's generator offers only that
 # subset); the vector asks for 1,0..3,0.
 PARITY_RECOVERY_DIFFERENCES = {
-    "recovery.overlength_option2_free": {"collapsedSpacesAdded": ["0,0", "1,0", "2,0"],
-                                         "markersRemaining": ["3,0"]},
+    "recovery.overlength_option2_free": {
+        "collapsedSpacesAdded": ["0,0", "1,0", "2,0"],
+        "markersRemaining": ["3,0"],
+    },
 }
 
 
-@pytest.mark.parametrize("vector", _params(_parity("recovery_action.vectors.json"),
-                                           lambda v: v["id"]))
+@pytest.mark.parametrize(
+    "vector", _params(_parity("recovery_action.vectors.json"), lambda v: v["id"])
+)
 def test_parity_recovery_action(vector):
     """As the reference's parity test: rename `option` to `recoveryOption`,
     find the move among the legal ones by from/to/option, apply it, compare."""
@@ -477,17 +524,22 @@ def test_parity_recovery_action(vector):
         mj["recoveryOption"] = mj.pop("option")
     brd = rules.board
     frm, to = pos_key(brd, mj["from"]), pos_key(brd, mj["to"])
-    cands = [m for m in rules.legal(s)
-             if _type_name(m) == "recovery_slide" and brd.keys[m[L.F_FROM]] == frm
-             and brd.keys[m[L.F_TO]] == to
-             and (m[L.F_A] != L.RM_LINE or int(m[L.F_B]) == int(mj.get("recoveryOption", 1)))]
+    cands = [
+        m
+        for m in rules.legal(s)
+        if _type_name(m) == "recovery_slide"
+        and brd.keys[m[L.F_FROM]] == frm
+        and brd.keys[m[L.F_TO]] == to
+        and (m[L.F_A] != L.RM_LINE or int(m[L.F_B]) == int(mj.get("recoveryOption", 1)))
+    ]
     assert len(cands) == 1, f"recovery move {frm}->{to} not found once: {rules.keys(s)}"
     p = int(mj["player"])
     s2 = rules.apply(s, cands[0])
     board = dict(vector["assertions"]["boardChanges"])
     board.update(PARITY_RECOVERY_DIFFERENCES.get(vector["id"], {}))
-    assert (_cells_of(rules, s2, "collapsed") - _cells_of(rules, s, "collapsed")
-            == set(board["collapsedSpacesAdded"]))
+    assert _cells_of(rules, s2, "collapsed") - _cells_of(rules, s, "collapsed") == set(
+        board["collapsedSpacesAdded"]
+    )
     assert _cells_of(rules, s2, "marker") == set(board["markersRemaining"])
     for seat, ch in vector["assertions"].get("playerChanges", {}).items():
         q = int(seat)
@@ -504,13 +556,13 @@ def test_loader_matches_reference_states():
     with history and LPS fields): same player, phase and legal key set as the
     trace step, and move_from_json finds the chosen move."""
     import gzip
+
     path = CONF / "traces" / "square8_2p_states.jsonl.gz"
     with gzip.open(path, "rt") as fh:
         rec = json.loads(fh.readline())
     checked = 0
     for st, step, mj in zip(rec["states"], rec["steps"], rec["moves"]):
-        rules, s = state_from_json(st, rings_top_first=False,
-                                   swap_rule=rec["swap_rule_enabled"])
+        rules, s = state_from_json(st, rings_top_first=False, swap_rule=rec["swap_rule_enabled"])
         assert (rules.current_player(s), rules.phase(s)) == (step["player"], step["phase"])
         assert set(rules.keys(s)) == set(step["legal"])
         assert rules.key(s, move_from_json(rules, s, mj)) == step["chosen"]

@@ -1,4 +1,5 @@
 """The Python API: setup, errors on bad input, states as values."""
+
 import numpy as np
 import pytest
 
@@ -20,10 +21,15 @@ def test_bad_player_count(n):
         new_state("hex8", n)
 
 
-@pytest.mark.parametrize("board,cells,rings,thr", [
-    ("square8", 64, 18, 18), ("square19", 361, 72, 72),
-    ("hex8", 61, 18, 18), ("hexagonal", 469, 96, 96),
-])
+@pytest.mark.parametrize(
+    "board,cells,rings,thr",
+    [
+        ("square8", 64, 18, 18),
+        ("square19", 361, 72, 72),
+        ("hex8", 61, 18, 18),
+        ("hexagonal", 469, 96, 96),
+    ],
+)
 def test_setup(board, cells, rings, thr):
     r = Rules(board, 2)
     s = r.new_game()
@@ -67,8 +73,12 @@ def test_apply_returns_new_state_and_keeps_input():
 def test_pie_rule_offered_once_to_player_two():
     r = Rules("square8", 2, swap_rule=True)
     s = r.new_game()
-    for key in ("place_ring p1 to=3,3 n=1", "move_stack p1 from=3,3 to=3,4",
-                "no_line_action p1", "no_territory_action p1"):
+    for key in (
+        "place_ring p1 to=3,3 n=1",
+        "move_stack p1 from=3,3 to=3,4",
+        "no_line_action p1",
+        "no_territory_action p1",
+    ):
         assert "swap_sides p2" not in r.keys(s)
         s = r.apply_key(s, key)
     assert r.current_player(s) == 2 and "swap_sides p2" in r.keys(s)
@@ -77,14 +87,19 @@ def test_pie_rule_offered_once_to_player_two():
     assert "swap_sides p2" not in r.keys(t)
     plain = Rules("square8", 2)
     u = plain.new_game()
-    for key in ("place_ring p1 to=3,3 n=1", "move_stack p1 from=3,3 to=3,4",
-                "no_line_action p1", "no_territory_action p1"):
+    for key in (
+        "place_ring p1 to=3,3 n=1",
+        "move_stack p1 from=3,3 to=3,4",
+        "no_line_action p1",
+        "no_territory_action p1",
+    ):
         u = plain.apply_key(u, key)
     assert plain.current_player(u) == 2 and "swap_sides p2" not in plain.keys(u)
 
 
 def test_final_ranks_winner_first_and_ties_share():
     from ringrift.engine.api import final_ranks
+
     s = new_state("square8", 4)
     s[L.STATUS] = L.ST_COMPLETED
     s[L.WINNER] = 3

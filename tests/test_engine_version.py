@@ -6,6 +6,7 @@ count, and each game's result. A rules change that alters any of it fails
 test_engine_digest_is_pinned until ENGINE_VERSION is bumped and the new
 ENGINE_DIGEST pinned, so datasets of different rules never share a version.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,19 +19,21 @@ from ringrift.engine import fingerprint as F
 from ringrift.engine import layout as L
 
 
-def check_pinned(digest: str, pinned: str = schema.ENGINE_DIGEST,
-                 version: int = schema.ENGINE_VERSION) -> None:
+def check_pinned(
+    digest: str, pinned: str = schema.ENGINE_DIGEST, version: int = schema.ENGINE_VERSION
+) -> None:
     if digest != pinned:
         pytest.fail(
             f"The rules' behaviour changed: the engine's behaviour digest is now\n"
             f"    {digest}\n"
             f"but ringrift/dataset/schema.py pins ENGINE_DIGEST = {pinned!r} for "
             f"ENGINE_VERSION = {version}.\nIf the change is intended, bump ENGINE_VERSION "
-            f"to {version + 1} and set\n    ENGINE_DIGEST = \"{digest}\"\nin the same "
+            f'to {version + 1} and set\n    ENGINE_DIGEST = "{digest}"\nin the same '
             f"commit, so data of the old and new rules is never mixed under one version "
             f"(python -m ringrift.engine.fingerprint prints the digest and what the games "
             f"cover). If it is not intended, the engine has a regression.",
-            pytrace=False)
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +42,10 @@ def digest():
 
 
 def test_engine_digest_is_pinned(digest, report_line):
-    report_line(f"engine digest: {digest.games} games, {digest.steps:,} steps, "
-                f"{digest.legal_moves:,} legal-move records in {digest.seconds:.2f} s")
+    report_line(
+        f"engine digest: {digest.games} games, {digest.steps:,} steps, "
+        f"{digest.legal_moves:,} legal-move records in {digest.seconds:.2f} s"
+    )
     check_pinned(digest.hexdigest)
 
 
@@ -55,8 +60,11 @@ def test_the_games_exercise_every_rule(digest):
     assert total["max_moves"] == 0  # a capped game would hash no real ending
     for label, reasons in digest.end_reasons.items():
         assert sum(reasons.values()) == F.GAMES[label.split()[0]], label
-    needed = set(L.MOVE_TYPE_NAMES) | {f"eliminate({c})" for c in L.CTX_NAMES if c != "forced"} \
+    needed = (
+        set(L.MOVE_TYPE_NAMES)
+        | {f"eliminate({c})" for c in L.CTX_NAMES if c != "forced"}
         | {f"recovery({m})" for m in L.RMODE_NAMES}
+    )
     # eliminate(forced) is not a move of this engine: forced elimination is
     # its own move type (forced_elimination)
     assert not digest.chosen["eliminate(forced)"]
@@ -100,8 +108,10 @@ def test_digest_sees_a_rules_change():
 
 
 def test_digest_sees_one_game_fewer():
-    assert F.behaviour_digest(SMALL, configs=SMALL_BOARDS).hexdigest != F.behaviour_digest(
-        {"square8": SMALL, "hex8": SMALL - 1}, configs=SMALL_BOARDS).hexdigest
+    assert (
+        F.behaviour_digest(SMALL, configs=SMALL_BOARDS).hexdigest
+        != F.behaviour_digest({"square8": SMALL, "hex8": SMALL - 1}, configs=SMALL_BOARDS).hexdigest
+    )
 
 
 def test_splitmix64_is_the_reference_generator():

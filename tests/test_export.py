@@ -10,6 +10,7 @@
   example samples; the export streams Parquet rows, checks them by replay and
   rejects corrupt rows with a one-line error naming the game.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -25,18 +26,23 @@ from ringrift.dataset.parts import DataError, table_from_rows
 from ringrift.dataset.schema import arrow_schema, split_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
-from ringrift.engine.load import move_from_json, state_from_json
 from ringrift.engine.rules import apply_move, legal_moves
-from ringrift.export import move_to_json, state_to_json
-from ringrift.export._common import to_camel
 from ringrift.export.jsonl import export_samples, main_export
+from ringrift.reference.json_common import to_camel
+from ringrift.reference.load import move_from_json, state_from_json
+from ringrift.reference.move_json import move_to_json
+from ringrift.reference.state_json import state_to_json
 
 VOLATILE_STATE = {"id", "createdAt", "lastMoveAt", "zobristHash"}
 VOLATILE_MOVE = {"id", "timestamp"}
 from conftest import conformance_root, write_part_file  # noqa: E402  (pytest puts tests/ on sys.path)
 
-POSITION_LISTS = ("collapsedMarkers", "collapsePositions", "collapsed_markers",
-                  "collapse_positions")
+POSITION_LISTS = (
+    "collapsedMarkers",
+    "collapsePositions",
+    "collapsed_markers",
+    "collapse_positions",
+)
 LAST_MOVES = 4
 
 
@@ -56,6 +62,7 @@ def _records(path):
 
 # ---- comparison helpers ---------------------------------------------------------------
 
+
 def _pkey(q):
     return json.dumps(q, sort_keys=True)
 
@@ -68,8 +75,9 @@ def _norm_move(m: dict) -> dict:
             out[f] = sorted(_pkey(q) for q in out[f])
     for f in ("formedLines", "formed_lines"):
         if out.get(f):
-            out[f] = [dict(li, positions=sorted(_pkey(q) for q in li["positions"]))
-                      for li in out[f]]
+            out[f] = [
+                dict(li, positions=sorted(_pkey(q) for q in li["positions"])) for li in out[f]
+            ]
     for f in ("disconnectedRegions", "disconnected_regions"):
         if out.get(f):
             out[f] = [dict(r, spaces=sorted(_pkey(q) for q in r["spaces"])) for r in out[f]]
@@ -108,8 +116,10 @@ def _state_problems(ours: dict, ref: dict, where: str) -> list[str]:
     # the reference keeps stacks in insertion order and picks "the first stack"
     # in a few places; our stamps reproduce that order
     if list(ours["board"]["stacks"]) != list(ref["board"]["stacks"]):
-        out.append(f"{where}.board.stacks: order {list(ours['board']['stacks'])} "
-                   f"!= {list(ref['board']['stacks'])}")
+        out.append(
+            f"{where}.board.stacks: order {list(ours['board']['stacks'])} "
+            f"!= {list(ref['board']['stacks'])}"
+        )
     mh_o, mh_r = ours["moveHistory"], ref["moveHistory"]
     if len(mh_o) != len(mh_r):
         out.append(f"{where}.moveHistory: {len(mh_o)} moves, reference {len(mh_r)}")
@@ -124,8 +134,9 @@ def _walk(rec):
     """Replay a trace game: yields (step, rules, state before it, our move JSON
     history so far, our JSON of the step's move), then (None, rules, final
     state, full history, None)."""
-    rules = Rules(rec["board_type"], rec["num_players"],
-                  swap_rule=bool(rec.get("swap_rule_enabled", False)))
+    rules = Rules(
+        rec["board_type"], rec["num_players"], swap_rule=bool(rec.get("swap_rule_enabled", False))
+    )
     s = rules.new_game()
     hist: list[dict] = []
     for i, step in enumerate(rec["steps"]):
@@ -138,6 +149,7 @@ def _walk(rec):
 
 
 # ---- every step of the *_states traces ------------------------------------------------
+
 
 @pytest.mark.parametrize("path", _traces("*_states.jsonl.gz"), ids=lambda p: p.name)
 def test_state_export_matches_reference_at_every_step(path, report_line):
@@ -156,13 +168,16 @@ def test_state_export_matches_reference_at_every_step(path, report_line):
         problems += _state_problems(ours, rec["final_state"], f"{path.name} game {gi} final")
         games += 1
         assert len(problems) < 50, "\n".join(problems[:20])
-    report_line(f"export {path.name}: {games} games, {steps} states + {games} final states "
-                f"compared field by field, {len(problems)} mismatches")
+    report_line(
+        f"export {path.name}: {games} games, {steps} states + {games} final states "
+        f"compared field by field, {len(problems)} mismatches"
+    )
     assert games > 0
     assert not problems, "\n".join(problems[:20])
 
 
 # ---- every move and final state of every trace ------------------------------------------
+
 
 @pytest.mark.parametrize("path", _traces("*.jsonl.gz"), ids=lambda p: p.name)
 def test_move_json_and_final_state_match_reference(path, report_line):
@@ -172,15 +187,21 @@ def test_move_json_and_final_state_match_reference(path, report_line):
         for i, rules, s, hist, mj in _walk(rec):
             if i is None:
                 break
-            _diff(_norm_move(mj), _norm_move(rec["moves"][i]),
-                  f"{path.name} game {gi} move {i}", problems)
+            _diff(
+                _norm_move(mj),
+                _norm_move(rec["moves"][i]),
+                f"{path.name} game {gi} move {i}",
+                problems,
+            )
             moves += 1
         ours = state_to_json(rules, s, hist, game_id=f"game-{gi}", camel=True)
         problems += _state_problems(ours, rec["final_state"], f"{path.name} game {gi} final")
         games += 1
         assert len(problems) < 50, "\n".join(problems[:20])
-    report_line(f"export {path.name}: {games} games, {moves} moves + final states compared, "
-                f"{len(problems)} mismatches")
+    report_line(
+        f"export {path.name}: {games} games, {moves} moves + final states compared, "
+        f"{len(problems)} mismatches"
+    )
     assert not problems, "\n".join(problems[:20])
 
 
@@ -198,6 +219,7 @@ def test_snake_and_camel_exports_agree():
 
 
 # ---- the seed's sample format ------------------------------------------------------------
+
 
 def _random_prefix(rules, seed, nsteps):
     rng = np.random.default_rng(seed)
@@ -236,18 +258,38 @@ def _game_rows(rules, seed, game_id, every=7):
         header, height, marker, collapsed, stamp, rings = split_state(st)
         term = step == n
         row = dict(
-            game_id=game_id, worker_id="w_test", game_index=0, game_seed=seed,
-            game_hash=0, board_type=rules.board_type, num_players=rules.num_players,
-            engine_mode="mixed", difficulty_band="light",
-            seat_levels=[2] * rules.num_players + pad, move_number=step,
-            ply_to_end=n - step, step=step, game_decisions=n, game_steps=n,
-            victory_type="x", winner=int(s[L.WINNER]), player_to_move=int(st[L.CUR]),
-            phase=int(st[L.PHASE]), outcome=1.0 if int(s[L.WINNER]) == int(st[L.CUR]) else 0.0,
-            values=[0.0] * 4, ranks=[1] * 4,
+            game_id=game_id,
+            worker_id="w_test",
+            game_index=0,
+            game_seed=seed,
+            game_hash=0,
+            board_type=rules.board_type,
+            num_players=rules.num_players,
+            engine_mode="mixed",
+            difficulty_band="light",
+            seat_levels=[2] * rules.num_players + pad,
+            move_number=step,
+            ply_to_end=n - step,
+            step=step,
+            game_decisions=n,
+            game_steps=n,
+            victory_type="x",
+            winner=int(s[L.WINNER]),
+            player_to_move=int(st[L.CUR]),
+            phase=int(st[L.PHASE]),
+            outcome=1.0 if int(s[L.WINNER]) == int(st[L.CUR]) else 0.0,
+            values=[0.0] * 4,
+            ranks=[1] * 4,
             move=None if term else moves[step].tolist(),
-            policy_index=[], policy_prob=[],
-            history=np.array(choices[:step], dtype=np.uint16), header=header, height=height,
-            marker=marker, collapsed=collapsed, stamp=stamp, rings=rings,
+            policy_index=[],
+            policy_prob=[],
+            history=np.array(choices[:step], dtype=np.uint16),
+            header=header,
+            height=height,
+            marker=marker,
+            collapsed=collapsed,
+            stamp=stamp,
+            rings=rings,
         )
         for k, v in row.items():
             cols.setdefault(k, []).append(v)
@@ -293,9 +335,13 @@ def _keysets(sample: dict) -> dict:
 
 
 def test_sample_key_sets_match_seed_example(tmp_path):
-    example = [json.loads(line) for line in
-               (conformance_root() / "sample_format" / "example_samples.jsonl")
-               .read_text().splitlines() if line.strip()]
+    example = [
+        json.loads(line)
+        for line in (conformance_root() / "sample_format" / "example_samples.jsonl")
+        .read_text()
+        .splitlines()
+        if line.strip()
+    ]
     ref_move = next(e for e in example if "move" in e and e["state"]["move_history"])
     ref_term = next(e for e in example if "move" not in e)
     rules = Rules("square8", 2)
@@ -303,8 +349,14 @@ def test_sample_key_sets_match_seed_example(tmp_path):
     counts = export_samples([_table(rules, [11])], str(out))
     samples = _read_jsonl_gz(out)
     assert counts["samples"] == len(samples) > 2
-    ours_move = next(x for x in samples if "move" in x and x["state"]["move_history"]
-                     and x["state"]["board"]["stacks"] and x["state"]["board"]["markers"])
+    ours_move = next(
+        x
+        for x in samples
+        if "move" in x
+        and x["state"]["move_history"]
+        and x["state"]["board"]["stacks"]
+        and x["state"]["board"]["markers"]
+    )
     ours_term = next(x for x in samples if "move" not in x)
     ref_ks, ours_ks = _keysets(ref_move), _keysets(ours_move)
     for name, keys in ref_ks.items():
@@ -381,21 +433,24 @@ def test_main_export_rejects_bad_arguments(tmp_path):
 
 # ---- a real self-play part -----------------------------------------------------------------
 
+
 def _plain_strings(table: pa.Table) -> pa.Table:
     """The same table with every dictionary-encoded column as plain strings."""
     cols = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns]
     return pa.Table.from_arrays(cols, names=table.column_names).replace_schema_metadata(
-        table.schema.metadata)
+        table.schema.metadata
+    )
 
 
 def _stacks_by_order(s):
     n = int(s[L.NCELL])
     m = int(s[L.MAXH])
-    h = s[L.HDR:L.HDR + n]
+    h = s[L.HDR : L.HDR + n]
     cells = [int(c) for c in np.flatnonzero(h)]
     cells.sort(key=lambda c: int(s[L.HDR + 3 * n + c]))
-    return [(c, s[L.HDR + 4 * n + c * m:L.HDR + 4 * n + c * m + int(h[c])].tolist())
-            for c in cells]
+    return [
+        (c, s[L.HDR + 4 * n + c * m : L.HDR + 4 * n + c * m + int(h[c])].tolist()) for c in cells
+    ]
 
 
 def test_export_of_a_worker_part(tmp_path):
@@ -409,9 +464,17 @@ def test_export_of_a_worker_part(tmp_path):
     from ringrift.selfplay.worker import WorkerConfig, run_worker
 
     part = tmp_path / "w.parquet"
-    stats = run_worker(WorkerConfig(num_games=2, board_type="square8", num_players=2,
-                                    output=str(part), seed=3, worker_id="w_export",
-                                    sample_every_n_moves=10))
+    stats = run_worker(
+        WorkerConfig(
+            num_games=2,
+            board_type="square8",
+            num_players=2,
+            output=str(part),
+            seed=3,
+            worker_id="w_export",
+            sample_every_n_moves=10,
+        )
+    )
     table = pq.read_table(part)
     assert pa.types.is_dictionary(table.schema.field("worker_id").type)
     out = tmp_path / "w.jsonl.gz"
@@ -425,7 +488,11 @@ def test_export_of_a_worker_part(tmp_path):
         assert line["outcome"] == row["outcome"]
         md = line["metadata"]
         assert (md["worker_id"], md["engine_mode"], md["difficulty_band"], md["seed"]) == (
-            "w_export", row["engine_mode"], row["difficulty_band"], row["game_seed"])
+            "w_export",
+            row["engine_mode"],
+            row["difficulty_band"],
+            row["game_seed"],
+        )
         for p in range(1, n + 1):
             a = md["player_assignments"][f"player_{p}"]
             assert a["difficulty"] == row["seat_levels"][p - 1]
@@ -437,8 +504,8 @@ def test_export_of_a_worker_part(tmp_path):
         _, back = state_from_json(st, rings_top_first=False, num_players=n)
         for name, off in (("height", 0), ("marker", 1), ("collapsed", 2)):
             nc = int(stored[L.NCELL])
-            a = back[L.HDR + off * nc:L.HDR + (off + 1) * nc]
-            b = stored[L.HDR + off * nc:L.HDR + (off + 1) * nc]
+            a = back[L.HDR + off * nc : L.HDR + (off + 1) * nc]
+            b = stored[L.HDR + off * nc : L.HDR + (off + 1) * nc]
             assert np.array_equal(a, b), f"{row['game_id']} step {row['step']}: {name}"
         assert _stacks_by_order(back) == _stacks_by_order(stored)
         for f in (L.PHASE, L.CUR, L.STATUS, L.WINNER, L.MUSTMOVE, L.PENDLINE, L.TOTAL_ELIM):
@@ -469,8 +536,12 @@ def test_export_rejects_unusable_inputs_in_one_line(tmp_path):
     garbage.write_bytes(b"not parquet" * 20)
     foreign = tmp_path / "foreign.parquet"
     pq.write_table(pa.table({"a": [1]}), foreign)
-    cases = [(no_history, "history"), (garbage, "garbage.parquet"),
-             (foreign, "foreign.parquet"), ("nosuchprotocol://bucket/p.parquet", "nosuchprotocol")]
+    cases = [
+        (no_history, "history"),
+        (garbage, "garbage.parquet"),
+        (foreign, "foreign.parquet"),
+        ("nosuchprotocol://bucket/p.parquet", "nosuchprotocol"),
+    ]
     for src, word in cases:
         with pytest.raises(DataError) as exc:
             main_export([str(src)], str(tmp_path / "x.jsonl.gz"))

@@ -14,6 +14,7 @@
   --progress.
 * The workflow plans one export job per chunk and one concat.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -46,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # ---- rows from games --------------------------------------------------------------------
 
+
 def game_rows(rules, choices, game_id, seed, every, levels=2):
     """Schema columns for one game given its legal-move indices: every
     `every`-th step, the first and the terminal (or last) position."""
@@ -63,19 +65,38 @@ def game_rows(rules, choices, game_id, seed, every, levels=2):
         st = states[step]
         header, height, marker, collapsed, stamp, rings = split_state(st)
         row = dict(
-            game_id=game_id, worker_id=f"w_{seed % 3}", game_index=0, game_seed=seed,
-            game_hash=0, board_type=rules.board_type, num_players=rules.num_players,
-            engine_mode="mixed", difficulty_band="light",
+            game_id=game_id,
+            worker_id=f"w_{seed % 3}",
+            game_index=0,
+            game_seed=seed,
+            game_hash=0,
+            board_type=rules.board_type,
+            num_players=rules.num_players,
+            engine_mode="mixed",
+            difficulty_band="light",
             seat_levels=[levels + p for p in range(rules.num_players)] + pad,
-            move_number=step, ply_to_end=n - step, step=step, game_decisions=n, game_steps=n,
-            victory_type="x", winner=int(s[L.WINNER]), player_to_move=int(st[L.CUR]),
+            move_number=step,
+            ply_to_end=n - step,
+            step=step,
+            game_decisions=n,
+            game_steps=n,
+            victory_type="x",
+            winner=int(s[L.WINNER]),
+            player_to_move=int(st[L.CUR]),
             phase=int(st[L.PHASE]),
             outcome=(1.0, 0.0, 0.5, 1 / 3)[(seed + step) % 4],
-            values=[0.0] * 4, ranks=[1] * 4,
+            values=[0.0] * 4,
+            ranks=[1] * 4,
             move=None if step == n else moves[step].tolist(),
-            policy_index=[], policy_prob=[],
-            history=np.array(choices[:step], dtype=np.uint16), header=header, height=height,
-            marker=marker, collapsed=collapsed, stamp=stamp, rings=rings,
+            policy_index=[],
+            policy_prob=[],
+            history=np.array(choices[:step], dtype=np.uint16),
+            header=header,
+            height=height,
+            marker=marker,
+            collapsed=collapsed,
+            stamp=stamp,
+            rings=rings,
         )
         for k, v in row.items():
             cols.setdefault(k, []).append(v)
@@ -97,8 +118,11 @@ def trace_games(path, limit):
             if gi >= limit:
                 return
             rec = json.loads(line)
-            rules = Rules(rec["board_type"], rec["num_players"],
-                          swap_rule=bool(rec.get("swap_rule_enabled", False)))
+            rules = Rules(
+                rec["board_type"],
+                rec["num_players"],
+                swap_rule=bool(rec.get("swap_rule_enabled", False)),
+            )
             s = rules.new_game()
             choices = []
             for step in rec["steps"]:
@@ -125,6 +149,7 @@ def fallbacks(monkeypatch):
         got = real(batch, replayer, metadata_fn)
         seen["slow" if got is None else "fast"] += 1
         return got
+
     monkeypatch.setattr(fast, "batch_lines", counting)
     return seen
 
@@ -155,8 +180,10 @@ def test_fast_path_matches_slow_path_on_reference_games(tmp_path, fallbacks, rep
             types.update(m["type"] for m in sample["state"]["move_history"])
         rows += table.num_rows
     assert fallbacks["slow"] == 0 and fallbacks["fast"] > 0
-    report_line(f"export fast path: {rows} rows of {len(files)} trace files byte-identical "
-                f"to the slow path; move types covered: {len(types)}/{len(L.MOVE_TYPE_NAMES)}")
+    report_line(
+        f"export fast path: {rows} rows of {len(files)} trace files byte-identical "
+        f"to the slow path; move types covered: {len(types)}/{len(L.MOVE_TYPE_NAMES)}"
+    )
     # the traces hold every rules move type but the host-only skip_recovery
     assert set(L.MOVE_TYPE_NAMES) - types <= {"skip_recovery", "no_placement_action"}, types
 
@@ -166,13 +193,22 @@ def worker_part(tmp_path_factory):
     if not (REPO / "ringrift" / "players").is_dir():
         pytest.skip("ringrift.players not present")
     from ringrift.selfplay.worker import WorkerConfig, run_worker
+
     d = tmp_path_factory.mktemp("part")
     parts = []
     for board, n, games in (("square8", 2, 12), ("hex8", 3, 3)):
         part = d / f"{board}_{n}p.parquet"
-        run_worker(WorkerConfig(num_games=games, board_type=board, num_players=n,
-                                output=str(part), seed=5, worker_id="w_fast",
-                                sample_every_n_moves=3))
+        run_worker(
+            WorkerConfig(
+                num_games=games,
+                board_type=board,
+                num_players=n,
+                output=str(part),
+                seed=5,
+                worker_id="w_fast",
+                sample_every_n_moves=3,
+            )
+        )
         parts.append(part)
     return parts
 
@@ -214,6 +250,7 @@ def test_corrupt_rows_fall_back_and_name_the_game(tmp_path, fallbacks):
 
 # ---- chunks and concat ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def two_files(tmp_path_factory):
     """Two sample files of random square8 games, row groups of 7 rows."""
@@ -248,8 +285,7 @@ def test_chunks_concatenate_to_the_single_export(two_files, tmp_path, capsys):
         pieces = []
         for k in range(n):
             piece = tmp_path / f"c{n}_{k}.jsonl.gz"
-            assert cli_main(["export", "--chunk", f"{k}/{n}", "--output", str(piece),
-                             *inputs]) == 0
+            assert cli_main(["export", "--chunk", f"{k}/{n}", "--output", str(piece), *inputs]) == 0
             lo, hi = k * total // n, (k + 1) * total // n
             assert gzip.decompress(piece.read_bytes()).count(b"\n") == hi - lo
             pieces.append(str(piece))
@@ -263,15 +299,21 @@ def test_chunks_concatenate_to_the_single_export(two_files, tmp_path, capsys):
 def test_bad_chunk_and_pieces_are_one_line_errors(two_files, tmp_path, capsys):
     inputs = [str(p) for p in two_files]
     for spec in ("3/3", "-1/2", "1", "a/b", "0/0"):
-        assert cli_main(["export", f"--chunk={spec}", "--output", str(tmp_path / "x.jsonl.gz"),
-                         *inputs]) == 2
+        assert (
+            cli_main(
+                ["export", f"--chunk={spec}", "--output", str(tmp_path / "x.jsonl.gz"), *inputs]
+            )
+            == 2
+        )
     good = tmp_path / "good.jsonl.gz"
     cli_main(["export", "--chunk", "0/2", "--output", str(good), *inputs])
     plain = tmp_path / "plain.jsonl.gz"
     plain.write_bytes(b'{"not": "gzip"}\n')
     out = tmp_path / "all.jsonl.gz"
-    for pieces, word in (([str(good), str(tmp_path / "missing.jsonl.gz")], "missing.jsonl.gz"),
-                         ([str(good), str(plain)], "plain.jsonl.gz")):
+    for pieces, word in (
+        ([str(good), str(tmp_path / "missing.jsonl.gz")], "missing.jsonl.gz"),
+        ([str(good), str(plain)], "plain.jsonl.gz"),
+    ):
         with pytest.raises(DataError, match=word) as exc:
             concat_pieces(pieces, str(out))
         assert "\n" not in str(exc.value)
@@ -293,10 +335,15 @@ def test_concat_into_s3(two_files, tmp_path, s3_server):  # noqa: F811
     cli_main(["export", "--output", str(single), *inputs])
     url = f"s3://{s3_server.bucket}/export/combined_training.jsonl.gz"
     env = base_env(**s3_server.env(), AWS_ENDPOINT_URL=s3_server.endpoint)
-    p = subprocess.run([sys.executable, "-m", "ringrift", "concat", "--output", url, *pieces],
-                       env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "ringrift", "concat", "--output", url, *pieces],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
-    with s3_server.fs().open(url[len("s3://"):], "rb") as fh:
+    with s3_server.fs().open(url[len("s3://") :], "rb") as fh:
         got = fh.read()
     assert gzip.decompress(got) == gzip.decompress(single.read_bytes())
 
@@ -310,7 +357,7 @@ def test_row_group_that_does_not_decode_names_the_file(two_files, tmp_path):
     # break the page header of a later row group's first column: the first
     # row groups decode, then the read fails mid-file
     off = meta.row_group(2).column(0).data_page_offset
-    data[off:off + 24] = b"\xff" * 24
+    data[off : off + 24] = b"\xff" * 24
     bad.write_bytes(bytes(data))
     out = tmp_path / "out.jsonl.gz"
     with pytest.raises(DataError) as exc:
@@ -331,29 +378,52 @@ def test_progress_line_with_rate_and_eta(two_files, tmp_path, monkeypatch, capsy
     assert jsonl.Progress(10, False, interval=0.0, stream=stream).update(5) is None
     monkeypatch.setattr(jsonl, "PROGRESS_INTERVAL", 0.0)
     inputs = [str(p) for p in two_files]
-    assert cli_main(["export", "--progress", "--output", str(tmp_path / "p.jsonl.gz"),
-                     *inputs]) == 0
+    assert (
+        cli_main(["export", "--progress", "--output", str(tmp_path / "p.jsonl.gz"), *inputs]) == 0
+    )
     err = capsys.readouterr().err
     assert err.count("export: ") >= 1 and "ETA" in err
 
 
 # ---- the workflow's plan -----------------------------------------------------------------------
 
+
 def test_workflow_plans_chunk_jobs_and_one_concat(tmp_path):
     cfg = (REPO / ".test" / "config" / "config.yaml").read_text()
     big = cfg.replace("total_games: 16", "total_games: 40001").replace(
-        "games_per_part: 4", "games_per_part: 20001")
+        "games_per_part: 4", "games_per_part: 20001"
+    )
     path = tmp_path / "big.yaml"
     path.write_text(big)
-    p = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                        "--directory", str(tmp_path), "--configfile", str(path),
-                        "--profile", str(REPO / "profiles" / "local"), "--cores", "2", "-n"],
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "workflow" / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(path),
+            "--profile",
+            str(REPO / "profiles" / "local"),
+            "--cores",
+            "2",
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
-    counts = {line.split()[0]: line.split()[1] for line in out.splitlines()
-              if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts.get("export_chunk") == "3", out[-3000:]   # ceil(40001 / 20000)
+    counts = {
+        line.split()[0]: line.split()[1]
+        for line in out.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
+    assert counts.get("export_chunk") == "3", out[-3000:]  # ceil(40001 / 20000)
     assert counts.get("export_jsonl") == "1"
     assert "chunk_0002_of_0003.jsonl.gz" in out
 
@@ -362,10 +432,27 @@ def test_export_chunks_setting_sets_the_job_count_and_nothing_else(tmp_path):
     cfg = (REPO / ".test" / "config" / "config.yaml").read_text()
     path = tmp_path / "c.yaml"
     path.write_text(cfg.replace("    jsonl: true", "    jsonl: true\n    export_chunks: 2"))
-    p = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                        "--directory", str(tmp_path), "--configfile", str(path),
-                        "--profile", str(REPO / "profiles" / "local"), "--cores", "2", "-n"],
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "workflow" / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(path),
+            "--profile",
+            str(REPO / "profiles" / "local"),
+            "--cores",
+            "2",
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
     assert "chunk_0001_of_0002.jsonl.gz" in out and "of_0003" not in out

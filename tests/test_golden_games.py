@@ -30,6 +30,7 @@ commit: replaying the same records with the same adaptations it needs exactly
 the same ones and ends in the same state (f6bb4e8e: completed, winner 2, and the
 same per-player counters as ours).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ from conftest import conformance_root
 
 from ringrift.engine import Rules
 from ringrift.engine import layout as L
-from ringrift.engine.load import json_move_key, move_from_json
+from ringrift.reference.load import json_move_key, move_from_json
 
 CONF = conformance_root()
 
@@ -68,8 +69,11 @@ TERRITORY_DIFFERENCES = {
 }
 
 BOOKKEEPING = (L.MT_NO_PLACEMENT, L.MT_NO_MOVEMENT, L.MT_NO_LINE, L.MT_NO_TERRITORY)
-TERRITORY_MOVES = ("choose_territory_option", "skip_territory_processing",
-                   "eliminate_rings_from_stack")
+TERRITORY_MOVES = (
+    "choose_territory_option",
+    "skip_territory_processing",
+    "eliminate_rings_from_stack",
+)
 
 
 def _games():
@@ -103,9 +107,12 @@ def replay(rules: Rules, moves: list[dict]):
                         adaptations.append(("insert-skip-territory", i))
                         s = rules.apply(s, skip)
                         continue
-                if (s[L.MUSTMOVE] >= 0 and rules.phase(s) == "movement"
-                        and mj["type"] in ("move_stack", "overtaking_capture")
-                        and mj.get("from") is not None):
+                if (
+                    s[L.MUSTMOVE] >= 0
+                    and rules.phase(s) == "movement"
+                    and mj["type"] in ("move_stack", "overtaking_capture")
+                    and mj.get("from") is not None
+                ):
                     adaptations.append(("must-move", i))
                     s = s.copy()
                     s[L.MUSTMOVE] = -1
@@ -162,8 +169,14 @@ def test_golden_games_present():
 def test_replay_rejects_an_unplayable_record():
     """A move that no adaptation explains fails the replay with its key."""
     rules = Rules("hex8", 2)
-    bad = [{"type": "place_ring", "player": 1, "to": {"x": 0, "y": 0, "z": 0}, "placementCount": 1},
-           {"type": "move_stack", "player": 2, "from": {"x": 0, "y": 0, "z": 0},
-            "to": {"x": 1, "y": 0, "z": -1}}]
+    bad = [
+        {"type": "place_ring", "player": 1, "to": {"x": 0, "y": 0, "z": 0}, "placementCount": 1},
+        {
+            "type": "move_stack",
+            "player": 2,
+            "from": {"x": 0, "y": 0, "z": 0},
+            "to": {"x": 1, "y": 0, "z": -1},
+        },
+    ]
     with pytest.raises(AssertionError, match="move 1 .*move_stack p2"):
         replay(rules, bad)

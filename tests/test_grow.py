@@ -1,5 +1,6 @@
 """Growing and changing a dataset: what each kind of config change reruns
 (real Snakemake plans on a finished run), and a real grow run."""
+
 import os
 import shutil
 
@@ -10,7 +11,7 @@ from test_workflow import TEST_CONFIG, smk
 from ringrift.dataset.parts import part_stats, read_part
 
 BASE = yaml.safe_load(TEST_CONFIG.read_text())
-BASE["datasets"]["tiny"]["total_games"] = 12     # 3 parts of 4 games
+BASE["datasets"]["tiny"]["total_games"] = 12  # 3 parts of 4 games
 
 
 def config(tmp_path, name="c.yaml", **changes):
@@ -35,8 +36,10 @@ def plan(workdir, conf):
 
 def parts_of(workdir):
     root = workdir / "results" / "selfplay" / "tiny"
-    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.glob("worker_*/part_*.parquet"))}
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.glob("worker_*/part_*.parquet"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_game_settings_rerun_every_part_and_say_why(grown, change):
     assert counts["selfplay_part"] == 3, out
     assert "Params have changed" in out
     key = change.split()[0]
-    assert f"'{key}'" in out   # the reason names the setting
+    assert f"'{key}'" in out  # the reason names the setting
 
 
 def test_worker_count_moves_parts_without_new_games(grown):
@@ -107,12 +110,18 @@ def test_changing_workers_moves_parts_and_keeps_the_aggregate(grown, tmp_path):
     p = smk(wd, config=config(wd, "w3.yaml", total_games=16, workers=3))
     new = parts_of(wd)
     # parts 2 and 3 change folders (k % 3), their bytes do not; no game is replayed
-    assert sorted(new) == ["worker_00/part_00000.parquet", "worker_00/part_00003.parquet",
-                           "worker_01/part_00001.parquet", "worker_02/part_00002.parquet"]
+    assert sorted(new) == [
+        "worker_00/part_00000.parquet",
+        "worker_00/part_00003.parquet",
+        "worker_01/part_00001.parquet",
+        "worker_02/part_00002.parquet",
+    ]
     assert new["worker_02/part_00002.parquet"][0] == old["worker_00/part_00002.parquet"][0]
     assert new["worker_00/part_00003.parquet"][0] == old["worker_01/part_00003.parquet"][0]
-    logs = [(wd / "logs/selfplay/tiny/worker_02/part_00002.log").read_text(),
-            (wd / "logs/selfplay/tiny/worker_00/part_00003.log").read_text()]
+    logs = [
+        (wd / "logs/selfplay/tiny/worker_02/part_00002.log").read_text(),
+        (wd / "logs/selfplay/tiny/worker_00/part_00003.log").read_text(),
+    ]
     assert all(log.startswith("moved ") and "no games replayed" in log for log in logs), logs
     assert (wd / "results/tiny/combined_training.parquet").read_bytes() == agg, p.stdout[-2000:]
     assert c16.exists()

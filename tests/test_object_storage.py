@@ -15,6 +15,7 @@
 * A writer killed mid multipart upload leaves no object but an incomplete
   upload; the lifecycle rule documented in docs/scale-out.md is valid S3.
 """
+
 import json
 import os
 import re
@@ -43,14 +44,19 @@ from servers import (  # noqa: E402,F401
 )
 
 TINY = (REPO / ".test" / "config" / "config.yaml").read_text()
-MINI = TINY.replace("total_games: 16", "total_games: 4").replace("games_per_part: 4",
-                                                                   "games_per_part: 2")
+MINI = TINY.replace("total_games: 16", "total_games: 4").replace(
+    "games_per_part: 4", "games_per_part: 2"
+)
 LOCAL = ["--profile", "profiles/local", "--cores", "2"]
 
 
 def s3_args(s3, run):
-    return ["--default-storage-provider", "s3",
-            "--default-storage-prefix", f"s3://{s3.bucket}/{run}"]
+    return [
+        "--default-storage-provider",
+        "s3",
+        "--default-storage-prefix",
+        f"s3://{s3.bucket}/{run}",
+    ]
 
 
 def read_bytes(fs, path):
@@ -66,8 +72,12 @@ def s3_run(tmp_path_factory, s3_server):
     snakemake(wd, *LOCAL, *s3_args(s3_server, "e2e"), env=env)
     fs = s3_server.fs()
     combined = f"{s3_server.bucket}/e2e/results/tiny/combined_training.parquet"
-    return {"wd": wd, "env": env, "args": s3_args(s3_server, "e2e"),
-            "combined": read_bytes(fs, combined)}
+    return {
+        "wd": wd,
+        "env": env,
+        "args": s3_args(s3_server, "e2e"),
+        "combined": read_bytes(fs, combined),
+    }
 
 
 def test_s3_run_puts_parts_and_aggregate_in_the_bucket(s3_run, s3_server):
@@ -75,8 +85,10 @@ def test_s3_run_puts_parts_and_aggregate_in_the_bucket(s3_run, s3_server):
     base = f"{s3_server.bucket}/e2e/results"
     parts = sorted(fs.glob(f"{base}/selfplay/tiny/worker_*/part_*.parquet"))
     assert len(parts) == 4
-    stats = [json.loads(pq.read_metadata(pa.BufferReader(read_bytes(fs, p))).metadata[
-        b"ringrift.stats"]) for p in parts]
+    stats = [
+        json.loads(pq.read_metadata(pa.BufferReader(read_bytes(fs, p))).metadata[b"ringrift.stats"])
+        for p in parts
+    ]
     assert sum(s["games"] for s in stats) == 16
     with fs.open(f"{base}/tiny/combined_training.parquet", "rb") as fh:
         assert pq.read_table(fh).num_rows == sum(s["samples"] for s in stats)
@@ -100,9 +112,15 @@ def test_s3_kill_and_rerun_gives_identical_aggregate(s3_run, s3_server, tmp_path
     args = [*LOCAL, *s3_args(s3_server, "killed")]
     fs = s3_server.fs()
     parts_glob = f"{s3_server.bucket}/killed/results/selfplay/tiny/worker_*/part_*.parquet"
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=wd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=wd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines, finished = [], threading.Event()
 
     def read():
@@ -119,8 +137,7 @@ def test_s3_kill_and_rerun_gives_identical_aggregate(s3_run, s3_server, tmp_path
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         reader.join(10)
-    n_done = sum(bool(re.search(r"Finished jobid: \d+ \(Rule: selfplay_part\)", x))
-                 for x in lines)
+    n_done = sum(bool(re.search(r"Finished jobid: \d+ \(Rule: selfplay_part\)", x)) for x in lines)
     assert 1 <= n_done < 4, "".join(lines)[-3000:]
     assert not fs.exists(f"{s3_server.bucket}/killed/results/tiny/combined_training.parquet")
     for part in fs.glob(parts_glob):  # whatever the bucket shows is a complete part
@@ -140,18 +157,29 @@ def test_hybrid_lan_and_second_profile_fill_one_prefix(s3_run, s3_server, ssh_se
     remote = checkout(tmp_path / "remote", TINY)  # the hosts' own checkout (no shared folder)
     lan = checkout(tmp_path / "lan", TINY)
     (lan / "config" / "hosts.yaml").write_text(
-        f"defaults: {{slots: 2, jobdir: {jobs}, workdir: {remote}}}\n"
-        "hosts: [lanhost1, lanhost2]\n")
+        f"defaults: {{slots: 2, jobdir: {jobs}, workdir: {remote}}}\nhosts: [lanhost1, lanhost2]\n"
+    )
     prefix = f"s3://{s3_server.bucket}/hybrid"
     # Only the submitting side has credentials in its environment; the hosts
     # get what Snakemake forwards (here keys given to Snakemake, to prove they
     # are not written anywhere there).
-    env = base_env(**s3_server.env(), RINGRIFT_S3_PREFIX=prefix,
-                   RINGRIFT_LAN_SSH_CONFIG=str(ssh_server.ssh_config),
-                   SNAKEMAKE_STORAGE_S3_ACCESS_KEY=FAKE_KEY,
-                   SNAKEMAKE_STORAGE_S3_SECRET_KEY=FAKE_SECRET)
-    p = snakemake(lan, "--profile", "profiles/hybrid", "--batch", "aggregate=1/2",
-                  "--seconds-between-status-checks", "1", env=env)
+    env = base_env(
+        **s3_server.env(),
+        RINGRIFT_S3_PREFIX=prefix,
+        RINGRIFT_LAN_SSH_CONFIG=str(ssh_server.ssh_config),
+        SNAKEMAKE_STORAGE_S3_ACCESS_KEY=FAKE_KEY,
+        SNAKEMAKE_STORAGE_S3_SECRET_KEY=FAKE_SECRET,
+    )
+    p = snakemake(
+        lan,
+        "--profile",
+        "profiles/hybrid",
+        "--batch",
+        "aggregate=1/2",
+        "--seconds-between-status-checks",
+        "1",
+        env=env,
+    )
     out = p.stdout + p.stderr
     assert job_counts(p) == {"selfplay_part": 2}
     assert len(re.findall(r"with external jobid 'lanhost\d:", out)) == 2, out[-3000:]
@@ -160,14 +188,24 @@ def test_hybrid_lan_and_second_profile_fill_one_prefix(s3_run, s3_server, ssh_se
     # nothing written in either checkout; the forwarded secret is on no host file
     for co in (lan, remote):
         assert not (co / "results").exists()
-    leaked = subprocess.run(["grep", "-rl", FAKE_SECRET, str(jobs), str(remote)],
-                            capture_output=True, text=True)
+    leaked = subprocess.run(
+        ["grep", "-rl", FAKE_SECRET, str(jobs), str(remote)], capture_output=True, text=True
+    )
     assert leaked.stdout == "", leaked.stdout
     # the other half from another profile and checkout (local executor standing
     # in for AWS Batch); as the final batch it aggregates
     other = checkout(tmp_path / "other", TINY)
-    p = snakemake(other, *LOCAL, "--default-storage-provider", "s3", "--default-storage-prefix",
-                  prefix, "--batch", "aggregate=2/2", env=base_env(**s3_server.env()))
+    p = snakemake(
+        other,
+        *LOCAL,
+        "--default-storage-provider",
+        "s3",
+        "--default-storage-prefix",
+        prefix,
+        "--batch",
+        "aggregate=2/2",
+        env=base_env(**s3_server.env()),
+    )
     counts = job_counts(p)
     assert counts["selfplay_part"] == 2 and counts["aggregate"] == 1
     combined = read_bytes(fs, f"{s3_server.bucket}/hybrid/results/tiny/combined_training.parquet")
@@ -177,11 +215,18 @@ def test_hybrid_lan_and_second_profile_fill_one_prefix(s3_run, s3_server, ssh_se
 def test_gcs_run_end_to_end(gcs_server, tmp_path):
     wd = checkout(tmp_path / "co", MINI)
     env = base_env(**gcs_server.env())
-    args = [*LOCAL, "--default-storage-provider", "gcs",
-            "--default-storage-prefix", f"gcs://{gcs_server.bucket}/e2e",
-            "--storage-gcs-project", "test-project"]
+    args = [
+        *LOCAL,
+        "--default-storage-provider",
+        "gcs",
+        "--default-storage-prefix",
+        f"gcs://{gcs_server.bucket}/e2e",
+        "--storage-gcs-project",
+        "test-project",
+    ]
     snakemake(wd, *args, env=env)
     import gcsfs
+
     fs = gcsfs.GCSFileSystem(endpoint_url=gcs_server.endpoint, token="anon")
     base = f"{gcs_server.bucket}/e2e/results"
     assert len(fs.glob(f"{base}/selfplay/tiny/worker_*/part_*.parquet")) == 2
@@ -214,23 +259,49 @@ def test_tuning_run_in_s3(s3_server, tmp_path):
 
 
 def test_cli_writes_and_reads_s3_and_gs(s3_server, gcs_server, tmp_path):
-    env = base_env(**s3_server.env(), **gcs_server.env(), AWS_ENDPOINT_URL=s3_server.endpoint,
-                   NUMBA_NUM_THREADS="1")  # as the workflow's jobs run
-    for url in (f"s3://{s3_server.bucket}/cli/part.parquet",
-                f"gs://{gcs_server.bucket}/cli/part.parquet"):
-        cmds = [["selfplay", "--num-games", "2", "--board-type", "square8", "--num-players", "2",
-                 "--engine-mode", "random", "--seed", "3", "--output", url],
-                ["aggregate", "--seed", "1", "--output", url.replace("part", "all"), url]]
+    env = base_env(
+        **s3_server.env(),
+        **gcs_server.env(),
+        AWS_ENDPOINT_URL=s3_server.endpoint,
+        NUMBA_NUM_THREADS="1",
+    )  # as the workflow's jobs run
+    for url in (
+        f"s3://{s3_server.bucket}/cli/part.parquet",
+        f"gs://{gcs_server.bucket}/cli/part.parquet",
+    ):
+        cmds = [
+            [
+                "selfplay",
+                "--num-games",
+                "2",
+                "--board-type",
+                "square8",
+                "--num-players",
+                "2",
+                "--engine-mode",
+                "random",
+                "--seed",
+                "3",
+                "--output",
+                url,
+            ],
+            ["aggregate", "--seed", "1", "--output", url.replace("part", "all"), url],
+        ]
         if url.startswith("s3://"):
             # summarize scans with polars' own object-store reader, which takes
             # the endpoint from AWS_ENDPOINT_URL but has no GCS emulator setting
             cmds.append(["summarize", url.replace("part", "all")])
         for cmd in cmds:
-            p = subprocess.run([sys.executable, "-m", "ringrift", *cmd], env=env,
-                               capture_output=True, text=True, timeout=600)
+            p = subprocess.run(
+                [sys.executable, "-m", "ringrift", *cmd],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert p.returncode == 0, (cmd, p.stdout, p.stderr)
     fs = s3_server.fs()
-    assert not fs.exists(f"{s3_server.bucket}/cli/part.stats.json")   # stats live in the part
+    assert not fs.exists(f"{s3_server.bucket}/cli/part.stats.json")  # stats live in the part
     with fs.open(f"{s3_server.bucket}/cli/all.parquet", "rb") as fh:
         assert pq.read_table(fh).num_rows > 0
 
@@ -257,9 +328,20 @@ def lifecycle_rule_from_docs():
 
 def test_killed_multipart_upload_is_invisible_and_the_lifecycle_rule_is_valid(s3_server):
     key = "killed/big.parquet"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, s3_server.endpoint, FAKE_KEY,
-                             FAKE_SECRET, f"{s3_server.bucket}/{key}"], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_WRITER,
+            s3_server.endpoint,
+            FAKE_KEY,
+            FAKE_SECRET,
+            f"{s3_server.bucket}/{key}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         for _ in range(2):
             assert proc.stdout.readline().startswith("flushed")
@@ -271,11 +353,9 @@ def test_killed_multipart_upload_is_invisible_and_the_lifecycle_rule_is_valid(s3
     uploads = client.list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads", [])
     assert [u["Key"] for u in uploads] == [key]  # invisible, but stored (and billed)
     rule = lifecycle_rule_from_docs()
-    client.put_bucket_lifecycle_configuration(Bucket=s3_server.bucket,
-                                              LifecycleConfiguration=rule)
+    client.put_bucket_lifecycle_configuration(Bucket=s3_server.bucket, LifecycleConfiguration=rule)
     got = client.get_bucket_lifecycle_configuration(Bucket=s3_server.bucket)["Rules"]
     assert got[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
     for u in uploads:  # what the rule does after N days, by hand
-        client.abort_multipart_upload(Bucket=s3_server.bucket, Key=u["Key"],
-                                      UploadId=u["UploadId"])
+        client.abort_multipart_upload(Bucket=s3_server.bucket, Key=u["Key"], UploadId=u["UploadId"])
     assert not client.list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads")

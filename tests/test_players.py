@@ -1,5 +1,6 @@
 """AI players and the ladder: legal moves only, determinism, budgets, policies,
 mode / band validation."""
+
 import json
 from importlib import resources
 
@@ -115,8 +116,9 @@ def test_every_ladder_level_plays_a_legal_game(level):
 
 def test_same_seed_same_game_and_other_seed_differs():
     rules = Rules("hex8", 3)
-    kinds, ip, fp, w = seats([small("heuristic", "hex8"), small("minimax", "hex8"),
-                              small("mcts", "hex8")])
+    kinds, ip, fp, w = seats(
+        [small("heuristic", "hex8"), small("minimax", "hex8"), small("mcts", "hex8")]
+    )
     a = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, 42, 5000)
     b = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, 42, 5000)
     for x, y in zip(a, b):
@@ -157,15 +159,20 @@ def test_minimax_respects_node_budget(board, n):
             assert k <= nodes <= k + budget + depth + 2, (depth, budget, k, nodes)
 
 
-@pytest.mark.parametrize("priors,rollout,widen", [(1, 0, 0.0), (0, 6, 0.0), (1, 3, 0.0),
-                                                  (1, 0, 0.5)])
+@pytest.mark.parametrize(
+    "priors,rollout,widen", [(1, 0, 0.0), (0, 6, 0.0), (1, 3, 0.0), (1, 0, 0.5)]
+)
 def test_mcts_respects_visit_and_memory_budgets(priors, rollout, widen):
     rules, states = _midgame_states("square8", 2, 15)
     w = np.array(profile_weights("square8"))
     for visits, cap in [(1, 10), (20, 300), (64, 100000)]:
         ip = np.zeros(P.NI, dtype=np.int64)
         ip[P.I_VISITS], ip[P.I_ROLLOUT_LEN], ip[P.I_PRIORS], ip[P.I_MAX_NODES] = (
-            visits, rollout, priors, cap)
+            visits,
+            rollout,
+            priors,
+            cap,
+        )
         ip[P.I_ROLLOUT_KIND] = P.ROLLOUT_HEURISTIC if rollout == 3 else P.ROLLOUT_RANDOM
         fp = np.zeros(P.NF)
         fp[P.F_CPUCT], fp[P.F_PRIOR_TEMP], fp[P.F_VALUE_SCALE] = 1.5, 8.0, 30.0
@@ -198,8 +205,20 @@ def test_select_move_policy_and_single_move():
             if name != "mcts":
                 assert pol[i] == 1.0
         pol = np.zeros(4)
-        assert select_move(rules.geo, states[0], rules.legal(states[0])[:1], np.int64(1),
-                           np.int32(kind), ip, fp, w, pol) == 0
+        assert (
+            select_move(
+                rules.geo,
+                states[0],
+                rules.legal(states[0])[:1],
+                np.int64(1),
+                np.int32(kind),
+                ip,
+                fp,
+                w,
+                pol,
+            )
+            == 0
+        )
         assert pol[0] == 1.0
 
 
@@ -215,13 +234,18 @@ def test_heuristic_takes_an_immediate_win():
         s = rules.new_game()
         while s[L.STATUS] == L.ST_ACTIVE and found < 5:
             legal = rules.legal(s)
-            wins = [j for j, m in enumerate(legal)
-                    if (lambda t: t[L.STATUS] == L.ST_COMPLETED and t[L.WINNER] == s[L.CUR])(
-                        rules.apply(s, m))]
+            wins = [
+                j
+                for j, m in enumerate(legal)
+                if (lambda t: t[L.STATUS] == L.ST_COMPLETED and t[L.WINNER] == s[L.CUR])(
+                    rules.apply(s, m)
+                )
+            ]
             if wins and len(wins) < len(legal):
                 pol = np.zeros(len(legal))
-                i = select_move(rules.geo, s, legal, np.int64(len(legal)), np.int32(kind),
-                                ip, fp, w, pol)
+                i = select_move(
+                    rules.geo, s, legal, np.int64(len(legal)), np.int32(kind), ip, fp, w, pol
+                )
                 assert i in wins
                 found += 1
             s = rules.apply(s, legal[rng.integers(len(legal))])
@@ -231,6 +255,7 @@ def test_heuristic_takes_an_immediate_win():
 
 
 # ---- ladder ------------------------------------------------------------------
+
 
 def test_modes_and_bands_are_validated():
     for mode in ENGINE_MODES:

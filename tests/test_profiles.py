@@ -9,6 +9,7 @@ conventions here and run in test_slurm.py and test_azure.py).
   cancel and lose jobs as documented, without writing forwarded credentials
   into the job scripts on the hosts.
 """
+
 import hashlib
 import json
 import os
@@ -48,18 +49,25 @@ def profile(name):
 def cloud_env(s3=None, gcs=None, **extra):
     env = base_env(**extra)
     if s3 is not None:
-        env.update(s3.env(), RINGRIFT_S3_PREFIX=f"s3://{s3.bucket}/plan",
-                   RINGRIFT_IMAGE="registry.example/ringrift:test",
-                   SNAKEMAKE_AWS_BATCH_JOB_QUEUE="arn:aws:batch:us-east-1:123456789012:job-queue/q",
-                   SNAKEMAKE_AWS_BATCH_JOB_ROLE="arn:aws:iam::123456789012:role/ringrift-job")
+        env.update(
+            s3.env(),
+            RINGRIFT_S3_PREFIX=f"s3://{s3.bucket}/plan",
+            RINGRIFT_IMAGE="registry.example/ringrift:test",
+            SNAKEMAKE_AWS_BATCH_JOB_QUEUE="arn:aws:batch:us-east-1:123456789012:job-queue/q",
+            SNAKEMAKE_AWS_BATCH_JOB_ROLE="arn:aws:iam::123456789012:role/ringrift-job",
+        )
     if gcs is not None:
-        env.update(gcs.env(), RINGRIFT_GCS_PREFIX=f"gcs://{gcs.bucket}/plan",
-                   RINGRIFT_IMAGE="registry.example/ringrift:test",
-                   GOOGLE_CLOUD_REGION="us-central1")
+        env.update(
+            gcs.env(),
+            RINGRIFT_GCS_PREFIX=f"gcs://{gcs.bucket}/plan",
+            RINGRIFT_IMAGE="registry.example/ringrift:test",
+            GOOGLE_CLOUD_REGION="us-central1",
+        )
     return env
 
 
 # ------------------------------------------------------------ the files ---
+
 
 def test_profile_files_follow_the_conventions():
     names = sorted(p.name for p in (REPO / "profiles").iterdir() if p.is_dir())
@@ -88,11 +96,19 @@ def test_profile_files_follow_the_conventions():
 
 # ------------------------------------------------------------ dry runs ---
 
+
 def test_lan_profile_plans(tmp_path):
     wd = checkout(tmp_path / "co", TINY)
     p = snakemake(wd, "--profile", "profiles/lan", "-n", env=base_env())
-    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_chunk": 1,
-                                    "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
+    assert job_counts(p) == {
+        "selfplay_part": 4,
+        "aggregate": 1,
+        "export_chunk": 1,
+        "export_jsonl": 1,
+        "summary": 1,
+        "plots": 1,
+        "all": 1,
+    }
 
 
 def test_aws_profile_plans_against_moto(tmp_path, s3_server):
@@ -100,8 +116,15 @@ def test_aws_profile_plans_against_moto(tmp_path, s3_server):
     p = snakemake(wd, "--profile", "profiles/aws", "-n", env=cloud_env(s3=s3_server))
     out = p.stdout + p.stderr
     # every job on Batch: no local warm-up marker (the image has the Numba cache)
-    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_chunk": 1,
-                             "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
+    assert job_counts(p) == {
+        "selfplay_part": 4,
+        "aggregate": 1,
+        "export_chunk": 1,
+        "export_jsonl": 1,
+        "summary": 1,
+        "plots": 1,
+        "all": 1,
+    }
     assert f"s3://{s3_server.bucket}/plan/results/tiny/combined_training.parquet" in out
 
 
@@ -118,8 +141,15 @@ def test_aws_profile_dry_run_needs_credentials(tmp_path, s3_server):
 
 def test_hybrid_profile_plans_against_moto(tmp_path, s3_server):
     wd = checkout(tmp_path / "co", TINY)
-    p = snakemake(wd, "--profile", "profiles/hybrid", "-n", "--batch", "aggregate=1/2",
-                  env=cloud_env(s3=s3_server))
+    p = snakemake(
+        wd,
+        "--profile",
+        "profiles/hybrid",
+        "-n",
+        "--batch",
+        "aggregate=1/2",
+        env=cloud_env(s3=s3_server),
+    )
     assert job_counts(p) == {"selfplay_part": 2}
 
 
@@ -128,6 +158,7 @@ def _googlebatch_python():
     (its own environment, since the plugin pins google-cloud-storage<3)."""
     try:
         import snakemake_executor_plugin_googlebatch  # noqa: F401
+
         return sys.executable
     except ImportError:
         return os.environ.get("RINGRIFT_GCP_PYTHON")
@@ -136,27 +167,52 @@ def _googlebatch_python():
 def test_gcp_profile_plans_against_gcs_emulator(tmp_path, gcs_server):
     py = _googlebatch_python()
     if not py:
-        pytest.skip("googlebatch executor not installed here; set RINGRIFT_GCP_PYTHON to a "
-                    "Python with the [gcp] extra (docs/scale-out.md)")
+        pytest.skip(
+            "googlebatch executor not installed here; set RINGRIFT_GCP_PYTHON to a "
+            "Python with the [gcp] extra (docs/scale-out.md)"
+        )
     wd = checkout(tmp_path / "co", TINY)
-    p = subprocess.run([py, "-m", "snakemake", "--profile", "profiles/gcp", "-n"], cwd=wd,
-                       env=cloud_env(gcs=gcs_server), capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [py, "-m", "snakemake", "--profile", "profiles/gcp", "-n"],
+        cwd=wd,
+        env=cloud_env(gcs=gcs_server),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert job_counts(p) == {"selfplay_part": 4, "aggregate": 1, "export_chunk": 1,
-                             "export_jsonl": 1, "summary": 1, "plots": 1, "all": 1}
+    assert job_counts(p) == {
+        "selfplay_part": 4,
+        "aggregate": 1,
+        "export_chunk": 1,
+        "export_jsonl": 1,
+        "summary": 1,
+        "plots": 1,
+        "all": 1,
+    }
     assert f"gs://{gcs_server.bucket}/plan/results/tiny/summary.json" in p.stdout + p.stderr
 
 
 def test_gcp_profile_storage_settings_against_gcs_emulator(tmp_path, gcs_server):
     """The gcp profile minus its executor keys (that plugin lives in its own
     environment) plans against the emulator: storage provider, prefix, project."""
-    conf = {k: v for k, v in profile("gcp").items()
-            if not k.startswith(("googlebatch-", "preemptible-")) and k != "executor"}
+    conf = {
+        k: v
+        for k, v in profile("gcp").items()
+        if not k.startswith(("googlebatch-", "preemptible-")) and k != "executor"
+    }
     (tmp_path / "gcp-storage").mkdir()
     (tmp_path / "gcp-storage" / "profile.yaml").write_text(yaml.safe_dump(conf))
     wd = checkout(tmp_path / "co", TINY)
-    p = snakemake(wd, "--profile", str(tmp_path / "gcp-storage"), "-n", "--cores", "2",
-                  env=cloud_env(gcs=gcs_server))
+    p = snakemake(
+        wd,
+        "--profile",
+        str(tmp_path / "gcp-storage"),
+        "-n",
+        "--cores",
+        "2",
+        env=cloud_env(gcs=gcs_server),
+    )
     assert job_counts(p)["selfplay_part"] == 4
     assert f"gs://{gcs_server.bucket}/plan/results/tiny/summary.json" in p.stdout + p.stderr
 
@@ -165,25 +221,33 @@ def test_worker_range_plays_a_share_and_leaves_the_aggregate(tmp_path):
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     assert "worker_range" in schema["properties"]
     wd = checkout(tmp_path / "co", TINY)
-    p = snakemake(wd, "--profile", "profiles/lan", "-n", "--config", "worker_range=1",
-                  env=base_env())
+    p = snakemake(
+        wd, "--profile", "profiles/lan", "-n", "--config", "worker_range=1", env=base_env()
+    )
     assert job_counts(p) == {"selfplay_part": 2, "all": 1}
     assert "worker_00" not in p.stdout and "worker_01/part_00001" in p.stdout
-    p = snakemake(wd, "--profile", "profiles/lan", "-n", "--config", "worker_range=0-7",
-                  env=base_env())
+    p = snakemake(
+        wd, "--profile", "profiles/lan", "-n", "--config", "worker_range=0-7", env=base_env()
+    )
     assert job_counts(p) == {"selfplay_part": 4, "all": 1}
 
 
 # ---------------------------------------------------- LAN over real SSH ---
 
+
 def lan_env(ssh, hosts_file, **extra):
-    return base_env(RINGRIFT_LAN_SSH_CONFIG=str(ssh.ssh_config),
-                    RINGRIFT_LAN_HOSTS=str(hosts_file), **extra)
+    return base_env(
+        RINGRIFT_LAN_SSH_CONFIG=str(ssh.ssh_config), RINGRIFT_LAN_HOSTS=str(hosts_file), **extra
+    )
 
 
 def write_hosts(path, jobdir, hosts=("lanhost1", "lanhost2"), slots=2, workdir=None):
-    lines = [f"defaults: {{slots: {slots}, jobdir: {jobdir}"
-             + (f", workdir: {workdir}" if workdir else "") + "}", "hosts:"]
+    lines = [
+        f"defaults: {{slots: {slots}, jobdir: {jobdir}"
+        + (f", workdir: {workdir}" if workdir else "")
+        + "}",
+        "hosts:",
+    ]
     lines += [f"  - host: {h}" for h in hosts]
     Path(path).write_text("\n".join(lines) + "\n")
     return Path(path)
@@ -193,15 +257,21 @@ def test_lan_profile_runs_jobs_over_ssh(tmp_path, ssh_server):
     wd = checkout(tmp_path / "co", MINI)
     hosts = write_hosts(wd / "config" / "hosts.yaml", tmp_path / "jobs")
     env = base_env(RINGRIFT_LAN_SSH_CONFIG=str(ssh_server.ssh_config))  # default hosts file
-    p = snakemake(wd, "--profile", "profiles/lan", "--seconds-between-status-checks", "1",
-                  env=env)
+    p = snakemake(wd, "--profile", "profiles/lan", "--seconds-between-status-checks", "1", env=env)
     out = p.stdout + p.stderr
     assert hosts.exists()
     # every non-local job went through ssh, to both hosts
     submitted = [line for line in out.splitlines() if "with external jobid" in line]
     rules = sorted(re.search(r"snakejob\.(\w+)\.", s).group(1) for s in submitted)
-    assert rules == ["aggregate", "export_chunk", "export_jsonl", "plots", "selfplay_part",
-                     "selfplay_part", "summary"], out[-3000:]
+    assert rules == [
+        "aggregate",
+        "export_chunk",
+        "export_jsonl",
+        "plots",
+        "selfplay_part",
+        "selfplay_part",
+        "summary",
+    ], out[-3000:]
     assert any("'lanhost1:" in s for s in submitted) and any("'lanhost2:" in s for s in submitted)
     res = wd / "results"
     summary = json.loads((res / "mini" / "summary.json").read_text())
@@ -215,17 +285,18 @@ def test_lan_profile_runs_jobs_over_ssh(tmp_path, ssh_server):
 
 # ------------------------------------------ the LAN scripts on their own ---
 
+
 def run_script(name, *args, env):
-    return subprocess.run([str(SCRIPTS / name), *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(SCRIPTS / name), *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def jobscript(path, body, env_decl=""):
     """A job script in the shape cluster-generic writes (properties line, then
     ``cd ... && export NAME='value' ... && command``)."""
     props = json.dumps({"rule": "x", "threads": 1, "jobid": 1})
-    path.write_text(f"#!/bin/sh\n# properties = {props}\n"
-                    f"cd {path.parent} && {env_decl}{body}\n")
+    path.write_text(f"#!/bin/sh\n# properties = {props}\ncd {path.parent} && {env_decl}{body}\n")
     return path
 
 
@@ -243,12 +314,17 @@ def wait_status(jobid, env, want, timeout=30):
 def test_lan_scripts_forward_credentials_without_writing_them(tmp_path, ssh_server):
     hosts = write_hosts(tmp_path / "hosts.yaml", tmp_path / "jobs", hosts=("lanhost1",))
     env = lan_env(ssh_server, hosts)
-    decl = (f"export SNAKEMAKE_STORAGE_S3_SECRET_KEY='{FAKE_SECRET}' "
-            "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL='http://127.0.0.1:1' &&")
+    decl = (
+        f"export SNAKEMAKE_STORAGE_S3_SECRET_KEY='{FAKE_SECRET}' "
+        "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL='http://127.0.0.1:1' &&"
+    )
     digest = hashlib.sha256(FAKE_SECRET.encode()).hexdigest()
-    js = jobscript(tmp_path / "snakejob.x.1.sh",
-                   '[ "$(printf %s "$SNAKEMAKE_STORAGE_S3_SECRET_KEY" | sha256sum | cut -d" " -f1)"'
-                   f' = {digest} ] && echo secret-arrived && sleep 1', env_decl=decl + " ")
+    js = jobscript(
+        tmp_path / "snakejob.x.1.sh",
+        '[ "$(printf %s "$SNAKEMAKE_STORAGE_S3_SECRET_KEY" | sha256sum | cut -d" " -f1)"'
+        f" = {digest} ] && echo secret-arrived && sleep 1",
+        env_decl=decl + " ",
+    )
     r = run_script("lan_submit.py", str(js), env=env)
     assert r.returncode == 0, r.stderr
     jobid = r.stdout.strip()
@@ -269,8 +345,12 @@ def test_lan_scripts_forward_credentials_without_writing_them(tmp_path, ssh_serv
 
 
 def test_lan_scripts_place_by_free_slots_and_skip_unreachable_hosts(tmp_path, ssh_server):
-    hosts = write_hosts(tmp_path / "hosts.yaml", tmp_path / "jobs", slots=1,
-                        hosts=("lanhost1", "lanhost-down", "lanhost2"))
+    hosts = write_hosts(
+        tmp_path / "hosts.yaml",
+        tmp_path / "jobs",
+        slots=1,
+        hosts=("lanhost1", "lanhost-down", "lanhost2"),
+    )
     env = lan_env(ssh_server, hosts)
     js = jobscript(tmp_path / "snakejob.sleep.1.sh", "sleep 30")
     ids = []

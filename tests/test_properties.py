@@ -1,14 +1,21 @@
 """Seeded random play: games end, rings are conserved, progress S never drops."""
+
 import pytest
 
 from ringrift.engine import Rules
 from ringrift.engine.invariants import OK, random_games_checked
 
 CASES = [
-    ("square8", 2, 2000), ("square8", 3, 1000), ("square8", 4, 1000),
-    ("hex8", 2, 2000), ("hex8", 3, 1000), ("hex8", 4, 1000),
-    ("square19", 2, 40), ("square19", 4, 20),
-    ("hexagonal", 2, 20), ("hexagonal", 3, 10),
+    ("square8", 2, 2000),
+    ("square8", 3, 1000),
+    ("square8", 4, 1000),
+    ("hex8", 2, 2000),
+    ("hex8", 3, 1000),
+    ("hex8", 4, 1000),
+    ("square19", 2, 40),
+    ("square19", 4, 20),
+    ("hexagonal", 2, 20),
+    ("hexagonal", 3, 10),
 ]
 
 

@@ -1,5 +1,6 @@
 """ringrift.render draws what is in the state: stacks, markers and collapsed
 cells where the state has them, in the right colours, on a correct lattice."""
+
 import xml.etree.ElementTree as ET
 
 import matplotlib
@@ -19,10 +20,10 @@ BOARDS = [("square8", 2), ("square19", 3), ("hex8", 4), ("hexagonal", 2)]
 
 def _blocks(s):
     n, m = int(s[L.NCELL]), int(s[L.MAXH])
-    height = s[L.HDR:L.HDR + n]
-    marker = s[L.HDR + n:L.HDR + 2 * n]
-    collapsed = s[L.HDR + 2 * n:L.HDR + 3 * n]
-    rings = s[L.HDR + 4 * n:].reshape(n, m)
+    height = s[L.HDR : L.HDR + n]
+    marker = s[L.HDR + n : L.HDR + 2 * n]
+    collapsed = s[L.HDR + 2 * n : L.HDR + 3 * n]
+    rings = s[L.HDR + 4 * n :].reshape(n, m)
     return height, marker, collapsed, rings
 
 
@@ -67,7 +68,7 @@ def test_png_shows_each_piece_in_its_owners_colour(played, tmp_path):
     # the same drawing, to map cell centres to pixels
     fig = draw_board(s)
     fig.canvas.draw()
-    w, h = (fig.get_size_inches() * fig.dpi).astype(int)   # Agg truncates
+    w, h = (fig.get_size_inches() * fig.dpi).astype(int)  # Agg truncates
     assert img.shape[:2] == (h, w) and min(w, h) >= 500
     rgb = (img * 255).astype(np.uint32)
     assert len(np.unique(rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2])) > 50
@@ -130,7 +131,7 @@ def test_svg_has_one_labelled_disc_per_stack_and_one_ring_per_marker(played, tmp
         assert label == str(height[c])
         assert _fill(groups[f"stack-{c}"]) == COLORS[_top(rings, height, c) - 1]
         # the cap band exists exactly when other rings lie under the cap
-        mixed = len(set(rings[c, :height[c]].tolist())) > 1
+        mixed = len(set(rings[c, : height[c]].tolist())) > 1
         assert (f"cap-{c}" in groups) == mixed
     for c in np.flatnonzero(marker):
         stroke = groups[f"marker-{c}"]
@@ -150,8 +151,9 @@ def test_title_and_legend_state_the_counters(played):
     assert len(legend) == int(s[L.NP])
     for p, text in enumerate(legend, start=1):
         assert text.startswith(f"P{p}")
-        assert (f"hand {int(s[L.HAND + p])} · elim {int(s[L.ELIM + p])} · "
-                f"terr {int(s[L.TERR + p])}") in text
+        assert (
+            f"hand {int(s[L.HAND + p])} · elim {int(s[L.ELIM + p])} · terr {int(s[L.TERR + p])}"
+        ) in text
 
 
 def test_game_over_title_names_the_winner():
@@ -203,5 +205,5 @@ def test_unsupported_suffix_is_refused(tmp_path, name):
     msg = str(err.value)
     assert "\n" not in msg and ".png or .svg" in msg
     if "." in name:
-        assert name[name.index("."):].lower() in msg
+        assert name[name.index(".") :].lower() in msg
     assert not list(tmp_path.iterdir())

@@ -1,4 +1,5 @@
 """Self-play worker: Parquet parts, exact state round trip, determinism, flags."""
+
 import subprocess
 import sys
 
@@ -16,13 +17,22 @@ from ringrift.selfplay.worker import WorkerConfig, run_worker, sample_positions
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "ringrift", *args], capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ringrift", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 def _cfg(tmp_path, name="p.parquet", **kw):
-    base = dict(num_games=4, board_type="square8", num_players=2, output=str(tmp_path / name),
-                seed=7, engine_mode="random", difficulty_band="light", worker_id="w")
+    base = dict(
+        num_games=4,
+        board_type="square8",
+        num_players=2,
+        output=str(tmp_path / name),
+        seed=7,
+        engine_mode="random",
+        difficulty_band="light",
+        worker_id="w",
+    )
     base.update(kw)
     return WorkerConfig(**base)
 
@@ -84,31 +94,52 @@ def test_games_depend_on_global_index_not_on_part_split(tmp_path):
     second = _cfg(tmp_path, "second.parquet", num_games=2, game_offset=2)
     for c in (whole, first, second):
         run_worker(c)
+
     def h(p):
         return sorted(set(pq.read_table(p, columns=["game_hash"]).column(0).to_pylist()))
-    assert h(tmp_path / "whole.parquet") == sorted(set(h(tmp_path / "first.parquet")
-                                                       + h(tmp_path / "second.parquet")))
+
+    assert h(tmp_path / "whole.parquet") == sorted(
+        set(h(tmp_path / "first.parquet") + h(tmp_path / "second.parquet"))
+    )
 
 
 def test_cli_summary_and_stats(tmp_path):
     out = tmp_path / "x" / "part.parquet"
-    p = cli("selfplay", "--num-games", "3", "--board-type", "hex8", "--num-players", "3",
-            "--engine-mode", "random", "--output", str(out), "--seed", "3", "--worker-id", "wx")
+    p = cli(
+        "selfplay",
+        "--num-games",
+        "3",
+        "--board-type",
+        "hex8",
+        "--num-players",
+        "3",
+        "--engine-mode",
+        "random",
+        "--output",
+        str(out),
+        "--seed",
+        "3",
+        "--worker-id",
+        "wx",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("3 games, ") and "games/s" in p.stdout and "draws" in p.stdout
     st = part_stats(read_part(str(out)))
     assert st["games"] == 3 and st["worker_id"] == "wx"
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--board-type", "square9"], "unknown board type"),
-    (["--num-games", "-1"], "--num-games must be at least 1"),
-    (["--engine-mode", "wild"], "wild"),
-    (["--difficulty-band", "heavy"], "heavy"),
-    (["--output", "out.csv"], ".parquet or .jsonl or .jsonl.gz"),
-    (["--output", "out.json"], ".parquet or .jsonl or .jsonl.gz"),
-    (["--output", "/proc/nope/x.parquet"], "/proc/nope"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--board-type", "square9"], "unknown board type"),
+        (["--num-games", "-1"], "--num-games must be at least 1"),
+        (["--engine-mode", "wild"], "wild"),
+        (["--difficulty-band", "heavy"], "heavy"),
+        (["--output", "out.csv"], ".parquet or .jsonl or .jsonl.gz"),
+        (["--output", "out.json"], ".parquet or .jsonl or .jsonl.gz"),
+        (["--output", "/proc/nope/x.parquet"], "/proc/nope"),
+    ],
+)
 def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
     base = ["selfplay", "--num-games", "2", "--output", str(tmp_path / "o.parquet")]
     p = cli(*base, *args)
@@ -119,13 +150,25 @@ def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
 
 
 def test_killed_worker_leaves_no_part(tmp_path):
+    """Killed after it has written row groups, the worker leaves only its
+    temporary file, never a part at the output path; the next writer of that
+    path removes the leftover."""
     import signal
     import time
+
     out = tmp_path / "k.parquet"
-    proc = subprocess.Popen([sys.executable, "-m", "ringrift", "selfplay", "--num-games", "100000",
-                             "--engine-mode", "random", "--output", str(out), "--quiet"])
-    time.sleep(4)
+    cmd = [sys.executable, "-m", "ringrift", "selfplay", "--engine-mode", "random"]
+    cmd += ["--output", str(out), "--quiet"]
+    proc = subprocess.Popen([*cmd, "--num-games", "100000"])
+    written, deadline = [], time.monotonic() + 180
+    while not written and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        # past the Parquet header: at least one row group is on disk
+        written = [p for p in tmp_path.glob(".k.parquet.tmp-*") if p.stat().st_size > 100_000]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert written, "the worker wrote no row group before it was killed"
     assert not out.exists()
     assert not list(tmp_path.glob("*.parquet"))
+    subprocess.run([*cmd, "--num-games", "2"], check=True)
+    assert out.exists() and not list(tmp_path.glob(".k.parquet.tmp-*"))

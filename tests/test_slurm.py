@@ -13,6 +13,7 @@ run has nothing to do.
 The cluster has no slurmdbd (so no sacct): the run uses the plugin's
 `--slurm-status-command squeue`, as the profile's notes say for such clusters.
 """
+
 import os
 import re
 import shutil
@@ -33,9 +34,14 @@ from servers import (  # noqa: E402,F401
     snakemake,
 )
 
-FAST = ["--slurm-status-command", "squeue",           # no slurmdbd here
-        "--slurm-init-seconds-before-status-checks", "5",
-        "--latency-wait", "5"]
+FAST = [
+    "--slurm-status-command",
+    "squeue",  # no slurmdbd here
+    "--slurm-init-seconds-before-status-checks",
+    "5",
+    "--latency-wait",
+    "5",
+]
 
 
 def squeue(cluster):
@@ -60,14 +66,20 @@ def test_slurm_profile_runs_a_dataset_and_reruns_a_cancelled_job(slurm, tmp_path
     src = os.environ["NUMBA_CACHE_DIR"]
     if os.path.isdir(src):
         shutil.copytree(src, cache, ignore=shutil.ignore_patterns("nodes"))
-    env = base_env(**slurm.env(), NUMBA_CACHE_DIR=str(cache),
-                   RINGRIFT_SLURM_PARTITION="ringrift")   # not the default partition
+    env = base_env(
+        **slurm.env(), NUMBA_CACHE_DIR=str(cache), RINGRIFT_SLURM_PARTITION="ringrift"
+    )  # not the default partition
     args = ["--profile", "profiles/slurm", *FAST, MINI_AGGREGATE]
     log = tmp_path / "run.log"
     t0 = time.time()
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=wd, env=env,
-                                stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "snakemake", *args],
+            cwd=wd,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     cancelled = None
     try:
         # cancel the first self-play job seen running
@@ -89,8 +101,9 @@ def test_slurm_profile_runs_a_dataset_and_reruns_a_cancelled_job(slurm, tmp_path
     elapsed = time.time() - t0
     assert proc.returncode == 0, out[-6000:]
     assert cancelled, "no self-play job was seen running: " + out[-3000:]
-    assert re.search(rf"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'", out), \
-        out[-4000:]
+    assert re.search(rf"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'", out), out[
+        -4000:
+    ]
     submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", out)
     # 2 parts + the cancelled one again + the aggregate
     assert len(submitted) == 4, out[-4000:]
@@ -120,4 +133,3 @@ def test_slurm_profile_runs_a_dataset_and_reruns_a_cancelled_job(slurm, tmp_path
     assert "Nothing to be done" in again.stdout + again.stderr
     assert "submitted with SLURM" not in again.stdout + again.stderr
     print(f"slurm run with one scancel: {elapsed:.0f} s")
-

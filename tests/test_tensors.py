@@ -1,6 +1,7 @@
 """Training tensors: bit-exact parity with the reference exporter's NPZ files,
 the Parquet -> NPZ export (soft targets, shards, determinism, bad input) and
 the numpy reader."""
+
 import itertools
 import os
 
@@ -9,26 +10,42 @@ import pyarrow.parquet as pq
 import pytest
 
 from ringrift.cli import main as cli_main
-from ringrift.conformance import read_records
 from ringrift.dataset.parts import DataError
 from ringrift.dataset.tensors import TensorShards
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
 from ringrift.engine.rules import apply_move
+from ringrift.reference.traces import read_records
 from ringrift.selfplay.worker import WorkerConfig, run_worker
 from ringrift.tensors import EncodeConfig, GameEncoder, GameSpec, game_arrays, spec_from_trace
 from ringrift.tensors.export import ARRAY_ORDER, ExportConfig, _scalars, export_tensors
 from ringrift.tensors.policy import POLICY_SIZES, constants, policy_index
 
 REFERENCE_FILES = (
-    "hex8_2p_v2_every1.npz", "hex8_2p_v3_every1.npz", "hex8_3p_v2_every1.npz",
-    "hex8_3p_v3_every7.npz", "hex8_4p_v3_every1.npz", "hexagonal_2p_v2_every5.npz",
-    "hexagonal_2p_v3_every5.npz", "square19_2p_v2_every1.npz",
-    "square8_2p_swapped_v2_every1.npz", "square8_2p_v2_every1.npz",
-    "square8_2p_v2_every10.npz", "square8_3p_v2_every1.npz", "square8_4p_v2_every1.npz",
+    "hex8_2p_v2_every1.npz",
+    "hex8_2p_v3_every1.npz",
+    "hex8_3p_v2_every1.npz",
+    "hex8_3p_v3_every7.npz",
+    "hex8_4p_v3_every1.npz",
+    "hexagonal_2p_v2_every5.npz",
+    "hexagonal_2p_v3_every5.npz",
+    "square19_2p_v2_every1.npz",
+    "square8_2p_swapped_v2_every1.npz",
+    "square8_2p_v2_every1.npz",
+    "square8_2p_v2_every10.npz",
+    "square8_3p_v2_every1.npz",
+    "square8_4p_v2_every1.npz",
 )
-SCALAR_KEYS = ("board_type", "board_size", "history_length", "feature_version",
-               "policy_encoding", "encoder_version", "in_channels", "export_version")
+SCALAR_KEYS = (
+    "board_type",
+    "board_size",
+    "history_length",
+    "feature_version",
+    "policy_encoding",
+    "encoder_version",
+    "in_channels",
+    "export_version",
+)
 
 
 def test_reference_folder_holds_the_listed_files(conformance_dir):
@@ -42,9 +59,13 @@ def test_reference_parity(conformance_dir, name):
     compare every array bit for bit."""
     ref = np.load(conformance_dir / "training-tensors" / name, allow_pickle=True)
     trace = name.split("_v")[0]
-    cfg = EncodeConfig(str(ref["board_type"]), encoder=str(ref["encoder_version"]),
-                       sample_every=int(ref["sample_every"]),
-                       history_length=int(ref["history_length"]), soft=False)
+    cfg = EncodeConfig(
+        str(ref["board_type"]),
+        encoder=str(ref["encoder_version"]),
+        sample_every=int(ref["sample_every"]),
+        history_length=int(ref["history_length"]),
+        soft=False,
+    )
     ngames = int(ref["trace_game_index"].max()) + 1
     enc = GameEncoder(cfg)
     games = []
@@ -60,8 +81,9 @@ def test_reference_parity(conformance_dir, name):
         assert ours[k].shape == ref[k].shape, k
         assert np.array_equal(ours[k], ref[k]), k
     # game_ids are TRACEFILE:INDEX in the reference files (ours: whatever id we pass)
-    assert np.array_equal(ref["game_ids"],
-                          np.array([f"{trace}:{i}" for i in ref["trace_game_index"]], dtype=object))
+    assert np.array_equal(
+        ref["game_ids"], np.array([f"{trace}:{i}" for i in ref["trace_game_index"]], dtype=object)
+    )
     sc = _scalars(cfg, str(ref["board_type"]))
     for k in SCALAR_KEYS + ("sample_every",):
         want = ref[k]
@@ -71,16 +93,25 @@ def test_reference_parity(conformance_dir, name):
 
 # ---- Parquet inputs ----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory):
     d = tmp_path_factory.mktemp("tensor_parts")
     out = {}
-    for name, board, mode, games, seed in (("sq_mcts", "square8", "mcts", 3, 7),
-                                           ("sq_mixed", "square8", "mixed", 3, 8),
-                                           ("hex_mcts", "hex8", "mcts", 2, 7)):
-        cfg = WorkerConfig(num_games=games, board_type=board, num_players=2,
-                           output=str(d / f"{name}.parquet"), seed=seed, engine_mode=mode,
-                           worker_id=name)
+    for name, board, mode, games, seed in (
+        ("sq_mcts", "square8", "mcts", 3, 7),
+        ("sq_mixed", "square8", "mixed", 3, 8),
+        ("hex_mcts", "hex8", "mcts", 2, 7),
+    ):
+        cfg = WorkerConfig(
+            num_games=games,
+            board_type=board,
+            num_players=2,
+            output=str(d / f"{name}.parquet"),
+            seed=seed,
+            engine_mode=mode,
+            worker_id=name,
+        )
         run_worker(cfg)
         out[name] = cfg.output
     return out
@@ -94,9 +125,13 @@ def _games_from_parquet(paths):
         for r in t:
             if r["ply_to_end"] == 0:
                 specs[r["game_id"]] = GameSpec(
-                    r["game_id"], r["board_type"], r["num_players"],
+                    r["game_id"],
+                    r["board_type"],
+                    r["num_players"],
                     np.array(r["history"], dtype=np.int32),
-                    swap_rule=bool(r["header"][L.SWAP_EN]), lps_rounds=r["header"][L.LPS_REQ])
+                    swap_rule=bool(r["header"][L.SWAP_EN]),
+                    lps_rounds=r["header"][L.LPS_REQ],
+                )
         pol = {}
         for r in t:
             if r["ply_to_end"] != 0 and r["policy_index"]:
@@ -122,10 +157,11 @@ def _by_game(d):
 
 def test_export_onehot_equals_the_game_encoder(parts, tmp_path):
     inputs = [parts["sq_mcts"], parts["sq_mixed"]]
-    res = export_tensors(inputs, str(tmp_path / "a.npz"),
-                         ExportConfig(policy="onehot", sample_every=2))
+    res = export_tensors(
+        inputs, str(tmp_path / "a.npz"), ExportConfig(policy="onehot", sample_every=2)
+    )
     d = np.load(tmp_path / "a.npz", allow_pickle=True)
-    assert list(d.files)[:len(ARRAY_ORDER)] == list(ARRAY_ORDER)
+    assert list(d.files)[: len(ARRAY_ORDER)] == list(ARRAY_ORDER)
     cfg = EncodeConfig("square8", sample_every=2, soft=False)
     specs = _games_from_parquet(inputs)
     rows = _by_game(d)
@@ -177,7 +213,7 @@ def test_soft_targets_are_the_recorded_visit_distributions(parts, tmp_path):
                     _reference_loader_policy(pi, pv, POLICY_SIZES[board])
                     a, z = sp.poff[st], sp.poff[st + 1]
                     want = {}
-                    if z > a:   # recorded distribution, mapped and merged
+                    if z > a:  # recorded distribution, mapped and merged
                         for li, p in zip(sp.pidx[a:z], sp.pprob[a:z]):
                             k = int(policy_index(rules.geo, s, legal[li], pc, tab.gx, tab.gy))
                             want[k] = want.get(k, 0.0) + float(p)
@@ -217,8 +253,11 @@ def test_soft_merges_moves_that_share_an_index(conformance_dir):
             tot = sum(want.values())
             expected.append({i: c / tot for i, c in want.items()})
         s = apply_move(rules.geo, s, legal[ch])
-    spec.poff, spec.pidx, spec.pprob = (np.array(poff, np.int64), np.array(pidx, np.int32),
-                                        np.array(pprob, np.float32))
+    spec.poff, spec.pidx, spec.pprob = (
+        np.array(poff, np.int64),
+        np.array(pidx, np.int32),
+        np.array(pprob, np.float32),
+    )
     a = game_arrays(spec, EncodeConfig("hex8", soft=True))
     assert merged > 0 and len(a["policy_indices"]) == len(expected)
     for pi, pv, want in zip(a["policy_indices"], a["policy_values"], expected):
@@ -240,8 +279,9 @@ def test_shards_are_streamed_deterministic_and_read_back(parts, tmp_path):
     for k in ("features", "globals", "values", "move_numbers", "game_ids"):
         assert np.array_equal(np.concatenate([g[k] for g in got]), full[k]), k
     # same inputs and seed -> same bytes; another seed -> another game order
-    export_tensors(list(reversed(inputs)), str(tmp_path / "sh2"),
-                   ExportConfig(seed=3, shard_bytes=60 * per))
+    export_tensors(
+        list(reversed(inputs)), str(tmp_path / "sh2"), ExportConfig(seed=3, shard_bytes=60 * per)
+    )
     for p in shards:
         assert p.read_bytes() == (tmp_path / "sh2" / p.name).read_bytes()
     export_tensors(inputs, str(tmp_path / "other.npz"), ExportConfig(seed=4))
@@ -261,11 +301,16 @@ def test_shards_are_streamed_deterministic_and_read_back(parts, tmp_path):
         dense = np.zeros((len(b["values"]), data.policy_size), np.float32)
         np.add.at(dense, (b["policy_rows"], b["policy_index"]), b["policy_prob"])
         assert np.allclose(dense.sum(1), 1, atol=1e-5)
-        seen.append(np.concatenate([b["globals"], b["values"][:, None],
-                                    b["features"].reshape(len(b["values"]), -1)], axis=1))
+        seen.append(
+            np.concatenate(
+                [b["globals"], b["values"][:, None], b["features"].reshape(len(b["values"]), -1)],
+                axis=1,
+            )
+        )
     assert n == len(full["values"])
-    flat = np.concatenate([full["globals"], full["values"][:, None],
-                           full["features"].reshape(n, -1)], axis=1)
+    flat = np.concatenate(
+        [full["globals"], full["values"][:, None], full["features"].reshape(n, -1)], axis=1
+    )
     seen = np.concatenate(seen)
     assert np.array_equal(seen[np.lexsort(seen.T)], flat[np.lexsort(flat.T)])
     dense_reader = TensorShards(str(one), batch_size=1000, shuffle=False, policy="dense")
@@ -284,7 +329,7 @@ def test_bad_inputs_fail_in_one_line_and_write_nothing(parts, tmp_path, capsys):
     assert "\n" not in msg and "sq_mcts.parquet" in msg and "hex_mcts.parquet" in msg
     bad = tmp_path / "bad.parquet"
     data = open(parts["sq_mixed"], "rb").read()
-    bad.write_bytes(data[:len(data) // 2])   # a part cut short (no footer)
+    bad.write_bytes(data[: len(data) // 2])  # a part cut short (no footer)
     with pytest.raises(DataError) as e:
         export_tensors([parts["sq_mcts"], str(bad)], str(tmp_path / "sh"))
     assert "bad.parquet" in str(e.value) and "\n" not in str(e.value)
@@ -300,8 +345,18 @@ def test_bad_inputs_fail_in_one_line_and_write_nothing(parts, tmp_path, capsys):
 
 
 def test_cli_writes_hex_v3(parts, tmp_path, capsys):
-    rc = cli_main(["tensors", parts["hex_mcts"], "--encoder", "v3", "--sample-every", "3",
-                   "--output", str(tmp_path / "h.npz")])
+    rc = cli_main(
+        [
+            "tensors",
+            parts["hex_mcts"],
+            "--encoder",
+            "v3",
+            "--sample-every",
+            "3",
+            "--output",
+            str(tmp_path / "h.npz"),
+        ]
+    )
     assert rc == 0 and "samples" in capsys.readouterr().out
     d = np.load(tmp_path / "h.npz", allow_pickle=True)
     assert d["features"].shape[1:] == (64, 9, 9) and str(d["encoder_version"]) == "v3"
@@ -311,6 +366,7 @@ def test_cli_writes_hex_v3(parts, tmp_path, capsys):
 def test_remote_shards(parts, tmp_path, monkeypatch):
     pytest.importorskip("moto.server")
     from servers import moto_s3
+
     (tmp_path / "moto").mkdir()
     with moto_s3(tmp_path / "moto") as srv:
         for k, v in srv.env().items():
@@ -320,7 +376,10 @@ def test_remote_shards(parts, tmp_path, monkeypatch):
         res = export_tensors([parts["sq_mcts"]], prefix, ExportConfig(shard_bytes=1))
         fs = srv.fs()
         names = sorted(os.path.basename(p) for p in fs.ls(f"{srv.bucket}/tensors/sq"))
-        assert names == [f"shard_{i:05d}.npz" for i in range(3)] == \
-            [os.path.basename(p) for p in res["outputs"]]
+        assert (
+            names
+            == [f"shard_{i:05d}.npz" for i in range(3)]
+            == [os.path.basename(p) for p in res["outputs"]]
+        )
         n = sum(len(b["values"]) for b in TensorShards(prefix, batch_size=64))
         assert n == res["samples"]

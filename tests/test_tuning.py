@@ -1,5 +1,6 @@
 """CMA-ES tuning: statistics, settings, the profile hook, and a tiny tuning run
 end to end through Snakemake (resume and byte-identical reruns)."""
+
 import hashlib
 import json
 import math
@@ -21,8 +22,9 @@ TUNING_CONFIG = REPO / ".test" / "config" / "tuning.yaml"
 
 
 def ringrift(*args, check=True):
-    p = subprocess.run([sys.executable, "-m", "ringrift", *args], capture_output=True,
-                       text=True, timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-m", "ringrift", *args], capture_output=True, text=True, timeout=600
+    )
     if check and p.returncode:
         raise AssertionError(p.stdout + p.stderr)
     return p
@@ -30,11 +32,12 @@ def ringrift(*args, check=True):
 
 # ---- statistics -------------------------------------------------------------------
 
+
 def test_binomial_test_exact_values():
-    assert binom_two_sided(9, 10, 0.5) == pytest.approx(22 / 1024)   # 0,1,9,10 of 10
+    assert binom_two_sided(9, 10, 0.5) == pytest.approx(22 / 1024)  # 0,1,9,10 of 10
     assert binom_two_sided(5, 10, 0.5) == pytest.approx(1.0)
     # one-sided mass doubled for a symmetric null
-    tail = sum(math.comb(100, k) for k in range(60, 101)) / 2 ** 100
+    tail = sum(math.comb(100, k) for k in range(60, 101)) / 2**100
     assert binom_two_sided(60, 100, 0.5) == pytest.approx(2 * tail)
     # asymmetric null: 3 players, 0 wins of 12
     assert binom_two_sided(0, 12, 1 / 3) < 0.02
@@ -49,12 +52,17 @@ def test_wilson_interval():
 
 # ---- settings and profiles ------------------------------------------------------------
 
+
 def test_settings_defaults_and_errors():
     s = make_settings({"board_type": "hex8", "num_players": 3, "seed": 1})
     assert (s.level, s.population, s.iterations) == (2, 12, 1)
-    for bad, word in (({"board_type": "octagon"}, "octagon"), ({"population": 1}, "population"),
-                      ({"level": 1}, "level"), ({"sigma": 0}, "sigma"),
-                      ({"colour": "red"}, "colour")):
+    for bad, word in (
+        ({"board_type": "octagon"}, "octagon"),
+        ({"population": 1}, "population"),
+        ({"level": 1}, "level"),
+        ({"sigma": 0}, "sigma"),
+        ({"colour": "red"}, "colour"),
+    ):
         with pytest.raises(ValueError, match=word):
             make_settings({"board_type": "square8", "num_players": 2, "seed": 1, **bad})
 
@@ -65,6 +73,7 @@ def test_settings_defaults_come_from_the_workflow_schema():
     import yaml
 
     from ringrift.tuning.settings import defaults
+
     shipped = resources.files("ringrift").joinpath("config.schema.yaml").read_bytes()
     repo = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
     assert shipped == repo.read_bytes()
@@ -81,31 +90,61 @@ def test_heuristic_profile_flag(tmp_path):
     w["attacks"] = 99.0
     prof.write_text(json.dumps({"board_type": "square8", "weights": w}))
     out = tmp_path / "part.parquet"
-    ringrift("selfplay", "--num-games", "2", "--engine-mode", "heuristic", "--quiet",
-             "--heuristic-profile", str(prof), "--output", str(out))
+    ringrift(
+        "selfplay",
+        "--num-games",
+        "2",
+        "--engine-mode",
+        "heuristic",
+        "--quiet",
+        "--heuristic-profile",
+        str(prof),
+        "--output",
+        str(out),
+    )
     stats = part_stats(read_part(str(out)))
     assert stats["heuristic_profile"]["weights"]["attacks"] == 99.0
     # the weights change the games: same seed, shipped profile -> other games
     out2 = tmp_path / "part2.parquet"
-    ringrift("selfplay", "--num-games", "2", "--engine-mode", "heuristic", "--quiet",
-             "--output", str(out2))
+    ringrift(
+        "selfplay",
+        "--num-games",
+        "2",
+        "--engine-mode",
+        "heuristic",
+        "--quiet",
+        "--output",
+        str(out2),
+    )
     import pyarrow.parquet as pq
+
     h1 = set(pq.read_table(out).column("game_hash").to_pylist())
     h2 = set(pq.read_table(out2).column("game_hash").to_pylist())
     assert h1 != h2
 
 
-@pytest.mark.parametrize("content, word", [
-    ("{not json", "not a weight profile"),
-    ('{"board_type": "hex8", "weights": WEIGHTS}', "is for board 'hex8'"),
-    ('{"weights": {"stacks": 1}}', "missing weights"),
-])
+@pytest.mark.parametrize(
+    "content, word",
+    [
+        ("{not json", "not a weight profile"),
+        ('{"board_type": "hex8", "weights": WEIGHTS}', "is for board 'hex8'"),
+        ('{"weights": {"stacks": 1}}', "missing weights"),
+    ],
+)
 def test_bad_profile_one_line_error(tmp_path, content, word):
     prof = tmp_path / "bad.json"
     w = json.dumps(dict(zip(WEIGHT_NAMES, profile_weights("square8"))))
     prof.write_text(content.replace("WEIGHTS", w))
-    p = ringrift("selfplay", "--num-games", "1", "--heuristic-profile", str(prof),
-                 "--output", str(tmp_path / "x.parquet"), check=False)
+    p = ringrift(
+        "selfplay",
+        "--num-games",
+        "1",
+        "--heuristic-profile",
+        str(prof),
+        "--output",
+        str(tmp_path / "x.parquet"),
+        check=False,
+    )
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and word in lines[0] and "bad.json" in lines[0]
@@ -114,9 +153,13 @@ def test_bad_profile_one_line_error(tmp_path, content, word):
 
 # ---- a tiny tuning run through Snakemake ------------------------------------------------
 
+
 def digests(root: Path) -> dict:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +176,9 @@ def test_tiny_tuning_outputs(tuned):
         assert len(list((run / f"gen_{g:03d}").glob("eval_*.json"))) == 4
         res = json.loads((run / f"gen_{g:03d}/result.json").read_text())
         assert res["iteration"] == g and len(res["candidates"]) == 4
-        assert all(c["games"] == 8 and c["wins"] + c["draws"] + c["losses"] == 8
-                   for c in res["candidates"])
+        assert all(
+            c["games"] == 8 and c["wins"] + c["draws"] + c["losses"] == 8 for c in res["candidates"]
+        )
         assert res["best_score"] == max(c["score"] for c in res["candidates"])
     # iteration 1 searches around iteration 1's baseline: its candidates are
     # that baseline plus CMA-ES steps
@@ -166,9 +210,17 @@ def test_interrupted_tuning_resumes_byte_identical(tuned, tmp_path):
     crun = copy / "results" / "tuning" / "tiny"
     # a run killed during generation 1: two evaluations and everything after
     # them are missing
-    for name in ("gen_001/eval_002.json", "gen_001/eval_003.json", "gen_001/cand_003.json",
-                 "gen_001/result.json", "iter_02/baseline.json", "profile.json",
-                 "validation.json", "summary.json", "fitness.png"):
+    for name in (
+        "gen_001/eval_002.json",
+        "gen_001/eval_003.json",
+        "gen_001/cand_003.json",
+        "gen_001/result.json",
+        "iter_02/baseline.json",
+        "profile.json",
+        "validation.json",
+        "summary.json",
+        "fitness.png",
+    ):
         (crun / name).unlink()
     p = smk(copy, "tune", config=TUNING_CONFIG)
     out = p.stdout + p.stderr
@@ -195,8 +247,9 @@ def test_tampered_history_is_refused(tuned, tmp_path):
 
 
 def test_missing_tuning_file_one_line(tmp_path):
-    p = ringrift("tune", "ask", "--run-dir", str(tmp_path / "nowhere"), "--generation", "0",
-                 check=False)
+    p = ringrift(
+        "tune", "ask", "--run-dir", str(tmp_path / "nowhere"), "--generation", "0", check=False
+    )
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "missing tuning file" in p.stderr
 

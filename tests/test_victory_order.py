@@ -16,10 +16,11 @@ Player 2's forced elimination hands the turn to player 1; player 2 is then
 left with no stack and nothing in hand (no real action), so LPS ends the game
 for player 1 at the start of its turn. What the post-move check finds decides.
 """
+
 from __future__ import annotations
 
 from ringrift.engine import layout as L
-from ringrift.engine.load import state_from_json
+from ringrift.reference.load import state_from_json
 
 # square8 2p: victory threshold 18 rings, territory threshold 64 // 2 + 1 = 33
 P2_STACK = "0,0"
@@ -28,13 +29,22 @@ P2_STACK = "0,0"
 def _position(*, p2_elim: int, p2_buried: bool, p2_territory: int = 0):
     stacks = {
         # player 2's last controlled stack, one ring high: the forced elimination takes it
-        P2_STACK: {"position": {"x": 0, "y": 0}, "rings": [2], "stackHeight": 1,
-                   "capHeight": 1, "controllingPlayer": 2},
+        P2_STACK: {
+            "position": {"x": 0, "y": 0},
+            "rings": [2],
+            "stackHeight": 1,
+            "capHeight": 1,
+            "controllingPlayer": 2,
+        },
         # player 1's stack; with p2_buried a ring of player 2 lies under it,
         # so player 2 keeps material (not skipped, no sole-material win)
-        "7,7": {"position": {"x": 7, "y": 7}, "rings": [1, 2] if p2_buried else [1],
-                "stackHeight": 2 if p2_buried else 1, "capHeight": 1,
-                "controllingPlayer": 1},
+        "7,7": {
+            "position": {"x": 7, "y": 7},
+            "rings": [1, 2] if p2_buried else [1],
+            "stackHeight": 2 if p2_buried else 1,
+            "capHeight": 1,
+            "controllingPlayer": 1,
+        },
     }
     # player 2's territory: whole rows from the bottom (none touches 0,0 / 7,7)
     collapsed = {}
@@ -44,13 +54,21 @@ def _position(*, p2_elim: int, p2_buried: bool, p2_territory: int = 0):
     p1_elim = 11
     state = {
         "boardType": "square8",
-        "board": {"type": "square8", "size": 8, "stacks": stacks, "markers": {},
-                  "collapsedSpaces": collapsed},
+        "board": {
+            "type": "square8",
+            "size": 8,
+            "stacks": stacks,
+            "markers": {},
+            "collapsedSpaces": collapsed,
+        },
         "players": [
-            {"playerNumber": 1, "ringsInHand": 5, "eliminatedRings": p1_elim,
-             "territorySpaces": 0},
-            {"playerNumber": 2, "ringsInHand": 0, "eliminatedRings": p2_elim,
-             "territorySpaces": p2_territory},
+            {"playerNumber": 1, "ringsInHand": 5, "eliminatedRings": p1_elim, "territorySpaces": 0},
+            {
+                "playerNumber": 2,
+                "ringsInHand": 0,
+                "eliminatedRings": p2_elim,
+                "territorySpaces": p2_territory,
+            },
         ],
         "totalRingsEliminated": p1_elim + p2_elim,
         "currentPlayer": 2,
@@ -79,8 +97,13 @@ def _play_forced_elimination(rules, s):
 
 def _outcome(rules, s):
     res = rules.result(s)
-    return (res["status"], res["winner"], res["end_reason"],
-            rules.current_player(s), rules.phase(s))
+    return (
+        res["status"],
+        res["winner"],
+        res["end_reason"],
+        rules.current_player(s),
+        rules.phase(s),
+    )
 
 
 def test_lps_result_stands_when_no_post_move_condition_holds():
@@ -116,4 +139,3 @@ def test_sole_material_relabels_lps_for_the_same_winner():
     t = _play_forced_elimination(rules, s)
     assert t[L.ELIM + 2] == 11
     assert _outcome(rules, t) == ("completed", 1, "sole_material", 1, "game_over")
-

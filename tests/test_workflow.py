@@ -1,4 +1,5 @@
 """The Snakemake workflow end to end on the tiny .test config, as users run it."""
+
 import gzip
 import json
 import os
@@ -18,9 +19,22 @@ TEST_CONFIG = REPO / ".test" / "config" / "config.yaml"
 
 
 def smk(workdir, *args, config=TEST_CONFIG, check=True, timeout=900):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(config),
-           "--profile", str(REPO / "profiles" / "local"), "--cores", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--profile",
+        str(REPO / "profiles" / "local"),
+        "--cores",
+        "2",
+        *args,
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(p.stdout[-3000:] + p.stderr[-3000:])
@@ -28,9 +42,21 @@ def smk(workdir, *args, config=TEST_CONFIG, check=True, timeout=900):
 
 
 def test_lint_clean():
-    p = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile",
-                        str(REPO / "Snakefile"), "--directory", str(REPO)],
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--lint",
+            "--snakefile",
+            str(REPO / "workflow" / "Snakefile"),
+            "--directory",
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Congratulations, your workflow is in a good condition!" in p.stdout + p.stderr
 
 
@@ -38,8 +64,7 @@ def test_dry_run_plans_expected_jobs(tmp_path):
     p = smk(tmp_path, "-n")
     out = p.stdout + p.stderr
     # 16 games, 4 games per part -> 4 parts, 2 per worker
-    for rule, n in (("selfplay_part", 4), ("aggregate", 1),
-                    ("export_jsonl", 1), ("summary", 1)):
+    for rule, n in (("selfplay_part", 4), ("aggregate", 1), ("export_jsonl", 1), ("summary", 1)):
         assert any(line.split() == [rule, str(n)] for line in out.splitlines()), out
 
 
@@ -56,8 +81,9 @@ def full_run(tmp_path_factory):
     """The tiny dataset with training tensors too."""
     wd = tmp_path_factory.mktemp("wf")
     conf = wd / "with_tensors.yaml"
-    conf.write_text(TEST_CONFIG.read_text().replace("    jsonl: true",
-                                                    "    jsonl: true\n    tensors: true"))
+    conf.write_text(
+        TEST_CONFIG.read_text().replace("    jsonl: true", "    jsonl: true\n    tensors: true")
+    )
     smk(wd, config=conf)
     return wd
 
@@ -76,8 +102,15 @@ def test_full_run_outputs(full_run):
     with gzip.open(wd / "results" / "tiny" / "combined_training.jsonl.gz", "rt") as fh:
         lines = [json.loads(x) for x in fh]
     assert len(lines) == combined.num_rows
-    assert {"state", "outcome", "board_type", "game_id", "move_number", "ply_to_end",
-            "metadata"} <= set(lines[0])
+    assert {
+        "state",
+        "outcome",
+        "board_type",
+        "game_id",
+        "move_number",
+        "ply_to_end",
+        "metadata",
+    } <= set(lines[0])
 
 
 def test_tensors_target_writes_reference_shards(full_run):
@@ -92,7 +125,7 @@ def test_tensors_target_writes_reference_shards(full_run):
         assert str(z["board_type"]) == "square8" and z["globals"].shape[1] == 20
         ids = set(z["game_ids"].tolist())
     combined = pq.read_table(full_run / "results" / "tiny" / "combined_training.parquet")
-    assert ids == set(combined.column("game_id").to_pylist())   # every game, by our id
+    assert ids == set(combined.column("game_id").to_pylist())  # every game, by our id
     seen = sum(len(b["values"]) for b in TensorShards(shards, batch_size=64, seed=1))
     assert seen == len(np.load(shards[0], allow_pickle=True)["values"])
 
@@ -105,11 +138,24 @@ def test_second_run_does_nothing(full_run):
 def test_kill_and_rerun_gives_identical_aggregate(full_run, tmp_path):
     wd = tmp_path / "killed"
     wd.mkdir()
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(wd), "--configfile", str(TEST_CONFIG),
-           "--profile", str(REPO / "profiles" / "local"), "--cores", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(wd),
+        "--configfile",
+        str(TEST_CONFIG),
+        "--profile",
+        str(REPO / "profiles" / "local"),
+        "--cores",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 600
     parts_dir = wd / "results" / "selfplay" / "tiny"
     while time.time() < deadline and not list(parts_dir.glob("worker_*/part_*.parquet")):
@@ -129,8 +175,13 @@ def test_kill_and_rerun_gives_identical_aggregate(full_run, tmp_path):
 
 # ---- report: plots registered with Snakemake, looked at in a browser ----------------
 
-PLOT_SIZES = {"game_length": (600, 360), "win_rate": (900, 360), "victory_types": (600, 360),
-              "throughput": (900, 360), "board": (700, 700)}
+PLOT_SIZES = {
+    "game_length": (600, 360),
+    "win_rate": (900, 360),
+    "victory_types": (600, 360),
+    "throughput": (900, 360),
+    "board": (700, 700),
+}
 
 
 def test_plots_are_real_pictures(full_run):
@@ -147,6 +198,7 @@ def test_plots_are_real_pictures(full_run):
 
 def chromium():
     import shutil
+
     path = os.environ.get("RINGRIFT_CHROMIUM") or shutil.which("chromium")
     assert path, "headless Chromium is needed (apt-get install chromium; .ci/run does)"
     return path
@@ -158,36 +210,59 @@ def test_report_builds_and_plots_render_in_browser(full_run):
     report = full_run / "report.html"
     smk(full_run, "--report", str(report))
     html = report.read_text()
-    assert "RingRift self-play training data" in html       # workflow description
+    assert "RingRift self-play training data" in html  # workflow description
     seen = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(
+            executable_path=chromium(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page()
         page.goto(report.as_uri())
         page.get_by_text("Results", exact=True).click()
         page.get_by_text("tiny", exact=True).first.click()
-        for label in ("a sample board", "game length", "throughput per worker",
-                      "victory types", "win rate by seat and level"):
+        for label in (
+            "a sample board",
+            "game length",
+            "throughput per worker",
+            "victory types",
+            "win rate by seat and level",
+        ):
             page.locator("tr", has_text=label).first.locator("a[iconname=eye]").click()
             img = page.locator("img[src^='data:image/png']").first
             img.wait_for()
             seen[label] = img.evaluate(
                 "e => new Promise(r => e.complete ? r([e.naturalWidth, e.naturalHeight])"
-                " : e.onload = () => r([e.naturalWidth, e.naturalHeight]))")
+                " : e.onload = () => r([e.naturalWidth, e.naturalHeight]))"
+            )
         browser.close()
     # each plot decoded by the browser at its real size
-    assert seen == {"a sample board": [700, 700], "game length": [600, 360],
-                    "throughput per worker": [900, 360], "victory types": [600, 360],
-                    "win rate by seat and level": [900, 360]}
+    assert seen == {
+        "a sample board": [700, 700],
+        "game length": [600, 360],
+        "throughput per worker": [900, 360],
+        "victory types": [600, 360],
+        "win rate by seat and level": [900, 360],
+    }
 
 
-@pytest.mark.parametrize("change,args,needle", [
-    (None, ["--config", "worker_range=5-9"], "selects no worker of any dataset"),
-    (("num_players: 2", "num_players: 3\n    swap_rule: true"), [],
-     "swap_rule needs num_players 2"),
-])
+@pytest.mark.parametrize(
+    "change,args,needle",
+    [
+        (None, ["--config", "worker_range=5-9"], "selects no worker of any dataset"),
+        (
+            ("num_players: 2", "num_players: 3\n    swap_rule: true"),
+            [],
+            "swap_rule needs num_players 2",
+        ),
+    ],
+)
 def test_settings_that_would_do_nothing_are_refused(tmp_path, change, args, needle):
     conf = TEST_CONFIG
     if change:
@@ -200,10 +275,25 @@ def test_settings_that_would_do_nothing_are_refused(tmp_path, change, args, need
 def test_configfile_replaces_the_default_config(tmp_path):
     """--configfile X plans X's datasets only (the default config's square8_2p
     dataset neither runs nor lends X its settings)."""
-    p = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall",
-                        "--configfile", str(TEST_CONFIG), "--profile", "profiles/local",
-                        "--cores", "1"], cwd=REPO,
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--forceall",
+            "--configfile",
+            str(TEST_CONFIG),
+            "--profile",
+            "profiles/local",
+            "--cores",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-2000:]
     assert "square8_2p" not in out and "results/tiny/" in out

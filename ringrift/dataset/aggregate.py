@@ -12,6 +12,7 @@ pass 1 and one bucket in pass 2, whatever the number of rows; the result
 depends only on the seed, the bucket count and the set of parts (ordered by
 their first game).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,12 +61,17 @@ def output_options(schema: pa.Schema) -> dict:
     level 1 encodes them ~1.7x faster than dictionary + zstd level 6 and
     reads faster, for a ~15% larger file (square8: 136 bytes a row instead
     of 117). Scalars and strings keep their dictionaries."""
-    wide = [f.name for f in schema
-            if pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type)]
-    return dict(compression="zstd", compression_level=1, write_statistics=False,
-                write_page_checksum=True,
-                use_dictionary=[f.name for f in schema if f.name not in wide],
-                column_encoding={f"{n}.list.element": "BYTE_STREAM_SPLIT" for n in wide})
+    wide = [
+        f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type)
+    ]
+    return dict(
+        compression="zstd",
+        compression_level=1,
+        write_statistics=False,
+        write_page_checksum=True,
+        use_dictionary=[f.name for f in schema if f.name not in wide],
+        column_encoding={f"{n}.list.element": "BYTE_STREAM_SPLIT" for n in wide},
+    )
 
 
 def _seeded(seed: int, *key: int) -> np.random.Generator:
@@ -95,7 +101,7 @@ def _gather_var(offsets, data, width, idx, out_offsets, out):
         i = idx[j]
         a = offsets[i] * width
         b = offsets[i + 1] * width
-        out[pos:pos + b - a] = data[a:b]
+        out[pos : pos + b - a] = data[a:b]
         pos += b - a
         out_offsets[j + 1] = pos // width
 
@@ -116,8 +122,11 @@ def _valid(arr: pa.Array) -> np.ndarray | None:
 
 
 def _bits(valid: np.ndarray | None):
-    return None if valid is None or valid.all() else pa.py_buffer(
-        np.packbits(valid, bitorder="little"))
+    return (
+        None
+        if valid is None or valid.all()
+        else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    )
 
 
 class Column:
@@ -138,16 +147,31 @@ class Column:
         """Zero-copy views of ``arr``'s buffers (validity as bools)."""
         t, n = arr.type, len(arr)
         if _plain_width(t):
-            return cls(t, "plain", n, _view(arr.buffers()[1], t.to_pandas_dtype(), arr.offset, n),
-                       valid=_valid(arr))
+            return cls(
+                t,
+                "plain",
+                n,
+                _view(arr.buffers()[1], t.to_pandas_dtype(), arr.offset, n),
+                valid=_valid(arr),
+            )
         if pa.types.is_fixed_size_list(t) and _plain_width(t.value_type):
             w = t.list_size
-            child = arr.values   # the whole child: the list's offset is not applied
-            data = _view(child.buffers()[1], t.value_type.to_pandas_dtype(),
-                         child.offset + arr.offset * w, n * w).reshape(n, w)
+            child = arr.values  # the whole child: the list's offset is not applied
+            data = _view(
+                child.buffers()[1],
+                t.value_type.to_pandas_dtype(),
+                child.offset + arr.offset * w,
+                n * w,
+            ).reshape(n, w)
             cvalid = _valid(child.slice(arr.offset * w, n * w))
-            return cls(t, "fixed", n, data, valid=_valid(arr),
-                       cvalid=None if cvalid is None else cvalid.reshape(n, w))
+            return cls(
+                t,
+                "fixed",
+                n,
+                data,
+                valid=_valid(arr),
+                cvalid=None if cvalid is None else cvalid.reshape(n, w),
+            )
         is_list = pa.types.is_list(t) and _plain_width(t.value_type)
         if is_list or pa.types.is_string(t) or pa.types.is_binary(t):
             offsets = _view(arr.buffers()[1], np.int32, arr.offset, n + 1)
@@ -156,13 +180,12 @@ class Column:
                 if child.null_count:
                     raise ValueError("null list elements")
                 width = t.value_type.bit_width // 8
-                data = _view(child.buffers()[1], np.uint8, child.offset * width,
-                             len(child) * width)
+                data = _view(child.buffers()[1], np.uint8, child.offset * width, len(child) * width)
             else:
                 width = 1
                 data = _view(arr.buffers()[2], np.uint8, 0, int(offsets[-1]) if n else 0)
-            if n and offsets[0] != 0:   # a slice: rebase so offsets index ``data`` from 0
-                data = data[offsets[0] * width:]
+            if n and offsets[0] != 0:  # a slice: rebase so offsets index ``data`` from 0
+                data = data[offsets[0] * width :]
                 offsets = offsets - offsets[0]
             return cls(t, "var", n, data, offsets, width, valid=_valid(arr))
         raise TypeError(f"no numpy form for {t}")
@@ -174,8 +197,8 @@ class Column:
         e = 0
         if self.kind == "var":
             e = int(c.offsets[-1]) if c.n else 0
-            self.offsets[a + 1:b + 1] = c.offsets[1:] + element
-            self.data[element * c.width:(element + e) * c.width] = c.data[:e * c.width]
+            self.offsets[a + 1 : b + 1] = c.offsets[1:] + element
+            self.data[element * c.width : (element + e) * c.width] = c.data[: e * c.width]
         else:
             self.data[a:b] = c.data
         if c.valid is not None:
@@ -197,13 +220,15 @@ class Column:
         n = len(idx)
         valid = None if self.valid is None else _bits(self.valid[idx])
         if self.kind == "plain":
-            return pa.Array.from_buffers(self.type, n, [valid, pa.py_buffer(
-                np.take(self.data, idx))])
+            return pa.Array.from_buffers(
+                self.type, n, [valid, pa.py_buffer(np.take(self.data, idx))]
+            )
         if self.kind == "fixed":
             w = self.type.list_size
             cv = None if self.cvalid is None else _bits(np.take(self.cvalid, idx, axis=0).ravel())
-            ch = pa.Array.from_buffers(self.type.value_type, n * w,
-                                       [cv, pa.py_buffer(np.take(self.data, idx, axis=0))])
+            ch = pa.Array.from_buffers(
+                self.type.value_type, n * w, [cv, pa.py_buffer(np.take(self.data, idx, axis=0))]
+            )
             return pa.Array.from_buffers(self.type, n, [valid], children=[ch])
         total = int(self.elements()[idx].sum(dtype=np.int64))
         if total >= 1 << 31:
@@ -213,10 +238,12 @@ class Column:
         _gather_var(self.offsets, self.data, self.width, idx, out_offsets, out)
         if pa.types.is_list(self.type):
             ch = pa.Array.from_buffers(self.type.value_type, total, [None, pa.py_buffer(out)])
-            return pa.Array.from_buffers(self.type, n, [valid, pa.py_buffer(out_offsets)],
-                                         children=[ch])
-        return pa.Array.from_buffers(self.type, n, [valid, pa.py_buffer(out_offsets),
-                                                    pa.py_buffer(out)])
+            return pa.Array.from_buffers(
+                self.type, n, [valid, pa.py_buffer(out_offsets)], children=[ch]
+            )
+        return pa.Array.from_buffers(
+            self.type, n, [valid, pa.py_buffer(out_offsets), pa.py_buffer(out)]
+        )
 
 
 def columns(batch: pa.RecordBatch) -> list[Column]:
@@ -240,15 +267,18 @@ class _Dictionaries:
     def __init__(self, schema: pa.Schema):
         self.schema = schema
         self.codes = {i: {} for i, f in enumerate(schema) if pa.types.is_dictionary(f.type)}
-        self.scratch_schema = pa.schema([pa.field(f.name, pa.int32()) if i in self.codes else f
-                                         for i, f in enumerate(schema)])
+        self.scratch_schema = pa.schema(
+            [pa.field(f.name, pa.int32()) if i in self.codes else f for i, f in enumerate(schema)]
+        )
 
     def encode(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         cols = batch.columns
         for i, table in self.codes.items():
             arr = cols[i]
-            m = np.array([table.setdefault(v, len(table)) for v in arr.dictionary.to_pylist()],
-                         dtype=np.int32)
+            m = np.array(
+                [table.setdefault(v, len(table)) for v in arr.dictionary.to_pylist()],
+                dtype=np.int32,
+            )
             ind = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)
             codes = m[ind] if len(m) else np.zeros(len(arr), np.int32)
             mask = None if arr.null_count == 0 else ~arr.is_valid().to_numpy(zero_copy_only=False)
@@ -261,8 +291,10 @@ class _Dictionaries:
             f = self.schema.field(i)
             most = np.iinfo(f.type.index_type.to_pandas_dtype()).max
             if len(table) > most + 1:
-                raise DataError(f"column {f.name} has {len(table)} distinct values, more than "
-                                f"its {f.type.index_type} dictionary holds")
+                raise DataError(
+                    f"column {f.name} has {len(table)} distinct values, more than "
+                    f"its {f.type.index_type} dictionary holds"
+                )
             out[i] = (f.type.index_type, pa.array(list(table), type=f.type.value_type))
         return out
 
@@ -282,7 +314,7 @@ class _Games:
         self.uri = uri
         self.pi = len(self.uris)
         self.uris.append(uri)
-        self.part: dict[str, bool] = {}   # this part's games -> kept
+        self.part: dict[str, bool] = {}  # this part's games -> kept
 
     def keep(self, batch: pa.RecordBatch) -> np.ndarray | None:
         """Rows to keep (None: all). A game's rows are consecutive, so the
@@ -317,9 +349,11 @@ class _Games:
             other = self.ids.get(g)
         if other is not None:
             if not self.drop:
-                raise DataError(f"{self.uri}: game {g} is a duplicate of a game in "
-                                f"{self.uris[other]} (same seed and moves; use "
-                                "--drop-duplicates to drop it)")
+                raise DataError(
+                    f"{self.uri}: game {g} is a duplicate of a game in "
+                    f"{self.uris[other]} (same seed and moves; use "
+                    "--drop-duplicates to drop it)"
+                )
             self.dropped += 1
             return False
         self.keys[key] = self.pi
@@ -348,8 +382,9 @@ class _BucketFiles:
         try:
             yield
         except OSError as exc:
-            raise DataError(f"cannot write bucket files in {self.folder}: "
-                            f"{exc.strerror or exc}") from None
+            raise DataError(
+                f"cannot write bucket files in {self.folder}: {exc.strerror or exc}"
+            ) from None
 
     def add(self, batch: pa.RecordBatch, bucket: np.ndarray, keep: np.ndarray | None) -> None:
         """Append each row to its bucket: one gather groups the batch by
@@ -361,8 +396,8 @@ class _BucketFiles:
             rows = np.flatnonzero(keep)
             bucket = bucket[rows]
         if nb == 1:
-            order = rows   # one bucket: rows stay in order
-        else:   # stable radix sort on uint16 buckets: rows keep their order within one
+            order = rows  # one bucket: rows stay in order
+        else:  # stable radix sort on uint16 buckets: rows keep their order within one
             order = np.argsort(bucket, kind="stable")
             if rows is not None:
                 order = rows[order]
@@ -372,11 +407,15 @@ class _BucketFiles:
         for i, c in enumerate(cols):
             if c.kind == "var":
                 per_row = c.elements() if rows is None else c.elements()[rows]
-                self.elements[:, i] += np.bincount(bucket, weights=per_row,
-                                                   minlength=nb).astype(np.int64)
+                self.elements[:, i] += np.bincount(bucket, weights=per_row, minlength=nb).astype(
+                    np.int64
+                )
         counts = np.bincount(bucket, minlength=nb)
-        grouped = batch if order is None else pa.RecordBatch.from_arrays(
-            [c.take(order) for c in cols], schema=self.schema)
+        grouped = (
+            batch
+            if order is None
+            else pa.RecordBatch.from_arrays([c.take(order) for c in cols], schema=self.schema)
+        )
         start = 0
         with self._io():
             for b in np.flatnonzero(counts).tolist():
@@ -396,14 +435,22 @@ class _BucketFiles:
         if i not in self.space:
             most = int(self.rows.max())
             if like.kind == "var":
-                self.space[i] = (np.empty(int(self.elements[:, i].max()) * like.width, np.uint8),
-                                 np.zeros(most + 1, np.int32))
+                self.space[i] = (
+                    np.empty(int(self.elements[:, i].max()) * like.width, np.uint8),
+                    np.zeros(most + 1, np.int32),
+                )
             else:
                 self.space[i] = (np.empty((most,) + like.data.shape[1:], like.data.dtype), None)
         data, offsets = self.space[i]
         if like.kind == "var":
-            return Column(like.type, "var", rows, data[:elements * like.width],
-                          offsets[:rows + 1], like.width)
+            return Column(
+                like.type,
+                "var",
+                rows,
+                data[: elements * like.width],
+                offsets[: rows + 1],
+                like.width,
+            )
         return Column(like.type, like.kind, rows, data[:rows])
 
     def read(self, b: int) -> list[Column]:
@@ -416,16 +463,19 @@ class _BucketFiles:
             for batch in rd:
                 cols = columns(batch)
                 if out is None:
-                    out = [self._room(i, c, int(self.rows[b]), int(self.elements[b, i]))
-                           for i, c in enumerate(cols)]
+                    out = [
+                        self._room(i, c, int(self.rows[b]), int(self.elements[b, i]))
+                        for i, c in enumerate(cols)
+                    ]
                 for i, c in enumerate(cols):
                     element[i] += out[i].put(row, int(element[i]), c)
                 row += batch.num_rows
                 del cols, batch
         os.unlink(self.paths[b])
         if row != self.rows[b]:
-            raise DataError(f"bucket file {self.paths[b]} holds {row} rows, "
-                            f"{self.rows[b]} were written")
+            raise DataError(
+                f"bucket file {self.paths[b]} holds {row} rows, {self.rows[b]} were written"
+            )
         return out or []
 
 
@@ -452,8 +502,10 @@ class ProgressLine:
         self.next = now + self.every
         rate = done / max(now - self.phase_t0[phase], 1e-9)
         eta = (units - units_done) * (now - self.t0) / max(units_done, 1)
-        self.stream.write(f"aggregate: {phase} {done:,}/{total:,} rows, {rate:,.0f} rows/s, "
-                          f"elapsed {_clock(now - self.t0)}, ETA {_clock(eta)}\n")
+        self.stream.write(
+            f"aggregate: {phase} {done:,}/{total:,} rows, {rate:,.0f} rows/s, "
+            f"elapsed {_clock(now - self.t0)}, ETA {_clock(eta)}\n"
+        )
         self.stream.flush()
 
 
@@ -493,8 +545,10 @@ def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
         if len(seen) > 1:
             (v1, u1), (v2, u2) = list(seen.items())[:2]
             name = key.decode().split(".")[1].replace("_", " ")
-            raise DataError(f"parts from different {name}s: {u1} has {v1 and v1.decode()}, "
-                            f"{u2} has {v2 and v2.decode()}")
+            raise DataError(
+                f"parts from different {name}s: {u1} has {v1 and v1.decode()}, "
+                f"{u2} has {v2 and v2.decode()}"
+            )
     boards = {}
     for uri, _, st in out:
         boards.setdefault(st.get("board_type"), uri)
@@ -538,12 +592,18 @@ def provenance_entry(uri: str, stats: dict, kv: dict) -> dict:
     """What an aggregate records of one part. The file name, not its folder:
     which worker folder held a part is scheduling, and the aggregate must not
     change when the dataset's worker count does."""
-    return {"part": part_name(uri), "rows": stats["samples"], "games": stats["games"],
-            "game_offset": stats.get("game_offset", 0), "worker_id": stats.get("worker_id"),
-            "seed": stats.get("seed"), "digest": kv[DIGEST_KEY].decode(),
-            "schema_version": int(kv[b"ringrift.schema_version"]),
-            "engine_version": int(kv[b"ringrift.engine_version"]),
-            "package_version": kv.get(b"ringrift.package_version", b"").decode()}
+    return {
+        "part": part_name(uri),
+        "rows": stats["samples"],
+        "games": stats["games"],
+        "game_offset": stats.get("game_offset", 0),
+        "worker_id": stats.get("worker_id"),
+        "seed": stats.get("seed"),
+        "digest": kv[DIGEST_KEY].decode(),
+        "schema_version": int(kv[b"ringrift.schema_version"]),
+        "engine_version": int(kv[b"ringrift.engine_version"]),
+        "package_version": kv.get(b"ringrift.package_version", b"").decode(),
+    }
 
 
 def part_name(uri: str) -> str:
@@ -556,8 +616,17 @@ def part_name(uri: str) -> str:
 class _Scatter:
     """Pass 1: every part's rows, checked, into the bucket files."""
 
-    def __init__(self, folder: str, ncell: int, total: int, seed: int,
-                 bucket_rows: int | None, bucket_bytes: int, drop: bool, report):
+    def __init__(
+        self,
+        folder: str,
+        ncell: int,
+        total: int,
+        seed: int,
+        bucket_rows: int | None,
+        bucket_bytes: int,
+        drop: bool,
+        report,
+    ):
         self.folder, self.total, self.seed = folder, total, seed
         self.bucket_rows, self.bucket_bytes, self.report = bucket_rows, bucket_bytes, report
         self.group_rows = part_row_group_rows(ncell)
@@ -586,8 +655,7 @@ class _Scatter:
         if rows != st["samples"]:
             raise DataError(f"{uri}: {rows} rows but its stats say {st['samples']}")
         if len(self.games.part) != st["games"]:
-            raise DataError(f"{uri}: {len(self.games.part)} games but its stats say "
-                            f"{st['games']}")
+            raise DataError(f"{uri}: {len(self.games.part)} games but its stats say {st['games']}")
 
     def _open(self, sample: pa.RecordBatch) -> _BucketFiles:
         """The bucket files, once the first rows tell the bytes of a row: B =
@@ -601,14 +669,21 @@ class _Scatter:
         return self.buckets
 
     def close(self) -> _BucketFiles:
-        if self.buckets is None:   # parts without rows
+        if self.buckets is None:  # parts without rows
             self.buckets = _BucketFiles(self.folder, 1, self.dicts.scratch_schema)
         self.buckets.close()
         return self.buckets
 
 
-def _write(pw: DigestParquetWriter, buckets: _BucketFiles, schema: pa.Schema,
-           decoders: dict, seed: int, group_rows: int, report) -> int:
+def _write(
+    pw: DigestParquetWriter,
+    buckets: _BucketFiles,
+    schema: pa.Schema,
+    decoders: dict,
+    seed: int,
+    group_rows: int,
+    report,
+) -> int:
     """Pass 2: bucket by bucket, permuted, into the output in row groups."""
     written = 0
     kept = int(buckets.rows.sum())
@@ -618,7 +693,7 @@ def _write(pw: DigestParquetWriter, buckets: _BucketFiles, schema: pa.Schema,
             continue
         perm = _seeded(seed, 2, b).permutation(cols[0].n)
         for s in range(0, len(perm), group_rows):
-            idx = perm[s:s + group_rows]
+            idx = perm[s : s + group_rows]
             arrays = [c.take(idx) for c in cols]
             for i, (itype, dictionary) in decoders.items():
                 arrays[i] = pa.DictionaryArray.from_arrays(arrays[i].cast(itype), dictionary)
@@ -629,9 +704,17 @@ def _write(pw: DigestParquetWriter, buckets: _BucketFiles, schema: pa.Schema,
     return written
 
 
-def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int | None = None,
-              bucket_bytes: int = BUCKET_BYTES, scratch: str | None = None,
-              drop_duplicates: bool = False, progress=None) -> dict:
+def aggregate(
+    parts: list[str],
+    output: str,
+    seed: int,
+    *,
+    bucket_rows: int | None = None,
+    bucket_bytes: int = BUCKET_BYTES,
+    scratch: str | None = None,
+    drop_duplicates: bool = False,
+    progress=None,
+) -> dict:
     """Shuffle ``parts`` into ``output``. Parts are ordered by their first
     game (then name), so the result does not depend on which worker folder or
     in which order they were given. Every part is verified as it is read; the
@@ -656,10 +739,19 @@ def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int | No
     try:
         tmp = tempfile.mkdtemp(prefix="ringrift-agg-", dir=scratch)
     except OSError as exc:
-        raise DataError(f"cannot use scratch folder {scratch or tempfile.gettempdir()}: "
-                        f"{exc.strerror}") from None
-    scatter = _Scatter(tmp, ncell, total, seed, bucket_rows, bucket_bytes, drop_duplicates,
-                       progress or (lambda *a: None))
+        raise DataError(
+            f"cannot use scratch folder {scratch or tempfile.gettempdir()}: {exc.strerror}"
+        ) from None
+    scatter = _Scatter(
+        tmp,
+        ncell,
+        total,
+        seed,
+        bucket_rows,
+        bucket_bytes,
+        drop_duplicates,
+        progress or (lambda *a: None),
+    )
     try:
         provenance = []
         for pi, (uri, kv, st) in enumerate(footers):
@@ -668,31 +760,49 @@ def aggregate(parts: list[str], output: str, seed: int, *, bucket_rows: int | No
         buckets = scatter.close()
         kept = int(buckets.rows.sum())
         games, dropped = len(scatter.games.keys), scatter.games.dropped
-        scatter.games = None   # the game index is not needed in pass 2
+        scatter.games = None  # the game index is not needed in pass 2
         want = sum(p["rows"] for p in provenance) if not dropped else kept
         if kept != want:
             raise DataError(f"aggregate holds {kept} rows, parts' stats say {want}")
         nb = len(buckets.paths)
-        stats = {"kind": "aggregate", "board_type": footers[0][2]["board_type"],
-                 "num_players": footers[0][2]["num_players"],
-                 "parts": len(footers), "games": games,
-                 "samples": kept, "seed": int(seed), "buckets": nb,
-                 "dropped_duplicate_games": dropped, "provenance": provenance}
+        stats = {
+            "kind": "aggregate",
+            "board_type": footers[0][2]["board_type"],
+            "num_players": footers[0][2]["num_players"],
+            "parts": len(footers),
+            "games": games,
+            "samples": kept,
+            "seed": int(seed),
+            "buckets": nb,
+            "dropped_duplicate_games": dropped,
+            "provenance": provenance,
+        }
         with atomic_output(output) as fh:
-            pw = DigestParquetWriter(fh, schema, scatter.group_rows,
-                                     options=output_options(schema))
+            pw = DigestParquetWriter(fh, schema, scatter.group_rows, options=output_options(schema))
             try:
-                written = _write(pw, buckets, schema, scatter.dicts.decoders(), seed,
-                                 scatter.group_rows, scatter.report)
+                written = _write(
+                    pw,
+                    buckets,
+                    schema,
+                    scatter.dicts.decoders(),
+                    seed,
+                    scatter.group_rows,
+                    scatter.report,
+                )
                 if written != kept:
                     raise DataError(f"aggregate wrote {written} rows of {kept}")
                 pw.close(stats)
             except BaseException:
                 pw.abort()
                 raise
-        return {"parts": len(footers), "games": games, "samples": kept, "buckets": nb,
-                "dropped_duplicate_games": dropped,
-                "seconds": time.perf_counter() - t_start}
+        return {
+            "parts": len(footers),
+            "games": games,
+            "samples": kept,
+            "buckets": nb,
+            "dropped_duplicate_games": dropped,
+            "seconds": time.perf_counter() - t_start,
+        }
     finally:
         if scatter.buckets is not None:
             for w in scatter.buckets.writers:

@@ -1,5 +1,6 @@
 """Dataset statistics with polars lazy scans (parts or an aggregate, local or
 remote): only small aggregates are ever collected, never the samples."""
+
 from __future__ import annotations
 
 import json
@@ -101,8 +102,11 @@ def scan(files: list[str], aggregates: list[str] | None = None) -> pl.LazyFrame:
         aggregates = [f for f in files if is_aggregate(_footer(f))]
     first = set(aggregates)
     ordered = [f for f in files if f in first] + [f for f in files if f not in first]
-    return pl.scan_parquet(ordered, storage_options=polars_options(ordered),
-                           cast_options=pl.ScanCastOptions(categorical_to_string="allow"))
+    return pl.scan_parquet(
+        ordered,
+        storage_options=polars_options(ordered),
+        cast_options=pl.ScanCastOptions(categorical_to_string="allow"),
+    )
 
 
 def dataset_stats(paths: list[str], verify: bool = True) -> dict:
@@ -113,31 +117,60 @@ def dataset_stats(paths: list[str], verify: bool = True) -> dict:
         for f in files:
             verify_file(f)
     lf = scan(files, aggregates).select(
-        "game_id", "game_hash", "game_seed", "move_number", "player_to_move", "outcome",
-        pl.col("victory_type").cast(pl.String), "game_decisions", "phase", "winner")
+        "game_id",
+        "game_hash",
+        "game_seed",
+        "move_number",
+        "player_to_move",
+        "outcome",
+        pl.col("victory_type").cast(pl.String),
+        "game_decisions",
+        "phase",
+        "winner",
+    )
     games = lf.group_by("game_id").agg(
-        pl.col("victory_type").first(), pl.col("game_decisions").first(),
-        pl.col("winner").first(), pl.col("game_hash").n_unique().alias("hashes"))
+        pl.col("victory_type").first(),
+        pl.col("game_decisions").first(),
+        pl.col("winner").first(),
+        pl.col("game_hash").n_unique().alias("hashes"),
+    )
     try:
-        totals = lf.select(pl.len().alias("samples"),
-                           pl.col("game_id").n_unique().alias("games")).collect().row(0)
-        by_seat = (lf.group_by("player_to_move")
-                   .agg(pl.col("outcome").mean().alias("mean_outcome"), pl.len().alias("n"))
-                   .sort("player_to_move").collect())
+        totals = (
+            lf.select(pl.len().alias("samples"), pl.col("game_id").n_unique().alias("games"))
+            .collect()
+            .row(0)
+        )
+        by_seat = (
+            lf.group_by("player_to_move")
+            .agg(pl.col("outcome").mean().alias("mean_outcome"), pl.len().alias("n"))
+            .sort("player_to_move")
+            .collect()
+        )
         wins = games.group_by("winner").len().sort("winner").collect()
         victory = games.group_by("victory_type").len().sort("victory_type").collect()
-        lengths = games.select(
-            pl.col("game_decisions").mean().alias("mean"),
-            pl.col("game_decisions").min().alias("min"),
-            pl.col("game_decisions").median().alias("p50"),
-            pl.col("game_decisions").max().alias("max"),
-            (pl.col("hashes") > 1).sum().alias("clashes")).collect().row(0, named=True)
+        lengths = (
+            games.select(
+                pl.col("game_decisions").mean().alias("mean"),
+                pl.col("game_decisions").min().alias("min"),
+                pl.col("game_decisions").median().alias("p50"),
+                pl.col("game_decisions").max().alias("max"),
+                (pl.col("hashes") > 1).sum().alias("clashes"),
+            )
+            .collect()
+            .row(0, named=True)
+        )
         phases = lf.group_by("phase").len().sort("phase").collect()
         distinct = lf.select("game_id", "move_number").unique().select(pl.len()).collect().item()
         # the same game (seed and moves) under more than one id
-        same = (lf.select("game_id", "game_seed", "game_hash").unique()
-                .group_by("game_seed", "game_hash").len()
-                .select((pl.col("len") - 1).sum()).collect().item())
+        same = (
+            lf.select("game_id", "game_seed", "game_hash")
+            .unique()
+            .group_by("game_seed", "game_hash")
+            .len()
+            .select((pl.col("len") - 1).sum())
+            .collect()
+            .item()
+        )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read dataset: {str(exc).splitlines()[0]}") from None
     samples, ngames = totals
@@ -153,13 +186,18 @@ def dataset_stats(paths: list[str], verify: bool = True) -> dict:
         "samples_per_game": samples / ngames if ngames else 0.0,
         "bytes": nbytes,
         "bytes_per_sample": nbytes / samples if samples else 0.0,
-        "outcome_by_seat": {str(r["player_to_move"]): {"samples": r["n"],
-                                                       "mean_outcome": r["mean_outcome"]}
-                            for r in by_seat.iter_rows(named=True)},
+        "outcome_by_seat": {
+            str(r["player_to_move"]): {"samples": r["n"], "mean_outcome": r["mean_outcome"]}
+            for r in by_seat.iter_rows(named=True)
+        },
         "wins_by_seat": {str(k): v for k, v in wins.iter_rows()},
         "victory_types": {k: v for k, v in victory.iter_rows()},
-        "game_length": {"mean": float(lengths["mean"] or 0), "min": int(lengths["min"] or 0),
-                        "p50": float(lengths["p50"] or 0), "max": int(lengths["max"] or 0)},
+        "game_length": {
+            "mean": float(lengths["mean"] or 0),
+            "min": int(lengths["min"] or 0),
+            "p50": float(lengths["p50"] or 0),
+            "max": int(lengths["max"] or 0),
+        },
         "phase_mix": {str(k): v for k, v in phases.iter_rows()},
         "duplicate_game_ids": int(lengths["clashes"] or 0),
         "duplicate_samples": int(samples - distinct),
@@ -174,11 +212,21 @@ def _provenance(files: list[str]) -> list[dict]:
     for f in files:
         st = file_stats(_footer(f))
         if st.get("kind") == "aggregate":
-            out.append({"file": f, "aggregate_of": st.get("provenance", []),
-                        "seed": st.get("seed")})
+            out.append(
+                {"file": f, "aggregate_of": st.get("provenance", []), "seed": st.get("seed")}
+            )
         else:
-            keep = ("worker_id", "game_offset", "games", "samples", "seed", "engine_mode",
-                    "difficulty_band", "engine_version", "schema_version")
+            keep = (
+                "worker_id",
+                "game_offset",
+                "games",
+                "samples",
+                "seed",
+                "engine_mode",
+                "difficulty_band",
+                "engine_version",
+                "schema_version",
+            )
             out.append({"file": f, **{k: st[k] for k in keep if k in st}})
     return out
 
@@ -188,41 +236,52 @@ def format_stats(st: dict) -> str:
     from ..engine.layout import PHASE_NAMES
 
     gl = st["game_length"]
-    return "\n".join([
-        *([st["source"]] if "source" in st else []),
-        f"{st['files']} file(s), {st['games']} games, {st['samples']} samples "
-        f"({st['samples_per_game']:.1f} per game), {st['bytes_per_sample']:.0f} bytes/sample",
-        "outcome by seat to move: " + ", ".join(
-            f"p{k} {v['mean_outcome']:.3f} over {v['samples']}"
-            for k, v in st["outcome_by_seat"].items()),
-        "wins by seat: " + ", ".join(("draw" if k == "0" else f"p{k}") + f" {v}"
-                                     for k, v in st["wins_by_seat"].items()),
-        "victory types: " + ", ".join(f"{k} {v}" for k, v in st["victory_types"].items()),
-        f"game length (decisions): mean {gl['mean']:.1f}, min {gl['min']}, "
-        f"median {gl['p50']:.0f}, max {gl['max']}",
-        "phase mix: " + ", ".join(f"{PHASE_NAMES[int(k)]} {v}"
-                                  for k, v in st["phase_mix"].items()),
-        f"duplicate game ids: {st['duplicate_game_ids']}, "
-        f"duplicate samples: {st['duplicate_samples']}, "
-        f"duplicate games (same seed and moves): {st.get('duplicate_games', 0)}",
-        *_provenance_lines(st.get("provenance", [])),
-    ])
+    return "\n".join(
+        [
+            *([st["source"]] if "source" in st else []),
+            f"{st['files']} file(s), {st['games']} games, {st['samples']} samples "
+            f"({st['samples_per_game']:.1f} per game), {st['bytes_per_sample']:.0f} bytes/sample",
+            "outcome by seat to move: "
+            + ", ".join(
+                f"p{k} {v['mean_outcome']:.3f} over {v['samples']}"
+                for k, v in st["outcome_by_seat"].items()
+            ),
+            "wins by seat: "
+            + ", ".join(
+                ("draw" if k == "0" else f"p{k}") + f" {v}" for k, v in st["wins_by_seat"].items()
+            ),
+            "victory types: " + ", ".join(f"{k} {v}" for k, v in st["victory_types"].items()),
+            f"game length (decisions): mean {gl['mean']:.1f}, min {gl['min']}, "
+            f"median {gl['p50']:.0f}, max {gl['max']}",
+            "phase mix: "
+            + ", ".join(f"{PHASE_NAMES[int(k)]} {v}" for k, v in st["phase_mix"].items()),
+            f"duplicate game ids: {st['duplicate_game_ids']}, "
+            f"duplicate samples: {st['duplicate_samples']}, "
+            f"duplicate games (same seed and moves): {st.get('duplicate_games', 0)}",
+            *_provenance_lines(st.get("provenance", [])),
+        ]
+    )
 
 
 def _provenance_lines(prov: list[dict]) -> list[str]:
     lines = ["provenance:"] if prov else []
     for p in prov:
         if "aggregate_of" in p:
-            lines.append(f"  {p['file']}: aggregate (seed {p['seed']}) of "
-                         f"{len(p['aggregate_of'])} part(s)")
+            lines.append(
+                f"  {p['file']}: aggregate (seed {p['seed']}) of {len(p['aggregate_of'])} part(s)"
+            )
             for q in p["aggregate_of"]:
-                lines.append(f"    {q['part']}: games {q['game_offset']}-"
-                             f"{q['game_offset'] + q['games'] - 1}, {q['rows']} rows, "
-                             f"worker {q['worker_id']}, engine v{q['engine_version']}, "
-                             f"schema v{q['schema_version']}, digest {q['digest']}")
+                lines.append(
+                    f"    {q['part']}: games {q['game_offset']}-"
+                    f"{q['game_offset'] + q['games'] - 1}, {q['rows']} rows, "
+                    f"worker {q['worker_id']}, engine v{q['engine_version']}, "
+                    f"schema v{q['schema_version']}, digest {q['digest']}"
+                )
         else:
             first = p.get("game_offset", 0)
-            lines.append(f"  {p['file']}: part, games {first}-{first + p.get('games', 0) - 1}, "
-                         f"{p.get('samples')} rows, worker {p.get('worker_id')}, "
-                         f"engine v{p.get('engine_version')}, schema v{p.get('schema_version')}")
+            lines.append(
+                f"  {p['file']}: part, games {first}-{first + p.get('games', 0) - 1}, "
+                f"{p.get('samples')} rows, worker {p.get('worker_id')}, "
+                f"engine v{p.get('engine_version')}, schema v{p.get('schema_version')}"
+            )
     return lines

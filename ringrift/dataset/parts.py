@@ -10,6 +10,7 @@ Parquet page checksums (CRC32 of every data page) and ``ringrift.digest``, a
 BLAKE2b digest of every byte before the footer plus the stats JSON. A flipped
 bit in the data, or edited stats, fails the read with one line naming the file.
 """
+
 from __future__ import annotations
 
 import glob
@@ -31,8 +32,13 @@ from .schema import ENGINE_VERSION, MAX_PLAYERS, SCHEMA_VERSION, arrow_schema
 ROW_GROUP_ROWS = 32_768
 STATS_KEY = b"ringrift.stats"
 DIGEST_KEY = b"ringrift.digest"
-PARQUET_OPTIONS = dict(compression="zstd", compression_level=6, use_dictionary=True,
-                       write_statistics=False, write_page_checksum=True)
+PARQUET_OPTIONS = dict(
+    compression="zstd",
+    compression_level=6,
+    use_dictionary=True,
+    write_statistics=False,
+    write_page_checksum=True,
+)
 
 
 class DataError(Exception):
@@ -135,7 +141,7 @@ def atomic_output(uri: str):
 def atomic_write_bytes(uri: str, data: bytes) -> None:
     fs, path = fsspec.core.url_to_fs(uri)
     if not is_local(fs):
-        fs.pipe_file(path, data)   # already in memory: one object write, no temp file
+        fs.pipe_file(path, data)  # already in memory: one object write, no temp file
         return
     with atomic_output(uri) as fh:
         fh.write(data)
@@ -182,8 +188,13 @@ class DigestParquetWriter:
     rows; ``close(stats)`` records the stats JSON and the digest in the footer.
     ``options``: Parquet writer options (default PARQUET_OPTIONS)."""
 
-    def __init__(self, fh, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS,
-                 options: dict | None = None):
+    def __init__(
+        self,
+        fh,
+        schema: pa.Schema,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        options: dict | None = None,
+    ):
         self.sink = _HashingSink(fh)
         self.schema = schema
         self.rows = row_group_rows
@@ -288,11 +299,14 @@ def _check_digest(uri: str, meta: pq.FileMetaData, data_hash) -> pq.FileMetaData
     kv = meta.metadata or {}
     _check_versions(uri, kv)
     if DIGEST_KEY not in kv or STATS_KEY not in kv:
-        raise DataError(f"{uri} carries no ringrift digest "
-                        f"(not written by ringrift {SCHEMA_VERSION})")
+        raise DataError(
+            f"{uri} carries no ringrift digest (not written by ringrift {SCHEMA_VERSION})"
+        )
     if _digest(data_hash, kv[STATS_KEY]).encode() != kv[DIGEST_KEY]:
-        raise DataError(f"{uri}: content digest mismatch (the file was changed or corrupted "
-                        f"after it was written)")
+        raise DataError(
+            f"{uri}: content digest mismatch (the file was changed or corrupted "
+            f"after it was written)"
+        )
     return meta
 
 
@@ -304,7 +318,7 @@ def _footer(uri: str, tail: bytes, size: int) -> tuple[pq.FileMetaData, int]:
     if footer_len + 12 > size:
         raise DataError(f"{uri} is truncated or not a Parquet file")
     try:
-        meta = pq.read_metadata(pa.BufferReader(tail[-8 - footer_len:]))
+        meta = pq.read_metadata(pa.BufferReader(tail[-8 - footer_len :]))
     except Exception as exc:  # any decoding failure of a damaged footer
         raise DataError(f"corrupt Parquet footer in {uri}: {exc}") from None
     return meta, size - 8 - footer_len
@@ -386,8 +400,10 @@ def _versions(uri: str, kv: dict) -> None:
         raise DataError(f"{uri} has schema version {int(version)}, expected {SCHEMA_VERSION}")
     engine = kv.get(b"ringrift.engine_version")
     if engine is None or int(engine) != ENGINE_VERSION:
-        raise DataError(f"{uri} was made by engine version {engine and int(engine)}, this is "
-                        f"engine version {ENGINE_VERSION} (the rules changed: rebuild it)")
+        raise DataError(
+            f"{uri} was made by engine version {engine and int(engine)}, this is "
+            f"engine version {ENGINE_VERSION} (the rules changed: rebuild it)"
+        )
 
 
 def read_part(uri: str, *, check_values: bool = True) -> pa.Table:
@@ -418,8 +434,10 @@ def check_schema(uri: str, schema: pa.Schema, stats: dict) -> None:
         raise DataError(f"{uri}: its stats name no known board") from None
     if not schema.equals(want, check_metadata=False):
         bad = [f.name for f, g in zip(schema, want) if not f.equals(g)] or ["column count"]
-        raise DataError(f"{uri}: columns differ from the sample schema for "
-                        f"{stats['board_type']} (first: {bad[0]})")
+        raise DataError(
+            f"{uri}: columns differ from the sample schema for "
+            f"{stats['board_type']} (first: {bad[0]})"
+        )
 
 
 def part_stats(table: pa.Table) -> dict:
@@ -456,8 +474,11 @@ def check_table_values(uri: str, table: pa.Table, first_row: int = 0) -> None:
     bad(outcome != want, "has an outcome that disagrees with its winner and player to move")
     seat = np.arange(MAX_PLAYERS)[None, :]
     inside = seat < n[:, None]
-    bad(np.any(inside & ((ranks < 1) | (ranks > n[:, None])), axis=1) |
-        np.any(~inside & (ranks != 0), axis=1), "has ranks outside 1..num_players")
+    bad(
+        np.any(inside & ((ranks < 1) | (ranks > n[:, None])), axis=1)
+        | np.any(~inside & (ranks != 0), axis=1),
+        "has ranks outside 1..num_players",
+    )
     decided = winner > 0
     wrank = ranks[np.arange(len(n)), np.clip(winner - 1, 0, 3)]
     bad(decided & (wrank != 1), "has a winner whose rank is not 1")
@@ -467,12 +488,16 @@ def check_table_values(uri: str, table: pa.Table, first_row: int = 0) -> None:
     pidx = table.column("policy_index").combine_chunks()
     pprob = table.column("policy_prob").combine_chunks()
     lens = pidx.value_lengths().to_numpy(zero_copy_only=False)
-    bad(lens != pprob.value_lengths().to_numpy(zero_copy_only=False),
-        "has policy indices and probabilities of different lengths")
+    bad(
+        lens != pprob.value_lengths().to_numpy(zero_copy_only=False),
+        "has policy indices and probabilities of different lengths",
+    )
     probs = pprob.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
     row_of = np.repeat(np.arange(len(n)), lens)
-    bad(np.bincount(row_of, weights=probs < 0, minlength=len(n)) > 0,
-        "has a negative policy probability")
+    bad(
+        np.bincount(row_of, weights=probs < 0, minlength=len(n)) > 0,
+        "has a negative policy probability",
+    )
     sums = np.bincount(row_of, weights=probs, minlength=len(n))
     bad((lens > 0) & (np.abs(sums - 1.0) > 1e-4), "has a policy that does not sum to 1")
     terminal = table.column("ply_to_end").to_numpy() == 0

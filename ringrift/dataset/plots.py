@@ -2,6 +2,7 @@
 win rate by seat and by ladder level, victory types, self-play throughput per
 worker, and one sample's board. Lazy polars scans; only per-game rows are
 collected. Figures are matplotlib ``Figure`` objects (no pyplot state)."""
+
 from __future__ import annotations
 
 import io
@@ -27,10 +28,21 @@ def scan(paths: list[str]) -> pl.LazyFrame:
 def games_frame(lf: pl.LazyFrame) -> pl.DataFrame:
     """One row per game (its first sample: move 0 is always kept)."""
     try:
-        return (lf.filter(pl.col("move_number") == 0)
-                .select("game_id", "worker_id", "num_players", "winner", "game_decisions",
-                        pl.col("victory_type").cast(pl.String), "seat_levels")
-                .unique("game_id", keep="first").sort("game_id").collect())
+        return (
+            lf.filter(pl.col("move_number") == 0)
+            .select(
+                "game_id",
+                "worker_id",
+                "num_players",
+                "winner",
+                "game_decisions",
+                pl.col("victory_type").cast(pl.String),
+                "seat_levels",
+            )
+            .unique("game_id", keep="first")
+            .sort("game_id")
+            .collect()
+        )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read dataset: {str(exc).splitlines()[0]}") from None
 
@@ -38,11 +50,14 @@ def games_frame(lf: pl.LazyFrame) -> pl.DataFrame:
 def seat_results(games: pl.DataFrame) -> pl.DataFrame:
     """One row per (game, seat): the seat, its ladder level, and whether it won."""
     n = pl.col("num_players").cast(pl.Int64)
-    return (games.with_columns(pl.int_ranges(1, n + 1).alias("seat"),
-                               pl.col("seat_levels").arr.to_list().list.head(n))
-            .explode("seat", "seat_levels")
-            .rename({"seat_levels": "level"})
-            .with_columns((pl.col("winner").cast(pl.Int64) == pl.col("seat")).alias("won")))
+    return (
+        games.with_columns(
+            pl.int_ranges(1, n + 1).alias("seat"), pl.col("seat_levels").arr.to_list().list.head(n)
+        )
+        .explode("seat", "seat_levels")
+        .rename({"seat_levels": "level"})
+        .with_columns((pl.col("winner").cast(pl.Int64) == pl.col("seat")).alias("won"))
+    )
 
 
 def _fig(w=6.0, h=3.6):
@@ -57,8 +72,9 @@ def game_length_figure(games: pl.DataFrame) -> Figure:
     ax.set_xlabel("decisions per game")
     ax.set_ylabel("games")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"Game length ({len(lengths)} games, median "
-                 f"{games['game_decisions'].median():.0f})")
+    ax.set_title(
+        f"Game length ({len(lengths)} games, median {games['game_decisions'].median():.0f})"
+    )
     fig.tight_layout()
     return fig
 
@@ -68,8 +84,11 @@ def win_rate_figure(games: pl.DataFrame) -> Figure:
     fig = Figure(figsize=(9, 3.6), dpi=100)
     ax1, ax2 = fig.subplots(1, 2)
     by_seat = seats.group_by("seat").agg(pl.col("won").mean(), pl.len()).sort("seat")
-    ax1.bar([f"seat {s}" for s in by_seat["seat"]], by_seat["won"],
-            color=[SEAT_COLORS[s - 1] for s in by_seat["seat"]])
+    ax1.bar(
+        [f"seat {s}" for s in by_seat["seat"]],
+        by_seat["won"],
+        color=[SEAT_COLORS[s - 1] for s in by_seat["seat"]],
+    )
     n = int(games["num_players"].max() or 2)
     ax1.axhline(1 / n, color="grey", ls=":", lw=1)
     ax1.set_ylim(0, 1)
@@ -112,8 +131,14 @@ def read_timings(logs: list[str]) -> list[dict]:
             continue
         try:
             st = json.loads(m.group(0))
-            out.append({"worker": st["worker_id"], "games": st["games"],
-                        "samples": st["samples"], "seconds": st["seconds"]})
+            out.append(
+                {
+                    "worker": st["worker_id"],
+                    "games": st["games"],
+                    "samples": st["samples"],
+                    "seconds": st["seconds"],
+                }
+            )
         except (ValueError, KeyError):
             continue
     return out
@@ -124,13 +149,27 @@ def throughput_figure(timings: list[dict], expected_parts: int | None = None) ->
     ax1, ax2 = fig.subplots(1, 2)
     if not timings:
         for ax in (ax1, ax2):
-            ax.text(0.5, 0.5, "no self-play logs with timings found", ha="center",
-                    va="center", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                "no self-play logs with timings found",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
             ax.set_axis_off()
         return fig
-    df = (pl.DataFrame(timings).group_by("worker")
-          .agg(pl.col("games").sum(), pl.col("samples").sum(), pl.col("seconds").sum(),
-               pl.len().alias("parts")).sort("worker"))
+    df = (
+        pl.DataFrame(timings)
+        .group_by("worker")
+        .agg(
+            pl.col("games").sum(),
+            pl.col("samples").sum(),
+            pl.col("seconds").sum(),
+            pl.len().alias("parts"),
+        )
+        .sort("worker")
+    )
     names = [w.rsplit("_", 1)[-1] for w in df["worker"]]
     ax1.bar(names, df["games"] / df["seconds"] * 3600, color="#4c72b0")
     ax1.set_ylabel("games per hour")
@@ -152,17 +191,35 @@ def board_figure(lf: pl.LazyFrame, scan_rows: int = 5000) -> Figure:
     from ..render import draw_board
     from .schema import row_to_state
 
-    cols = ["game_id", "move_number", "header", "height", "marker", "collapsed", "stamp",
-            "rings", "board_type"]
-    head = lf.select(cols).head(scan_rows).with_columns(
-        (pl.col("height").arr.to_list().list.eval(pl.element() > 0).list.sum().alias("stacks")))
+    cols = [
+        "game_id",
+        "move_number",
+        "header",
+        "height",
+        "marker",
+        "collapsed",
+        "stamp",
+        "rings",
+        "board_type",
+    ]
+    head = (
+        lf.select(cols)
+        .head(scan_rows)
+        .with_columns(
+            (pl.col("height").arr.to_list().list.eval(pl.element() > 0).list.sum().alias("stacks"))
+        )
+    )
     row = head.sort("stacks", descending=True, maintain_order=True).head(1).collect()
     if row.height == 0:
         raise DataError("dataset has no samples")
     r = row.row(0, named=True)
     fig = Figure(figsize=(7, 7), dpi=100)
-    draw_board(row_to_state(r), r["board_type"], ax=fig.add_subplot(),
-               title=f"{r['game_id']}, decision {r['move_number']} (sample move_number)")
+    draw_board(
+        row_to_state(r),
+        r["board_type"],
+        ax=fig.add_subplot(),
+        title=f"{r['game_id']}, decision {r['move_number']} (sample move_number)",
+    )
     fig.tight_layout()
     return fig
 
@@ -179,10 +236,13 @@ def write_plots(paths: list[str], outdir: str, logs: list[str] = ()) -> list[str
     games = games_frame(lf)
     if games.height == 0:
         raise DataError("dataset has no games")
-    figs = {"game_length": game_length_figure(games), "win_rate": win_rate_figure(games),
-            "victory_types": victory_figure(games),
-            "throughput": throughput_figure(read_timings(list(logs)), len(logs) or None),
-            "board": board_figure(lf)}
+    figs = {
+        "game_length": game_length_figure(games),
+        "win_rate": win_rate_figure(games),
+        "victory_types": victory_figure(games),
+        "throughput": throughput_figure(read_timings(list(logs)), len(logs) or None),
+        "board": board_figure(lf),
+    }
     out = []
     for name, fig in figs.items():
         uri = f"{outdir.rstrip('/')}/{name}.png"

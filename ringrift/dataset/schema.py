@@ -10,6 +10,7 @@ Per-row training fields: outcome for the player to move (1 win, 0 loss, 0.5
 draw), a per-seat value vector from final ranks (+1 best .. -1 worst), ranks,
 the sparse policy target (legal-move indices + probabilities), the chosen move.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,56 +33,68 @@ MAX_PLAYERS = L.MAX_PLAYERS
 
 def arrow_schema(ncell: int) -> pa.Schema:
     fixed = pa.list_
-    return pa.schema([
-        ("game_id", pa.string()),
-        ("worker_id", pa.dictionary(pa.int32(), pa.string())),
-        ("game_index", pa.int32()),
-        ("game_seed", pa.int64()),
-        ("game_hash", pa.uint64()),
-        ("board_type", pa.dictionary(pa.int8(), pa.string())),
-        ("num_players", pa.int8()),
-        ("engine_mode", pa.dictionary(pa.int8(), pa.string())),
-        ("difficulty_band", pa.dictionary(pa.int8(), pa.string())),
-        ("seat_levels", fixed(pa.int8(), MAX_PLAYERS)),
-        ("move_number", pa.int32()),
-        ("ply_to_end", pa.int32()),
-        ("step", pa.int32()),
-        ("game_decisions", pa.int32()),
-        ("game_steps", pa.int32()),
-        ("victory_type", pa.dictionary(pa.int8(), pa.string())),
-        ("winner", pa.int8()),
-        ("player_to_move", pa.int8()),
-        ("phase", pa.int8()),
-        ("outcome", pa.float32()),
-        ("values", fixed(pa.float32(), MAX_PLAYERS)),
-        ("ranks", fixed(pa.int8(), MAX_PLAYERS)),
-        ("move", fixed(pa.int32(), L.MF)),
-        ("policy_index", pa.list_(pa.int32())),
-        ("policy_prob", pa.list_(pa.float32())),
-        ("history", pa.list_(pa.uint16())),
-        ("header", fixed(pa.int32(), L.HDR)),
-        ("height", fixed(pa.int8(), ncell)),
-        ("marker", fixed(pa.int8(), ncell)),
-        ("collapsed", fixed(pa.int8(), ncell)),
-        ("stamp", fixed(pa.int32(), ncell)),
-        ("rings", pa.list_(pa.int8())),
-    ], metadata={
-        b"ringrift.schema_version": str(SCHEMA_VERSION).encode(),
-        b"ringrift.engine_version": str(ENGINE_VERSION).encode(),
-        b"ringrift.package_version": __version__.encode(),
-    })
+    return pa.schema(
+        [
+            ("game_id", pa.string()),
+            ("worker_id", pa.dictionary(pa.int32(), pa.string())),
+            ("game_index", pa.int32()),
+            ("game_seed", pa.int64()),
+            ("game_hash", pa.uint64()),
+            ("board_type", pa.dictionary(pa.int8(), pa.string())),
+            ("num_players", pa.int8()),
+            ("engine_mode", pa.dictionary(pa.int8(), pa.string())),
+            ("difficulty_band", pa.dictionary(pa.int8(), pa.string())),
+            ("seat_levels", fixed(pa.int8(), MAX_PLAYERS)),
+            ("move_number", pa.int32()),
+            ("ply_to_end", pa.int32()),
+            ("step", pa.int32()),
+            ("game_decisions", pa.int32()),
+            ("game_steps", pa.int32()),
+            ("victory_type", pa.dictionary(pa.int8(), pa.string())),
+            ("winner", pa.int8()),
+            ("player_to_move", pa.int8()),
+            ("phase", pa.int8()),
+            ("outcome", pa.float32()),
+            ("values", fixed(pa.float32(), MAX_PLAYERS)),
+            ("ranks", fixed(pa.int8(), MAX_PLAYERS)),
+            ("move", fixed(pa.int32(), L.MF)),
+            ("policy_index", pa.list_(pa.int32())),
+            ("policy_prob", pa.list_(pa.float32())),
+            ("history", pa.list_(pa.uint16())),
+            ("header", fixed(pa.int32(), L.HDR)),
+            ("height", fixed(pa.int8(), ncell)),
+            ("marker", fixed(pa.int8(), ncell)),
+            ("collapsed", fixed(pa.int8(), ncell)),
+            ("stamp", fixed(pa.int32(), ncell)),
+            ("rings", pa.list_(pa.int8())),
+        ],
+        metadata={
+            b"ringrift.schema_version": str(SCHEMA_VERSION).encode(),
+            b"ringrift.engine_version": str(ENGINE_VERSION).encode(),
+            b"ringrift.package_version": __version__.encode(),
+        },
+    )
 
 
 def split_state(s: np.ndarray):
     """Engine state -> (header, height, marker, collapsed, stamp, rings)."""
     n = int(s[L.NCELL])
     m = int(s[L.MAXH])
-    h = s[L.HDR:L.HDR + n]
-    rings = s[L.HDR + 4 * n:].reshape(n, m)
-    packed = np.concatenate([rings[c, :h[c]] for c in np.flatnonzero(h)]) if h.any() \
+    h = s[L.HDR : L.HDR + n]
+    rings = s[L.HDR + 4 * n :].reshape(n, m)
+    packed = (
+        np.concatenate([rings[c, : h[c]] for c in np.flatnonzero(h)])
+        if h.any()
         else np.zeros(0, dtype=np.int32)
-    return (s[:L.HDR], h, s[L.HDR + n:L.HDR + 2 * n], s[L.HDR + 2 * n:L.HDR + 3 * n],
-            s[L.HDR + 3 * n:L.HDR + 4 * n], packed)
+    )
+    return (
+        s[: L.HDR],
+        h,
+        s[L.HDR + n : L.HDR + 2 * n],
+        s[L.HDR + 2 * n : L.HDR + 3 * n],
+        s[L.HDR + 3 * n : L.HDR + 4 * n],
+        packed,
+    )
 
 
 def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
@@ -90,17 +103,17 @@ def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
     n = int(header[L.NCELL])
     m = int(header[L.MAXH])
     s = np.zeros(L.HDR + 4 * n + n * m, dtype=np.int32)
-    s[:L.HDR] = header
+    s[: L.HDR] = header
     height = np.asarray(height, dtype=np.int32)
-    s[L.HDR:L.HDR + n] = height
-    s[L.HDR + n:L.HDR + 2 * n] = marker
-    s[L.HDR + 2 * n:L.HDR + 3 * n] = collapsed
-    s[L.HDR + 3 * n:L.HDR + 4 * n] = stamp
-    grid = s[L.HDR + 4 * n:].reshape(n, m)
+    s[L.HDR : L.HDR + n] = height
+    s[L.HDR + n : L.HDR + 2 * n] = marker
+    s[L.HDR + 2 * n : L.HDR + 3 * n] = collapsed
+    s[L.HDR + 3 * n : L.HDR + 4 * n] = stamp
+    grid = s[L.HDR + 4 * n :].reshape(n, m)
     rings = np.asarray(rings, dtype=np.int32)
     pos = 0
     for c in np.flatnonzero(height):
-        grid[c, :height[c]] = rings[pos:pos + height[c]]
+        grid[c, : height[c]] = rings[pos : pos + height[c]]
         pos += height[c]
     if pos != len(rings):
         raise ValueError("ring count does not match stack heights")
@@ -109,5 +122,6 @@ def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
 
 def row_to_state(row: dict) -> np.ndarray:
     """A Parquet row (as a dict, e.g. from Table.to_pylist()) -> engine state."""
-    return join_state(row["header"], row["height"], row["marker"], row["collapsed"],
-                      row["stamp"], row["rings"])
+    return join_state(
+        row["header"], row["height"], row["marker"], row["collapsed"], row["stamp"], row["rings"]
+    )

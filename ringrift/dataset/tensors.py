@@ -16,6 +16,7 @@ each shard's samples are permuted; a batch never spans two shards unless
 shuffled together). ``part=(k, n)`` keeps every n-th shard from the k-th, to
 split shards among DataLoader workers. Memory: ``mix`` decompressed shards.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,11 @@ def shard_paths(paths) -> list[str]:
         fs, root = fsspec.core.url_to_fs(p)
         proto = p.split("://")[0] + "://" if "://" in p else ""
         if fs.isdir(root):
-            out += [proto + f for f in sorted(fs.find(root)) if f.endswith(".npz")
-                    and not f.rsplit("/", 1)[-1].startswith(".")]
+            out += [
+                proto + f
+                for f in sorted(fs.find(root))
+                if f.endswith(".npz") and not f.rsplit("/", 1)[-1].startswith(".")
+            ]
         elif fs.exists(root):
             out.append(p)
         else:
@@ -59,21 +63,37 @@ def _flat_policy(pi, pv):
     lens = np.fromiter((np.size(x) for x in pi), dtype=np.int64, count=n)
     off = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=off[1:])
-    if pi.ndim == 2:   # (N, k) of scalars
+    if pi.ndim == 2:  # (N, k) of scalars
         idx = np.asarray(pi, dtype=np.int64).reshape(-1)
         val = np.asarray(pv, dtype=np.float32).reshape(-1)
     else:
-        idx = np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1) for x in pi]) \
-            if n else np.zeros(0, np.int64)
-        val = np.concatenate([np.asarray(x, dtype=np.float32).reshape(-1) for x in pv]) \
-            if n else np.zeros(0, np.float32)
+        idx = (
+            np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1) for x in pi])
+            if n
+            else np.zeros(0, np.int64)
+        )
+        val = (
+            np.concatenate([np.asarray(x, dtype=np.float32).reshape(-1) for x in pv])
+            if n
+            else np.zeros(0, np.float32)
+        )
     return off, idx, val
 
 
 class TensorShards:
-    def __init__(self, paths, *, batch_size: int = 256, seed: int = 0, shuffle: bool = True,
-                 policy: str = "sparse", values_mp: bool = False, drop_last: bool = False,
-                 mix: int = 1, part: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        paths,
+        *,
+        batch_size: int = 256,
+        seed: int = 0,
+        shuffle: bool = True,
+        policy: str = "sparse",
+        values_mp: bool = False,
+        drop_last: bool = False,
+        mix: int = 1,
+        part: tuple[int, int] = (0, 1),
+    ):
         if policy not in ("sparse", "dense"):
             raise ValueError(f"policy must be 'sparse' or 'dense', got {policy!r}")
         k, n = part
@@ -96,13 +116,14 @@ class TensorShards:
         self.epoch += 1
         order = rng.permutation(len(self.paths)) if self.shuffle else np.arange(len(self.paths))
         for g in range(0, len(order), self.mix):
-            group = [_load(self.paths[i]) for i in order[g:g + self.mix]]
+            group = [_load(self.paths[i]) for i in order[g : g + self.mix]]
             yield from self._batches(group, rng)
 
     def _batches(self, group, rng):
         def cat(key):
             arrs = [d[key] for d in group]
             return arrs[0] if len(arrs) == 1 else np.concatenate(arrs)
+
         feats = cat("features")
         glob = cat("globals")
         vals = cat("values_mp" if self.values_mp else "values").astype(np.float32)
@@ -111,15 +132,16 @@ class TensorShards:
         perm = rng.permutation(total) if self.shuffle else np.arange(total)
         bs = self.batch_size
         for b0 in range(0, total, bs):
-            sel = perm[b0:b0 + bs]
+            sel = perm[b0 : b0 + bs]
             if len(sel) < bs and self.drop_last:
                 break
             out = {"features": feats[sel], "globals": glob[sel], "values": vals[sel]}
             lens = off[sel + 1] - off[sel]
             rows = np.repeat(np.arange(len(sel), dtype=np.int64), lens)
             # positions of each selected sample's policy entries in the flat arrays
-            pos = np.repeat(off[sel] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) \
-                + np.arange(int(lens.sum()), dtype=np.int64)
+            pos = np.repeat(
+                off[sel] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens
+            ) + np.arange(int(lens.sum()), dtype=np.int64)
             idx, prob = pidx[pos], pprob[pos]
             if self.policy == "dense":
                 dense = np.zeros((len(sel), self.policy_size), dtype=np.float32)

@@ -7,6 +7,7 @@ no game twice (same seed and moves, whatever its id). Per aggregate: its
 provenance adds up (rows, games) and names parts whose digests match the parts
 given alongside. One line per problem.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,23 +57,27 @@ def verify(paths: list[str]) -> tuple[list[str], dict]:
         totals["games"] += len(keys)
         for g, key in keys.items():
             if key in seen:
-                problems.append(f"{uri}: game {g} duplicates a game of {seen[key]} "
-                                "(same seed and moves)")
+                problems.append(
+                    f"{uri}: game {g} duplicates a game of {seen[key]} (same seed and moves)"
+                )
                 break
             seen[key] = uri
     for uri, stats, ngames in aggregates:
         prov = stats.get("provenance", [])
         rows = sum(p["rows"] for p in prov)
         if not stats.get("dropped_duplicate_games") and rows != stats["samples"]:
-            problems.append(f"{uri}: provenance lists {rows} rows, "
-                            f"the file holds {stats['samples']}")
+            problems.append(
+                f"{uri}: provenance lists {rows} rows, the file holds {stats['samples']}"
+            )
         if ngames != stats["games"]:
             problems.append(f"{uri}: {ngames} games, its stats say {stats['games']}")
         for p in prov:
             have = digests.get(p["part"])
             if have and p["digest"] not in have:
-                problems.append(f"{uri}: part {p['part']} has changed since it was aggregated "
-                                f"(digest {sorted(have)[0]}, recorded {p['digest']})")
+                problems.append(
+                    f"{uri}: part {p['part']} has changed since it was aggregated "
+                    f"(digest {sorted(have)[0]}, recorded {p['digest']})"
+                )
         if not totals["parts"]:
             totals["games"] += ngames
     return problems, totals

@@ -10,6 +10,7 @@
 AI players and self-play call ``rules.legal_moves_into`` / ``rules.apply_move``
 (the jitted functions, with ``rules.geo``) without leaving Numba.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,9 @@ def _line_length(board_type: str, num_players: int) -> int:
     return 4
 
 
-def new_state(board_type: str, num_players: int, *, swap_rule: bool = False,
-              lps_rounds: int = 3) -> np.ndarray:
+def new_state(
+    board_type: str, num_players: int, *, swap_rule: bool = False, lps_rounds: int = 3
+) -> np.ndarray:
     check_board_type(board_type)
     if num_players not in VALID_PLAYER_COUNTS:
         raise ValueError(
@@ -73,8 +75,9 @@ def new_state(board_type: str, num_players: int, *, swap_rule: bool = False,
 class Rules:
     """One board type and player count; holds the geometry table."""
 
-    def __init__(self, board_type: str, num_players: int = 2, *,
-                 swap_rule: bool = False, lps_rounds: int = 3):
+    def __init__(
+        self, board_type: str, num_players: int = 2, *, swap_rule: bool = False, lps_rounds: int = 3
+    ):
         check_board_type(board_type)
         if num_players not in VALID_PLAYER_COUNTS:
             raise ValueError(
@@ -89,8 +92,9 @@ class Rules:
         self.geo = self.board.geo
 
     def new_game(self) -> np.ndarray:
-        return new_state(self.board_type, self.num_players,
-                         swap_rule=self.swap_rule, lps_rounds=self.lps_rounds)
+        return new_state(
+            self.board_type, self.num_players, swap_rule=self.swap_rule, lps_rounds=self.lps_rounds
+        )
 
     # -- queries ---------------------------------------------------------
     def legal(self, s: np.ndarray) -> np.ndarray:
@@ -126,8 +130,7 @@ class Rules:
         legal = self.legal(s)
         if not (legal == mv).all(axis=1).any():
             raise IllegalMoveError(
-                f"illegal move {describe(mv)} in phase {phase_name(s)} "
-                f"for player {int(s[L.CUR])}"
+                f"illegal move {describe(mv)} in phase {phase_name(s)} for player {int(s[L.CUR])}"
             )
         return apply_move(self.geo, s, mv)
 
@@ -161,13 +164,19 @@ def final_ranks(s: np.ndarray) -> list[int]:
     rank and the next rank is skipped (1-2-2-4); seat order never decides."""
     n = int(s[L.NP])
     ncell = int(s[L.NCELL])
-    markers = s[L.HDR + ncell:L.HDR + 2 * ncell]
+    markers = s[L.HDR + ncell : L.HDR + 2 * ncell]
     winner = int(s[L.WINNER])
 
     def score(p):
         gone = int(s[L.ELIMTURN + p])
-        return (p == winner, int(s[L.TERR + p]), int(s[L.ELIM + p]),
-                int((markers == p).sum()), gone == 0, gone)
+        return (
+            p == winner,
+            int(s[L.TERR + p]),
+            int(s[L.ELIM + p]),
+            int((markers == p).sum()),
+            gone == 0,
+            gone,
+        )
 
     scores = {p: score(p) for p in range(1, n + 1)}
     return [1 + sum(scores[q] > scores[p] for q in scores) for p in range(1, n + 1)]

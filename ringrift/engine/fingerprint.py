@@ -17,6 +17,7 @@ standing, the pie rule); ``Digest.coverage_table()`` shows how often.
 
     python -m ringrift.engine.fingerprint     # digest, timing, coverage
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,11 +37,18 @@ from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 # the digest by design: re-pin ENGINE_DIGEST in the same commit.
 FORMAT = b"ringrift behaviour digest v1"
 CONFIGS = (  # (board type, players, pie rule)
-    ("square8", 2, False), ("square8", 3, False), ("square8", 4, False),
+    ("square8", 2, False),
+    ("square8", 3, False),
+    ("square8", 4, False),
     ("square8", 2, True),
-    ("hex8", 2, False), ("hex8", 3, False), ("hex8", 4, False), ("hex8", 2, True),
-    ("square19", 2, False), ("square19", 2, True),
-    ("hexagonal", 2, False), ("hexagonal", 2, True),
+    ("hex8", 2, False),
+    ("hex8", 3, False),
+    ("hex8", 4, False),
+    ("hex8", 2, True),
+    ("square19", 2, False),
+    ("square19", 2, True),
+    ("hexagonal", 2, False),
+    ("hexagonal", 2, True),
 )
 # games per config by board; the large boards' games are ~5x longer, with
 # ~5x longer legal lists
@@ -89,11 +97,11 @@ def _play_recorded(geo, s0, seed, max_moves, chosen):
             rec = grown
         rec[n] = k
         n += 1
-        rec[n:n + k * L.MF] = out[:k].ravel()
+        rec[n : n + k * L.MF] = out[:k].ravel()
         n += k * L.MF
         rec[n] = i
         n += 1
-        rec[n:n + L.MF] = out[i]
+        rec[n : n + L.MF] = out[i]
         n += L.MF
         t = out[i, L.F_TYPE]
         chosen[t] += 1
@@ -121,7 +129,7 @@ class Digest:
     hexdigest: str
     games: int
     steps: int
-    legal_moves: int          # legal-move records hashed, over all steps
+    legal_moves: int  # legal-move records hashed, over all steps
     seconds: float
     end_reasons: dict = field(default_factory=dict)  # config label -> Counter
     # chosen moves by type, and by elimination context and recovery mode
@@ -130,8 +138,10 @@ class Digest:
     def coverage_table(self) -> str:
         reasons = list(L.END_REASON_NAMES[1:])
         head = ["config", "games"] + reasons
-        rows = [[label, str(sum(c.values()))] + [str(c.get(r, 0)) for r in reasons]
-                for label, c in self.end_reasons.items()]
+        rows = [
+            [label, str(sum(c.values()))] + [str(c.get(r, 0)) for r in reasons]
+            for label, c in self.end_reasons.items()
+        ]
         total = Counter()
         for c in self.end_reasons.values():
             total.update(c)
@@ -142,8 +152,9 @@ class Digest:
         return "\n".join(lines) + f"\nchosen moves: {moves}"
 
 
-def behaviour_digest(games_per_config: dict | int | None = None, seed: int = 0,
-                     configs=CONFIGS, lps_rounds: int = 3) -> Digest:
+def behaviour_digest(
+    games_per_config: dict | int | None = None, seed: int = 0, configs=CONFIGS, lps_rounds: int = 3
+) -> Digest:
     """Play the fixed game set and hash it (see the module docstring). The
     defaults are what ENGINE_DIGEST pins; other arguments exist to show the
     digest's sensitivity and to explore."""
@@ -155,32 +166,54 @@ def behaviour_digest(games_per_config: dict | int | None = None, seed: int = 0,
     end_reasons = {}
     games = steps = nlegal = 0
     for ci, (board_type, n_players, swap) in enumerate(configs):
-        ngames = (games_per_config if isinstance(games_per_config, int)
-                  else games_per_config[board_type])
+        ngames = (
+            games_per_config if isinstance(games_per_config, int) else games_per_config[board_type]
+        )
         label = f"{board_type} {n_players}p" + (" pie" if swap else "")
-        h.update(f"{label} games={ngames} seed={seed} lps={lps_rounds} "
-                 f"cap={MAX_MOVES}\n".encode())
+        h.update(f"{label} games={ngames} seed={seed} lps={lps_rounds} cap={MAX_MOVES}\n".encode())
         geo = board(board_type).geo
         s0 = new_state(board_type, n_players, swap_rule=swap, lps_rounds=lps_rounds)
         reasons = end_reasons.setdefault(label, Counter())
         for g in range(ngames):
-            rec, s = _play_recorded(geo, s0, np.uint64(game_seed(seed, ci, g)),
-                                    MAX_MOVES, chosen)
+            rec, s = _play_recorded(geo, s0, np.uint64(game_seed(seed, ci, g)), MAX_MOVES, chosen)
             h.update(_le(rec))
             players = range(1, n_players + 1)
-            h.update(_le([s[L.STATUS], s[L.WINNER], s[L.END_REASON], s[L.MOVE_COUNT],
-                          s[L.TOTAL_ELIM], *final_ranks(s),
-                          *(s[base + p] for base in (L.HAND, L.ELIM, L.TERR, L.ELIMTURN)
-                            for p in players)]))
+            h.update(
+                _le(
+                    [
+                        s[L.STATUS],
+                        s[L.WINNER],
+                        s[L.END_REASON],
+                        s[L.MOVE_COUNT],
+                        s[L.TOTAL_ELIM],
+                        *final_ranks(s),
+                        *(
+                            s[base + p]
+                            for base in (L.HAND, L.ELIM, L.TERR, L.ELIMTURN)
+                            for p in players
+                        ),
+                    ]
+                )
+            )
             reasons[L.END_REASON_NAMES[int(s[L.END_REASON])] or "max_moves"] += 1
             games += 1
             st, nl = _count_steps(rec)
             steps += st
             nlegal += nl
-    names = (list(L.MOVE_TYPE_NAMES) + [f"eliminate({c})" for c in L.CTX_NAMES]
-             + [f"recovery({m})" for m in L.RMODE_NAMES])
-    return Digest(h.hexdigest(), games, steps, nlegal, time.perf_counter() - t0,
-                  end_reasons, Counter({names[i]: int(v) for i, v in enumerate(chosen) if v}))
+    names = (
+        list(L.MOVE_TYPE_NAMES)
+        + [f"eliminate({c})" for c in L.CTX_NAMES]
+        + [f"recovery({m})" for m in L.RMODE_NAMES]
+    )
+    return Digest(
+        h.hexdigest(),
+        games,
+        steps,
+        nlegal,
+        time.perf_counter() - t0,
+        end_reasons,
+        Counter({names[i]: int(v) for i, v in enumerate(chosen) if v}),
+    )
 
 
 @njit(cache=True)
@@ -199,6 +232,8 @@ if __name__ == "__main__":
     behaviour_digest(1, configs=CONFIGS[:1])  # compile (or load) the jitted code
     d = behaviour_digest()
     print(f"digest {d.hexdigest}")
-    print(f"{d.games} games, {d.steps:,} steps, {d.legal_moves:,} legal-move records "
-          f"hashed in {d.seconds:.2f} s")
+    print(
+        f"{d.games} games, {d.steps:,} steps, {d.legal_moves:,} legal-move records "
+        f"hashed in {d.seconds:.2f} s"
+    )
     print(d.coverage_table())

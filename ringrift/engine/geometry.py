@@ -4,6 +4,7 @@ Movement directions are ordered so that direction d+NDIR/2 is the opposite of
 d and the first NDIR/2 directions are the reference's line axes in its order
 (square: E, SE, S, NE; hex: (1,0,-1), (1,-1,0), (0,-1,1)).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,10 +38,10 @@ class Board:
     size: int
     rings_per_player: int
     is_hex: bool
-    coords: tuple          # per cell: (x, y) or (x, y, z)
-    keys: tuple            # per cell: "x,y" or "x,y,z"
-    index: dict            # key -> cell
-    geo: np.ndarray        # (ncell, GEO_COLS) int32
+    coords: tuple  # per cell: (x, y) or (x, y, z)
+    keys: tuple  # per cell: "x,y" or "x,y,z"
+    index: dict  # key -> cell
+    geo: np.ndarray  # (ncell, GEO_COLS) int32
 
     @property
     def ncell(self) -> int:
@@ -97,5 +98,13 @@ def board(name: str) -> Board:
                 for d, (dx, dy) in enumerate(_MOORE2D):
                     nx, ny = x + dx, y + dy
                     geo[i, L.G_BORDER + d] = index.get((nx, ny, -nx - ny), -1)
-    return Board(name, size, rpp, radius is not None, tuple(coords), keys,
-                 {k: i for i, k in enumerate(keys)}, geo)
+    return Board(
+        name,
+        size,
+        rpp,
+        radius is not None,
+        tuple(coords),
+        keys,
+        {k: i for i, k in enumerate(keys)},
+        geo,
+    )

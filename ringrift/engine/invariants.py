@@ -5,6 +5,7 @@ and over all colours the missing rings are exactly the eliminated ones.
 Progress S = markers + collapsed cells + eliminated rings never decreases, and
 every movement or capture raises it. Territory counters equal collapsed cells.
 """
+
 import numpy as np
 from numba import njit
 
@@ -93,8 +94,9 @@ def random_games_checked(geo, s0, n_games, seed, max_moves):
             t = mv[F_TYPE]
             if after < before:
                 return g, moves, BAD_PROGRESS, g
-            if (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE
-                    or t == MT_CONTINUE_CAPTURE) and after <= before:
+            if (
+                t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE
+            ) and after <= before:
                 return g, moves, BAD_PROGRESS, g
             if not rings_conserved(s):
                 return g, moves, BAD_CONSERVATION, g

@@ -3,6 +3,7 @@
 A key names a move by its type, player and the fields that tell legal moves
 apart; lists inside a key are sorted as strings.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,7 @@ def move_key(board, s: np.ndarray, mv) -> str:
     elif t == L.MT_CHOOSE_TERRITORY:
         cells, offs = find_regions(board.geo, s)
         r = int(mv[L.F_A])
-        parts.append("regions=" + _cells(board, cells[offs[r]:offs[r + 1]]))
+        parts.append("regions=" + _cells(board, cells[offs[r] : offs[r + 1]]))
     elif t == L.MT_ELIMINATE:
         parts += [f"to={k[mv[L.F_TO]]}", f"ctx={L.CTX_NAMES[mv[L.F_A]]}"]
     elif t == L.MT_FORCED_ELIM:

@@ -107,7 +107,7 @@ LPS_REQ = 35
 STAMP = 36
 TOTAL_ELIM = 37
 NO_REGIONS = 38  # cache: set when the line phase just found no territory decision
-HAND = 40          # PSLOTS entries each, see "per player" above
+HAND = 40  # PSLOTS entries each, see "per player" above
 ELIM = 45
 TERR = 50
 ELIMTURN = 55
@@ -123,8 +123,14 @@ PH_TERRITORY = 5
 PH_FORCED_ELIM = 6
 PH_GAME_OVER = 7
 PHASE_NAMES = (
-    "ring_placement", "movement", "capture", "chain_capture",
-    "line_processing", "territory_processing", "forced_elimination", "game_over",
+    "ring_placement",
+    "movement",
+    "capture",
+    "chain_capture",
+    "line_processing",
+    "territory_processing",
+    "forced_elimination",
+    "game_over",
 )
 
 # ---- status / end reasons ------------------------------------------------
@@ -138,8 +144,13 @@ END_STALEMATE = 4
 END_LPS = 5
 END_MAX_MOVES = 6
 END_REASON_NAMES = (
-    None, "ring_elimination", "territory", "sole_material",
-    "bare_board_stalemate", "lps_rounds", "max_moves",
+    None,
+    "ring_elimination",
+    "territory",
+    "sole_material",
+    "bare_board_stalemate",
+    "lps_rounds",
+    "max_moves",
 )
 
 # ---- move types -----------------------------------------------------------
@@ -163,12 +174,25 @@ MT_RECOVERY_SLIDE = 16
 MT_SKIP_RECOVERY = 17
 MT_SWAP_SIDES = 18
 MOVE_TYPE_NAMES = (
-    "place_ring", "skip_placement", "no_placement_action", "move_stack",
-    "no_movement_action", "overtaking_capture", "continue_capture_segment",
-    "skip_capture", "process_line", "choose_line_option", "no_line_action",
-    "choose_territory_option", "skip_territory_processing", "no_territory_action",
-    "eliminate_rings_from_stack", "forced_elimination", "recovery_slide",
-    "skip_recovery", "swap_sides",
+    "place_ring",
+    "skip_placement",
+    "no_placement_action",
+    "move_stack",
+    "no_movement_action",
+    "overtaking_capture",
+    "continue_capture_segment",
+    "skip_capture",
+    "process_line",
+    "choose_line_option",
+    "no_line_action",
+    "choose_territory_option",
+    "skip_territory_processing",
+    "no_territory_action",
+    "eliminate_rings_from_stack",
+    "forced_elimination",
+    "recovery_slide",
+    "skip_recovery",
+    "swap_sides",
 )
 
 # elimination contexts (field a of MT_ELIMINATE)
@@ -196,7 +220,7 @@ F_B = 6
 F_C = 7
 
 # ---- geometry table columns ------------------------------------------------
-G_RAY = 0        # 8 columns: ray neighbour per movement direction
-G_TER = 8        # 6 columns: territory neighbours
-G_BORDER = 14    # 8 columns: neighbours used to grow a region's border markers
+G_RAY = 0  # 8 columns: ray neighbour per movement direction
+G_TER = 8  # 6 columns: territory neighbours
+G_BORDER = 14  # 8 columns: neighbours used to grow a region's border markers
 GEO_COLS = 22

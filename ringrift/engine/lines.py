@@ -1,4 +1,5 @@
 """Jitted line detection: maximal runs of one player's markers on a line axis."""
+
 import numpy as np
 from numba import njit
 

@@ -3,6 +3,7 @@
 Each generator appends move records to a buffer ``out`` (rows of MF int32) and
 returns the new row count; ``has_*`` predicates answer without building lists.
 """
+
 from numba import njit
 
 from .layout import (
@@ -64,6 +65,7 @@ def add(out, k, mtype, player, frm, to, cap, a, b, c):
 
 
 # ---- movement -------------------------------------------------------------
+
 
 @njit(cache=True)
 def gen_moves_from(geo, s, p, c, out, k):
@@ -207,6 +209,7 @@ def has_captures(geo, s, p, must):
 
 # ---- placement ------------------------------------------------------------
 
+
 @njit(cache=True)
 def _placement_budget(s, p):
     hand = s[HAND + p]
@@ -321,6 +324,7 @@ def bare_board_placement_exists(geo, s):
 
 
 # ---- recovery -------------------------------------------------------------
+
 
 @njit(cache=True)
 def line_through(geo, s, c, p):

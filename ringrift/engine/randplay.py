@@ -1,4 +1,5 @@
 """Uniformly random play inside Numba (benchmarks, smoke runs)."""
+
 import numpy as np
 from numba import njit
 

@@ -4,6 +4,7 @@ This follows the reference engine's explicit-record mode step for step: every
 phase visit is a recorded move, bookkeeping moves are the whole legal list when
 nothing else exists, and forced elimination is an explicit phase.
 """
+
 import numpy as np
 from numba import njit
 
@@ -147,12 +148,19 @@ MAX_MOVES_BUFFER = 8192
 
 # ---- small queries --------------------------------------------------------
 
+
 @njit(cache=True)
 def _changes_board(t):
-    return not (t == MT_NO_PLACEMENT or t == MT_NO_MOVEMENT or t == MT_NO_LINE
-                or t == MT_NO_TERRITORY or t == MT_SKIP_PLACEMENT
-                or t == MT_SKIP_TERRITORY or t == MT_SKIP_CAPTURE
-                or t == MT_SKIP_RECOVERY)
+    return not (
+        t == MT_NO_PLACEMENT
+        or t == MT_NO_MOVEMENT
+        or t == MT_NO_LINE
+        or t == MT_NO_TERRITORY
+        or t == MT_SKIP_PLACEMENT
+        or t == MT_SKIP_TERRITORY
+        or t == MT_SKIP_CAPTURE
+        or t == MT_SKIP_RECOVERY
+    )
 
 
 @njit(cache=True)
@@ -183,19 +191,27 @@ def has_any_rings(s, p):
 @njit(cache=True)
 def real_action(geo, s, p):
     """LPS real action: a placement, a move or a capture (recovery excluded)."""
-    return (has_placement(geo, s, p) or has_movement(geo, s, p, -1)
-            or has_captures(geo, s, p, s[MUSTMOVE]))
+    return (
+        has_placement(geo, s, p)
+        or has_movement(geo, s, p, -1)
+        or has_captures(geo, s, p, s[MUSTMOVE])
+    )
 
 
 @njit(cache=True)
 def valid_action(geo, s, p):
     """Any placement, movement, capture or recovery (the FE gate)."""
     must = s[MUSTMOVE]
-    return (has_placement(geo, s, p) or has_movement(geo, s, p, must)
-            or has_captures(geo, s, p, must) or has_recovery(geo, s, p))
+    return (
+        has_placement(geo, s, p)
+        or has_movement(geo, s, p, must)
+        or has_captures(geo, s, p, must)
+        or has_recovery(geo, s, p)
+    )
 
 
 # ---- per-phase decision lists -------------------------------------------
+
 
 @njit(cache=True)
 def _line_moves(geo, s, p, out, k):
@@ -277,10 +293,17 @@ def _fe_moves(geo, s, p, out, k):
 
 @njit(cache=True)
 def _swap_offered(s):
-    return (s[SWAP_EN] != 0 and s[STATUS] == ST_ACTIVE and s[NP] == 2
-            and s[CUR] == 2 and s[PHASE] <= PH_CHAIN_CAPTURE
-            and s[MOVE_COUNT] > 0 and s[SWAP_DONE] == 0
-            and s[P1_MOVED] != 0 and s[P2_MOVED] == 0)
+    return (
+        s[SWAP_EN] != 0
+        and s[STATUS] == ST_ACTIVE
+        and s[NP] == 2
+        and s[CUR] == 2
+        and s[PHASE] <= PH_CHAIN_CAPTURE
+        and s[MOVE_COUNT] > 0
+        and s[SWAP_DONE] == 0
+        and s[P1_MOVED] != 0
+        and s[P2_MOVED] == 0
+    )
 
 
 @njit(cache=True)
@@ -335,6 +358,7 @@ def legal_moves(geo, s):
 
 
 # ---- board mutations --------------------------------------------------------
+
 
 @njit(cache=True)
 def _walk_markers(geo, s, frm, to, d, p):
@@ -520,6 +544,7 @@ def _apply_recovery(geo, s, mv):
 
 # ---- victory, LPS, turn rotation -------------------------------------------
 
+
 @njit(cache=True)
 def _finish(s, winner, reason):
     s[STATUS] = ST_COMPLETED
@@ -588,8 +613,10 @@ def check_victory(geo, s):
                 tp = s[TERR + p]
                 e = s[ELIM + p] + (s[HAND + p] if hand_counts else 0)
                 last = 1 if s[LAST_MOVER] == p else 0
-                if (tp > bk0 or (tp == bk0 and (e > bk1 or (e == bk1 and (
-                        mk[p] > bk2 or (mk[p] == bk2 and last > bk3)))))):
+                if tp > bk0 or (
+                    tp == bk0
+                    and (e > bk1 or (e == bk1 and (mk[p] > bk2 or (mk[p] == bk2 and last > bk3))))
+                ):
                     best = p
                     bk0 = tp
                     bk1 = e
@@ -781,8 +808,12 @@ def _advance(geo, s, mv):
             s[PHASE] = PH_CAPTURE
         else:
             _to_line_phase(s)
-    elif (t == MT_NO_MOVEMENT or t == MT_SKIP_CAPTURE or t == MT_RECOVERY_SLIDE
-          or t == MT_SKIP_RECOVERY):
+    elif (
+        t == MT_NO_MOVEMENT
+        or t == MT_SKIP_CAPTURE
+        or t == MT_RECOVERY_SLIDE
+        or t == MT_SKIP_RECOVERY
+    ):
         _to_line_phase(s)
     elif t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE:
         if has_capture_from(geo, s, s[CUR], s[CHAIN]):
@@ -859,9 +890,11 @@ def apply_move(geo, s0, mv):
     s[MOVE_COUNT] += 1
     if t == MT_PLACE_RING:
         s[MUSTMOVE] = mv[F_TO]
-    elif (s[MUSTMOVE] >= 0 and (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE
-                                or t == MT_CONTINUE_CAPTURE)
-          and mv[F_FROM] == s[MUSTMOVE]):
+    elif (
+        s[MUSTMOVE] >= 0
+        and (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE)
+        and mv[F_FROM] == s[MUSTMOVE]
+    ):
         s[MUSTMOVE] = mv[F_TO]
     _advance(geo, s, mv)
     # No status guard, as in the reference (K13): the hand-over inside _advance

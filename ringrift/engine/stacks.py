@@ -1,4 +1,5 @@
 """Jitted cell and stack primitives on the flat state (layout in layout.py)."""
+
 from numba import njit
 
 from .layout import (

@@ -6,6 +6,7 @@ a wall; a region qualifies when the players controlling stacks inside it are a
 strict subset of the players with any ring on the board. Regions are returned
 deduplicated, as sorted cell lists packed in (cells, offsets).
 """
+
 import numpy as np
 from numba import njit
 
@@ -115,10 +116,10 @@ def find_regions(geo, s):
             if dup:
                 continue
             a0 = offs[nreg]
-            cells[a0:a0 + rn] = reg
+            cells[a0 : a0 + rn] = reg
             offs[nreg + 1] = a0 + rn
             nreg += 1
-    return cells[:offs[nreg]], offs[:nreg + 1]
+    return cells[: offs[nreg]], offs[: nreg + 1]
 
 
 @njit(cache=True)

@@ -5,6 +5,7 @@
 batch it does not take (the caller then uses that slow path). See kernels.py
 for how.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,11 +16,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import layout as L
-from ._common import region_in_reference_order
+from ..reference.json_common import region_in_reference_order
 from .kernels import (
-    A_REG, A_REGLEN, NAUX, Tables, join_states, render_batch, replay_batch,
+    A_REG,
+    A_REGLEN,
+    NAUX,
+    Tables,
+    join_states,
+    render_batch,
+    replay_batch,
 )
-
 
 # ---- the per-batch driver -------------------------------------------------------------------
 
@@ -52,8 +58,7 @@ def _codes(col: pa.Array) -> tuple[np.ndarray, list]:
     """Dictionary codes of a (dictionary or plain) column and its values."""
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
-    return (col.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-            col.dictionary.to_pylist())
+    return (col.indices.to_numpy(zero_copy_only=False).astype(np.int64), col.dictionary.to_pylist())
 
 
 def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
@@ -73,23 +78,33 @@ def _listed(col: pa.Array, dtype) -> tuple[np.ndarray, np.ndarray] | None:
     vals = col.values
     if vals.null_count:
         return None
-    return (vals.to_numpy(zero_copy_only=False).astype(dtype, copy=False),
-            col.offsets.to_numpy(zero_copy_only=False).astype(np.int64))
+    return (
+        vals.to_numpy(zero_copy_only=False).astype(dtype, copy=False),
+        col.offsets.to_numpy(zero_copy_only=False).astype(np.int64),
+    )
 
 
 def _metadata_pieces(metadata_fn, worker, mode, band, board_type, n, levels) -> tuple[bytes, bytes]:
     key = (worker, mode, band, board_type, n, levels)
     got = _META_CACHE.get(key)
     if got is None:
-        md = metadata_fn({"num_players": n, "seat_levels": list(levels), "worker_id": worker,
-                          "engine_mode": mode, "difficulty_band": band,
-                          "game_seed": _SEED_SENTINEL, "board_type": board_type})
+        md = metadata_fn(
+            {
+                "num_players": n,
+                "seat_levels": list(levels),
+                "worker_id": worker,
+                "engine_mode": mode,
+                "difficulty_band": band,
+                "game_seed": _SEED_SENTINEL,
+                "board_type": board_type,
+            }
+        )
         text = json.dumps(md, separators=(",", ":"))
         mark = f'"seed":{_SEED_SENTINEL}'
         if text.count(mark) != 1:
             raise AssertionError("seed sentinel not unique in metadata")
         i = text.index(mark) + len('"seed":')
-        got = (text[:i].encode(), text[i + len(str(_SEED_SENTINEL)):].encode())
+        got = (text[:i].encode(), text[i + len(str(_SEED_SENTINEL)) :].encode())
         _META_CACHE[key] = got
     return got
 
@@ -122,8 +137,9 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     header = _fixed(cols["header"], L.HDR, np.int32)
     if header is None:
         return None
-    if (header[:, L.SWAP_EN] != header[0, L.SWAP_EN]).any() or \
-            (header[:, L.LPS_REQ] != header[0, L.LPS_REQ]).any():
+    if (header[:, L.SWAP_EN] != header[0, L.SWAP_EN]).any() or (
+        header[:, L.LPS_REQ] != header[0, L.LPS_REQ]
+    ).any():
         return None
     board_type = bt_vals[int(bt_codes[0])]
     try:
@@ -149,9 +165,10 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
         return None
     rmove_ok = ~cols["move"].is_null().to_numpy(zero_copy_only=False)
     slen = len(s0)
-    states = _workspace("states", B * slen, np.int32)[:B * slen].reshape(B, slen)
-    bad = join_states(states, header, height, marker, collapsed, stamp, rings[0], rings[1],
-                      slen, n, m)
+    states = _workspace("states", B * slen, np.int32)[: B * slen].reshape(B, slen)
+    bad = join_states(
+        states, header, height, marker, collapsed, stamp, rings[0], rings[1], slen, n, m
+    )
     if bad >= 0:
         return None
     hv, ho = hist
@@ -166,24 +183,40 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     rm_aux = np.full((B, NAUX), -1, dtype=np.int32)
     row_inst = np.zeros(B, dtype=np.int64)
     reg = np.empty(max(64, total // 4), dtype=np.int32)
-    status, reg = replay_batch(rules.geo, s0, order, gcodes, hv, ho, states, rmove, rmove_ok,
-                               st_mv, st_aux, st_idx, inst_len, reg, rm_aux, row_inst)
+    status, reg = replay_batch(
+        rules.geo,
+        s0,
+        order,
+        gcodes,
+        hv,
+        ho,
+        states,
+        rmove,
+        rmove_ok,
+        st_mv,
+        st_aux,
+        st_idx,
+        inst_len,
+        reg,
+        rm_aux,
+        row_inst,
+    )
     if status < 0:
         return None
     used = status
-    # territory regions in the reference's order (CPython set order: see _common)
+    # territory regions in the reference's order (CPython set order: see reference/json_common.py)
     board = rules.board
     for aux in (st_aux[:used], rm_aux):
         for e in np.flatnonzero(aux[:, A_REGLEN] > 0):
             a, ln = int(aux[e, A_REG]), int(aux[e, A_REGLEN])
-            reg[a:a + ln] = _region_order(board, reg[a:a + ln].copy())
+            reg[a : a + ln] = _region_order(board, reg[a : a + ln].copy())
     # the zobrist field: blake2b of the (checked) state, as state_json._zobrist
     zob = np.zeros(B, dtype=np.uint64)
     raw = memoryview(states).cast("B")
     w = slen * 4
     blake2b = hashlib.blake2b
     for r in np.flatnonzero(lens > 0).tolist():
-        zob[r] = int.from_bytes(blake2b(raw[r * w:(r + 1) * w], digest_size=8).digest(), "little")
+        zob[r] = int.from_bytes(blake2b(raw[r * w : (r + 1) * w], digest_size=8).digest(), "little")
     # per-batch strings: game ids, outcomes, metadata around the seed
     pieces: list[bytes] = [json.dumps(g).encode() for g in gvals]
     gid_s = gcodes
@@ -196,8 +229,13 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     dc, dv = _codes(cols["difficulty_band"])
     # one int64 key per (worker, mode, band, levels) for np.unique (axis=0 is slow)
     lv = (levels & 0xFF).astype(np.int64)
-    mkey = (((wc * len(ev) + ec) * len(dv) + dc) << 32) | (lv[:, 0] << 24) | \
-        (lv[:, 1] << 16) | (lv[:, 2] << 8) | lv[:, 3]
+    mkey = (
+        (((wc * len(ev) + ec) * len(dv) + dc) << 32)
+        | (lv[:, 0] << 24)
+        | (lv[:, 1] << 16)
+        | (lv[:, 2] << 8)
+        | lv[:, 3]
+    )
     mu, first, minv = np.unique(mkey, return_index=True, return_inverse=True)
     minv = minv.reshape(-1).astype(np.int64)
     nump = int(np_arr[0])
@@ -205,8 +243,15 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     meta_post = np.empty(B, dtype=np.int64)
     base = len(pieces)
     for r in first.tolist():
-        pre, post = _metadata_pieces(metadata_fn, wv[wc[r]], ev[ec[r]], dv[dc[r]], board_type,
-                                     nump, tuple(levels[r, :nump].tolist()))
+        pre, post = _metadata_pieces(
+            metadata_fn,
+            wv[wc[r]],
+            ev[ec[r]],
+            dv[dc[r]],
+            board_type,
+            nump,
+            tuple(levels[r, :nump].tolist()),
+        )
         pieces += [pre, post]
     meta_pre[:] = base + 2 * minv
     meta_post[:] = base + 2 * minv + 1
@@ -220,10 +265,40 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     buf = _workspace("buf", total * BYTES_PER_MOVE + B * 8192, np.uint8)
     scratch = _workspace("scratch", total * BYTES_PER_MOVE, np.uint8)
     buf, scratch, end = render_batch(
-        buf, scratch, states, ho, row_inst, inst_len, st_mv, st_aux, reg, rmove, rmove_ok,
-        rm_aux, spool, soff, gid_s, out_s, meta_pre, meta_post, seed, move_number, ply, zob,
-        rules.geo, tab.pool, tab.poff, tab.var_frag, tab.var_hole, tab.var_nseg,
-        tab.pos_buf, tab.pos_len, tab.key_buf, tab.key_len, line_end)
+        buf,
+        scratch,
+        states,
+        ho,
+        row_inst,
+        inst_len,
+        st_mv,
+        st_aux,
+        reg,
+        rmove,
+        rmove_ok,
+        rm_aux,
+        spool,
+        soff,
+        gid_s,
+        out_s,
+        meta_pre,
+        meta_post,
+        seed,
+        move_number,
+        ply,
+        zob,
+        rules.geo,
+        tab.pool,
+        tab.poff,
+        tab.var_frag,
+        tab.var_hole,
+        tab.var_nseg,
+        tab.pos_buf,
+        tab.pos_len,
+        tab.key_buf,
+        tab.key_len,
+        line_end,
+    )
     _WORKSPACE["buf"], _WORKSPACE["scratch"] = buf, scratch  # keep what the kernel grew
     return memoryview(buf)[:end], line_end, gvals, int(B - rmove_ok.sum())
 

@@ -47,6 +47,7 @@ zlib level 6's 60-80 MB/s, which alone capped the export at ~2,000 samples/s,
 for ~1.6x larger files); plain zlib at level 1 where isal is missing. Only
 the compressed bytes depend on that choice, never the lines.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,15 +66,17 @@ from ..dataset.schema import SCHEMA_VERSION, row_to_state
 from ..engine import layout as L
 from ..engine.api import Rules
 from ..engine.rules import apply_move, legal_moves
+from ..reference.move_json import move_to_json
+from ..reference.state_json import state_to_json
 from . import fast
-from .move_json import move_to_json
-from .state_json import state_to_json
 
 try:  # ISA-L deflate: ~20x zlib level 6 on these lines (see the module doc)
     from isal import isal_zlib as _deflate
+
     GZIP_LEVEL = 2
 except ImportError:  # pragma: no cover - isal is a dependency
     import zlib as _deflate
+
     GZIP_LEVEL = 1
 
 BATCH_ROWS = 1024
@@ -82,6 +85,7 @@ PROGRESS_INTERVAL = 10.0  # seconds between progress lines
 
 
 # ---- replay with a small per-game cache -------------------------------------------
+
 
 class _Replay:
     """Longest replayed history of one game: indices, move records, move JSON."""
@@ -138,20 +142,24 @@ class Replayer:
         ent.final = None
         for step in range(common, len(history)):
             if rules.is_over(s):
-                raise DataError(f"game {game_id}: history continues after the game ended "
-                                f"(step {step}; corrupt data)")
+                raise DataError(
+                    f"game {game_id}: history continues after the game ended "
+                    f"(step {step}; corrupt data)"
+                )
             legal = legal_moves(rules.geo, s)
             i = history[step]
             if i >= len(legal):
-                raise DataError(f"game {game_id}: move index {i} at step {step} is not legal "
-                                f"({len(legal)} legal moves; corrupt data)")
+                raise DataError(
+                    f"game {game_id}: move index {i} at step {step} is not legal "
+                    f"({len(legal)} legal moves; corrupt data)"
+                )
             mv = legal[i].copy()
             ent.jsons.append(move_to_json(rules, s, mv, step + 1))
             ent.moves.append(mv)
             ent.hist.append(i)
             s = apply_move(rules.geo, s, mv)
         ent.final = s
-        return s, ent.jsons[:len(history)]
+        return s, ent.jsons[: len(history)]
 
 
 # ---- sample lines -------------------------------------------------------------------
@@ -186,7 +194,8 @@ def _metadata(row: dict) -> dict:
                 "difficulty": int(levels[p - 1]) if p <= len(levels) else None,
                 "model_id": None,
                 "elo_estimate": None,
-            } for p in range(1, n + 1)
+            }
+            for p in range(1, n + 1)
         },
     }
 
@@ -208,8 +217,10 @@ def sample_from_row(row: dict, replayer: Replayer | None = None) -> dict:
     except (ValueError, TypeError, IndexError) as exc:
         raise DataError(f"game {gid}: unreadable stored state ({exc}; corrupt data)") from None
     if stored.shape != s.shape or not np.array_equal(stored, s):
-        raise DataError(f"game {gid}: stored state at step {len(moves)} differs from the "
-                        "state its history replays to (corrupt data)")
+        raise DataError(
+            f"game {gid}: stored state at step {len(moves)} differs from the "
+            "state its history replays to (corrupt data)"
+        )
     out = {
         "state": state_to_json(rules, s, moves, game_id=gid),
         "outcome": float(row["outcome"]),
@@ -222,8 +233,10 @@ def sample_from_row(row: dict, replayer: Replayer | None = None) -> dict:
     if mv is not None:
         mv = np.asarray(mv, dtype=np.int32)
         if not (legal_moves(rules.geo, s) == mv).all(axis=1).any():
-            raise DataError(f"game {gid}: recorded move at step {len(moves)} is not legal "
-                            "in its state (corrupt data)")
+            raise DataError(
+                f"game {gid}: recorded move at step {len(moves)} is not legal "
+                "in its state (corrupt data)"
+            )
         out["move"] = move_to_json(rules, s, mv, len(moves) + 1)
     out["metadata"] = _metadata(row)
     return out
@@ -233,17 +246,34 @@ def sample_from_row(row: dict, replayer: Replayer | None = None) -> dict:
 
 # columns a sample line is built from (others, e.g. the policy, are not read)
 REQUIRED_COLUMNS = (
-    "game_id", "worker_id", "game_seed", "board_type", "num_players", "engine_mode",
-    "difficulty_band", "seat_levels", "move_number", "ply_to_end", "outcome", "move",
-    "history", "header", "height", "marker", "collapsed", "stamp", "rings",
+    "game_id",
+    "worker_id",
+    "game_seed",
+    "board_type",
+    "num_players",
+    "engine_mode",
+    "difficulty_band",
+    "seat_levels",
+    "move_number",
+    "ply_to_end",
+    "outcome",
+    "move",
+    "history",
+    "header",
+    "height",
+    "marker",
+    "collapsed",
+    "stamp",
+    "rings",
 )
 
 
 def _check_columns(names, where: str) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in set(names)]
     if missing:
-        raise DataError(f"{where} lacks the sample column(s) {', '.join(missing)} "
-                        "(not a ringrift sample file)")
+        raise DataError(
+            f"{where} lacks the sample column(s) {', '.join(missing)} (not a ringrift sample file)"
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -291,7 +321,7 @@ class _Input:
             self.num_rows = src.num_rows
             return
         self.uri = str(src)
-        verify_file(self.uri)   # content digest and versions before any row is read
+        verify_file(self.uri)  # content digest and versions before any row is read
         with _open_parquet(self.uri) as pf:
             self.num_rows = pf.metadata.num_rows
 
@@ -314,8 +344,9 @@ class _Input:
                 start += n
             at = first or 0
             try:
-                for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=groups,
-                                             columns=list(REQUIRED_COLUMNS)):
+                for batch in pf.iter_batches(
+                    batch_size=BATCH_ROWS, row_groups=groups, columns=list(REQUIRED_COLUMNS)
+                ):
                     a, b = max(lo, at), min(hi, at + batch.num_rows)
                     if b > a:
                         yield batch.slice(a - at, b - a)
@@ -337,7 +368,7 @@ def chunk_range(total: int, chunk: tuple[int, int] | None) -> tuple[int, int]:
 
 
 def parse_chunk(text: str) -> tuple[int, int]:
-    """"K/N" -> (K, N) with 0 <= K < N."""
+    """ "K/N" -> (K, N) with 0 <= K < N."""
     k, sep, n = str(text).partition("/")
     try:
         k, n = int(k), int(n)
@@ -366,8 +397,10 @@ class Progress:
         rate = done / max(now - self.t0, 1e-9)
         left = (self.total - done) / rate if rate > 0 else float("inf")
         pct = 100.0 * done / self.total if self.total else 100.0
-        self.stream.write(f"export: {done:,}/{self.total:,} samples ({pct:.1f}%), "
-                          f"{rate:,.0f} samples/s, ETA {_duration(left)}\n")
+        self.stream.write(
+            f"export: {done:,}/{self.total:,} samples ({pct:.1f}%), "
+            f"{rate:,.0f} samples/s, ETA {_duration(left)}\n"
+        )
         self.stream.flush()
 
 
@@ -426,7 +459,7 @@ class _Deflater:
             self.raw.write(self.comp.compress(self.pending))
             self.pending = bytearray()
         while len(data) - i >= self.BLOCK:
-            self.raw.write(self.comp.compress(data[i:i + self.BLOCK]))
+            self.raw.write(self.comp.compress(data[i : i + self.BLOCK]))
             i += self.BLOCK
         self.pending += data[i:]
 
@@ -436,8 +469,14 @@ class _Deflater:
         self.raw.write(self.comp.flush())
 
 
-def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] | None = None,
-                   progress: bool = False, use_fast: bool = True) -> dict:
+def export_samples(
+    part_uris_or_tables,
+    out_uri: str,
+    *,
+    chunk: tuple[int, int] | None = None,
+    progress: bool = False,
+    use_fast: bool = True,
+) -> dict:
     """Write every row of the inputs (or of one chunk of them) as one JSON
     line; returns counts."""
     inputs = [_Input(src) for src in part_uris_or_tables]
@@ -466,9 +505,16 @@ def export_samples(part_uris_or_tables, out_uri: str, *, chunk: tuple[int, int] 
                     meter.update(samples)
         if sink is not raw:
             sink.close()
-    return {"inputs": len(inputs), "samples": samples, "games": len(games),
-            "terminal_samples": terminal, "output": out_uri, "rows": [lo, hi],
-            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
+    return {
+        "inputs": len(inputs),
+        "samples": samples,
+        "games": len(games),
+        "terminal_samples": terminal,
+        "output": out_uri,
+        "rows": [lo, hi],
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+    }
 
 
 def _check_output(output: str) -> None:
@@ -476,8 +522,14 @@ def _check_output(output: str) -> None:
         raise DataError(f"output must be a .jsonl.gz (or .jsonl) path or URI, got {output!r}")
 
 
-def main_export(inputs: list[str], output: str, *, chunk: str | None = None,
-                progress: bool = False, full: bool = False):
+def main_export(
+    inputs: list[str],
+    output: str,
+    *,
+    chunk: str | None = None,
+    progress: bool = False,
+    full: bool = False,
+):
     """CLI entry: `ringrift export --output OUT [--chunk K/N] INPUT...`; returns
     the number of samples written (the counts dict with ``full=True``)."""
     if not inputs:

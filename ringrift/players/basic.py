@@ -1,6 +1,7 @@
 """Shared jitted helpers: one-hot policies, weight noise, the one-ply greedy
 choice (the heuristic player's move, also used by heuristic rollouts) and a
 cheap move-type ordering. The random player is a uniform draw in select.py."""
+
 import numpy as np
 from numba import njit
 
@@ -67,8 +68,12 @@ def move_type_priority(t):
     """Cheap move ordering: tactical and scoring moves first."""
     if t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE:
         return 0
-    if (t == MT_PROCESS_LINE or t == MT_CHOOSE_LINE_OPTION or t == MT_CHOOSE_TERRITORY
-            or t == MT_RECOVERY_SLIDE):
+    if (
+        t == MT_PROCESS_LINE
+        or t == MT_CHOOSE_LINE_OPTION
+        or t == MT_CHOOSE_TERRITORY
+        or t == MT_RECOVERY_SLIDE
+    ):
         return 1
     if t == MT_MOVE_STACK:
         return 2

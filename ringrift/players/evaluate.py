@@ -14,6 +14,7 @@ line and complete lines, overtaking threats (attacks / vulnerable stacks,
 checked with the real capture geometry), and - during the mover's line and
 territory steps - the regions the mover could claim now.
 """
+
 import numpy as np
 from numba import njit
 
@@ -179,15 +180,21 @@ def player_scores(geo, s, w, sc):
         tr = s[TERR + p]
         fe = e / vthr
         ft = tr / tthr
-        sc[p] += (w[W_BOARD] * nrings[p] + w[W_HAND] * hand + w[W_ELIM] * e
-                  + w[W_ELIM_PROX] * fe * fe * fe + w[W_TERR] * tr
-                  + w[W_TERR_PROX] * ft * ft * ft)
+        sc[p] += (
+            w[W_BOARD] * nrings[p]
+            + w[W_HAND] * hand
+            + w[W_ELIM] * e
+            + w[W_ELIM_PROX] * fe * fe * fe
+            + w[W_TERR] * tr
+            + w[W_TERR_PROX] * ft * ft * ft
+        )
         if nstacks[p] == 0:
             sc[p] += w[W_NO_STACKS]
     # regions the mover can claim during this turn's territory step
     ph = s[PHASE]
-    if w[W_REGION] != 0.0 and (ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE
-                               or ph == PH_CHAIN_CAPTURE):
+    if w[W_REGION] != 0.0 and (
+        ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE or ph == PH_CHAIN_CAPTURE
+    ):
         cur_p = s[CUR]
         if nstacks[cur_p] > 0:
             cells, offs = find_regions(geo, s)

@@ -27,6 +27,7 @@ Engine modes pick the level of every seat for one game (``seat_levels``):
 
 Bands: ``light`` = levels 1-4 (cheap: bulk self-play), ``full`` = 1-10.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,19 +49,33 @@ MCTS_LEVELS = (5, 6, 7, 8, 9, 10)
 _LADDER = {
     1: (P.K_RANDOM, {}, {}),
     2: (P.K_HEURISTIC, {}, {P.F_RANDOMNESS: 0.1, P.F_NOISE: 0.1}),
-    3: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 80, P.I_BEAM: 4},
-        {P.F_RANDOMNESS: 0.05, P.F_NOISE: 0.05}),
-    4: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 250, P.I_BEAM: 8},
-        {P.F_RANDOMNESS: 0.02}),
+    3: (
+        P.K_MINIMAX,
+        {P.I_DEPTH: 2, P.I_NODES: 80, P.I_BEAM: 4},
+        {P.F_RANDOMNESS: 0.05, P.F_NOISE: 0.05},
+    ),
+    4: (P.K_MINIMAX, {P.I_DEPTH: 2, P.I_NODES: 250, P.I_BEAM: 8}, {P.F_RANDOMNESS: 0.02}),
 }
 _MCTS_VISITS = {5: 64, 6: 128, 7: 256, 8: 512, 9: 1024, 10: 2048}
 for _lv, _v in _MCTS_VISITS.items():
     _LADDER[_lv] = (
         P.K_MCTS,
-        {P.I_VISITS: _v, P.I_ROLLOUT_LEN: 0, P.I_ROLLOUT_KIND: P.ROLLOUT_RANDOM,
-         P.I_PRIORS: 1, P.I_MAX_NODES: min(1 << 19, 160 * _v + 8192), P.I_TEMP_STEPS: 8},
-        {P.F_CPUCT: 1.5, P.F_PRIOR_TEMP: 8.0, P.F_VALUE_SCALE: 30.0, P.F_NOISE: 0.05,
-         P.F_TEMPERATURE: 1.0, P.F_WIDEN: 0.5},
+        {
+            P.I_VISITS: _v,
+            P.I_ROLLOUT_LEN: 0,
+            P.I_ROLLOUT_KIND: P.ROLLOUT_RANDOM,
+            P.I_PRIORS: 1,
+            P.I_MAX_NODES: min(1 << 19, 160 * _v + 8192),
+            P.I_TEMP_STEPS: 8,
+        },
+        {
+            P.F_CPUCT: 1.5,
+            P.F_PRIOR_TEMP: 8.0,
+            P.F_VALUE_SCALE: 30.0,
+            P.F_NOISE: 0.05,
+            P.F_TEMPERATURE: 1.0,
+            P.F_WIDEN: 0.5,
+        },
     )
 
 
@@ -68,11 +83,13 @@ def check_mode_and_band(mode: str, band: str) -> None:
     """Raise ValueError (one line, listing the valid values) for an unknown
     engine mode or difficulty band."""
     if mode not in ENGINE_MODES:
-        raise ValueError(f"unknown engine mode {mode!r}; valid engine modes: "
-                         f"{', '.join(ENGINE_MODES)}")
+        raise ValueError(
+            f"unknown engine mode {mode!r}; valid engine modes: {', '.join(ENGINE_MODES)}"
+        )
     if band not in BANDS:
-        raise ValueError(f"unknown difficulty band {band!r}; valid difficulty bands: "
-                         f"{', '.join(BANDS)}")
+        raise ValueError(
+            f"unknown difficulty band {band!r}; valid difficulty bands: {', '.join(BANDS)}"
+        )
 
 
 def check_level(level: int) -> None:
@@ -80,8 +97,9 @@ def check_level(level: int) -> None:
         raise ValueError(f"unknown ladder level {level!r}; valid levels: 1-10")
 
 
-def seat_levels(engine_mode: str, band: str, num_players: int,
-                rng: np.random.Generator) -> list[int]:
+def seat_levels(
+    engine_mode: str, band: str, num_players: int, rng: np.random.Generator
+) -> list[int]:
     """The ladder level of each seat (seat 1 first) for one game."""
     check_mode_and_band(engine_mode, band)
     levels = BANDS[band]
@@ -114,10 +132,16 @@ def parse_profile(text: str, name: str, board_type: str | None = None) -> tuple[
     missing = [n for n in P.WEIGHT_NAMES if n not in data]
     unknown = [n for n in data if n not in P.WEIGHT_NAMES]
     if missing or unknown:
-        raise ValueError(f"heuristic profile {name}: missing weights {missing}, "
-                         f"unknown weights {unknown}")
-    bad = [n for n in P.WEIGHT_NAMES if not isinstance(data[n], (int, float))
-           or isinstance(data[n], bool) or not np.isfinite(data[n])]
+        raise ValueError(
+            f"heuristic profile {name}: missing weights {missing}, unknown weights {unknown}"
+        )
+    bad = [
+        n
+        for n in P.WEIGHT_NAMES
+        if not isinstance(data[n], (int, float))
+        or isinstance(data[n], bool)
+        or not np.isfinite(data[n])
+    ]
     if bad:
         raise ValueError(f"heuristic profile {name}: weights {bad} are not finite numbers")
     own = doc.get("board_type")
@@ -183,13 +207,22 @@ def describe_level(level: int) -> str:
     kind, ip, fp = _LADDER[level]
     name = P.KIND_NAMES[kind]
     if kind == P.K_MINIMAX:
-        return (f"{name} depth {ip[P.I_DEPTH]} beam {ip[P.I_BEAM]} "
-                f"nodes {ip[P.I_NODES]}")
+        return f"{name} depth {ip[P.I_DEPTH]} beam {ip[P.I_BEAM]} nodes {ip[P.I_NODES]}"
     if kind == P.K_MCTS:
         return f"{name} {ip[P.I_VISITS]} visits"
     return name
 
 
-__all__ = ["BANDS", "ENGINE_MODES", "LEVELS", "MCTS_LEVELS", "check_mode_and_band",
-           "describe_level", "load_profile", "parse_profile", "player_params", "profile_weights",
-           "seat_levels"]
+__all__ = [
+    "BANDS",
+    "ENGINE_MODES",
+    "LEVELS",
+    "MCTS_LEVELS",
+    "check_mode_and_band",
+    "describe_level",
+    "load_profile",
+    "parse_profile",
+    "player_params",
+    "profile_weights",
+    "seat_levels",
+]

@@ -30,6 +30,7 @@ each child when widening (that visit is exploration by construction). The
 move played is the most visited one or, during the first I_TEMP_STEPS engine
 steps of a game, a sample from visits^(1/T) when a temperature T is set.
 """
+
 from collections import namedtuple
 
 import numpy as np
@@ -104,29 +105,37 @@ def rollout(geo, s, w, length, kind, buf, sc, vals):
 
 # The tree lives in flat arrays indexed by node (node 0 = the root); a node's
 # children are the nodes first[node] .. first[node] + nch[node] - 1.
-Tree = namedtuple("Tree", [
-    "first",   # int32: first child, -1 = not expanded
-    "nch",     # int32: number of children
-    "mv",      # int32 (cap, MF): the move leading to the node
-    "mi",      # int32: that move's index in its parent's move list
-    "nvis",    # float64: visits
-    "wsum",    # float64 (cap, PSLOTS): value sum per player
-    "prior",   # float64: prior probability
-    "sv",      # float64 (cap, PSLOTS): static value per player (priors only)
-])
+Tree = namedtuple(
+    "Tree",
+    [
+        "first",  # int32: first child, -1 = not expanded
+        "nch",  # int32: number of children
+        "mv",  # int32 (cap, MF): the move leading to the node
+        "mi",  # int32: that move's index in its parent's move list
+        "nvis",  # float64: visits
+        "wsum",  # float64 (cap, PSLOTS): value sum per player
+        "prior",  # float64: prior probability
+        "sv",  # float64 (cap, PSLOTS): static value per player (priors only)
+    ],
+)
 
 
 @njit(cache=True)
 def _new_tree(cap):
-    return Tree(np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
-                np.empty((cap, MF), dtype=np.int32), np.empty(cap, dtype=np.int32),
-                np.empty(cap, dtype=np.float64), np.empty((cap, PSLOTS), dtype=np.float64),
-                np.empty(cap, dtype=np.float64), np.empty((cap, PSLOTS), dtype=np.float64))
+    return Tree(
+        np.empty(cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+        np.empty((cap, MF), dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+        np.empty(cap, dtype=np.float64),
+        np.empty((cap, PSLOTS), dtype=np.float64),
+        np.empty(cap, dtype=np.float64),
+        np.empty((cap, PSLOTS), dtype=np.float64),
+    )
 
 
 @njit(cache=True)
-def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale,
-            sc, val, tmp):
+def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale, sc, val, tmp):
     """Children at[0:k] of node for moves[:k], best prior first (mi = index
     into moves). With priors, returns the slot of the mover's best child."""
     first, nch, mv, mi, nvis, wsum, prior, sv = tree
@@ -147,7 +156,7 @@ def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale
         return -1
     # static value of every child: its prior and per-player values in [0, 1]
     raw = tmp[0, :k]
-    vv = tmp[1:1 + PSLOTS, :k]
+    vv = tmp[1 : 1 + PSLOTS, :k]
     mx = -np.inf
     for i in range(k):
         ch = apply_move(geo, s, moves[i])
@@ -360,8 +369,23 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
             kk = legal_moves_into(geo, s, buf)
             if used + kk <= cap:
                 mover = s[CUR]
-                bc = _expand(geo, s, buf, kk, used, node, tree, use_priors, w, mover,
-                             ptemp, scale, sc, val, tmp)
+                bc = _expand(
+                    geo,
+                    s,
+                    buf,
+                    kk,
+                    used,
+                    node,
+                    tree,
+                    use_priors,
+                    w,
+                    mover,
+                    ptemp,
+                    scale,
+                    sc,
+                    val,
+                    tmp,
+                )
                 used += kk
                 if bc >= 0 and rlen == 0:
                     _one_ply_value(tree, bc, kk, mover, val)

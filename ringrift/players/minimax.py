@@ -18,6 +18,7 @@ their children while budget remains.
 Ties at the root are broken at random; otherwise the search is deterministic.
 The search is iterative (Numba cannot cache recursive functions).
 """
+
 import numpy as np
 from numba import njit
 
@@ -42,8 +43,9 @@ def _leaf(geo, s, w, me, sc, ply):
 
 
 @njit(cache=True)
-def _enter(geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply, ctr, budget,
-           beam, leafv):
+def _enter(
+    geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply, ctr, budget, beam, leafv
+):
     """Open the node s at `ply`: returns True with its frame set up (moves in
     bufs[ply], search order in idx[ply], children to search in nsearch[ply],
     state in states[ply]), or False with its value in leafv[0]."""
@@ -98,8 +100,9 @@ def _search(geo, s, depth, alpha, beta, me, w, sc, bufs, vals, idx, ply0, ctr, b
     ismax = np.zeros(maxply, dtype=np.bool_)
     states = np.empty((maxply, s.shape[0]), dtype=np.int32)
     leafv = np.zeros(1)
-    if not _enter(geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply0, ctr,
-                  budget, beam, leafv):
+    if not _enter(
+        geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply0, ctr, budget, beam, leafv
+    ):
         return leafv[0]
     ply = ply0
     dep[ply] = depth
@@ -115,8 +118,24 @@ def _search(geo, s, depth, alpha, beta, me, w, sc, bufs, vals, idx, ply0, ctr, b
             c = apply_move(geo, states[ply], bufs[ply, idx[ply, j]])
             ctr[0] += 1
             q = ply + 1
-            if _enter(geo, c, dep[ply] - 1, me, w, sc, bufs, vals, idx, nsearch, states, q,
-                      ctr, budget, beam, leafv):
+            if _enter(
+                geo,
+                c,
+                dep[ply] - 1,
+                me,
+                w,
+                sc,
+                bufs,
+                vals,
+                idx,
+                nsearch,
+                states,
+                q,
+                ctr,
+                budget,
+                beam,
+                leafv,
+            ):
                 dep[q] = dep[ply] - 1
                 al[q] = al[ply]
                 be[q] = be[ply]
@@ -191,8 +210,9 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
         i = order[j]
         c = apply_move(geo, s, moves[i])
         ctr[0] += 1
-        r = _search(geo, c, depth - 1, alpha, np.inf, me, w, sc, bufs, vals, idx, 1,
-                    ctr, budget, beam)
+        r = _search(
+            geo, c, depth - 1, alpha, np.inf, me, w, sc, bufs, vals, idx, 1, ctr, budget, beam
+        )
         vals_out[i] = r
         if r > bestv:
             bestv = r

@@ -9,6 +9,7 @@ not use are ignored (the worker pads every seat to common lengths with zeros).
 (probability of a uniformly random move) and ``fparams[F_NOISE]`` (relative
 weight noise, redrawn at every decision).
 """
+
 from __future__ import annotations
 
 # ---- kinds ------------------------------------------------------------------
@@ -19,29 +20,29 @@ K_MCTS = 3
 KIND_NAMES = ("random", "heuristic", "minimax", "mcts")
 
 # ---- fparams (all kinds) -----------------------------------------------------
-F_RANDOMNESS = 0      # probability of a uniformly random move
-F_NOISE = 1           # weight noise: w_i *= 1 + noise * N(0, 1), per decision
+F_RANDOMNESS = 0  # probability of a uniformly random move
+F_NOISE = 1  # weight noise: w_i *= 1 + noise * N(0, 1), per decision
 # mcts
-F_CPUCT = 2           # exploration constant (PUCT with priors, UCT without)
-F_PRIOR_TEMP = 3      # softmax temperature of the priors, in evaluation points
-F_VALUE_SCALE = 4     # leaf value = sigmoid(score difference / scale)
-F_TEMPERATURE = 5     # > 0: sample the played move from visits^(1/T) ...
-F_WIDEN = 6           # progressive widening: a node with n visits searches its
-                      # best max(1, widen * n) children (0 = all; see mcts.py)
+F_CPUCT = 2  # exploration constant (PUCT with priors, UCT without)
+F_PRIOR_TEMP = 3  # softmax temperature of the priors, in evaluation points
+F_VALUE_SCALE = 4  # leaf value = sigmoid(score difference / scale)
+F_TEMPERATURE = 5  # > 0: sample the played move from visits^(1/T) ...
+F_WIDEN = 6  # progressive widening: a node with n visits searches its
+# best max(1, widen * n) children (0 = all; see mcts.py)
 NF = 7
 
 # ---- iparams ----------------------------------------------------------------
 # minimax
-I_DEPTH = 0           # decision steps searched (forced single-move steps are free)
-I_NODES = 1           # node budget: apply_move calls below the root scan
-I_BEAM = 2            # children searched deeper per interior node (0 = all)
+I_DEPTH = 0  # decision steps searched (forced single-move steps are free)
+I_NODES = 1  # node budget: apply_move calls below the root scan
+I_BEAM = 2  # children searched deeper per interior node (0 = all)
 # mcts
-I_VISITS = 0          # simulations per decision
-I_ROLLOUT_LEN = 1     # rollout steps after the leaf (0 = evaluate the leaf)
-I_ROLLOUT_KIND = 2    # 0 random rollout, 1 greedy heuristic rollout
-I_PRIORS = 3          # 1 = PUCT with heuristic priors, 0 = UCT
-I_MAX_NODES = 4       # tree capacity (nodes); memory is bounded by it
-I_TEMP_STEPS = 5      # ... while s[MOVE_COUNT] < this (0: never sample)
+I_VISITS = 0  # simulations per decision
+I_ROLLOUT_LEN = 1  # rollout steps after the leaf (0 = evaluate the leaf)
+I_ROLLOUT_KIND = 2  # 0 random rollout, 1 greedy heuristic rollout
+I_PRIORS = 3  # 1 = PUCT with heuristic priors, 0 = UCT
+I_MAX_NODES = 4  # tree capacity (nodes); memory is bounded by it
+I_TEMP_STEPS = 5  # ... while s[MOVE_COUNT] < this (0: never sample)
 NI = 6
 
 ROLLOUT_RANDOM = 0
@@ -49,29 +50,47 @@ ROLLOUT_HEURISTIC = 1
 
 # ---- heuristic weights (one evaluation term each, per player) ----------------
 WEIGHT_NAMES = (
-    "stacks",            # stacks controlled
-    "cap_height",        # sum of cap heights of controlled stacks
+    "stacks",  # stacks controlled
+    "cap_height",  # sum of cap heights of controlled stacks
     "controlled_rings",  # rings in controlled stacks (any colour)
-    "rings_on_board",    # own-colour rings on the board
-    "buried_rings",      # own rings under an opponent's cap
-    "rings_in_hand",     # rings in hand
-    "eliminated",        # rings credited as eliminated (victory count)
-    "elim_proximity",    # (eliminated / victory threshold) ** 3
-    "territory",         # territory spaces
-    "terr_proximity",    # (territory / territory threshold) ** 3
-    "markers",           # markers on the board
-    "mobility",          # open neighbouring cells of controlled stacks
-    "line_threats",      # marker runs one short of a line
-    "lines",             # complete marker lines (pending processing)
-    "region_threats",    # cells + rings of regions the player to move can claim
-    "attacks",           # opponent stacks one of ours can overtake
-    "vulnerable",        # our stacks an opponent can overtake
-    "stuck_stacks",      # controlled stacks with no open neighbour
-    "no_stacks",         # 1 when the player controls nothing but has rings left
+    "rings_on_board",  # own-colour rings on the board
+    "buried_rings",  # own rings under an opponent's cap
+    "rings_in_hand",  # rings in hand
+    "eliminated",  # rings credited as eliminated (victory count)
+    "elim_proximity",  # (eliminated / victory threshold) ** 3
+    "territory",  # territory spaces
+    "terr_proximity",  # (territory / territory threshold) ** 3
+    "markers",  # markers on the board
+    "mobility",  # open neighbouring cells of controlled stacks
+    "line_threats",  # marker runs one short of a line
+    "lines",  # complete marker lines (pending processing)
+    "region_threats",  # cells + rings of regions the player to move can claim
+    "attacks",  # opponent stacks one of ours can overtake
+    "vulnerable",  # our stacks an opponent can overtake
+    "stuck_stacks",  # controlled stacks with no open neighbour
+    "no_stacks",  # 1 when the player controls nothing but has rings left
 )
 NW = len(WEIGHT_NAMES)
-(W_STACKS, W_CAP, W_CTRL, W_BOARD, W_BURIED, W_HAND, W_ELIM, W_ELIM_PROX,
- W_TERR, W_TERR_PROX, W_MARKERS, W_MOBILITY, W_LINE_NEAR, W_LINES, W_REGION,
- W_ATTACK, W_VULN, W_STUCK, W_NO_STACKS) = range(NW)
+(
+    W_STACKS,
+    W_CAP,
+    W_CTRL,
+    W_BOARD,
+    W_BURIED,
+    W_HAND,
+    W_ELIM,
+    W_ELIM_PROX,
+    W_TERR,
+    W_TERR_PROX,
+    W_MARKERS,
+    W_MOBILITY,
+    W_LINE_NEAR,
+    W_LINES,
+    W_REGION,
+    W_ATTACK,
+    W_VULN,
+    W_STUCK,
+    W_NO_STACKS,
+) = range(NW)
 
-WIN_SCORE = 1.0e6     # terminal win (loss = -WIN_SCORE), from a player's view
+WIN_SCORE = 1.0e6  # terminal win (loss = -WIN_SCORE), from a player's view

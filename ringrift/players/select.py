@@ -9,6 +9,7 @@ plays a uniformly random move with probability fparams[F_RANDOMNESS] (policy
 one-hot on it) and redraws its weight noise per decision. All randomness
 comes from Numba's np.random (seeded once per game by the caller).
 """
+
 import numpy as np
 from numba import njit
 
@@ -24,8 +25,9 @@ def select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out):
     if k <= 1:
         one_hot(policy_out, k, 0)
         return 0
-    if kind == K_RANDOM or (fparams[F_RANDOMNESS] > 0.0
-                            and np.random.random() < fparams[F_RANDOMNESS]):
+    if kind == K_RANDOM or (
+        fparams[F_RANDOMNESS] > 0.0 and np.random.random() < fparams[F_RANDOMNESS]
+    ):
         i = np.random.randint(k)
         one_hot(policy_out, k, i)
         return i

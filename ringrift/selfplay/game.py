@@ -6,6 +6,7 @@ initial state rebuilds every state exactly. Steps whose only legal move is a
 bookkeeping move are applied automatically (the reference's self-play host does
 the same); every other step is a decision by the seat's player.
 """
+
 import numpy as np
 from numba import njit
 
@@ -76,8 +77,14 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
             poff[ndec] = npol
         s = apply_move(geo, s, out[choices[nsteps]])
         nsteps += 1
-    return (s, choices[:nsteps].copy(), decision[:nsteps].copy(), poff[:ndec + 1].copy(),
-            pidx[:npol].copy(), pprob[:npol].copy())
+    return (
+        s,
+        choices[:nsteps].copy(),
+        decision[:nsteps].copy(),
+        poff[: ndec + 1].copy(),
+        pidx[:npol].copy(),
+        pprob[:npol].copy(),
+    )
 
 
 @njit(cache=True)

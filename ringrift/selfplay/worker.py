@@ -3,6 +3,7 @@
 Same flags and meaning as the seed's worker. Everything random derives from
 (--seed, game index), so the same flags give byte-identical output.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,7 +42,7 @@ class WorkerConfig:
     worker_id: str = ""
     swap_rule: bool = False
     game_offset: int = 0
-    heuristic_profile: str = ""   # weight profile file/URI; "" = the board's shipped one
+    heuristic_profile: str = ""  # weight profile file/URI; "" = the board's shipped one
     extra: dict = field(default_factory=dict)
 
 
@@ -56,8 +57,7 @@ def game_seed(seed: int, game_index: int) -> int:
 
 def sample_positions(ndec: int, every: int) -> list[int]:
     """Positions 0..ndec (ndec = the terminal position) kept as samples."""
-    return [i for i in range(ndec + 1)
-            if i < FIRST_LAST or i > ndec - FIRST_LAST or i % every == 0]
+    return [i for i in range(ndec + 1) if i < FIRST_LAST or i > ndec - FIRST_LAST or i % every == 0]
 
 
 def params_for(levels, board_type, weights=None):
@@ -76,9 +76,9 @@ def params_for(levels, board_type, weights=None):
     w = np.zeros((n + 1, max(nw, 1)), dtype=np.float64)
     for seat, (kind, i, f, ww) in enumerate(built, start=1):
         kinds[seat] = kind
-        ip[seat, :len(i)] = i
-        fp[seat, :len(f)] = f
-        w[seat, :len(ww)] = ww
+        ip[seat, : len(i)] = i
+        fp[seat, : len(f)] = f
+        w[seat, : len(ww)] = ww
     return kinds, ip, fp, w
 
 
@@ -107,7 +107,8 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
     kinds, ip, fp, w = params_for(levels, rules.board_type, weights)
     s0 = rules.new_game()
     final, choices, decision, poff, pidx, pprob = play_game(
-        rules.geo, s0, kinds, ip, fp, w, seed, cfg.max_moves)
+        rules.geo, s0, kinds, ip, fp, w, seed, cfg.max_moves
+    )
     steps = len(choices)
     dec_steps = np.flatnonzero(decision)
     ndec = len(dec_steps)
@@ -135,22 +136,46 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
             outcome = 1.0 if winner == mover else 0.0
         terminal = i == ndec
         rows.add(
-            game_id=game_id, worker_id=cfg.worker_id, game_index=g, game_seed=seed,
-            game_hash=ghash, board_type=rules.board_type, num_players=n,
-            engine_mode=cfg.engine_mode, difficulty_band=cfg.difficulty_band,
-            seat_levels=list(levels) + pad, move_number=i, ply_to_end=ndec - i,
-            step=int(want[j]), game_decisions=ndec, game_steps=steps,
-            victory_type=victory, winner=winner, player_to_move=mover,
-            phase=int(st[L.PHASE]), outcome=outcome, values=values + [0.0] * len(pad),
+            game_id=game_id,
+            worker_id=cfg.worker_id,
+            game_index=g,
+            game_seed=seed,
+            game_hash=ghash,
+            board_type=rules.board_type,
+            num_players=n,
+            engine_mode=cfg.engine_mode,
+            difficulty_band=cfg.difficulty_band,
+            seat_levels=list(levels) + pad,
+            move_number=i,
+            ply_to_end=ndec - i,
+            step=int(want[j]),
+            game_decisions=ndec,
+            game_steps=steps,
+            victory_type=victory,
+            winner=winner,
+            player_to_move=mover,
+            phase=int(st[L.PHASE]),
+            outcome=outcome,
+            values=values + [0.0] * len(pad),
             ranks=list(ranks) + pad,
             move=None if terminal else moves[j].tolist(),
-            policy_index=[] if terminal else pidx[poff[i]:poff[i + 1]].tolist(),
-            policy_prob=[] if terminal else pprob[poff[i]:poff[i + 1]].tolist(),
-            history=hist[:want[j]], header=header, height=height, marker=marker,
-            collapsed=collapsed, stamp=stamp, rings=rings,
+            policy_index=[] if terminal else pidx[poff[i] : poff[i + 1]].tolist(),
+            policy_prob=[] if terminal else pprob[poff[i] : poff[i + 1]].tolist(),
+            history=hist[: want[j]],
+            header=header,
+            height=height,
+            marker=marker,
+            collapsed=collapsed,
+            stamp=stamp,
+            rings=rings,
         )
-    return {"winner": winner, "steps": steps, "decisions": ndec, "samples": len(keep),
-            "victory_type": victory}
+    return {
+        "winner": winner,
+        "steps": steps,
+        "decisions": ndec,
+        "samples": len(keep),
+        "victory_type": victory,
+    }
 
 
 OUTPUT_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz")
@@ -159,11 +184,19 @@ OUTPUT_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz")
 def game_settings(cfg: WorkerConfig, weights) -> dict:
     """Everything that decides a part's games (with its game range): two parts
     with equal settings hold the same bytes."""
-    out = {"board_type": cfg.board_type, "num_players": cfg.num_players,
-           "engine_mode": cfg.engine_mode, "difficulty_band": cfg.difficulty_band,
-           "sample_every_n_moves": cfg.sample_every_n_moves, "max_moves": cfg.max_moves,
-           "seed": cfg.seed, "swap_rule": cfg.swap_rule, "worker_id": cfg.worker_id,
-           "game_offset": cfg.game_offset, "games": cfg.num_games}
+    out = {
+        "board_type": cfg.board_type,
+        "num_players": cfg.num_players,
+        "engine_mode": cfg.engine_mode,
+        "difficulty_band": cfg.difficulty_band,
+        "sample_every_n_moves": cfg.sample_every_n_moves,
+        "max_moves": cfg.max_moves,
+        "seed": cfg.seed,
+        "swap_rule": cfg.swap_rule,
+        "worker_id": cfg.worker_id,
+        "game_offset": cfg.game_offset,
+        "games": cfg.num_games,
+    }
     if weights is not None:
         out["heuristic_weights_digest"] = weights_digest(weights)
     return out
@@ -202,7 +235,7 @@ def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
         for j in range(cfg.num_games):
             rows = GameRows()
             res = play_one(rules, cfg, cfg.game_offset + j, rows, weights)
-            writer.add(rows.cols)   # rows leave memory a row group at a time
+            writer.add(rows.cols)  # rows leave memory a row group at a time
             samples += len(rows)
             if res["winner"]:
                 wins[str(res["winner"])] += 1
@@ -214,21 +247,31 @@ def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
                 progress(j + 1, cfg.num_games, samples)
         dt = time.perf_counter() - t0
         stats = {
-            **game_settings(cfg, weights), "games": cfg.num_games, "samples": samples,
-            "schema_version": SCHEMA_VERSION, "engine_version": ENGINE_VERSION,
+            **game_settings(cfg, weights),
+            "games": cfg.num_games,
+            "samples": samples,
+            "schema_version": SCHEMA_VERSION,
+            "engine_version": ENGINE_VERSION,
             "package_version": __version__,
-            "wins_by_seat": wins, "draws": draws, "victory_types": dict(sorted(victory.items())),
+            "wins_by_seat": wins,
+            "draws": draws,
+            "victory_types": dict(sorted(victory.items())),
             "avg_decisions_per_game": decisions / cfg.num_games,
         }
         if weights is not None:
-            stats["heuristic_profile"] = {"uri": redact_uri(cfg.heuristic_profile),
-                                          "weights": dict(zip(WEIGHT_NAMES, weights))}
+            stats["heuristic_profile"] = {
+                "uri": redact_uri(cfg.heuristic_profile),
+                "weights": dict(zip(WEIGHT_NAMES, weights)),
+            }
         stats["digest"] = writer.close(stats)
     except BaseException as exc:
         writer.abort(exc)
         raise
-    timing = {"seconds": dt, "games_per_s": cfg.num_games / dt if dt else 0.0,
-              "samples_per_s": samples / dt if dt else 0.0}
+    timing = {
+        "seconds": dt,
+        "games_per_s": cfg.num_games / dt if dt else 0.0,
+        "samples_per_s": samples / dt if dt else 0.0,
+    }
     return {**stats, **timing}
 
 
@@ -278,19 +321,23 @@ def terminal_progress():
     def show(done, total, samples):
         width = 30
         filled = width * done // total
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} games, "
-                         f"{samples} samples")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} games, {samples} samples"
+        )
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
     return show
 
 
 def summary_line(st: dict) -> str:
     wins = ", ".join(f"p{k}: {v}" for k, v in st["wins_by_seat"].items())
-    return (f"{st['games']} games, {st['samples']} samples, {st['games_per_s']:.2f} games/s, "
-            f"{st['samples_per_s']:.1f} samples/s, wins by seat ({wins}), "
-            f"avg length {st['avg_decisions_per_game']:.1f} moves, draws {st['draws']}")
+    return (
+        f"{st['games']} games, {st['samples']} samples, {st['games_per_s']:.2f} games/s, "
+        f"{st['samples_per_s']:.1f} samples/s, wins by seat ({wins}), "
+        f"avg length {st['avg_decisions_per_game']:.1f} moves, draws {st['draws']}"
+    )
 
 
 def json_dumps(obj) -> str:

@@ -6,6 +6,7 @@ game.py    replay + sampling + history frames (Numba, chunked)
 core.py    one game -> the reference's sample arrays, values
 export.py  Parquet parts/aggregates -> NPZ file or shards (streaming)
 """
+
 from .core import EncodeConfig, GameEncoder, GameSpec, game_arrays
 
 __all__ = ["EncodeConfig", "GameEncoder", "GameSpec", "game_arrays", "spec_from_trace"]
@@ -19,8 +20,11 @@ def spec_from_trace(rec: dict, game_id: str) -> GameSpec:
     from ..engine.api import Rules
     from ..engine.rules import apply_move
 
-    rules = Rules(rec["board_type"], int(rec["num_players"]),
-                  swap_rule=bool(rec.get("swap_rule_enabled", False)))
+    rules = Rules(
+        rec["board_type"],
+        int(rec["num_players"]),
+        swap_rule=bool(rec.get("swap_rule_enabled", False)),
+    )
     s = rules.new_game()
     choices = []
     for step in rec["steps"]:
@@ -29,6 +33,10 @@ def spec_from_trace(rec: dict, game_id: str) -> GameSpec:
         i = keys.index(step["chosen"])
         choices.append(i)
         s = apply_move(rules.geo, s, moves[i])
-    return GameSpec(game_id, rec["board_type"], int(rec["num_players"]),
-                    np.array(choices, dtype=np.int32),
-                    swap_rule=bool(rec.get("swap_rule_enabled", False)))
+    return GameSpec(
+        game_id,
+        rec["board_type"],
+        int(rec["num_players"]),
+        np.array(choices, dtype=np.int32),
+        swap_rule=bool(rec.get("swap_rule_enabled", False)),
+    )

@@ -13,6 +13,7 @@ or four players (and ``values_mp`` for every player count) rank the seats by
 in seat order, value 1 - 2(rank - 1)/(n - 1). A game without a winner gives no
 samples (the reference drops it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class GameSpec:
     game_id: str
     board_type: str
     num_players: int
-    choices: np.ndarray                  # int32, one legal-move index per engine step
+    choices: np.ndarray  # int32, one legal-move index per engine step
     swap_rule: bool = False
     lps_rounds: int = 3
     # policy targets recorded at some steps (CSR over steps): the legal-move
@@ -47,7 +48,7 @@ class GameSpec:
 @dataclass(frozen=True)
 class EncodeConfig:
     board_type: str
-    encoder: str = "v2"                  # hex: v2 / v3; square boards: the legacy encoder
+    encoder: str = "v2"  # hex: v2 / v3; square boards: the legacy encoder
     sample_every: int = 1
     history_length: int = HISTORY_LENGTH
     soft: bool = True
@@ -97,6 +98,7 @@ def final_values(final: np.ndarray, num_players: int):
 
 class Chunk:
     """One chunk of a game's samples (arrays are views into reusable buffers)."""
+
     __slots__ = ("features", "globals", "meta", "pol_off", "pol_idx", "pol_val")
 
     def __init__(self, features, globals_, meta, pol_off, pol_idx, pol_val):
@@ -114,8 +116,9 @@ class Chunk:
 class GameEncoder:
     """Reusable buffers for encoding games of one board/encoder config."""
 
-    def __init__(self, cfg: EncodeConfig, chunk_samples: int | None = None,
-                 chunk_bytes: int = 64 << 20):
+    def __init__(
+        self, cfg: EncodeConfig, chunk_samples: int | None = None, chunk_bytes: int = 64 << 20
+    ):
         self.cfg = cfg
         self.kind = cfg.kind
         self.tab = tables(cfg.board_type)
@@ -142,8 +145,12 @@ class GameEncoder:
         key = (spec.num_players, bool(spec.swap_rule), int(spec.lps_rounds))
         r = self._rules.get(key)
         if r is None:
-            r = Rules(spec.board_type, spec.num_players, swap_rule=bool(spec.swap_rule),
-                      lps_rounds=int(spec.lps_rounds))
+            r = Rules(
+                spec.board_type,
+                spec.num_players,
+                swap_rule=bool(spec.swap_rule),
+                lps_rounds=int(spec.lps_rounds),
+            )
             self._rules[key] = r
         return r
 
@@ -151,8 +158,9 @@ class GameEncoder:
         """Yield Chunk objects (valid until the next one), then return the
         final state (as the generator's return value)."""
         if spec.board_type != self.cfg.board_type:
-            raise ValueError(f"game {spec.game_id} is {spec.board_type}, encoder is "
-                             f"{self.cfg.board_type}")
+            raise ValueError(
+                f"game {spec.game_id} is {spec.board_type}, encoder is {self.cfg.board_type}"
+            )
         rules = self._rules_for(spec)
         s = rules.new_game()
         choices = np.ascontiguousarray(spec.choices, dtype=np.int32)
@@ -173,13 +181,43 @@ class GameEncoder:
         tab = self.tab
         while step < len(choices):
             s, step, nring, head, m, npol = encode_steps(
-                rules.geo, s, step, choices, self.cfg.sample_every, self.kind, tab.row,
-                tab.col, tab.nb, self.pc, tab.gx, tab.gy, self.ring, nring, head,
-                poff, pidx, pprob, soft, self.feats, self.glob, self.meta, self.pol_off,
-                self.pol_idx, self.pol_val, self.cur, self.g)
+                rules.geo,
+                s,
+                step,
+                choices,
+                self.cfg.sample_every,
+                self.kind,
+                tab.row,
+                tab.col,
+                tab.nb,
+                self.pc,
+                tab.gx,
+                tab.gy,
+                self.ring,
+                nring,
+                head,
+                poff,
+                pidx,
+                pprob,
+                soft,
+                self.feats,
+                self.glob,
+                self.meta,
+                self.pol_off,
+                self.pol_idx,
+                self.pol_val,
+                self.cur,
+                self.g,
+            )
             if m:
-                yield Chunk(self.feats[:m], self.glob[:m], self.meta[:m],
-                            self.pol_off[:m + 1], self.pol_idx[:npol], self.pol_val[:npol])
+                yield Chunk(
+                    self.feats[:m],
+                    self.glob[:m],
+                    self.meta[:m],
+                    self.pol_off[: m + 1],
+                    self.pol_idx[:npol],
+                    self.pol_val[:npol],
+                )
         return s
 
 
@@ -197,8 +235,16 @@ def game_arrays(spec: GameSpec, cfg: EncodeConfig, encoder: GameEncoder | None =
         except StopIteration as stop:
             final = stop.value
             break
-        parts.append((ch.features.copy(), ch.globals.copy(), ch.meta.copy(), ch.pol_off.copy(),
-                      ch.pol_idx.copy(), ch.pol_val.copy()))
+        parts.append(
+            (
+                ch.features.copy(),
+                ch.globals.copy(),
+                ch.meta.copy(),
+                ch.pol_off.copy(),
+                ch.pol_idx.copy(),
+                ch.pol_val.copy(),
+            )
+        )
     winner, vmp, seat_value = final_values(final, spec.num_players)
     if not winner or not parts:
         return {}
@@ -206,8 +252,18 @@ def game_arrays(spec: GameSpec, cfg: EncodeConfig, encoder: GameEncoder | None =
     glob = np.concatenate([p[1] for p in parts])
     meta = np.concatenate([p[2] for p in parts])
     pols = csr_concat([(p[3], p[4], p[5]) for p in parts])
-    return assemble(feats, glob, meta, pols, seat_value, vmp, len(spec.choices),
-                    spec.num_players, spec.game_id, soft=cfg.soft)
+    return assemble(
+        feats,
+        glob,
+        meta,
+        pols,
+        seat_value,
+        vmp,
+        len(spec.choices),
+        spec.num_players,
+        spec.game_id,
+        soft=cfg.soft,
+    )
 
 
 def csr_concat(items):
@@ -216,11 +272,14 @@ def csr_concat(items):
     base = 0
     for off, i, v in items:
         offs.append(off[1:] - off[0] + base)
-        idx.append(i[off[0]:off[-1]])
-        val.append(v[off[0]:off[-1]])
+        idx.append(i[off[0] : off[-1]])
+        val.append(v[off[0] : off[-1]])
         base += int(off[-1] - off[0])
-    return (np.concatenate(offs), np.concatenate(idx) if idx else np.zeros(0, np.int64),
-            np.concatenate(val) if val else np.zeros(0, np.float32))
+    return (
+        np.concatenate(offs),
+        np.concatenate(idx) if idx else np.zeros(0, np.int64),
+        np.concatenate(val) if val else np.zeros(0, np.float32),
+    )
 
 
 PHASE_NAMES = np.array(L.PHASE_NAMES, dtype=object)
@@ -247,8 +306,9 @@ def policy_object_arrays(pols, soft: bool):
     return pi, pv
 
 
-def assemble(feats, glob, meta, pols, seat_value, vmp, total_moves, num_players, game_id,
-             soft: bool) -> dict:
+def assemble(
+    feats, glob, meta, pols, seat_value, vmp, total_moves, num_players, game_id, soft: bool
+) -> dict:
     n = len(meta)
     players = meta[:, 1].astype(np.int32)
     pi, pv = policy_object_arrays(pols, soft)

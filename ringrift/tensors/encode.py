@@ -16,6 +16,7 @@ Python does, and sums run in the reference's neighbour order, so the results
 are the same bits. Neighbour tables (``nb``) list each cell's neighbours in the
 order of the reference's ``BoardGeometry.get_adjacent_positions``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,13 +65,14 @@ _HEX_NB = ((1, 0, -1), (-1, 0, 1), (0, 1, -1), (0, -1, 1), (1, -1, 0), (-1, 1, 0
 @dataclass(frozen=True)
 class Tables:
     """Per-board lookup tables for the jitted encoders and policy mapping."""
+
     board_type: str
-    size: int            # H = W of the planes (8, 19, 9, 25)
-    row: np.ndarray      # (n,) plane row of each cell
-    col: np.ndarray      # (n,) plane column of each cell
-    gx: np.ndarray       # (n,) canonical x of the policy encoders
-    gy: np.ndarray       # (n,) canonical y
-    nb: np.ndarray       # (n, 8) neighbours in reference order, -1 padded
+    size: int  # H = W of the planes (8, 19, 9, 25)
+    row: np.ndarray  # (n,) plane row of each cell
+    col: np.ndarray  # (n,) plane column of each cell
+    gx: np.ndarray  # (n,) canonical x of the policy encoders
+    gy: np.ndarray  # (n,) canonical y
+    nb: np.ndarray  # (n, 8) neighbours in reference order, -1 padded
 
 
 @lru_cache(maxsize=None)
@@ -91,9 +93,9 @@ def tables(board_type: str) -> Tables:
             for d, (dx, dy) in enumerate(_SQ_NB):
                 nb[c, d] = b.index.get(f"{co[0] + dx},{co[1] + dy}", -1)
     if b.is_hex:
-        row, col = gy.copy(), gx.copy()     # hex planes are [y, x]
+        row, col = gy.copy(), gx.copy()  # hex planes are [y, x]
     else:
-        row, col = gx.copy(), gy.copy()     # the legacy square planes are [x, y]
+        row, col = gx.copy(), gy.copy()  # the legacy square planes are [x, y]
     return Tables(board_type, b.size, row, col, gx, gy, nb)
 
 
@@ -101,8 +103,10 @@ def encoder_kind(board_type: str, encoder: str) -> int:
     is_hex = board(board_type).is_hex
     if not is_hex:
         if encoder not in ("v2", None, ""):
-            raise ValueError(f"encoder {encoder!r} is for hex boards; {board_type} uses the "
-                             "square encoder (leave --encoder at v2)")
+            raise ValueError(
+                f"encoder {encoder!r} is for hex boards; {board_type} uses the "
+                "square encoder (leave --encoder at v2)"
+            )
         return KIND_SQUARE
     if encoder in ("v2", None, ""):
         return KIND_HEX_V2

@@ -26,6 +26,7 @@ mode writes (N,) object arrays of int32 / float32 arrays (sorted indices,
 values summing to 1), which the reference's ``RingRiftDataset`` reads the
 same way. Extra scalars: ``sample_every`` and ``policy_target``.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,7 @@ from .core import (
     policy_object_arrays,
 )
 
-try:   # ISA-L deflate: same format, ~8x faster than zlib at level 1 on these planes
+try:  # ISA-L deflate: same format, ~8x faster than zlib at level 1 on these planes
     from isal import isal_zlib as _deflate
 except ImportError:  # pragma: no cover - optional speed-up
     _deflate = None
@@ -66,17 +67,40 @@ except ImportError:  # pragma: no cover - optional speed-up
 EXPORT_VERSION = "2.1"
 FEATURE_VERSION = 2
 DEFAULT_SHARD_BYTES = 1 << 30
-MAX_SHARD_SAMPLES = 250_000      # keeps the policy object arrays of a shard small (< ~100 MB)
+MAX_SHARD_SAMPLES = 250_000  # keeps the policy object arrays of a shard small (< ~100 MB)
 BUCKET_ROWS = 200_000
-SPOOL_BYTES = 256 << 20          # a shard's features are held in memory up to this size
-COMPRESSLEVEL = 1                # deflate level: 1 is ~4x faster than 6 on these planes
+SPOOL_BYTES = 256 << 20  # a shard's features are held in memory up to this size
+COMPRESSLEVEL = 1  # deflate level: 1 is ~4x faster than 6 on these planes
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: same inputs -> same bytes
 
-_READ_COLS = ("game_id", "board_type", "num_players", "step", "ply_to_end", "winner",
-              "game_steps", "policy_index", "policy_prob", "history", "header")
-ARRAY_ORDER = ("features", "globals", "values", "values_mp", "policy_indices",
-               "policy_values", "move_numbers", "total_game_moves", "phases", "num_players",
-               "player_numbers", "game_ids", "move_types")
+_READ_COLS = (
+    "game_id",
+    "board_type",
+    "num_players",
+    "step",
+    "ply_to_end",
+    "winner",
+    "game_steps",
+    "policy_index",
+    "policy_prob",
+    "history",
+    "header",
+)
+ARRAY_ORDER = (
+    "features",
+    "globals",
+    "values",
+    "values_mp",
+    "policy_indices",
+    "policy_values",
+    "move_numbers",
+    "total_game_moves",
+    "phases",
+    "num_players",
+    "player_numbers",
+    "game_ids",
+    "move_types",
+)
 
 
 @dataclass(frozen=True)
@@ -84,17 +108,19 @@ class ExportConfig:
     encoder: str = "v2"
     sample_every: int = 1
     history_length: int = 3
-    policy: str = "soft"             # soft | onehot
+    policy: str = "soft"  # soft | onehot
     seed: int = 0
     shard_bytes: int = DEFAULT_SHARD_BYTES
 
 
 # ---- inputs ---------------------------------------------------------------
 
+
 def input_files(inputs: list[str]) -> list[str]:
     """The Parquet files of ``inputs``; a folder holding an aggregate stands
     for it alone (its parts hold the same samples)."""
     from ..dataset.inspect import select_sources
+
     return sorted(set(select_sources(list(inputs))[0]))
 
 
@@ -117,8 +143,10 @@ def _check_meta(uri: str, pf) -> None:
         raise DataError(f"{uri} has schema version {int(ver)}, expected {SCHEMA_VERSION}")
     ev = meta.get(b"ringrift.engine_version")
     if ev is not None and int(ev) != ENGINE_VERSION:
-        raise DataError(f"{uri} was made by engine version {int(ev)}; this engine "
-                        f"(version {ENGINE_VERSION}) cannot replay its games exactly")
+        raise DataError(
+            f"{uri} was made by engine version {int(ev)}; this engine "
+            f"(version {ENGINE_VERSION}) cannot replay its games exactly"
+        )
     missing = [c for c in _READ_COLS if c not in pf.schema_arrow.names]
     if missing:
         raise DataError(f"{uri} lacks column(s) {', '.join(missing)}")
@@ -137,7 +165,7 @@ def check_inputs(files: list[str]) -> tuple[str, int]:
     naming two files that differ."""
     first = None
     for uri in files:
-        parts.verify_file(uri)   # content digest and versions before anything is read
+        parts.verify_file(uri)  # content digest and versions before anything is read
         fh, pf = _open_parquet(uri)
         try:
             _check_meta(uri, pf)
@@ -154,7 +182,8 @@ def check_inputs(files: list[str]) -> tuple[str, int]:
         elif got != first[1]:
             raise DataError(
                 f"inputs mix boards or player counts: {first[0]} is {first[1][0]} "
-                f"{first[1][1]}p, {uri} is {got[0]} {got[1]}p")
+                f"{first[1][1]}p, {uri} is {got[0]} {got[1]}p"
+            )
     if first is None:
         raise DataError(f"no samples in {', '.join(files)}")
     return first[1]
@@ -162,19 +191,31 @@ def check_inputs(files: list[str]) -> tuple[str, int]:
 
 # ---- pass 1: scatter games and policies into buckets ------------------------
 
-_GAME_SCHEMA = pa.schema([("game_id", pa.string()), ("winner", pa.int8()),
-                          ("game_steps", pa.int32()), ("history", pa.list_(pa.uint16())),
-                          ("swap", pa.int32()), ("lps", pa.int32()), ("src", pa.int32())])
-_POL_SCHEMA = pa.schema([("game_id", pa.string()), ("step", pa.int32()),
-                         ("policy_index", pa.list_(pa.int32())),
-                         ("policy_prob", pa.list_(pa.float32()))])
+_GAME_SCHEMA = pa.schema(
+    [
+        ("game_id", pa.string()),
+        ("winner", pa.int8()),
+        ("game_steps", pa.int32()),
+        ("history", pa.list_(pa.uint16())),
+        ("swap", pa.int32()),
+        ("lps", pa.int32()),
+        ("src", pa.int32()),
+    ]
+)
+_POL_SCHEMA = pa.schema(
+    [
+        ("game_id", pa.string()),
+        ("step", pa.int32()),
+        ("policy_index", pa.list_(pa.int32())),
+        ("policy_prob", pa.list_(pa.float32())),
+    ]
+)
 
 
 def _bucket_of(ids: list[str], nb: int) -> np.ndarray:
     if nb == 1:
         return np.zeros(len(ids), dtype=np.int64)
-    return np.fromiter((zlib.crc32(i.encode()) % nb for i in ids), dtype=np.int64,
-                       count=len(ids))
+    return np.fromiter((zlib.crc32(i.encode()) % nb for i in ids), dtype=np.int64, count=len(ids))
 
 
 def _scatter(files: list[str], tmp: str) -> int:
@@ -207,22 +248,31 @@ def _scatter_batch(t: pa.Table, src: int, nb: int, gw, pw) -> None:
     g = t.filter(term)
     if g.num_rows:
         hdr = g.column("header").combine_chunks().flatten().to_numpy().reshape(-1, L.HDR)
-        gt = pa.table({
-            "game_id": g.column("game_id").cast(pa.string()),
-            "winner": g.column("winner"),
-            "game_steps": g.column("game_steps"),
-            "history": g.column("history"),
-            "swap": pa.array(hdr[:, L.SWAP_EN].astype(np.int32)),
-            "lps": pa.array(hdr[:, L.LPS_REQ].astype(np.int32)),
-            "src": pa.array(np.full(g.num_rows, src, dtype=np.int32)),
-        }, schema=_GAME_SCHEMA)
+        gt = pa.table(
+            {
+                "game_id": g.column("game_id").cast(pa.string()),
+                "winner": g.column("winner"),
+                "game_steps": g.column("game_steps"),
+                "history": g.column("history"),
+                "swap": pa.array(hdr[:, L.SWAP_EN].astype(np.int32)),
+                "lps": pa.array(hdr[:, L.LPS_REQ].astype(np.int32)),
+                "src": pa.array(np.full(g.num_rows, src, dtype=np.int32)),
+            },
+            schema=_GAME_SCHEMA,
+        )
         _write_buckets(gt, nb, gw)
     has_policy = pc.greater(pc.list_value_length(t.column("policy_index")), 0)
     p = t.filter(pc.and_(pc.invert(term), has_policy))
     if p.num_rows:
-        pt = pa.table({"game_id": p.column("game_id").cast(pa.string()), "step": p.column("step"),
-                       "policy_index": p.column("policy_index"),
-                       "policy_prob": p.column("policy_prob")}, schema=_POL_SCHEMA)
+        pt = pa.table(
+            {
+                "game_id": p.column("game_id").cast(pa.string()),
+                "step": p.column("step"),
+                "policy_index": p.column("policy_index"),
+                "policy_prob": p.column("policy_prob"),
+            },
+            schema=_POL_SCHEMA,
+        )
         _write_buckets(pt, nb, pw)
 
 
@@ -236,6 +286,7 @@ def _write_buckets(t: pa.Table, nb: int, writers) -> None:
 
 
 # ---- pass 2: games of one bucket --------------------------------------------
+
 
 def _read_stream(path: str, schema) -> pa.Table:
     with ipc.open_stream(path) as rd:
@@ -252,8 +303,7 @@ def _list_parts(col) -> tuple[np.ndarray, np.ndarray]:
     return off, vals
 
 
-def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_players: int,
-                 seed: int):
+def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_players: int, seed: int):
     """Yield (GameSpec, recorded winner) for the games of bucket b in a
     seeded order."""
     games = _read_stream(os.path.join(tmp, f"g{b}.arrow"), _GAME_SCHEMA)
@@ -283,8 +333,10 @@ def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_player
     known = set(gids)
     orphan = next((x for x in runs if x not in known), None)
     if orphan is not None:
-        raise DataError(f"game {orphan} has no terminal sample in the inputs; tensors need "
-                        "whole games (each game's last row holds its move history)")
+        raise DataError(
+            f"game {orphan} has no terminal sample in the inputs; tensors need "
+            "whole games (each game's last row holds its move history)"
+        )
     hoff, hvals = _list_parts(games.column("history"))
     winners = games.column("winner").to_numpy()
     gsteps = games.column("game_steps").to_numpy()
@@ -295,33 +347,49 @@ def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_player
     order = order[np.random.default_rng([int(seed) & 0xFFFFFFFF, b]).permutation(len(order))]
     for gi in order:
         gid = gids[gi]
-        choices = hvals[hoff[gi]:hoff[gi + 1]].astype(np.int32)
+        choices = hvals[hoff[gi] : hoff[gi + 1]].astype(np.int32)
         if len(choices) != int(gsteps[gi]):
-            raise DataError(f"{files[src[gi]]}: game {gid} history holds {len(choices)} "
-                            f"steps, its rows say {int(gsteps[gi])}")
+            raise DataError(
+                f"{files[src[gi]]}: game {gid} history holds {len(choices)} "
+                f"steps, its rows say {int(gsteps[gi])}"
+            )
         nsteps = len(choices)
         poff = np.zeros(nsteps + 1, dtype=np.int64)
         a, z = runs.get(gid, (0, 0))
         st = psteps[a:z]
         if len(st) and (st.min() < 0 or st.max() >= nsteps or np.any(np.diff(st) == 0)):
             raise DataError(f"{files[src[gi]]}: game {gid} has policy rows at bad steps")
-        lens = ioff[a + 1:z + 1] - ioff[a:z]
+        lens = ioff[a + 1 : z + 1] - ioff[a:z]
         poff[st + 1] = lens
         np.cumsum(poff, out=poff)
-        pidx = ivals[ioff[a]:ioff[z]].astype(np.int32)
-        pprob = pvals[ioff[a]:ioff[z]].astype(np.float32)
-        spec = GameSpec(gid, board_type, num_players, choices, swap_rule=bool(swap[gi]),
-                        lps_rounds=int(lps[gi]) or 3, poff=poff, pidx=pidx, pprob=pprob)
+        pidx = ivals[ioff[a] : ioff[z]].astype(np.int32)
+        pprob = pvals[ioff[a] : ioff[z]].astype(np.float32)
+        spec = GameSpec(
+            gid,
+            board_type,
+            num_players,
+            choices,
+            swap_rule=bool(swap[gi]),
+            lps_rounds=int(lps[gi]) or 3,
+            poff=poff,
+            pidx=pidx,
+            pprob=pprob,
+        )
         yield spec, int(winners[gi]), files[src[gi]]
 
 
 # ---- NPZ writing -------------------------------------------------------------
 
+
 def _npy_header(arr_dtype, shape) -> bytes:
     import io
+
     buf = io.BytesIO()
-    d = {"descr": np.lib.format.dtype_to_descr(np.dtype(arr_dtype)), "fortran_order": False,
-         "shape": tuple(int(x) for x in shape)}
+    d = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(arr_dtype)),
+        "fortran_order": False,
+        "shape": tuple(int(x) for x in shape),
+    }
     np.lib.format.write_array_header_1_0(buf, d)
     return buf.getvalue()
 
@@ -388,14 +456,35 @@ class ShardStage:
         self.path = path
         self.ffeat = FeatureSpool(tmp)
         self.n = 0
-        self.small = {k: [] for k in ("globals", "values", "values_mp", "move_numbers",
-                                      "total_game_moves", "num_players", "player_numbers",
-                                      "phase", "mtype")}
+        self.small = {
+            k: []
+            for k in (
+                "globals",
+                "values",
+                "values_mp",
+                "move_numbers",
+                "total_game_moves",
+                "num_players",
+                "player_numbers",
+                "phase",
+                "mtype",
+            )
+        }
         self.game_ids: list[tuple[str, int]] = []
-        self.pols: list = []      # CSR triples, one per game
+        self.pols: list = []  # CSR triples, one per game
 
-    def add_game(self, feats_written: int, glob, meta, pols, seat_value, vmp, total_moves,
-                 num_players, game_id) -> None:
+    def add_game(
+        self,
+        feats_written: int,
+        glob,
+        meta,
+        pols,
+        seat_value,
+        vmp,
+        total_moves,
+        num_players,
+        game_id,
+    ) -> None:
         n = len(meta)
         players = meta[:, 1].astype(np.int32)
         s = self.small
@@ -418,16 +507,23 @@ class ShardStage:
         cat = {k: np.concatenate(v) for k, v in self.small.items()}
         pi, pv = policy_object_arrays(csr_concat(self.pols), cfg.soft)
         arrays = {
-            "globals": cat["globals"], "values": cat["values"], "values_mp": cat["values_mp"],
-            "policy_indices": pi, "policy_values": pv,
-            "move_numbers": cat["move_numbers"], "total_game_moves": cat["total_game_moves"],
-            "phases": PHASE_NAMES[cat["phase"]], "num_players": cat["num_players"],
+            "globals": cat["globals"],
+            "values": cat["values"],
+            "values_mp": cat["values_mp"],
+            "policy_indices": pi,
+            "policy_values": pv,
+            "move_numbers": cat["move_numbers"],
+            "total_game_moves": cat["total_game_moves"],
+            "phases": PHASE_NAMES[cat["phase"]],
+            "num_players": cat["num_players"],
             "player_numbers": cat["player_numbers"],
             "game_ids": np.array([g for g, k in self.game_ids for _ in range(k)], dtype=object),
             "move_types": MOVE_TYPE_NAMES[cat["mtype"]],
         }
-        with open(self.path, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
-                                                          allowZip64=True) as zf:
+        with (
+            open(self.path, "wb") as out,
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf,
+        ):
             shape = (self.n, cfg.channels, H, H)
             with _zip_entry(zf, "features") as fh:
                 fh.write(_npy_header(np.float32, shape))
@@ -457,6 +553,7 @@ def _scalars(cfg: EncodeConfig, board_type: str) -> dict:
 
 # ---- output: one file or shards, published at the end ----------------------
 
+
 def _output_plan(output: str):
     """(single_file?, fs, root path, protocol prefix)."""
     try:
@@ -483,16 +580,19 @@ def _publish(staged: list[str], output: str, single: bool, fs, root: str) -> lis
         if local:
             try:
                 os.replace(src, dst)
-            except OSError:       # another filesystem: copy next to it, then rename
+            except OSError:  # another filesystem: copy next to it, then rename
                 tmp = dst + ".tmp"
                 shutil.copyfile(src, tmp)
                 os.replace(tmp, dst)
         else:
             fs.put_file(src, dst)  # one object write: visible complete or not at all
-    if not single:   # stale shards of an earlier, longer run would mix in
+    if not single:  # stale shards of an earlier, longer run would mix in
         try:
-            old = [p for p in fs.ls(root, detail=False)
-                   if os.path.basename(p).startswith("shard_") and p.endswith(".npz")]
+            old = [
+                p
+                for p in fs.ls(root, detail=False)
+                if os.path.basename(p).startswith("shard_") and p.endswith(".npz")
+            ]
         except (FileNotFoundError, OSError):
             old = []
         keep = {os.path.basename(d) for d in dests}
@@ -502,8 +602,14 @@ def _publish(staged: list[str], output: str, single: bool, fs, root: str) -> lis
     return dests
 
 
-def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportConfig(),
-                   *, scratch: str | None = None, progress=None) -> dict:
+def export_tensors(
+    inputs: list[str],
+    output: str,
+    cfg: ExportConfig = ExportConfig(),
+    *,
+    scratch: str | None = None,
+    progress=None,
+) -> dict:
     t0 = time.perf_counter()
     if cfg.policy not in ("soft", "onehot"):
         raise DataError(f"unknown policy target {cfg.policy!r}; valid: soft, onehot")
@@ -514,8 +620,13 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
     files = input_files(inputs)
     board_type, num_players = check_inputs(files)
     try:
-        ecfg = EncodeConfig(board_type, encoder=cfg.encoder, sample_every=cfg.sample_every,
-                            history_length=cfg.history_length, soft=cfg.policy == "soft")
+        ecfg = EncodeConfig(
+            board_type,
+            encoder=cfg.encoder,
+            sample_every=cfg.sample_every,
+            history_length=cfg.history_length,
+            soft=cfg.policy == "soft",
+        )
         ecfg.kind
     except ValueError as exc:
         raise DataError(str(exc)) from None
@@ -536,9 +647,8 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
         shard_samples = max(1, min(MAX_SHARD_SAMPLES, cfg.shard_bytes // per_sample))
         stats = {"games": 0, "games_without_winner": 0, "samples": 0}
         for b in range(nb):
-            for spec, winner, src in bucket_games(tmp, b, files, board_type, num_players,
-                                                  cfg.seed):
-                if winner == 0:   # the reference drops games without a winner
+            for spec, winner, src in bucket_games(tmp, b, files, board_type, num_players, cfg.seed):
+                if winner == 0:  # the reference drops games without a winner
                     stats["games_without_winner"] += 1
                     continue
                 if stage is None:
@@ -559,12 +669,22 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
                     raise DataError(f"{src}: game {spec.game_id} does not replay: {exc}") from None
                 got, vmp, seat_value = final_values(final, num_players)
                 if got != winner:
-                    raise DataError(f"{src}: game {spec.game_id} replays to winner {got}, "
-                                    f"its rows say {winner}")
+                    raise DataError(
+                        f"{src}: game {spec.game_id} replays to winner {got}, its rows say {winner}"
+                    )
                 stats["games"] += 1
                 if meta:
-                    stage.add_game(n0, np.concatenate(glob), np.concatenate(meta), csr_concat(pols),
-                                   seat_value, vmp, len(spec.choices), num_players, spec.game_id)
+                    stage.add_game(
+                        n0,
+                        np.concatenate(glob),
+                        np.concatenate(meta),
+                        csr_concat(pols),
+                        seat_value,
+                        vmp,
+                        len(spec.choices),
+                        num_players,
+                        spec.game_id,
+                    )
                 if progress:
                     progress(stats["games"], stats["samples"] + stage.n)
                 if not single and stage.n >= shard_samples:
@@ -577,14 +697,21 @@ def export_tensors(inputs: list[str], output: str, cfg: ExportConfig = ExportCon
             stage.close(scalars)
             staged.append(stage.path)
         if not staged:
-            raise DataError(f"no samples to write: {stats['games_without_winner']} game(s), "
-                            "none with a winner")
+            raise DataError(
+                f"no samples to write: {stats['games_without_winner']} game(s), none with a winner"
+            )
         dests = _publish(staged, output, single, fs, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     dt = time.perf_counter() - t0
-    return {**stats, "board_type": board_type, "num_players": num_players,
-            "encoder": ecfg.encoder_version if board_type.startswith("hex") else "square",
-            "policy": cfg.policy, "sample_every": cfg.sample_every,
-            "outputs": [_proto + d if _proto and not d.startswith(_proto) else d for d in dests],
-            "seconds": dt, "samples_per_s": stats["samples"] / dt if dt else 0.0}
+    return {
+        **stats,
+        "board_type": board_type,
+        "num_players": num_players,
+        "encoder": ecfg.encoder_version if board_type.startswith("hex") else "square",
+        "policy": cfg.policy,
+        "sample_every": cfg.sample_every,
+        "outputs": [_proto + d if _proto and not d.startswith(_proto) else d for d in dests],
+        "seconds": dt,
+        "samples_per_s": stats["samples"] / dt if dt else 0.0,
+    }

@@ -12,6 +12,7 @@ move has no policy index and the sample itself is dropped.
 a big board never needs its whole feature tensor in memory: it returns where
 it stopped (state, step, history ring) and the caller calls again.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,9 +66,35 @@ def _soft_policy(geo, s, out, k, pc, gx, gy, pidx, pprob, a0, a1, pol_idx, pol_v
 
 
 @njit(cache=True)
-def encode_steps(geo, s, step, choices, every, kind, row, col, nb, pc, gx, gy,
-                 ring, nring, head, poff, pidx, pprob, soft,
-                 feats, glob, meta, pol_off, pol_idx, pol_val, cur, g):
+def encode_steps(
+    geo,
+    s,
+    step,
+    choices,
+    every,
+    kind,
+    row,
+    col,
+    nb,
+    pc,
+    gx,
+    gy,
+    ring,
+    nring,
+    head,
+    poff,
+    pidx,
+    pprob,
+    soft,
+    feats,
+    glob,
+    meta,
+    pol_off,
+    pol_idx,
+    pol_val,
+    cur,
+    g,
+):
     """Encode samples from engine step ``step`` (state s) on.
 
     feats (cap, C*(1+H), H, W), glob (cap, 20), meta (cap, 4) int32 = (move
@@ -97,9 +124,9 @@ def encode_steps(geo, s, step, choices, every, kind, row, col, nb, pc, gx, gy,
                 for a in range(hl):
                     lo = C * (a + 1)
                     if a < nring:
-                        feats[m, lo:lo + C] = ring[(head - a) % hl]
+                        feats[m, lo : lo + C] = ring[(head - a) % hl]
                     else:
-                        feats[m, lo:lo + C] = 0.0
+                        feats[m, lo : lo + C] = 0.0
                 glob[m] = g
                 meta[m, 0] = step
                 meta[m, 1] = s[CUR]
@@ -108,9 +135,10 @@ def encode_steps(geo, s, step, choices, every, kind, row, col, nb, pc, gx, gy,
                 a0 = poff[step] if soft else 0
                 a1 = poff[step + 1] if soft else 0
                 if a1 > a0:
-                    npol = _soft_policy(geo, s, out, k, pc, gx, gy, pidx, pprob, a0, a1,
-                                        pol_idx, pol_val, npol)
-                    if pol_off[m] == npol:   # nothing mapped: fall back to one-hot
+                    npol = _soft_policy(
+                        geo, s, out, k, pc, gx, gy, pidx, pprob, a0, a1, pol_idx, pol_val, npol
+                    )
+                    if pol_off[m] == npol:  # nothing mapped: fall back to one-hot
                         pol_idx[npol] = pi
                         pol_val[npol] = 1.0
                         npol += 1

@@ -13,6 +13,7 @@ The policy constants ``pc`` (int64) are built once per board by ``constants``:
      special_base, line_choice_base, territory_choice_base, extra_special_base,
      policy_size]
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -53,8 +54,9 @@ INVALID = -1
 POLICY_SIZES = {"square8": 7000, "square19": 67000, "hex8": 4500, "hexagonal": 91876}
 
 # square direction order of the reference (dx, dy)
-_SQ_DIRS = np.array([(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)],
-                    dtype=np.int32)
+_SQ_DIRS = np.array(
+    [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)], dtype=np.int32
+)
 # hex direction order of the reference, in canonical (x, y) steps
 _HEX_DIRS = np.array([(1, 0), (0, 1), (-1, 1), (-1, 0), (0, -1), (1, -1)], dtype=np.int32)
 
@@ -67,8 +69,9 @@ def constants(board_type: str) -> np.ndarray:
         maxd = n - 1
         mbase = n * n * 3
         special = mbase + n * n * 6 * maxd
-        return np.array([1, n, maxd, mbase, 0, 0, special, 0, 0, 0,
-                         POLICY_SIZES[board_type]], dtype=np.int64)
+        return np.array(
+            [1, n, maxd, mbase, 0, 0, special, 0, 0, 0, POLICY_SIZES[board_type]], dtype=np.int64
+        )
     maxd = n - 1
     mbase = n * n * 3
     lfbase = mbase + n * n * 8 * maxd
@@ -77,8 +80,22 @@ def constants(board_type: str) -> np.ndarray:
     lchoice = special + 3
     tchoice = lchoice + 4
     extra = tchoice + n * n * 8 * 4
-    return np.array([0, n, maxd, mbase, lfbase, tclaim, special, lchoice, tchoice, extra,
-                     POLICY_SIZES[board_type]], dtype=np.int64)
+    return np.array(
+        [
+            0,
+            n,
+            maxd,
+            mbase,
+            lfbase,
+            tclaim,
+            special,
+            lchoice,
+            tchoice,
+            extra,
+            POLICY_SIZES[board_type],
+        ],
+        dtype=np.int64,
+    )
 
 
 @njit(cache=True)
@@ -101,8 +118,12 @@ def policy_index(geo, s, mv, pc, gx, gy):
         if cnt < 1 or cnt > 3:
             return INVALID
         return (gy[mv[F_TO]] * n + gx[mv[F_TO]]) * 3 + cnt - 1
-    if (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE
-            or t == MT_RECOVERY_SLIDE):
+    if (
+        t == MT_MOVE_STACK
+        or t == MT_OVERTAKING_CAPTURE
+        or t == MT_CONTINUE_CAPTURE
+        or t == MT_RECOVERY_SLIDE
+    ):
         f = mv[F_FROM]
         to = mv[F_TO]
         dx = gx[to] - gx[f]
@@ -159,7 +180,7 @@ def policy_index(geo, s, mv, pc, gx, gy):
         best = 1 << 30
         for j in range(offs[r], offs[r + 1]):
             c = cells[j]
-            v = gy[c] * n + gx[c]   # min over (y, x)
+            v = gy[c] * n + gx[c]  # min over (y, x)
             if v < best:
                 best = v
         size = offs[r + 1] - offs[r]

@@ -6,6 +6,7 @@ The patterns carry Snakemake's wildcard names ({it}: 2 digits, {gen} and {cand}:
 3 digits); the functions fill them in for one iteration, generation, candidate.
 No heavy imports: the workflow imports this module when it parses its rules.
 """
+
 SETTINGS = "settings.json"
 BASELINE = "iter_{it}/baseline.json"
 CANDIDATES = "gen_{gen}/candidates.json"

@@ -1,4 +1,5 @@
 """Seeded matches between two weight vectors with balanced seats."""
+
 from __future__ import annotations
 
 from ..engine import layout as L
@@ -7,8 +8,16 @@ from ..selfplay.game import play_game
 from ..selfplay.worker import game_seed, params_for
 
 
-def play_match(board_type: str, num_players: int, level: int, weights, opponent,
-               games: int, seed: int, max_moves: int) -> dict:
+def play_match(
+    board_type: str,
+    num_players: int,
+    level: int,
+    weights,
+    opponent,
+    games: int,
+    seed: int,
+    max_moves: int,
+) -> dict:
     """``weights`` plays one seat (seat g % n + 1 in game g, so seats are
     balanced), ``opponent`` every other seat; all at the same ladder level.
     Game g uses game_seed(seed, g): every candidate of a generation meets the
@@ -16,7 +25,7 @@ def play_match(board_type: str, num_players: int, level: int, weights, opponent,
     rules = Rules(board_type, num_players)
     levels = [level] * num_players
     wins = draws = 0
-    arrays = []   # per candidate seat: the players' parameter arrays
+    arrays = []  # per candidate seat: the players' parameter arrays
     for seat in range(1, num_players + 1):
         per_seat = [opponent] * num_players
         per_seat[seat - 1] = weights
@@ -24,8 +33,9 @@ def play_match(board_type: str, num_players: int, level: int, weights, opponent,
     for g in range(games):
         seat = g % num_players + 1
         kinds, ip, fp, w = arrays[seat - 1]
-        final = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w,
-                          game_seed(seed, g), max_moves)[0]
+        final = play_game(
+            rules.geo, rules.new_game(), kinds, ip, fp, w, game_seed(seed, g), max_moves
+        )[0]
         if final[L.STATUS] != L.ST_COMPLETED:
             draws += 1
         elif int(final[L.WINNER]) == seat:

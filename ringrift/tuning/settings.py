@@ -1,4 +1,5 @@
 """A tuning run's settings and the names of its files."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -28,6 +29,7 @@ from .files import (  # noqa: F401 - the run's file names, used as S.*_file
 def schema() -> dict:
     """The schema of one tuning run's settings: {key: {type, default, minimum, ...}}."""
     import yaml
+
     doc = yaml.safe_load(resources.files("ringrift").joinpath("config.schema.yaml").read_text())
     return doc["properties"]["tuning"]["additionalProperties"]["properties"]
 
@@ -43,7 +45,7 @@ class Settings:
     seed: int
     level: int
     population: int
-    generations: int          # per iteration
+    generations: int  # per iteration
     iterations: int
     games_per_candidate: int
     sigma: float
@@ -51,7 +53,7 @@ class Settings:
     confirm_games: int
     validation_games: int
     max_moves: int
-    start_profile: str        # "" = the board's shipped profile
+    start_profile: str  # "" = the board's shipped profile
 
     @property
     def total_generations(self) -> int:
@@ -67,8 +69,9 @@ def make_settings(d: dict) -> Settings:
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(d) - known)
     if unknown:
-        raise ValueError(f"unknown tuning setting {unknown[0]!r}; "
-                         f"valid: {', '.join(sorted(known))}")
+        raise ValueError(
+            f"unknown tuning setting {unknown[0]!r}; valid: {', '.join(sorted(known))}"
+        )
     merged = {**defaults(), **d}
     missing = sorted(known - set(merged))
     if missing:
@@ -89,8 +92,12 @@ def _check(key, v, rule: dict) -> None:
     """v against the schema's type and bounds for key (one line if not)."""
     lo, hi = rule.get("minimum", rule.get("exclusiveMinimum")), rule.get("maximum")
     if rule.get("type") == "integer":
-        if (not isinstance(v, int) or isinstance(v, bool) or (lo is not None and v < lo)
-                or (hi is not None and v > hi)):
+        if (
+            not isinstance(v, int)
+            or isinstance(v, bool)
+            or (lo is not None and v < lo)
+            or (hi is not None and v > hi)
+        ):
             rng = f"{lo}-{hi}" if hi is not None else f">= {lo}"
             raise ValueError(f"tuning setting {key} must be an integer {rng}, got {v!r}")
     elif rule.get("type") == "number":

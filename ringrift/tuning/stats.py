@@ -1,4 +1,5 @@
 """Match statistics: confidence interval of a score and an exact test."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,14 @@ def binom_two_sided(k: int, n: int, p: float) -> float:
         return 1.0
 
     def logpmf(i):
-        return (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-                + i * math.log(p) + (n - i) * math.log1p(-p))
+        return (
+            math.lgamma(n + 1)
+            - math.lgamma(i + 1)
+            - math.lgamma(n - i + 1)
+            + i * math.log(p)
+            + (n - i) * math.log1p(-p)
+        )
+
     ref = logpmf(k)
     total = sum(math.exp(logpmf(i)) for i in range(n + 1) if logpmf(i) <= ref + 1e-9)
     return min(1.0, total)

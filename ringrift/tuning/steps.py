@@ -1,5 +1,6 @@
 """The steps of a tuning run; each reads and writes files of the run folder
 (see the package docstring), so each can run as its own Snakemake job."""
+
 from __future__ import annotations
 
 import json
@@ -52,9 +53,13 @@ def load_settings(run_dir: str) -> S.Settings:
 
 
 def profile_doc(board_type: str, weights, name: str, note: str, tuning: dict) -> dict:
-    return {"board_type": board_type, "profile": name, "note": note,
-            "weights": {n: float(w) for n, w in zip(WEIGHT_NAMES, weights)},
-            "tuning": tuning}
+    return {
+        "board_type": board_type,
+        "profile": name,
+        "note": note,
+        "weights": {n: float(w) for n, w in zip(WEIGHT_NAMES, weights)},
+        "tuning": tuning,
+    }
 
 
 def _weights(run_dir: str, name: str, board_type: str) -> np.ndarray:
@@ -64,10 +69,12 @@ def _weights(run_dir: str, name: str, board_type: str) -> np.ndarray:
 def play_match(*args):
     # imported on use: only the steps that play load the jitted engine
     from .match import play_match as play
+
     return play(*args)
 
 
 # ---- search space and CMA-ES ---------------------------------------------------
+
 
 def scale_of(base: np.ndarray) -> np.ndarray:
     return np.maximum(np.abs(base), 1.0)
@@ -80,8 +87,13 @@ def to_weights(base: np.ndarray, x) -> np.ndarray:
 def new_es(s: S.Settings, it: int):
     import cma
 
-    opts = {"popsize": s.population, "seed": stream_seed(s.seed, SEARCH, it) + 1,
-            "verbose": -9, "verb_log": 0, "verb_disp": 0}
+    opts = {
+        "popsize": s.population,
+        "seed": stream_seed(s.seed, SEARCH, it) + 1,
+        "verbose": -9,
+        "verb_log": 0,
+        "verb_disp": 0,
+    }
     return cma.CMAEvolutionStrategy(np.zeros(NW), s.sigma, opts)
 
 
@@ -100,13 +112,16 @@ def _tell(es, cands: list[dict], gen: int, where: str) -> None:
     xs = es.ask()
     stored = np.array([c["x"] for c in cands], dtype=np.float64)
     if stored.shape != (len(xs), NW) or not np.array_equal(stored, np.array(xs)):
-        raise TuningError(f"{where}: generation {gen}'s candidates differ from a replay of "
-                          "the search (files from other settings or another cma version)")
+        raise TuningError(
+            f"{where}: generation {gen}'s candidates differ from a replay of "
+            "the search (files from other settings or another cma version)"
+        )
     # cma minimises; the fitness is the candidate's score against the baseline
     es.tell(xs, [-float(c["score"]) for c in cands])
 
 
 # ---- steps -------------------------------------------------------------------------
+
 
 def init(run_dir: str, run: str, settings: dict) -> None:
     s = S.make_settings(settings)
@@ -116,11 +131,20 @@ def init(run_dir: str, run: str, settings: dict) -> None:
     else:
         base = profile_weights(s.board_type)
         origin = f"shipped {s.board_type} profile"
-    write_json(_path(run_dir, S.settings_file()),
-               {"run": run, **s.to_dict(), "start_profile": redact_uri(s.start_profile)})
-    write_json(_path(run_dir, S.baseline_file(0)), profile_doc(
-        s.board_type, base, f"{run} baseline 0", f"start of tuning run {run}: {origin}",
-        {"iteration": 0, "source": origin}))
+    write_json(
+        _path(run_dir, S.settings_file()),
+        {"run": run, **s.to_dict(), "start_profile": redact_uri(s.start_profile)},
+    )
+    write_json(
+        _path(run_dir, S.baseline_file(0)),
+        profile_doc(
+            s.board_type,
+            base,
+            f"{run} baseline 0",
+            f"start of tuning run {run}: {origin}",
+            {"iteration": 0, "source": origin},
+        ),
+    )
 
 
 def ask(run_dir: str, gen: int) -> None:
@@ -130,13 +154,20 @@ def ask(run_dir: str, gen: int) -> None:
     it = S.iteration_of(s, gen)
     base = _weights(run_dir, S.baseline_file(it), s.board_type)
     es = replay_es(run_dir, s, gen)
-    cands = [profile_doc(s.board_type, to_weights(base, x), f"gen {gen} candidate {i}",
-                         "CMA-ES candidate",
-                         {"generation": gen, "index": i, "iteration": it,
-                          "x": [float(v) for v in x]})
-             for i, x in enumerate(es.ask())]
-    write_json(_path(run_dir, S.candidates_file(gen)), {
-        "generation": gen, "iteration": it, "sigma": float(es.sigma), "candidates": cands})
+    cands = [
+        profile_doc(
+            s.board_type,
+            to_weights(base, x),
+            f"gen {gen} candidate {i}",
+            "CMA-ES candidate",
+            {"generation": gen, "index": i, "iteration": it, "x": [float(v) for v in x]},
+        )
+        for i, x in enumerate(es.ask())
+    ]
+    write_json(
+        _path(run_dir, S.candidates_file(gen)),
+        {"generation": gen, "iteration": it, "sigma": float(es.sigma), "candidates": cands},
+    )
 
 
 def _candidate(run_dir: str, s: S.Settings, gen: int, i: int) -> dict:
@@ -153,11 +184,20 @@ def evaluate(run_dir: str, gen: int, i: int) -> None:
     s = load_settings(run_dir)
     it = S.iteration_of(s, gen)
     doc = _candidate(run_dir, s, gen, i)
-    cand = np.array(parse_profile(json.dumps(doc), f"candidate {i} of generation {gen}",
-                                  s.board_type))
+    cand = np.array(
+        parse_profile(json.dumps(doc), f"candidate {i} of generation {gen}", s.board_type)
+    )
     base = _weights(run_dir, S.baseline_file(it), s.board_type)
-    res = play_match(s.board_type, s.num_players, s.level, cand, base, s.games_per_candidate,
-                     stream_seed(s.seed, EVAL, gen), s.max_moves)
+    res = play_match(
+        s.board_type,
+        s.num_players,
+        s.level,
+        cand,
+        base,
+        s.games_per_candidate,
+        stream_seed(s.seed, EVAL, gen),
+        s.max_moves,
+    )
     write_json(_path(run_dir, S.cand_file(gen, i)), doc)
     write_json(_path(run_dir, S.eval_file(gen, i)), {"generation": gen, "index": i, **res})
 
@@ -168,9 +208,18 @@ def tell(run_dir: str, gen: int) -> None:
     docs = read_json(_path(run_dir, S.candidates_file(gen)))["candidates"]
     for i, c in enumerate(docs):
         e = read_json(_path(run_dir, S.eval_file(gen, i)))
-        cands.append({"index": i, "x": c["tuning"]["x"], "weights": c["weights"],
-                      "score": e["score"], "wins": e["wins"], "draws": e["draws"],
-                      "losses": e["losses"], "games": e["games"]})
+        cands.append(
+            {
+                "index": i,
+                "x": c["tuning"]["x"],
+                "weights": c["weights"],
+                "score": e["score"],
+                "wins": e["wins"],
+                "draws": e["draws"],
+                "losses": e["losses"],
+                "games": e["games"],
+            }
+        )
     es = replay_es(run_dir, s, gen)
     sigma_before = float(es.sigma)
     _tell(es, cands, gen, _path(run_dir, S.candidates_file(gen)))
@@ -178,13 +227,21 @@ def tell(run_dir: str, gen: int) -> None:
     best = int(np.argmax(scores))
     base = _weights(run_dir, S.baseline_file(S.iteration_of(s, gen)), s.board_type)
     mean_w = to_weights(base, es.mean)
-    write_json(_path(run_dir, S.result_file(gen)), {
-        "generation": gen, "iteration": S.iteration_of(s, gen), "candidates": cands,
-        "best_index": best, "best_score": float(scores[best]),
-        "mean_score": float(scores.mean()), "median_score": float(np.median(scores)),
-        "sigma_before": sigma_before, "sigma_after": float(es.sigma),
-        "mean_weights": {n: float(w) for n, w in zip(WEIGHT_NAMES, mean_w)},
-    })
+    write_json(
+        _path(run_dir, S.result_file(gen)),
+        {
+            "generation": gen,
+            "iteration": S.iteration_of(s, gen),
+            "candidates": cands,
+            "best_index": best,
+            "best_score": float(scores[best]),
+            "mean_score": float(scores.mean()),
+            "median_score": float(np.median(scores)),
+            "sigma_before": sigma_before,
+            "sigma_after": float(es.sigma),
+            "mean_weights": {n: float(w) for n, w in zip(WEIGHT_NAMES, mean_w)},
+        },
+    )
 
 
 def promote(run_dir: str, it: int) -> None:
@@ -202,23 +259,38 @@ def promote(run_dir: str, it: int) -> None:
                 best = (g, c)
     g, c = best
     cand = np.array([c["weights"][n] for n in WEIGHT_NAMES])
-    info = {"iteration": it + 1, "candidate": {"generation": g, "index": c["index"],
-                                               "score": c["score"]},
-            "threshold": s.promote_threshold}
+    info = {
+        "iteration": it + 1,
+        "candidate": {"generation": g, "index": c["index"], "score": c["score"]},
+        "threshold": s.promote_threshold,
+    }
     if s.confirm_games:
-        conf = play_match(s.board_type, s.num_players, s.level, cand, base, s.confirm_games,
-                          stream_seed(s.seed, CONFIRM, it), s.max_moves)
+        conf = play_match(
+            s.board_type,
+            s.num_players,
+            s.level,
+            cand,
+            base,
+            s.confirm_games,
+            stream_seed(s.seed, CONFIRM, it),
+            s.max_moves,
+        )
         info["confirm"] = conf
         ok = conf["score"] >= s.promote_threshold
     else:
         ok = c["score"] >= s.promote_threshold
     info["promoted"] = bool(ok)
     weights = cand if ok else base
-    note = (f"gen {g} candidate {c['index']}, promoted after iteration {it}" if ok
-            else f"baseline of iteration {it} kept (its best candidate was not confirmed)")
+    note = (
+        f"gen {g} candidate {c['index']}, promoted after iteration {it}"
+        if ok
+        else f"baseline of iteration {it} kept (its best candidate was not confirmed)"
+    )
     info["source"] = note
-    write_json(_path(run_dir, S.baseline_file(it + 1)), profile_doc(
-        s.board_type, weights, f"baseline {it + 1}", note, info))
+    write_json(
+        _path(run_dir, S.baseline_file(it + 1)),
+        profile_doc(s.board_type, weights, f"baseline {it + 1}", note, info),
+    )
 
 
 def final_profile(run_dir: str, out: str) -> None:
@@ -226,14 +298,22 @@ def final_profile(run_dir: str, out: str) -> None:
     run = read_json(_path(run_dir, S.settings_file())).get("run", "tuning")
     last = read_json(_path(run_dir, S.baseline_file(s.iterations)))
     w = _weights(run_dir, S.baseline_file(s.iterations), s.board_type)
-    promoted = [read_json(_path(run_dir, S.baseline_file(i)))["tuning"].get("promoted", False)
-                for i in range(1, s.iterations + 1)]
-    write_json(out, profile_doc(
-        s.board_type, w, f"tuned-{run}",
-        f"CMA-ES tuning run {run}: {s.total_generations} generations of {s.population} "
-        f"candidates x {s.games_per_candidate} games at level {s.level} on {s.board_type} "
-        f"{s.num_players}p; {sum(promoted)} of {s.iterations} iterations promoted a candidate",
-        {"settings": s.to_dict(), "source": last["tuning"].get("source")}))
+    promoted = [
+        read_json(_path(run_dir, S.baseline_file(i)))["tuning"].get("promoted", False)
+        for i in range(1, s.iterations + 1)
+    ]
+    write_json(
+        out,
+        profile_doc(
+            s.board_type,
+            w,
+            f"tuned-{run}",
+            f"CMA-ES tuning run {run}: {s.total_generations} generations of {s.population} "
+            f"candidates x {s.games_per_candidate} games at level {s.level} on {s.board_type} "
+            f"{s.num_players}p; {sum(promoted)} of {s.iterations} iterations promoted a candidate",
+            {"settings": s.to_dict(), "source": last["tuning"].get("source")},
+        ),
+    )
 
 
 def validate(run_dir: str, profile: str, out: str) -> None:
@@ -241,8 +321,16 @@ def validate(run_dir: str, profile: str, out: str) -> None:
     s = load_settings(run_dir)
     tuned = np.array(load_profile(profile, s.board_type))
     start = _weights(run_dir, S.baseline_file(0), s.board_type)
-    res = play_match(s.board_type, s.num_players, s.level, tuned, start, s.validation_games,
-                     stream_seed(s.seed, VALIDATE, 0), s.max_moves)
+    res = play_match(
+        s.board_type,
+        s.num_players,
+        s.level,
+        tuned,
+        start,
+        s.validation_games,
+        stream_seed(s.seed, VALIDATE, 0),
+        s.max_moves,
+    )
     lo, hi = wilson(res["score"], res["games"])
     neutral = 1.0 / s.num_players
     if s.num_players == 2:
@@ -252,6 +340,16 @@ def validate(run_dir: str, profile: str, out: str) -> None:
     else:
         p = binom_two_sided(res["wins"], res["games"], neutral)
         test = f"exact two-sided binomial test of wins against 1/{s.num_players}"
-    write_json(out, {**res, "opponent": "start profile", "level": s.level,
-                     "ci95": [lo, hi], "neutral_score": neutral, "p_value": p, "test": test,
-                     "significant": bool(p < 0.05 and res["score"] > neutral)})
+    write_json(
+        out,
+        {
+            **res,
+            "opponent": "start profile",
+            "level": s.level,
+            "ci95": [lo, hi],
+            "neutral_score": neutral,
+            "p_value": p,
+            "test": test,
+            "significant": bool(p < 0.05 and res["score"] > neutral),
+        },
+    )

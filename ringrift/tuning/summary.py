@@ -1,4 +1,5 @@
 """A tuning run's summary: fitness per generation (JSON and a plot)."""
+
 from __future__ import annotations
 
 from . import settings as S
@@ -10,14 +11,27 @@ def summarize(run_dir: str, validation: str, out_json: str, out_png: str) -> dic
 
     s = load_settings(run_dir)
     gens = [read_json(_path(run_dir, S.result_file(g))) for g in range(s.total_generations)]
-    promos = [read_json(_path(run_dir, S.baseline_file(i)))["tuning"]
-              for i in range(1, s.iterations + 1)]
+    promos = [
+        read_json(_path(run_dir, S.baseline_file(i)))["tuning"] for i in range(1, s.iterations + 1)
+    ]
     val = read_json(validation)
     doc = {
         "settings": s.to_dict(),
-        "generations": [{k: r[k] for k in ("generation", "iteration", "best_score",
-                                           "mean_score", "median_score", "sigma_before",
-                                           "sigma_after")} for r in gens],
+        "generations": [
+            {
+                k: r[k]
+                for k in (
+                    "generation",
+                    "iteration",
+                    "best_score",
+                    "mean_score",
+                    "median_score",
+                    "sigma_before",
+                    "sigma_after",
+                )
+            }
+            for r in gens
+        ],
         "promotions": promos,
         "validation": val,
     }
@@ -40,9 +54,12 @@ def _plot(s: S.Settings, doc: dict):
     for it in range(1, s.iterations):
         ax.axvline(it * s.generations - 0.5, color="k", lw=0.6, ls="--")
     v = doc["validation"]
-    ax.set_title(f"{s.board_type} {s.num_players}p, level {s.level}: tuned vs start "
-                 f"{v['score']:.3f} (95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, "
-                 f"p={v['p_value']:.2g})", fontsize=9)
+    ax.set_title(
+        f"{s.board_type} {s.num_players}p, level {s.level}: tuned vs start "
+        f"{v['score']:.3f} (95% CI {v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}, "
+        f"p={v['p_value']:.2g})",
+        fontsize=9,
+    )
     ax.set_xlabel("generation (dashed: new baseline)")
     ax.set_ylabel("score vs iteration baseline")
     ax.legend(fontsize=8)

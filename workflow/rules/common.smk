@@ -46,8 +46,7 @@ onstart:
 if workflow.remote_exec and "SLURM_JOB_ID" in os.environ:
     import subprocess
 
-    if subprocess.run([sys.executable, os.path.join(workflow.basedir, "workflow", "scripts",
-                                                    "node_warmup.py")]).returncode:
+    if subprocess.run([sys.executable, os.path.join(workflow.basedir, "scripts", "node_warmup.py")]).returncode:
         raise WorkflowError("Numba warm-up failed on this node (logs/numba_warmup/)")
 
 # Azure storage: check the account answers before planning, else the storage

@@ -6,6 +6,7 @@ host (one ssh per host) and records exit code 143, so the job's Snakemake
 removes its partial outputs and ``lan_status.py`` reports it failed.
 Snakemake gives a cancel call 2 seconds; errors are reported, never raised.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lan_submit import LanError, load_hosts, parse_jobid, rpath, run_ssh  # noqa: E402
 
 KILL_CMD = (
-    'kill -TERM -- -{pid} 2>/dev/null; '
-    '[ -f {rdir}/rc ] || {{ echo 143 > {rdir}/rc.tmp && mv {rdir}/rc.tmp {rdir}/rc; }} 2>/dev/null'
+    "kill -TERM -- -{pid} 2>/dev/null; "
+    "[ -f {rdir}/rc ] || {{ echo 143 > {rdir}/rc.tmp && mv {rdir}/rc.tmp {rdir}/rc; }} 2>/dev/null"
 )
 
 

@@ -9,6 +9,7 @@ process is gone without an exit code (host rebooted, process killed) is
 cannot be reached is reported ``running`` until it has been unreachable for
 ``RINGRIFT_LAN_UNREACHABLE_S`` seconds (default 600), then ``failed``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,11 +24,11 @@ from lan_submit import LanError, load_hosts, parse_jobid, rpath, run_ssh  # noqa
 STATE_DIR = os.path.join(".snakemake", "lan-unreachable")
 
 STATUS_CMD = (
-    'rdir={rdir}; '
+    "rdir={rdir}; "
     'if [ -f "$rdir/rc" ]; then rc=$(cat "$rdir/rc"); '
     '  if [ "$rc" = 0 ]; then rm -rf "$rdir"; echo success; '
     '  else echo "failed $rc"; tail -n 30 "$rdir/log" >&2 2>/dev/null; fi; '
-    'elif kill -0 {pid} 2>/dev/null; then echo running; '
+    "elif kill -0 {pid} 2>/dev/null; then echo running; "
     'elif [ -d "$rdir" ]; then echo "failed lost"; tail -n 30 "$rdir/log" >&2 2>/dev/null; '
     'else echo "failed missing"; fi'
 )
@@ -68,8 +69,11 @@ def status(jobid: str) -> str:
     _unreachable(jobid, True)
     word, _, detail = r.stdout.strip().splitlines()[-1].partition(" ")
     if word == "failed":
-        print(f"lan_status: job {jobid} failed ({detail}); log kept in {host}:{rdir}/log\n"
-              + r.stderr, file=sys.stderr)
+        print(
+            f"lan_status: job {jobid} failed ({detail}); log kept in {host}:{rdir}/log\n"
+            + r.stderr,
+            file=sys.stderr,
+        )
     return word if word in ("running", "success", "failed") else "failed"
 
 

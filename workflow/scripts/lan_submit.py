@@ -22,6 +22,7 @@ Environment: ``RINGRIFT_LAN_HOSTS`` (hosts file, default config/hosts.yaml in
 the working directory), ``RINGRIFT_LAN_SSH_CONFIG`` (``ssh -F`` file).
 Standard library only (PyYAML if present, else the hosts file must be JSON).
 """
+
 from __future__ import annotations
 
 import ast
@@ -46,6 +47,7 @@ class LanError(Exception):
 
 # ------------------------------------------------------------------ hosts ---
 
+
 def load_hosts(path: str | None = None) -> dict:
     """The hosts file as {"hosts": [{host, slots, jobdir, workdir, venv}], "ssh_options": [...]}."""
     path = path or os.environ.get("RINGRIFT_LAN_HOSTS") or DEFAULT_HOSTS
@@ -56,13 +58,16 @@ def load_hosts(path: str | None = None) -> dict:
         raise LanError(f"cannot read hosts file {path}: {exc.strerror}") from None
     try:
         import yaml
+
         data = yaml.safe_load(text)
     except ImportError:
         try:
             data = json.loads(text)
         except ValueError:
-            raise LanError(f"{path}: PyYAML is not installed for {sys.executable}; run "
-                           "snakemake from the project's environment") from None
+            raise LanError(
+                f"{path}: PyYAML is not installed for {sys.executable}; run "
+                "snakemake from the project's environment"
+            ) from None
     if not isinstance(data, dict) or not isinstance(data.get("hosts"), list) or not data["hosts"]:
         raise LanError(f"{path}: expected a mapping with a non-empty 'hosts' list")
     defaults = dict(data.get("defaults") or {})
@@ -99,10 +104,16 @@ def ssh_cmd(conf: dict, host: str) -> list[str]:
     return cmd + SSH_BASE_OPTIONS + conf.get("ssh_options", []) + [host]
 
 
-def run_ssh(conf: dict, host: str, remote_cmd: str, stdin: str | None = None,
-            timeout: float = SSH_TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run(ssh_cmd(conf, host) + [remote_cmd], input=stdin, text=True,
-                          capture_output=True, timeout=timeout)
+def run_ssh(
+    conf: dict, host: str, remote_cmd: str, stdin: str | None = None, timeout: float = SSH_TIMEOUT
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ssh_cmd(conf, host) + [remote_cmd],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def rpath(path: str) -> str:
@@ -116,6 +127,7 @@ def rpath(path: str) -> str:
 
 
 # -------------------------------------------------------------- job ids ---
+
 
 def make_jobid(host: str, pid: int, rdir: str) -> str:
     return f"{host}:{pid}:{rdir}"
@@ -224,7 +236,7 @@ def job_properties(script: str) -> dict:
     for line in script.splitlines()[:5]:
         if line.startswith("# properties = "):
             try:
-                return json.loads(line[len("# properties = "):])
+                return json.loads(line[len("# properties = ") :])
             except ValueError:
                 return {}
     return {}
@@ -233,7 +245,8 @@ def job_properties(script: str) -> dict:
 # -------------------------------------------------------------- placing ---
 
 LOAD_CMD = (
-    'n=0; for d in {jobdir}/{alias}/*/; do [ -f "$d/pid" ] || continue; [ -f "$d/rc" ] && continue; '
+    "n=0; for d in {jobdir}/{alias}/*/; do "
+    '[ -f "$d/pid" ] || continue; [ -f "$d/rc" ] && continue; '
     'kill -0 "$(cat "$d/pid")" 2>/dev/null || continue; '
     't=$(cat "$d/threads" 2>/dev/null || echo 1); n=$((n + t)); done; echo "$n"'
 )
@@ -242,8 +255,12 @@ LOAD_CMD = (
 def host_load(conf: dict, h: dict) -> int | None:
     """Threads of live jobs in the host's job folder (None: host unreachable)."""
     try:
-        r = run_ssh(conf, h["host"], LOAD_CMD.format(jobdir=rpath(h["jobdir"]),
-                                                  alias=shlex.quote(h["host"])), timeout=30)
+        r = run_ssh(
+            conf,
+            h["host"],
+            LOAD_CMD.format(jobdir=rpath(h["jobdir"]), alias=shlex.quote(h["host"])),
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         return None
     if r.returncode != 0:
@@ -272,12 +289,16 @@ def choose_host(conf: dict, threads: int) -> dict:
     if best is None:
         raise LanError("no host in the hosts file is reachable over ssh")
     if not best_key[0]:
-        print(f"lan_submit: every host is full; oversubscribing {best['host']} "
-              "(set jobs: to the total slots in the profile)", file=sys.stderr)
+        print(
+            f"lan_submit: every host is full; oversubscribing {best['host']} "
+            "(set jobs: to the total slots in the profile)",
+            file=sys.stderr,
+        )
     return best
 
 
 # -------------------------------------------------------------- launch ---
+
 
 def launch_script(h: dict, name: str, script: str, env: dict, threads: int) -> str:
     """Bash program fed to ``ssh host bash -s``: writes the job folder, exports
@@ -302,7 +323,7 @@ rdir={rdir}
 mkdir -p "$rdir"
 printf %s {payload} | base64 -d > "$rdir/job.sh"
 echo {int(threads)} > "$rdir/threads"
-printf '%s\\n' {' '.join(shlex.quote(k) for k in env) or "''"} > "$rdir/env.names"
+printf '%s\\n' {" ".join(shlex.quote(k) for k in env) or "''"} > "$rdir/env.names"
 {exports}
 umask "$mask"
 setsid nohup bash -c {shlex.quote(inner)} _ "$rdir" < /dev/null > /dev/null 2>&1 &

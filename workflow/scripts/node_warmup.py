@@ -14,6 +14,7 @@ keys compiled code by CPU: a node of another CPU model compiles its own.
 Exit status 0 when the cache is warm; otherwise 1 and one line on stderr
 naming the log.
 """
+
 import fcntl
 import os
 import socket
@@ -40,15 +41,19 @@ def main() -> int:
             return 0
         t0 = time.time()
         with open(log, "ab") as out:
-            rc = subprocess.run([sys.executable, "-m", "ringrift", "warmup"], stdout=out,
-                                stderr=subprocess.STDOUT).returncode
+            rc = subprocess.run(
+                [sys.executable, "-m", "ringrift", "warmup"], stdout=out, stderr=subprocess.STDOUT
+            ).returncode
         if rc != 0:
-            print(f"node_warmup: ringrift warmup failed on {host} (exit {rc}), see {log}",
-                  file=sys.stderr)
+            print(
+                f"node_warmup: ringrift warmup failed on {host} (exit {rc}), see {log}",
+                file=sys.stderr,
+            )
             return 1
         tmp = marker.with_name(f".{host}.{os.getpid()}")
-        tmp.write_text(f"warmed in {time.time() - t0:.1f} s by job "
-                       f"{os.environ.get('SLURM_JOB_ID', '-')}\n")
+        tmp.write_text(
+            f"warmed in {time.time() - t0:.1f} s by job {os.environ.get('SLURM_JOB_ID', '-')}\n"
+        )
         tmp.replace(marker)
     return 0
 

@@ -22,22 +22,23 @@ module applies the move anyway:
 
 Nothing here is used by the engine or by self-play.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from . import layout as L
-from .api import Rules
-from .load import pos_cell, raw_move_from_json
-from .rules import (
+from ..engine import layout as L
+from ..engine.api import Rules
+from ..engine.rules import (
     _advance,
     _changes_board,
     _mark_permanent_eliminations,
     apply_move,
     check_victory,
 )
-from .stacks import eliminate_top, set_collapsed
-from .territory import border_markers, can_process, find_regions
+from ..engine.stacks import eliminate_top, set_collapsed
+from ..engine.territory import border_markers, can_process, find_regions
+from .load import pos_cell, raw_move_from_json
 
 
 def _region_cells(rules: Rules, move_json) -> list[int]:
@@ -59,7 +60,7 @@ def _is_board_region(rules: Rules, s: np.ndarray, cells: list[int]) -> bool:
     found, offs = find_regions(rules.geo, s)
     want = np.array(cells, dtype=np.int32)
     for r in range(len(offs) - 1):
-        reg = found[offs[r]:offs[r + 1]]
+        reg = found[offs[r] : offs[r + 1]]
         if len(reg) == len(want) and np.array_equal(np.sort(reg), want):
             return True
     return False
@@ -91,8 +92,7 @@ def _history_epilogue(rules: Rules, s: np.ndarray, mv: np.ndarray) -> None:
     _mark_permanent_eliminations(s)
 
 
-def apply_explicit_region(rules: Rules, s: np.ndarray, player: int,
-                          cells: list[int]) -> np.ndarray:
+def apply_explicit_region(rules: Rules, s: np.ndarray, player: int, cells: list[int]) -> np.ndarray:
     """Claim the region `cells` for `player` (see module doc); returns a new state."""
     t = s.copy()
     arr = np.array(sorted(cells), dtype=np.int32)
@@ -104,8 +104,10 @@ def apply_explicit_region(rules: Rules, s: np.ndarray, player: int,
         for c in list(arr) + list(border):
             set_collapsed(t, int(c), player)
         t[L.TERR + player] += len(arr) + len(border)
-    mv = np.array([L.MT_CHOOSE_TERRITORY, player, -1, int(arr[0]) if len(arr) else -1,
-                   -1, 0, 0, 0], dtype=np.int32)
+    mv = np.array(
+        [L.MT_CHOOSE_TERRITORY, player, -1, int(arr[0]) if len(arr) else -1, -1, 0, 0, 0],
+        dtype=np.int32,
+    )
     _history_epilogue(rules, t, mv)
     return t
 
@@ -117,8 +119,9 @@ def apply_unlisted(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
     if move_json.get("type") in ("choose_territory_option", "process_territory_region"):
         cells = _region_cells(rules, move_json)
         if not cells:
-            raise ValueError("territory claim names no region "
-                             "and the board has none at its position")
+            raise ValueError(
+                "territory claim names no region and the board has none at its position"
+            )
         if not _is_board_region(rules, s, cells):
             return apply_explicit_region(rules, s, int(move_json["player"]), cells)
     mv = raw_move_from_json(rules, s, move_json)

@@ -31,6 +31,7 @@ Volatile (may differ from the reference without meaning anything): ``id``
 (we follow the reference's id patterns, but region/line indices inside them
 follow our enumeration order) and ``timestamp``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,19 +40,49 @@ from ..engine import layout as L
 from ..engine.lines import find_lines
 from ..engine.movegen import line_through
 from ..engine.territory import find_regions
-from ._common import (
-    EPOCH, ORIGIN, axis_vector, pos, ray_cells, region_in_reference_order,
-    stacks_in_order, stack_rings, to_camel,
+from .json_common import (
+    EPOCH,
+    ORIGIN,
+    axis_vector,
+    pos,
+    ray_cells,
+    region_in_reference_order,
+    stack_rings,
+    stacks_in_order,
+    to_camel,
 )
 
 MOVE_FIELDS = (
-    "id", "type", "player", "from_pos", "to", "capture_target", "captured_stacks",
-    "capture_chain", "overtaken_rings", "placed_on_stack", "placement_count",
-    "stack_moved", "minimum_distance", "actual_distance", "marker_left", "line_index",
-    "formed_lines", "collapsed_markers", "claimed_territory", "disconnected_regions",
-    "recovery_option", "recovery_mode", "collapse_positions", "extraction_stacks",
-    "eliminated_rings", "elimination_context", "timestamp", "think_time",
-    "move_number", "phase",
+    "id",
+    "type",
+    "player",
+    "from_pos",
+    "to",
+    "capture_target",
+    "captured_stacks",
+    "capture_chain",
+    "overtaken_rings",
+    "placed_on_stack",
+    "placement_count",
+    "stack_moved",
+    "minimum_distance",
+    "actual_distance",
+    "marker_left",
+    "line_index",
+    "formed_lines",
+    "collapsed_markers",
+    "claimed_territory",
+    "disconnected_regions",
+    "recovery_option",
+    "recovery_mode",
+    "collapse_positions",
+    "extraction_stacks",
+    "eliminated_rings",
+    "elimination_context",
+    "timestamp",
+    "think_time",
+    "move_number",
+    "phase",
 )
 
 _BOOKKEEPING_IDS = {
@@ -82,11 +113,19 @@ def _fe_listed(rules, s, p) -> bool:
     """True when the engine lists forced eliminations itself (no valid action);
     False when the host synthesises one on the first stack."""
     from ..engine.rules import valid_action
+
     return not valid_action(rules.geo, s, p)
 
 
-def move_to_json(rules, s_before: np.ndarray, mv, move_number: int, *, camel: bool = False,
-                 timestamp: str = EPOCH) -> dict:
+def move_to_json(
+    rules,
+    s_before: np.ndarray,
+    mv,
+    move_number: int,
+    *,
+    camel: bool = False,
+    timestamp: str = EPOCH,
+) -> dict:
     board = rules.board
     k = board.keys
     t = int(mv[L.F_TYPE])
@@ -134,13 +173,15 @@ def move_to_json(rules, s_before: np.ndarray, mv, move_number: int, *, camel: bo
             d["collapsed_markers"] = [pos(board, x) for x in sel]
     elif t == L.MT_CHOOSE_TERRITORY:
         cells, offs = find_regions(board.geo, s_before)
-        region = region_in_reference_order(board, cells[offs[a]:offs[a + 1]])
+        region = region_in_reference_order(board, cells[offs[a] : offs[a + 1]])
         d["to"] = pos(board, region[0])
-        d["disconnected_regions"] = [{
-            "spaces": [pos(board, x) for x in region],
-            "controlling_player": p,
-            "is_disconnected": True,
-        }]
+        d["disconnected_regions"] = [
+            {
+                "spaces": [pos(board, x) for x in region],
+                "controlling_player": p,
+                "is_disconnected": True,
+            }
+        ]
         idx = _territory_ordinal(rules, s_before, mv)
         d["id"] = f"choose-territory-option-{idx}-{k[region[0]]}"
     elif t == L.MT_ELIMINATE:

@@ -35,6 +35,7 @@ territories {}, territory_victory_minimum null.
 pairs, which are converted here. The chain-capture state is rebuilt from the
 trailing capture moves of that history.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +43,7 @@ import hashlib
 import numpy as np
 
 from ..engine import layout as L
-from ._common import EPOCH, cap_of, pos, stack_rings, stacks_in_order, to_camel
+from .json_common import EPOCH, cap_of, pos, stack_rings, stacks_in_order, to_camel
 from .move_json import move_to_json
 
 _CAPTURES = ("overtaking_capture", "continue_capture_segment")
@@ -89,12 +90,14 @@ def chain_capture_state(s: np.ndarray, moves: list[dict]):
         return None
     segs = []
     for mv in chain:
-        segs.append({
-            "from_pos": _m(mv, "from_pos", "from"),
-            "target": _m(mv, "capture_target", "captureTarget"),
-            "landing": mv["to"],
-            "captured_cap_height": 0,
-        })
+        segs.append(
+            {
+                "from_pos": _m(mv, "from_pos", "from"),
+                "target": _m(mv, "capture_target", "captureTarget"),
+                "landing": mv["to"],
+                "captured_cap_height": 0,
+            }
+        )
 
     def key(q):
         return f"{q['x']},{q['y']}" if q.get("z") is None else f"{q['x']},{q['y']},{q['z']}"
@@ -125,8 +128,9 @@ def lps_actor_mask(s: np.ndarray) -> dict:
 
 
 def _zobrist(s: np.ndarray) -> int:
-    return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(s).tobytes(),
-                                          digest_size=8).digest(), "little")
+    return int.from_bytes(
+        hashlib.blake2b(np.ascontiguousarray(s).tobytes(), digest_size=8).digest(), "little"
+    )
 
 
 def _players(s: np.ndarray) -> list[dict]:
@@ -134,18 +138,21 @@ def _players(s: np.ndarray) -> list[dict]:
     ident = list(range(1, np_ + 1))
     if np_ >= 2 and int(s[L.SWAP_DONE]):
         ident[0], ident[1] = ident[1], ident[0]
-    return [{
-        "id": f"p{ident[p - 1]}",
-        "username": f"AI {ident[p - 1]}",
-        "type": "ai",
-        "player_number": p,
-        "is_ready": True,
-        "time_remaining": 600,
-        "ai_difficulty": 10,
-        "rings_in_hand": int(s[L.HAND + p]),
-        "eliminated_rings": int(s[L.ELIM + p]),
-        "territory_spaces": int(s[L.TERR + p]),
-    } for p in range(1, np_ + 1)]
+    return [
+        {
+            "id": f"p{ident[p - 1]}",
+            "username": f"AI {ident[p - 1]}",
+            "type": "ai",
+            "player_number": p,
+            "is_ready": True,
+            "time_remaining": 600,
+            "ai_difficulty": 10,
+            "rings_in_hand": int(s[L.HAND + p]),
+            "eliminated_rings": int(s[L.ELIM + p]),
+            "territory_spaces": int(s[L.TERR + p]),
+        }
+        for p in range(1, np_ + 1)
+    ]
 
 
 def _board(rules, s: np.ndarray) -> dict:
@@ -162,13 +169,16 @@ def _board(rules, s: np.ndarray) -> dict:
             "cap_height": cap_of(rings),
             "controlling_player": rings[-1],
         }
-    mk = s[L.HDR + n:L.HDR + 2 * n]
-    markers = {keys[c]: {"player": int(mk[c]), "position": pos(board, c), "type": "regular"}
-               for c in np.flatnonzero(mk)}
-    col = s[L.HDR + 2 * n:L.HDR + 3 * n]
+    mk = s[L.HDR + n : L.HDR + 2 * n]
+    markers = {
+        keys[c]: {"player": int(mk[c]), "position": pos(board, c), "type": "regular"}
+        for c in np.flatnonzero(mk)
+    }
+    col = s[L.HDR + 2 * n : L.HDR + 3 * n]
     collapsed = {keys[c]: int(col[c]) for c in np.flatnonzero(col)}
-    elim = {str(p): int(s[L.ELIM + p]) for p in range(1, int(s[L.NP]) + 1)
-            if int(s[L.ELIM + p]) > 0}
+    elim = {
+        str(p): int(s[L.ELIM + p]) for p in range(1, int(s[L.NP]) + 1) if int(s[L.ELIM + p]) > 0
+    }
     return {
         "type": rules.board_type,
         "size": board.size,
@@ -181,8 +191,15 @@ def _board(rules, s: np.ndarray) -> dict:
     }
 
 
-def state_to_json(rules, s: np.ndarray, history_moves, *, game_id: str, camel: bool = False,
-                  created_at: str = EPOCH) -> dict:
+def state_to_json(
+    rules,
+    s: np.ndarray,
+    history_moves,
+    *,
+    game_id: str,
+    camel: bool = False,
+    created_at: str = EPOCH,
+) -> dict:
     s = np.asarray(s)
     moves = _history_dicts(rules, history_moves, camel)
     np_ = int(s[L.NP])

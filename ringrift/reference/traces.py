@@ -1,4 +1,5 @@
 """Replay reference traces (shared/conformance format) through our engine."""
+
 from __future__ import annotations
 
 import gzip
@@ -6,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engine.api import Rules
-from .engine.rules import apply_move
+from ..engine.api import Rules
+from ..engine.rules import apply_move
 
 
 @dataclass
@@ -51,8 +52,11 @@ def read_records(path):
 
 
 def check_game(rec: dict, index: int = 0) -> GameReport:
-    rules = Rules(rec["board_type"], int(rec["num_players"]),
-                  swap_rule=bool(rec.get("swap_rule_enabled", False)))
+    rules = Rules(
+        rec["board_type"],
+        int(rec["num_players"]),
+        swap_rule=bool(rec.get("swap_rule_enabled", False)),
+    )
     s = rules.new_game()
     steps = rec["steps"]
     for i, step in enumerate(steps):
@@ -61,9 +65,12 @@ def check_game(rec: dict, index: int = 0) -> GameReport:
             return GameReport(index, i, False, f"{where}: our game is already over")
         if rules.current_player(s) != step["player"] or rules.phase(s) != step["phase"]:
             return GameReport(
-                index, i, False,
+                index,
+                i,
+                False,
                 f"{where}: expected p{step['player']} {step['phase']}, "
-                f"got p{rules.current_player(s)} {rules.phase(s)}")
+                f"got p{rules.current_player(s)} {rules.phase(s)}",
+            )
         moves = rules.legal(s)
         keys = [rules.key(s, m) for m in moves]
         ours = set(keys)
@@ -71,8 +78,12 @@ def check_game(rec: dict, index: int = 0) -> GameReport:
         if ours != theirs:
             missing = sorted(theirs - ours)
             extra = sorted(ours - theirs)
-            return GameReport(index, i, False,
-                              f"{where} ({step['phase']}): missing {missing[:8]} extra {extra[:8]}")
+            return GameReport(
+                index,
+                i,
+                False,
+                f"{where} ({step['phase']}): missing {missing[:8]} extra {extra[:8]}",
+            )
         s = apply_move(rules.geo, s, moves[keys.index(step["chosen"])])
     final = rec.get("final")
     if final:
@@ -87,11 +98,13 @@ def check_game(rec: dict, index: int = 0) -> GameReport:
         for ours_p, theirs_p in zip(res["players"], final["players"]):
             for fld in ("ringsInHand", "eliminatedRings", "territorySpaces"):
                 if ours_p[fld] != theirs_p[fld]:
-                    problems.append(f"p{ours_p['playerNumber']} {fld} "
-                                    f"{ours_p[fld]} != {theirs_p[fld]}")
+                    problems.append(
+                        f"p{ours_p['playerNumber']} {fld} {ours_p[fld]} != {theirs_p[fld]}"
+                    )
         if problems:
-            return GameReport(index, len(steps), False,
-                              f"game {index} final: " + "; ".join(problems))
+            return GameReport(
+                index, len(steps), False, f"game {index} final: " + "; ".join(problems)
+            )
     return GameReport(index, len(steps), True)
 
 

@@ -1,4 +1,5 @@
 """Helpers shared by the JSON exporters: positions, keys, field-name aliases."""
+
 from __future__ import annotations
 
 import re
@@ -70,7 +71,7 @@ def ray_cells(board, start: int, axis: int, j0: int, count: int) -> list[int]:
 def stacks_in_order(s: np.ndarray) -> list[int]:
     """Cells holding a stack, in the reference's dict (insertion) order."""
     n = int(s[L.NCELL])
-    h = s[L.HDR:L.HDR + n]
+    h = s[L.HDR : L.HDR + n]
     cells = np.flatnonzero(h)
     stamps = s[L.HDR + 3 * n + cells]
     return [int(c) for c in cells[np.argsort(stamps, kind="stable")]]
@@ -81,7 +82,7 @@ def stack_rings(s: np.ndarray, c: int) -> list[int]:
     m = int(s[L.MAXH])
     h = int(s[L.HDR + c])
     base = L.HDR + 4 * n + c * m
-    return [int(v) for v in s[base:base + h]]
+    return [int(v) for v in s[base : base + h]]
 
 
 def cap_of(rings: list[int]) -> int:
@@ -97,6 +98,7 @@ def cap_of(rings: list[int]) -> int:
 
 
 # ---- the reference's territory fast path: region spaces in its set order ----
+
 
 def _ref_index(board, c: int) -> int:
     """Our cell index -> the reference territory cache's index (square boards

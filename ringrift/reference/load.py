@@ -42,12 +42,13 @@ than ``maxPlayers``) keep a full hand, as the reference's contract
 deserialiser pads them. ``ringsInHand: 0`` stays 0 (the reference's old
 deserialiser turned it into a full hand; that bug is not copied).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from . import layout as L
-from .api import Rules, new_state
+from ..engine import layout as L
+from ..engine.api import Rules, new_state
 
 # legacy / alias move type names -> current names
 _TYPE_ALIASES = {
@@ -78,6 +79,7 @@ def _get(d, camel, default=None):
 
 
 # ---- positions ------------------------------------------------------------
+
 
 def pos_key(board, pos) -> str:
     """Canonical key ("x,y" or "x,y,z") of a JSON position (dict, list or key
@@ -110,6 +112,7 @@ def pos_cell(board, pos) -> int:
 
 # ---- states ---------------------------------------------------------------
 
+
 def board_type_of(state_json) -> str:
     b = state_json.get("board") or {}
     bt = b.get("type") or _get(state_json, "boardType")
@@ -123,8 +126,7 @@ def board_type_of(state_json) -> str:
 
 def num_players_of(state_json) -> int:
     players = state_json.get("players") or []
-    n = max([len(players)] + [int(_get(p, "playerNumber", i + 1))
-                              for i, p in enumerate(players)])
+    n = max([len(players)] + [int(_get(p, "playerNumber", i + 1)) for i, p in enumerate(players)])
     mp = _get(state_json, "maxPlayers")
     if mp:
         n = max(n, int(mp))
@@ -139,9 +141,16 @@ def _move_type(mj) -> str:
 
 
 def _changes_board(t: str) -> bool:
-    return t not in ("no_placement_action", "no_movement_action", "no_line_action",
-                     "no_territory_action", "skip_placement",
-                     "skip_territory_processing", "skip_capture", "skip_recovery")
+    return t not in (
+        "no_placement_action",
+        "no_movement_action",
+        "no_line_action",
+        "no_territory_action",
+        "skip_placement",
+        "skip_territory_processing",
+        "skip_capture",
+        "skip_recovery",
+    )
 
 
 def _apply_history_facts(board, s, history) -> None:
@@ -177,9 +186,13 @@ def _apply_history_facts(board, s, history) -> None:
             s[L.LAST_TO] = -1
 
 
-def state_from_json(state_json, *, swap_rule: bool = False,
-                    rings_top_first: bool = True,
-                    num_players: int | None = None):
+def state_from_json(
+    state_json,
+    *,
+    swap_rule: bool = False,
+    rings_top_first: bool = True,
+    num_players: int | None = None,
+):
     """Return ``(rules, s)`` for a reference GameState JSON (see module doc)."""
     bt = board_type_of(state_json)
     n_players = num_players or num_players_of(state_json)
@@ -199,13 +212,14 @@ def state_from_json(state_json, *, swap_rule: bool = False,
         if not rings:
             continue
         if len(rings) > maxh:
-            raise ValueError(f"stack at {key} is taller ({len(rings)}) "
-                             f"than the layout allows ({maxh})")
+            raise ValueError(
+                f"stack at {key} is taller ({len(rings)}) than the layout allows ({maxh})"
+            )
         s[L.HDR + c] = len(rings)
         s[L.HDR + 3 * n + c] = s[L.STAMP]
         s[L.STAMP] += 1
         base = L.HDR + 4 * n + c * maxh
-        s[base:base + len(rings)] = rings
+        s[base : base + len(rings)] = rings
     for key, mk in (_get(bj, "markers") or {}).items():
         if isinstance(mk, dict):
             c = pos_cell(brd, mk.get("position") or key)
@@ -292,6 +306,7 @@ def state_from_json(state_json, *, swap_rule: bool = False,
 
 # ---- moves ----------------------------------------------------------------
 
+
 def _sorted_cells(board, positions) -> str:
     return ";".join(sorted(pos_key(board, p) for p in positions))
 
@@ -351,8 +366,20 @@ def _json_fields(board, mj) -> tuple[str, int, dict]:
     return t, p, f
 
 
-_KEY_ORDER = ("from", "to", "cap", "n", "lines", "collapse", "regions", "ctx",
-              "rmode", "ropt", "rcollapse", "extract")
+_KEY_ORDER = (
+    "from",
+    "to",
+    "cap",
+    "n",
+    "lines",
+    "collapse",
+    "regions",
+    "ctx",
+    "rmode",
+    "ropt",
+    "rcollapse",
+    "extract",
+)
 
 
 def json_move_key(board, mj) -> str:
@@ -414,10 +441,12 @@ def move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
     if best:
         raise ValueError(
             f"move {describe_json_move(move_json)} (key {want!r}) is ambiguous in phase "
-            f"{phase}: matches {sorted({k for _, k in best})}")
+            f"{phase}: matches {sorted({k for _, k in best})}"
+        )
     raise ValueError(
         f"move {describe_json_move(move_json)} (key {want!r}) is not legal in phase "
-        f"{phase} for player {int(s[L.CUR])}; legal: {sorted(set(keys))[:12]}")
+        f"{phase} for player {int(s[L.CUR])}; legal: {sorted(set(keys))[:12]}"
+    )
 
 
 def raw_move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
@@ -427,8 +456,8 @@ def raw_move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
     feed it to ``rules.apply_move``-style jitted code, not ``rules.apply``.
     Regions and lines are looked up on the current board (a region or line
     the board does not have raises ValueError, as the reference's apply does)."""
-    from .lines import find_lines
-    from .territory import find_regions
+    from ..engine.lines import find_lines
+    from ..engine.territory import find_regions
 
     brd = rules.board
     t = _move_type(move_json)
@@ -449,17 +478,22 @@ def raw_move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
         mv[L.F_A] = L.CTX_NAMES.index(ctx)
     elif t == "choose_territory_option":
         cells, offs = find_regions(brd.geo, s)
-        regions = [frozenset(int(c) for c in cells[offs[r]:offs[r + 1]])
-                   for r in range(len(offs) - 1)]
+        regions = [
+            frozenset(int(c) for c in cells[offs[r] : offs[r + 1]]) for r in range(len(offs) - 1)
+        ]
         want = None
         if move_json.get("disconnectedRegions"):
             spaces = move_json["disconnectedRegions"][0]["spaces"]
             want = frozenset(pos_cell(brd, q) for q in spaces)
-        hit = [r for r, reg in enumerate(regions)
-               if (reg == want if want is not None else mv[L.F_TO] in reg)]
+        hit = [
+            r
+            for r, reg in enumerate(regions)
+            if (reg == want if want is not None else mv[L.F_TO] in reg)
+        ]
         if not hit:
-            raise ValueError("no disconnected region on the board matches "
-                             + describe_json_move(move_json))
+            raise ValueError(
+                "no disconnected region on the board matches " + describe_json_move(move_json)
+            )
         mv[L.F_A] = hit[0]
         mv[L.F_TO] = min(regions[hit[0]])
     elif t in ("process_line", "choose_line_option"):
@@ -495,8 +529,12 @@ def raw_move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
         mv[L.F_A] = L.RMODE_NAMES.index(mode)
         mv[L.F_B] = int(f.get("ropt", 0))
         mv[L.F_C] = brd.index[f["extract"].split(";")[0]] if "extract" in f else -1
-    elif t not in ("move_stack", "overtaking_capture", "continue_capture_segment",
-                   "forced_elimination") and not t.startswith(("no_", "skip_", "swap")):
+    elif t not in (
+        "move_stack",
+        "overtaking_capture",
+        "continue_capture_segment",
+        "forced_elimination",
+    ) and not t.startswith(("no_", "skip_", "swap")):
         raise ValueError(f"raw_move_from_json cannot build a {t} record")
     return mv
 
@@ -505,8 +543,8 @@ def s_invariant(s: np.ndarray) -> int:
     """S = markers + collapsed cells + eliminated rings (all players)."""
     n = int(s[L.NCELL])
     np_ = int(s[L.NP])
-    markers = int(np.count_nonzero(s[L.HDR + n:L.HDR + 2 * n]))
-    coll = int(np.count_nonzero(s[L.HDR + 2 * n:L.HDR + 3 * n]))
+    markers = int(np.count_nonzero(s[L.HDR + n : L.HDR + 2 * n]))
+    coll = int(np.count_nonzero(s[L.HDR + 2 * n : L.HDR + 3 * n]))
     elim = int(sum(int(s[L.ELIM + p]) for p in range(1, np_ + 1)))
     return markers + coll + elim
 
@@ -514,9 +552,9 @@ def s_invariant(s: np.ndarray) -> int:
 def counts(s: np.ndarray) -> dict:
     n = int(s[L.NCELL])
     return {
-        "stackCount": int(np.count_nonzero(s[L.HDR:L.HDR + n])),
-        "markerCount": int(np.count_nonzero(s[L.HDR + n:L.HDR + 2 * n])),
-        "collapsedCount": int(np.count_nonzero(s[L.HDR + 2 * n:L.HDR + 3 * n])),
+        "stackCount": int(np.count_nonzero(s[L.HDR : L.HDR + n])),
+        "markerCount": int(np.count_nonzero(s[L.HDR + n : L.HDR + 2 * n])),
+        "collapsedCount": int(np.count_nonzero(s[L.HDR + 2 * n : L.HDR + 3 * n])),
     }
 
 
@@ -526,8 +564,16 @@ def stack_rings(rules: Rules, s: np.ndarray, key: str) -> list[int]:
     c = rules.board.index[key]
     h = int(s[L.HDR + c])
     base = L.HDR + 4 * n + c * int(s[L.MAXH])
-    return [int(v) for v in s[base:base + h]]
+    return [int(v) for v in s[base : base + h]]
 
 
-__all__ = ["counts", "json_move_key", "move_from_json", "pos_key", "raw_move_from_json",
-           "s_invariant", "stack_rings", "state_from_json"]
+__all__ = [
+    "counts",
+    "json_move_key",
+    "move_from_json",
+    "pos_key",
+    "raw_move_from_json",
+    "s_invariant",
+    "stack_rings",
+    "state_from_json",
+]
