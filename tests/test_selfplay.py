@@ -172,3 +172,19 @@ def test_killed_worker_leaves_no_part(tmp_path):
     assert not list(tmp_path.glob("*.parquet"))
     subprocess.run([*cmd, "--num-games", "2"], check=True)
     assert out.exists() and not list(tmp_path.glob(".k.parquet.tmp-*"))
+
+
+def test_replaying_a_game_in_spans_gives_the_same_part(tmp_path, monkeypatch):
+    """The worker replays a game's sampled states a span at a time (bounded
+    memory on big boards); span boundaries must not show in the rows."""
+    import ringrift.selfplay.worker as worker
+
+    def part(name):
+        run_worker(_cfg(tmp_path, name, board_type="hex8", sample_every_n_moves=1, num_games=3))
+        return (tmp_path / name).read_bytes()
+
+    whole = part("whole.parquet")  # every hex8 game in one span
+    monkeypatch.setattr(worker, "REPLAY_BYTES", 1)  # one state per span
+    assert part("spans.parquet") == whole
+    monkeypatch.setattr(worker, "REPLAY_BYTES", 7 * 4 * Rules("hex8", 2).new_game().size)
+    assert part("sevens.parquet") == whole

@@ -239,9 +239,22 @@ class DigestParquetWriter:
 
 
 def part_row_group_rows(ncell: int) -> int:
-    """Rows per row group: ~32k on square8, fewer on big boards, so the rows a
-    worker holds before writing them stay within a few tens of MB."""
+    """Rows per row group of an aggregate (and per batch it reads): ~32k on
+    square8, fewer on big boards."""
     return max(1024, min(ROW_GROUP_ROWS, ROW_GROUP_ROWS * 64 // ncell))
+
+
+# A self-play worker holds one row group (Arrow arrays) until it is written, and
+# the Parquet writer encodes it whole: 8k square8 rows (~20 MB) rather than the
+# aggregate's 32k keep a worker's peak near what its imports and compiled code
+# take (benchmarks/data_path.py), whatever the part's length.
+WORKER_ROW_GROUP_ROWS = 8_192
+
+
+def worker_row_group_rows(ncell: int) -> int:
+    """Rows per row group of a self-play part: 8k on square8, fewer on big
+    boards (bigger rows)."""
+    return max(512, min(WORKER_ROW_GROUP_ROWS, WORKER_ROW_GROUP_ROWS * 64 // ncell))
 
 
 def table_from_rows(cols: dict, schema: pa.Schema) -> pa.Table:
@@ -258,7 +271,7 @@ class PartWriter:
         self.schema = arrow_schema(ncell)
         self._ctx = atomic_output(uri)
         self._fh = self._ctx.__enter__()
-        self._w = DigestParquetWriter(self._fh, self.schema, part_row_group_rows(ncell))
+        self._w = DigestParquetWriter(self._fh, self.schema, worker_row_group_rows(ncell))
 
     def add(self, cols: dict) -> None:
         self._w.write(table_from_rows(cols, self.schema))

@@ -88,15 +88,17 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
 
 
 @njit(cache=True)
-def replay(geo, s0, choices, want):
-    """States before the steps listed (ascending) in `want`, and the chosen move
-    at each of them, by replaying `choices` from s0."""
+def replay_span(geo, s, step0, choices, want):
+    """Continue a replay from state ``s`` before step ``step0``: the states
+    before the steps listed (ascending, all >= step0) in ``want``, the chosen
+    move at each, and the state before the last listed step (to continue from
+    there). Replaying a game in spans bounds the states held at once (a
+    hexagonal state is ~360 KiB)."""
     out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    states = np.empty((want.shape[0], s0.shape[0]), dtype=np.int32)
+    states = np.empty((want.shape[0], s.shape[0]), dtype=np.int32)
     moves = np.full((want.shape[0], MF), -1, dtype=np.int32)
-    s = s0
     j = 0
-    for step in range(choices.shape[0] + 1):
+    for step in range(step0, choices.shape[0] + 1):
         while j < want.shape[0] and want[j] == step:
             states[j] = s
             if step < choices.shape[0]:
@@ -109,6 +111,13 @@ def replay(geo, s0, choices, want):
         if choices[step] >= k:
             raise ValueError("recorded move index out of range")
         s = apply_move(geo, s, out[choices[step]])
+    return states, moves, s
+
+
+def replay(geo, s0, choices, want):
+    """States before the steps listed (ascending) in `want`, and the chosen move
+    at each of them, by replaying `choices` from s0."""
+    states, moves, _ = replay_span(geo, s0, 0, choices, want)
     return states, moves
 
 

@@ -23,9 +23,12 @@ from ..engine.api import Rules, final_ranks
 from ..players.ladder import load_profile, player_params, seat_levels, weights_digest
 from ..players.params import WEIGHT_NAMES
 from ..storage import redact_uri
-from .game import play_game, replay
+from .game import play_game, replay_span
 
 FIRST_LAST = 5  # the reference always keeps the first and last 5 positions
+# Sampled states replayed at a time (bytes): a whole square8 game, ~20 states of
+# a hexagonal one, so big boards do not hold a game's every state at once.
+REPLAY_BYTES = 8 << 20
 
 
 @dataclass
@@ -114,7 +117,6 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
     ndec = len(dec_steps)
     keep = sample_positions(ndec, cfg.sample_every_n_moves)
     want = np.array([dec_steps[i] if i < ndec else steps for i in keep], dtype=np.int64)
-    states, moves = replay(rules.geo, s0, choices, want)
     completed = final[L.STATUS] == L.ST_COMPLETED
     winner = int(final[L.WINNER]) if completed else 0
     n = rules.num_players
@@ -126,9 +128,15 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
     ghash = int.from_bytes(digest.digest(), "little")
     game_id = f"{cfg.worker_id}_{g}_{digest.hexdigest()[:8]}"
     hist = choices.astype(np.uint16)
+    span = max(1, REPLAY_BYTES // (s0.size * s0.itemsize))
+    s, at = s0, 0
     for j, i in enumerate(keep):
-        st = states[j]
-        header, height, marker, collapsed, stamp, rings = split_state(st)
+        if j % span == 0:  # the next span of sampled states
+            states, moves, s = replay_span(rules.geo, s, at, choices, want[j : j + span])
+            at = int(want[min(j + span, len(want)) - 1])
+        st = states[j % span]
+        # copies: views would keep the whole span alive until the part is written
+        header, height, marker, collapsed, stamp, rings = (np.array(a) for a in split_state(st))
         mover = int(st[L.CUR])
         if not completed:
             outcome = 0.5
@@ -158,7 +166,7 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
             outcome=outcome,
             values=values + [0.0] * len(pad),
             ranks=list(ranks) + pad,
-            move=None if terminal else moves[j].tolist(),
+            move=None if terminal else moves[j % span].tolist(),
             policy_index=[] if terminal else pidx[poff[i] : poff[i + 1]].tolist(),
             policy_prob=[] if terminal else pprob[poff[i] : poff[i + 1]].tolist(),
             history=hist[: want[j]],
