@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import conformance_root, write_part_file
+from test_workflow import smk
 
 from ringrift.cli import main as cli_main
 from ringrift.dataset.parts import DataError, table_from_rows
@@ -395,29 +396,8 @@ def test_workflow_plans_chunk_jobs_and_one_concat(tmp_path):
     )
     path = tmp_path / "big.yaml"
     path.write_text(big)
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "workflow" / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(path),
-            "--profile",
-            str(REPO / "profiles" / "local"),
-            "--cores",
-            "2",
-            "-n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    p = smk(tmp_path, "-n", config=path)  # fails with the log on a non-zero exit
     out = p.stdout + p.stderr
-    assert p.returncode == 0, out[-3000:]
     counts = {
         line.split()[0]: line.split()[1]
         for line in out.splitlines()
@@ -432,27 +412,6 @@ def test_export_chunks_setting_sets_the_job_count_and_nothing_else(tmp_path):
     cfg = (REPO / ".test" / "config" / "config.yaml").read_text()
     path = tmp_path / "c.yaml"
     path.write_text(cfg.replace("    jsonl: true", "    jsonl: true\n    export_chunks: 2"))
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "workflow" / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(path),
-            "--profile",
-            str(REPO / "profiles" / "local"),
-            "--cores",
-            "2",
-            "-n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    p = smk(tmp_path, "-n", config=path)  # fails with the log on a non-zero exit
     out = p.stdout + p.stderr
-    assert p.returncode == 0, out[-3000:]
     assert "chunk_0001_of_0002.jsonl.gz" in out and "of_0003" not in out

@@ -936,34 +936,13 @@ def write_move(
         elif h == H_DIR:
             pos = _frag(buf, pos, pool, poff, FR_DIR0 + aux[A_LAXIS])
         elif h == H_COLLAPSED_MARKERS:
+            # option 2 collapses lineLength markers from offset b, else the whole line
+            j0, count = 0, aux[A_LLEN]
             if b >= 0:
-                pos = _cells(
-                    buf,
-                    pos,
-                    pool,
-                    poff,
-                    pos_buf,
-                    pos_len,
-                    geo,
-                    aux[A_LSTART],
-                    aux[A_LAXIS],
-                    b,
-                    aux[A_LINELEN],
-                )
-            else:
-                pos = _cells(
-                    buf,
-                    pos,
-                    pool,
-                    poff,
-                    pos_buf,
-                    pos_len,
-                    geo,
-                    aux[A_LSTART],
-                    aux[A_LAXIS],
-                    0,
-                    aux[A_LLEN],
-                )
+                j0, count = b, aux[A_LINELEN]
+            pos = _cells(
+                buf, pos, pool, poff, pos_buf, pos_len, geo, aux[A_LSTART], aux[A_LAXIS], j0, count
+            )
         elif h == H_COLLAPSE_POSITIONS:
             pos = _cells(
                 buf,
