@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+# Before any test module imports numba: ringrift points Numba's cache at a folder
+# keyed by the engine's source, so jitted test helpers never run stale code.
+import ringrift  # noqa: F401
+
 _REPORT = []
 
 

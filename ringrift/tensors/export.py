@@ -12,8 +12,9 @@ Two passes, memory bounded whatever the inputs:
    policy row go to one of B scratch bucket files by a hash of the game id.
    A corrupt or foreign input fails here, before any output exists.
 2. bucket by bucket, games are grouped, put in a seeded order, replayed and
-   encoded in chunks; features stream to a scratch file and are deflated
-   into the NPZ when a shard closes (after a whole game, once it holds
+   encoded in small chunks; each chunk's features are deflated straight into
+   the staged NPZ (``npz.py``: no copy, no scratch file), the small arrays
+   follow when the shard closes (after a whole game, once it holds
    ``shard_bytes`` of array data or MAX_SHARD_SAMPLES samples).
 
 All shards are staged and published at the end (renamed locally, uploaded to
@@ -33,7 +34,6 @@ import os
 import shutil
 import tempfile
 import time
-import zipfile
 import zlib
 from dataclasses import dataclass
 
@@ -58,20 +58,16 @@ from .core import (
     final_values,
     policy_object_arrays,
 )
-
-try:  # ISA-L deflate: same format, ~8x faster than zlib at level 1 on these planes
-    from isal import isal_zlib as _deflate
-except ImportError:  # pragma: no cover - optional speed-up
-    _deflate = None
+from .npz import NpzWriter
 
 EXPORT_VERSION = "2.1"
 FEATURE_VERSION = 2
 DEFAULT_SHARD_BYTES = 1 << 30
 MAX_SHARD_SAMPLES = 250_000  # keeps the policy object arrays of a shard small (< ~100 MB)
 BUCKET_ROWS = 200_000
-SPOOL_BYTES = 256 << 20  # a shard's features are held in memory up to this size
-COMPRESSLEVEL = 1  # deflate level: 1 is ~4x faster than 6 on these planes
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: same inputs -> same bytes
+# samples encoded per call: small enough that a chunk's planes are still in
+# cache when they are deflated
+CHUNK_BYTES = 2 << 20
 
 _READ_COLS = (
     "game_id",
@@ -381,80 +377,18 @@ def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_player
 # ---- NPZ writing -------------------------------------------------------------
 
 
-def _npy_header(arr_dtype, shape) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    d = {
-        "descr": np.lib.format.dtype_to_descr(np.dtype(arr_dtype)),
-        "fortran_order": False,
-        "shape": tuple(int(x) for x in shape),
-    }
-    np.lib.format.write_array_header_1_0(buf, d)
-    return buf.getvalue()
-
-
-def _zip_entry(zf: zipfile.ZipFile, name: str):
-    zi = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_TIME)
-    zi.compress_type = zipfile.ZIP_DEFLATED
-    zi._compresslevel = COMPRESSLEVEL  # zipfile's per-entry level (ZipInfo has no public setter)
-    fh = zf.open(zi, "w", force_zip64=True)
-    if _deflate is not None:
-        # zipfile has no compressor hook: swap in ISA-L's raw deflate stream
-        # (what zipfile itself builds with zlib.compressobj(level, DEFLATED, -15))
-        fh._compressor = _deflate.compressobj(COMPRESSLEVEL, _deflate.DEFLATED, -15)
-    return fh
-
-
-def _write_small(zf, name, arr) -> None:
-    with _zip_entry(zf, name) as fh:
-        np.lib.format.write_array(fh, np.asanyarray(arr), allow_pickle=True)
-
-
-class FeatureSpool:
-    """A shard's feature rows: copies kept in memory up to SPOOL_BYTES (no
-    reallocation, unlike a growing buffer), then appended to a scratch file."""
-
-    def __init__(self, tmp: str):
-        self.tmp = tmp
-        self.mem: list[np.ndarray] = []
-        self.nbytes = 0
-        self.file = None
-
-    def write(self, arr: np.ndarray) -> None:
-        if self.file is None and self.nbytes + arr.nbytes <= SPOOL_BYTES:
-            self.mem.append(arr.copy())
-        else:
-            if self.file is None:
-                self.file = tempfile.TemporaryFile(dir=self.tmp)
-            self.file.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
-        self.nbytes += arr.nbytes
-
-    def chunks(self):
-        for a in self.mem:
-            yield memoryview(a).cast("B")
-        if self.file is not None:
-            self.file.seek(0)
-            while True:
-                buf = self.file.read(16 << 20)
-                if not buf:
-                    break
-                yield buf
-
-    def close(self) -> None:
-        self.mem = []
-        if self.file is not None:
-            self.file.close()
-
-
 class ShardStage:
-    """Accumulates one shard: features / globals in scratch files, the small
-    arrays in memory; ``close`` deflates them into a staged .npz."""
+    """One shard being written: features stream straight into the staged
+    .npz (deflated as they are encoded, never held whole), the small arrays
+    wait in memory and follow them when the shard closes."""
 
-    def __init__(self, cfg: EncodeConfig, tmp: str, path: str):
+    def __init__(self, cfg: EncodeConfig, path: str):
         self.cfg = cfg
         self.path = path
-        self.ffeat = FeatureSpool(tmp)
+        H = cfg.size
+        self.fh = open(path, "wb")
+        self.zw = NpzWriter(self.fh)
+        self.features = self.zw.stream("features", np.float32, (cfg.channels, H, H))
         self.n = 0
         self.small = {
             k: []
@@ -475,7 +409,6 @@ class ShardStage:
 
     def add_game(
         self,
-        feats_written: int,
         glob,
         meta,
         pols,
@@ -485,6 +418,7 @@ class ShardStage:
         num_players,
         game_id,
     ) -> None:
+        """The game's non-feature arrays (its features went to ``features``)."""
         n = len(meta)
         players = meta[:, 1].astype(np.int32)
         s = self.small
@@ -502,10 +436,12 @@ class ShardStage:
         self.n += n
 
     def close(self, scalars: dict) -> None:
-        cfg = self.cfg
-        H = cfg.size
+        if self.features.rows != self.n:
+            raise RuntimeError(
+                f"shard holds {self.features.rows} feature rows for {self.n} samples"
+            )
         cat = {k: np.concatenate(v) for k, v in self.small.items()}
-        pi, pv = policy_object_arrays(csr_concat(self.pols), cfg.soft)
+        pi, pv = policy_object_arrays(csr_concat(self.pols), self.cfg.soft)
         arrays = {
             "globals": cat["globals"],
             "values": cat["values"],
@@ -520,20 +456,17 @@ class ShardStage:
             "game_ids": np.array([g for g, k in self.game_ids for _ in range(k)], dtype=object),
             "move_types": MOVE_TYPE_NAMES[cat["mtype"]],
         }
-        with (
-            open(self.path, "wb") as out,
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf,
-        ):
-            shape = (self.n, cfg.channels, H, H)
-            with _zip_entry(zf, "features") as fh:
-                fh.write(_npy_header(np.float32, shape))
-                for buf in self.ffeat.chunks():
-                    fh.write(buf)
-            for k in ARRAY_ORDER[1:]:
-                _write_small(zf, k, arrays[k])
-            for k, v in scalars.items():
-                _write_small(zf, k, np.asarray(v))
-        self.ffeat.close()
+        self.features.close()
+        for k in ARRAY_ORDER[1:]:
+            self.zw.add(k, arrays[k])
+        for k, v in scalars.items():
+            self.zw.add(k, np.asarray(v))
+        self.zw.close()
+        self.fh.close()
+
+    def abort(self) -> None:
+        """Close the staged file (written or not; the caller removes it)."""
+        self.fh.close()
 
 
 def _scalars(cfg: EncodeConfig, board_type: str) -> dict:
@@ -637,12 +570,12 @@ def export_tensors(
         os.makedirs(parent, exist_ok=True)
         scratch = parent
     tmp = tempfile.mkdtemp(prefix=".tmp-tensors-", dir=scratch)
+    stage = None
     try:
         nb = _scatter(files, tmp)
-        enc = GameEncoder(ecfg)
+        enc = GameEncoder(ecfg, chunk_bytes=CHUNK_BYTES)
         scalars = _scalars(ecfg, board_type)
         staged: list[str] = []
-        stage = None
         per_sample = ecfg.sample_bytes()
         shard_samples = max(1, min(MAX_SHARD_SAMPLES, cfg.shard_bytes // per_sample))
         stats = {"games": 0, "games_without_winner": 0, "samples": 0}
@@ -652,14 +585,13 @@ def export_tensors(
                     stats["games_without_winner"] += 1
                     continue
                 if stage is None:
-                    stage = ShardStage(ecfg, tmp, os.path.join(tmp, f"s{len(staged)}.npz"))
-                n0 = stage.n
+                    stage = ShardStage(ecfg, os.path.join(tmp, f"s{len(staged)}.npz"))
                 glob, meta, pols = [], [], []
                 gen = enc.chunks(spec)
                 try:
                     while True:
                         ch = next(gen)
-                        stage.ffeat.write(ch.features)
+                        stage.features.write(ch.features)
                         glob.append(ch.globals.copy())
                         meta.append(ch.meta.copy())
                         pols.append((ch.pol_off.copy(), ch.pol_idx.copy(), ch.pol_val.copy()))
@@ -675,7 +607,6 @@ def export_tensors(
                 stats["games"] += 1
                 if meta:
                     stage.add_game(
-                        n0,
                         np.concatenate(glob),
                         np.concatenate(meta),
                         csr_concat(pols),
@@ -702,6 +633,8 @@ def export_tensors(
             )
         dests = _publish(staged, output, single, fs, root)
     finally:
+        if stage is not None:
+            stage.abort()
         shutil.rmtree(tmp, ignore_errors=True)
     dt = time.perf_counter() - t0
     return {
