@@ -29,10 +29,11 @@ CASES = (
 )
 BASELINE = (
     "from ringrift.engine.api import Rules\n"
-    "from ringrift.selfplay.worker import GameRows, WorkerConfig, play_one\n"
+    "from ringrift.dataset.schema import arrow_schema\n"
+    "from ringrift.selfplay.worker import WorkerConfig, play_one\n"
     "cfg = WorkerConfig(num_games=1, board_type='square8', num_players=2,\n"
     "                   output='x.parquet', engine_mode='random', worker_id='b')\n"
-    "play_one(Rules('square8', 2), cfg, 0, GameRows())\n"
+    "play_one(Rules('square8', 2), cfg, 0, arrow_schema(64))\n"
 )
 
 

@@ -10,6 +10,7 @@ price per game).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -200,6 +201,10 @@ def _cmd_play(args) -> int:
 
 
 def _cmd_selfplay(args) -> int:
+    # Before pyarrow loads: plain malloc for Arrow's buffers. A worker holds one
+    # row group at a time, and Arrow's default mimalloc keeps ~40 MB more of it
+    # resident (benchmarks/worker_memory.py); the user's own setting wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from .dataset.parts import DataError, check_output_uri
     from .engine.api import Rules
     from .players.ladder import check_mode_and_band, load_profile, weights_digest
@@ -279,9 +284,10 @@ def _cmd_warmup(args) -> int:
     import tempfile
 
     t0 = time.perf_counter()
+    from .dataset.schema import arrow_schema
     from .engine.api import Rules
     from .players.ladder import ENGINE_MODES
-    from .selfplay.worker import GameRows, WorkerConfig, play_one
+    from .selfplay.worker import WorkerConfig, play_one
 
     rules = Rules("square8", 2)
     with tempfile.TemporaryDirectory() as tmp:
@@ -296,7 +302,7 @@ def _cmd_warmup(args) -> int:
                 max_moves=60,
                 worker_id="warmup",
             )
-            play_one(rules, cfg, 0, GameRows())
+            play_one(rules, cfg, 0, arrow_schema(rules.board.ncell))
     print(f"numba cache warm in {time.perf_counter() - t0:.1f} s")
     return 0
 

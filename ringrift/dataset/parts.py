@@ -273,8 +273,8 @@ class PartWriter:
         self._fh = self._ctx.__enter__()
         self._w = DigestParquetWriter(self._fh, self.schema, worker_row_group_rows(ncell))
 
-    def add(self, cols: dict) -> None:
-        self._w.write(table_from_rows(cols, self.schema))
+    def add(self, table: pa.Table) -> None:
+        self._w.write(table)
 
     def close(self, stats: dict) -> str:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from .. import __version__
 from ..engine import layout as L
@@ -95,6 +96,44 @@ def split_state(s: np.ndarray):
         s[L.HDR + 3 * n : L.HDR + 4 * n],
         packed,
     )
+
+
+@njit(cache=True)
+def pack_states(states):
+    """Engine states (k x S, one board) -> the state columns of k rows:
+    header (k x HDR int32), height, marker, collapsed (k x n int8), stamp
+    (k x n int32), rings per row (int32) and all rows' rings (int8), each
+    row's stacks bottom first in cell order, as split_state."""
+    k = states.shape[0]
+    hdr = L.HDR
+    n = states[0, L.NCELL] if k else 0
+    m = states[0, L.MAXH] if k else 0
+    header = states[:, :hdr].copy()
+    height = np.empty((k, n), dtype=np.int8)
+    marker = np.empty((k, n), dtype=np.int8)
+    collapsed = np.empty((k, n), dtype=np.int8)
+    stamp = np.empty((k, n), dtype=np.int32)
+    counts = np.zeros(k, dtype=np.int32)
+    for r in range(k):
+        for c in range(n):
+            counts[r] += states[r, hdr + c]
+    rings = np.empty(counts.sum(), dtype=np.int8)
+    pos = 0
+    for r in range(k):
+        s = states[r]
+        for c in range(n):
+            h = s[hdr + c]
+            if h > 127:  # the columns are int8: refuse rather than wrap
+                raise ValueError("stack taller than 127 rings")
+            height[r, c] = h
+            marker[r, c] = s[hdr + n + c]
+            collapsed[r, c] = s[hdr + 2 * n + c]
+            stamp[r, c] = s[hdr + 3 * n + c]
+            base = hdr + 4 * n + c * m
+            for i in range(h):
+                rings[pos] = s[base + i]
+                pos += 1
+    return header, height, marker, collapsed, stamp, counts, rings
 
 
 def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:

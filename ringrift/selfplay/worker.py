@@ -15,9 +15,10 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from .. import __version__
-from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
+from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION, pack_states
 from ..engine import layout as L
 from ..engine.api import Rules, final_ranks
 from ..players.ladder import load_profile, player_params, seat_levels, weights_digest
@@ -85,25 +86,12 @@ def params_for(levels, board_type, weights=None):
     return kinds, ip, fp, w
 
 
-class GameRows:
-    """Column lists for the samples of many games."""
-
-    def __init__(self):
-        self.cols: dict[str, list] = {}
-
-    def add(self, **kw):
-        for k, v in kw.items():
-            self.cols.setdefault(k, []).append(v)
-
-    def __len__(self):
-        return len(self.cols.get("game_id", []))
-
-
-def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=None) -> dict:
-    """Play game g, append its samples to rows, return a summary. ``weights``:
-    heuristic weights for every seat (None = the board's shipped profile)."""
-    from ..dataset.schema import split_state
-
+def play_one(
+    rules: Rules, cfg: WorkerConfig, g: int, schema: pa.Schema, weights=None
+) -> tuple[pa.Table, dict]:
+    """Play game g: its samples as a table of ``schema`` (built column by
+    column, no Python per sample), and a summary. ``weights``: heuristic
+    weights for every seat (None = the board's shipped profile)."""
     seed = game_seed(cfg.seed, g)
     rng = np.random.default_rng(seed)
     levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, rng)
@@ -115,8 +103,9 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
     steps = len(choices)
     dec_steps = np.flatnonzero(decision)
     ndec = len(dec_steps)
-    keep = sample_positions(ndec, cfg.sample_every_n_moves)
-    want = np.array([dec_steps[i] if i < ndec else steps for i in keep], dtype=np.int64)
+    keep = np.array(sample_positions(ndec, cfg.sample_every_n_moves), dtype=np.int64)
+    terminal = keep == ndec
+    want = np.where(terminal, steps, dec_steps[np.minimum(keep, max(ndec - 1, 0))] if ndec else 0)
     completed = final[L.STATUS] == L.ST_COMPLETED
     winner = int(final[L.WINNER]) if completed else 0
     n = rules.num_players
@@ -127,63 +116,107 @@ def play_one(rules: Rules, cfg: WorkerConfig, g: int, rows: GameRows, weights=No
     digest = hashlib.blake2b(choices.astype(np.uint16).tobytes(), digest_size=8)
     ghash = int.from_bytes(digest.digest(), "little")
     game_id = f"{cfg.worker_id}_{g}_{digest.hexdigest()[:8]}"
-    hist = choices.astype(np.uint16)
+
+    # the sampled states, replayed a span at a time and packed at once
     span = max(1, REPLAY_BYTES // (s0.size * s0.itemsize))
+    packed, moves = [], []
     s, at = s0, 0
-    for j, i in enumerate(keep):
-        if j % span == 0:  # the next span of sampled states
-            states, moves, s = replay_span(rules.geo, s, at, choices, want[j : j + span])
-            at = int(want[min(j + span, len(want)) - 1])
-        st = states[j % span]
-        # copies: views would keep the whole span alive until the part is written
-        header, height, marker, collapsed, stamp, rings = (np.array(a) for a in split_state(st))
-        mover = int(st[L.CUR])
-        if not completed:
-            outcome = 0.5
+    for j in range(0, len(want), span):
+        states, mv, s = replay_span(rules.geo, s, at, choices, want[j : j + span])
+        at = int(want[min(j + span, len(want)) - 1])
+        packed.append(pack_states(states))
+        moves.append(mv)
+    header, height, marker, collapsed, stamp, nrings, rings = (
+        np.concatenate(cols) for cols in zip(*packed)
+    )
+    k = len(keep)
+    mover = header[:, L.CUR]
+    if completed:
+        outcome = (mover == winner).astype(np.float32)
+    else:
+        outcome = np.full(k, 0.5, dtype=np.float32)
+    pstart = poff[np.minimum(keep, ndec)]
+    plen = np.where(terminal, 0, poff[np.minimum(keep + 1, ndec)] - pstart)
+    const = {
+        "game_id": game_id,
+        "worker_id": cfg.worker_id,
+        "game_index": g,
+        "game_seed": seed,
+        "game_hash": ghash,
+        "board_type": rules.board_type,
+        "num_players": n,
+        "engine_mode": cfg.engine_mode,
+        "difficulty_band": cfg.difficulty_band,
+        "game_decisions": ndec,
+        "game_steps": steps,
+        "victory_type": victory,
+        "winner": winner,
+    }
+    per_game = {
+        "seat_levels": list(levels) + pad,
+        "values": values + [0.0] * len(pad),
+        "ranks": list(ranks) + pad,
+    }
+    cols = {
+        "move_number": keep,
+        "ply_to_end": ndec - keep,
+        "step": want,
+        "player_to_move": mover,
+        "phase": header[:, L.PHASE],
+        "outcome": outcome,
+        "move": _fixed(np.concatenate(moves), schema.field("move").type, mask=terminal),
+        "policy_index": _lists(pidx, pstart, plen, schema.field("policy_index").type),
+        "policy_prob": _lists(pprob, pstart, plen, schema.field("policy_prob").type),
+        "history": _lists(choices.astype(np.uint16), 0, want, schema.field("history").type),
+        "header": _fixed(header, schema.field("header").type),
+        "height": _fixed(height, schema.field("height").type),
+        "marker": _fixed(marker, schema.field("marker").type),
+        "collapsed": _fixed(collapsed, schema.field("collapsed").type),
+        "stamp": _fixed(stamp, schema.field("stamp").type),
+        "rings": _lists(rings, None, nrings, schema.field("rings").type),
+    }
+    arrays = []
+    for f in schema:
+        if f.name in const:
+            arrays.append(pa.array([const[f.name]] * k, type=f.type))
+        elif f.name in per_game:
+            row = np.array(per_game[f.name], dtype=f.type.value_type.to_pandas_dtype())
+            arrays.append(_fixed(np.tile(row, (k, 1)), f.type))
         else:
-            outcome = 1.0 if winner == mover else 0.0
-        terminal = i == ndec
-        rows.add(
-            game_id=game_id,
-            worker_id=cfg.worker_id,
-            game_index=g,
-            game_seed=seed,
-            game_hash=ghash,
-            board_type=rules.board_type,
-            num_players=n,
-            engine_mode=cfg.engine_mode,
-            difficulty_band=cfg.difficulty_band,
-            seat_levels=list(levels) + pad,
-            move_number=i,
-            ply_to_end=ndec - i,
-            step=int(want[j]),
-            game_decisions=ndec,
-            game_steps=steps,
-            victory_type=victory,
-            winner=winner,
-            player_to_move=mover,
-            phase=int(st[L.PHASE]),
-            outcome=outcome,
-            values=values + [0.0] * len(pad),
-            ranks=list(ranks) + pad,
-            move=None if terminal else moves[j % span].tolist(),
-            policy_index=[] if terminal else pidx[poff[i] : poff[i + 1]].tolist(),
-            policy_prob=[] if terminal else pprob[poff[i] : poff[i + 1]].tolist(),
-            history=hist[: want[j]],
-            header=header,
-            height=height,
-            marker=marker,
-            collapsed=collapsed,
-            stamp=stamp,
-            rings=rings,
-        )
-    return {
+            c = cols[f.name]
+            arrays.append(c if isinstance(c, pa.Array) else pa.array(c, type=f.type))
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    return table, {
         "winner": winner,
         "steps": steps,
         "decisions": ndec,
-        "samples": len(keep),
+        "samples": k,
         "victory_type": victory,
     }
+
+
+def _fixed(rows: np.ndarray, typ: pa.DataType, mask=None) -> pa.Array:
+    """A k x width array as a fixed-size list column (``mask``: null rows)."""
+    values = pa.array(rows.ravel(), type=typ.value_type)
+    if mask is not None and mask.any():
+        return pa.FixedSizeListArray.from_arrays(values, type=typ, mask=pa.array(mask))
+    return pa.FixedSizeListArray.from_arrays(values, type=typ)
+
+
+def _lists(values: np.ndarray, start, length: np.ndarray, typ: pa.DataType) -> pa.Array:
+    """A list column whose row r is values[start[r] : start[r] + length[r]]
+    (start None: the rows follow each other; 0: every row starts at 0)."""
+    length = np.asarray(length, dtype=np.int64)
+    offsets = np.zeros(len(length) + 1, dtype=np.int32)
+    np.cumsum(length, out=offsets[1:])
+    if start is None:
+        flat = values[: offsets[-1]]
+    else:
+        rel = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
+        flat = values[np.repeat(np.broadcast_to(start, length.shape), length) + rel]
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(flat, type=typ.value_type), type=typ
+    )
 
 
 OUTPUT_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz")
@@ -241,10 +274,9 @@ def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
     writer = PartWriter(output, rules.board.ncell)
     try:
         for j in range(cfg.num_games):
-            rows = GameRows()
-            res = play_one(rules, cfg, cfg.game_offset + j, rows, weights)
-            writer.add(rows.cols)  # rows leave memory a row group at a time
-            samples += len(rows)
+            table, res = play_one(rules, cfg, cfg.game_offset + j, writer.schema, weights)
+            writer.add(table)  # rows leave memory a row group at a time
+            samples += res["samples"]
             if res["winner"]:
                 wins[str(res["winner"])] += 1
             else:
