@@ -25,7 +25,7 @@ not check out) is redone on the slow path, which names the problem.
 
 Speed (benchmarks/data_path.py, square8 2p mixed/light, 2,000 games, one
 core, CPU time after loading the kernels): a self-play part (game order) and
-the shuffled aggregate both export at >= 10,000 samples/s, ~20x and ~15x the
+the shuffled aggregate both export at ~10,000-13,000 samples/s, ~15x and ~12x the
 plain path. The aggregate's rate holds while the job's games fit the replay
 store (fast.STORE_BYTES, ~11 KB a square8 game); on a chunk of a much larger
 aggregate most rows replay their game alone again (engine move generation,

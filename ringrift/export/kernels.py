@@ -2,8 +2,8 @@
 state join, and the sample line writer.
 
 Same bytes as ``jsonl.sample_from_row`` + ``json.dumps`` (the slow path, kept
-as the reference and the fallback), ~20x faster per core on a self-play part
-and ~15x on a shuffled aggregate (benchmarks/data_path.py, 2,000 games), by:
+as the reference and the fallback), ~15x faster per core on a self-play part
+and ~12x on a shuffled aggregate (benchmarks/data_path.py, 2,000 games), by:
 
 * replaying each game once per export job, not once per sample: the replays
   (per engine step the move, its JSON facts, its legal index, a digest of the
