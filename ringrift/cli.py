@@ -426,8 +426,8 @@ def _cmd_export(args) -> int:
     rate = res["samples"] / max(res["seconds"], 1e-9)
     print(
         f"exported {res['samples']} samples of {res['games']} games{part} in "
-        f"{res['seconds']:.1f} s, {res['cpu_seconds']:.1f} s CPU ({rate:,.0f} samples/s)"
-        f" -> {args.output}"
+        f"{res['seconds']:.1f} s, {res['cpu_seconds']:.2f} s CPU ({rate:,.0f} samples/s)"
+        f" after {res['load_cpu_seconds']:.2f} s CPU loading the kernels -> {args.output}"
     )
     return 0
 

@@ -249,6 +249,60 @@ def test_corrupt_rows_fall_back_and_name_the_game(tmp_path, fallbacks):
     assert not list(tmp_path.iterdir())
 
 
+def random_games(count, seed, max_steps=70):
+    """Legal-move index lists of `count` random square8 2p games."""
+    rules = Rules("square8", 2)
+    rng = np.random.default_rng(seed)
+    games = []
+    for _ in range(count):
+        s, choices = rules.new_game(), []
+        while not rules.is_over(s) and len(choices) < max_steps:
+            legal = legal_moves(rules.geo, s)
+            i = int(rng.integers(len(legal)))
+            choices.append(i)
+            s = apply_move(rules.geo, s, legal[i])
+        games.append(choices)
+    return rules, games
+
+
+@pytest.mark.parametrize("budget", ["default", "tiny"])
+def test_replays_kept_across_batches(tmp_path, fallbacks, monkeypatch, budget):
+    """Shuffled rows in batches of 5: a game's rows come back batch after
+    batch, so kept replays are extended, moved, digested, dropped (tiny
+    budgets) and their JSON reused; two games share an id with different
+    histories. Same bytes as the slow path, no fallback."""
+    rules, games = random_games(7, seed=11)
+    cols = [game_rows(rules, ch, f"g{i}", i, every=2) for i, ch in enumerate(games)]
+    cols.append(game_rows(rules, random_games(1, seed=12)[1][0], "g3", 9, every=3))
+    table = table_from_rows(merge(cols), arrow_schema(rules.board.ncell))
+    table = table.take(np.random.default_rng(2).permutation(table.num_rows))
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 5)
+    if budget == "tiny":
+        monkeypatch.setattr(fast, "STORE_BYTES", 300 * fast.ENTRY_BYTES)
+        monkeypatch.setattr(fast, "FINAL_BYTES", 4000)
+        monkeypatch.setattr(fast, "JSON_BYTES", 20000)
+    slow = export_bytes([table], tmp_path, "kept_slow", use_fast=False)
+    assert export_bytes([table], tmp_path, "kept_fast") == slow
+    assert fallbacks["slow"] == 0 and fallbacks["fast"] > table.num_rows // 5
+
+
+def test_kept_replay_checks_a_later_batch_state(tmp_path, fallbacks, monkeypatch):
+    """A row whose history a kept replay already covers is checked through
+    the digest of its stored state: a wrong state there is still corruption."""
+    rules, games = random_games(1, seed=5)
+    cols = game_rows(rules, games[0], "g_late", 3, every=4)
+    n = len(cols["game_id"])
+    header = np.array(cols["header"][1], dtype=np.int32)
+    header[L.HAND + 1] += 1  # one ring too many in hand at step 4
+    cols["header"][1] = header
+    table = table_from_rows(cols, arrow_schema(rules.board.ncell))
+    table = table.take(list(range(n - 1, -1, -1)))  # longest history first
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 3)
+    with pytest.raises(DataError, match="g_late.*differs"):
+        export_samples([table], str(tmp_path / "late.jsonl.gz"))
+    assert fallbacks["slow"] == 1 and fallbacks["fast"] >= 1
+
+
 # ---- chunks and concat ---------------------------------------------------------------------
 
 

@@ -18,13 +18,12 @@ import pyarrow.compute as pc
 from ..engine import layout as L
 from ..reference.json_common import region_in_reference_order
 from .kernels import (
-    A_REG,
-    A_REGLEN,
     NAUX,
     Tables,
+    hash_keys,
     join_states,
     render_batch,
-    replay_batch,
+    replay_cached,
 )
 
 # ---- the per-batch driver -------------------------------------------------------------------
@@ -120,6 +119,164 @@ def _region_order(board, cells: np.ndarray) -> np.ndarray:
     return got
 
 
+# replays kept across batches: bytes per store entry (move, facts, legal
+# index, state digest, the render's per-entry slots) and the budget of a store
+ENTRY_BYTES = 4 * (L.MF + NAUX + 1) + 16 + 16
+STORE_BYTES = 192 << 20
+FINAL_BYTES = 64 << 20  # the states where games stopped (packed), per store
+JSON_BYTES = 160 << 20  # the moves' JSON, per store
+
+
+def rules_key(rules) -> tuple:
+    return (rules.board_type, rules.num_players, rules.swap_rule, rules.lps_rounds)
+
+
+class _Store:
+    """The replays of one export job (one rules set) kept across its batches,
+    so that a game whose samples are spread over many batches (a shuffled
+    aggregate) is replayed once, not once per batch: per game one instance,
+    a run of entries (move, facts, legal index, digest of the state after it)
+    in flat arrays. Within STORE_BYTES; when full, the games used longest ago
+    are dropped (they are replayed again if they come back)."""
+
+    def __init__(self, slen: int, budget: int | None = None):
+        self.budget = max(256, (budget or STORE_BYTES) // ENTRY_BYTES)
+        self.keys = hash_keys(slen)
+        self.flags = np.zeros(1, dtype=np.int64)  # [0]: rows out of game order
+        self._alloc(self.budget)  # pages are only touched as used: no growing
+        # the moves' JSON: reserved at once (pages are only touched as used),
+        # so it is never copied to a bigger buffer
+        self.scratch = np.empty(JSON_BYTES + (64 << 20), dtype=np.uint8)
+        self.clear()
+
+    def _alloc(self, cap: int) -> None:
+        self.cap = cap
+        self.mv = np.empty((cap, L.MF), dtype=np.int32)
+        self.aux = np.empty((cap, NAUX), dtype=np.int32)
+        self.idx = np.empty(cap, dtype=np.int32)
+        self.hsh = np.empty((cap, 2), dtype=np.uint64)
+        self.ent_beg = np.empty(cap, dtype=np.int64)
+        self.ent_end = np.empty(cap, dtype=np.int64)
+
+    def clear(self) -> None:
+        self.top = 0
+        self.spos = 0
+        self.reg = np.empty(1 << 12, dtype=np.int32)
+        self.rtop = 0
+        self.games: dict = {}  # game id -> slot
+        self.sl_start = np.zeros(1 << 10, dtype=np.int64)
+        self.sl_len = np.zeros(1 << 10, dtype=np.int64)
+        self.sl_hashed = np.zeros(1 << 10, dtype=np.int64)
+        self.sl_used = np.zeros(1 << 10, dtype=np.int64)
+        self.fin_off = np.full(1 << 10, -1, dtype=np.int64)
+        self.fin_len = np.zeros(1 << 10, dtype=np.int64)
+        if getattr(self, "fpool", None) is None:
+            self.fpool = np.empty(FINAL_BYTES // 4 + (1 << 16), dtype=np.int32)
+        self.ftop = 0
+        self.batch = 0
+
+    def slots(self, gids: list) -> np.ndarray:
+        """The slot of each game id (new games get an empty one)."""
+        games = self.games
+        out = np.empty(len(gids), dtype=np.int64)
+        for i, g in enumerate(gids):
+            s = games.get(g)
+            if s is None:
+                s = games[g] = len(games)
+            out[i] = s
+        n = len(games)
+        if n > len(self.sl_start):
+            size = max(n, 2 * len(self.sl_start))
+            for name in ("sl_start", "sl_len", "sl_hashed", "sl_used", "fin_off", "fin_len"):
+                old = getattr(self, name)
+                new = np.full(size, -1 if name == "fin_off" else 0, dtype=np.int64)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        self.batch += 1
+        self.sl_used[out] = self.batch
+        return out
+
+    def reserve(self, need: int) -> None:
+        """Room for `need` more entries: grow up to the budget, else keep
+        the games used most recently in half of it (or start afresh). Rows
+        in game order only ever come back to the last game of a batch: then
+        a few batches' worth are kept."""
+        limit = self.budget if self.flags[0] else min(self.budget, max(4 * need, 1 << 14))
+        if self.top + need > limit:
+            if need <= limit // 2:
+                self._compact(limit // 2 - need)
+            else:  # one batch needs more than the budget: it alone
+                self.clear()
+        if self.top + need <= self.cap:
+            return
+        cap = self.cap
+        while cap < self.top + need:
+            cap *= 2
+        self._grow(max(min(cap, self.budget), self.top + need))
+
+    def reserve_states(self, need: int) -> None:
+        """Room for `need` more words of packed states: when the pool would
+        pass FINAL_BYTES, the kept states are dropped (an optimisation only)."""
+        if self.ftop + need <= len(self.fpool):
+            return
+        if 4 * (self.ftop + need) > FINAL_BYTES:
+            self.fin_off[:] = -1
+            self.ftop = 0
+        size = len(self.fpool)
+        while size < self.ftop + need:
+            size *= 2
+        if size > len(self.fpool):
+            pool = np.empty(size, dtype=np.int32)
+            pool[: self.ftop] = self.fpool[: self.ftop]
+            self.fpool = pool
+
+    def _entries(self) -> tuple:
+        return (self.mv, self.aux, self.idx, self.hsh, self.ent_beg, self.ent_end)
+
+    def _grow(self, cap: int) -> None:
+        old = self._entries()
+        self._alloc(cap)
+        t = self.top
+        for dst, src in zip(self._entries(), old):
+            dst[:t] = src[:t]
+
+    def reserve_json(self) -> None:
+        """Forget the moves' JSON once it passes JSON_BYTES (written again
+        when needed), or after every batch for rows in game order (nothing
+        to reuse: the same memory is written again, warm)."""
+        if self.spos > (JSON_BYTES if self.flags[0] else 0):
+            self.ent_beg[: self.top] = -1
+            self.spos = 0
+
+    def _compact(self, keep: int) -> None:
+        """Keep the instances of the most recently used games that fit in
+        `keep` entries, moved to the front; forget the others."""
+        n = len(self.games)
+        lens = self.sl_len[:n]
+        recent = np.lexsort((-np.arange(n), -self.sl_used[:n]))  # latest first
+        recent = recent[lens[recent] > 0]
+        fit = recent[np.cumsum(lens[recent]) <= max(keep, 0)]
+        if len(fit) == 0 or self.rtop > 16 * self.cap:
+            self.clear()
+            return
+        starts, ln = self.sl_start[fit], lens[fit]
+        new_start = np.zeros(len(fit), dtype=np.int64)
+        np.cumsum(ln[:-1], out=new_start[1:])
+        take = np.repeat(starts - new_start, ln) + np.arange(int(ln.sum()))
+        for arr in self._entries():
+            arr[: len(take)] = arr[take]
+        names = list(self.games)
+        self.games = {names[s]: i for i, s in enumerate(fit.tolist())}
+        m = len(fit)
+        self.sl_start[:m], self.sl_len[:m] = new_start, ln
+        for a in (self.sl_hashed, self.sl_used, self.fin_off, self.fin_len):
+            a[:m] = a[fit]
+        for a in (self.sl_start, self.sl_len, self.sl_hashed, self.sl_used, self.fin_len):
+            a[m:] = 0
+        self.fin_off[m:] = -1
+        self.top = int(ln.sum())
+
+
 def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     """(bytes of the batch's lines, line ends, game ids, terminal samples), or
     None when the batch must take the slow path."""
@@ -174,42 +331,63 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     hv, ho = hist
     lens = ho[1:] - ho[:-1]
     gcodes, gvals = _codes(cols["game_id"])
-    order = np.lexsort((lens, gcodes))
     total = int(lens.sum())
-    st_mv = np.empty((total + 1, L.MF), dtype=np.int32)
-    st_aux = np.empty((total + 1, NAUX), dtype=np.int32)
-    st_idx = np.empty(total + 1, dtype=np.int64)
-    inst_len = np.zeros(total + 1, dtype=np.int64)
+    stores = replayer.fast_stores
+    store = stores.get(rules_key(rules))
+    if store is None:
+        store = stores[rules_key(rules)] = _Store(slen)
+    used, ginv = np.unique(gcodes, return_inverse=True)
+    ngames = len(used)
+    if not store.flags[0] and int(np.count_nonzero(np.diff(gcodes))) + 1 > ngames:
+        store.flags[0] = 1  # games interleave (a shuffled input): digest from the start
+    store.reserve(total)
+    rslot = store.slots([gvals[i] for i in used.tolist()])[ginv.reshape(-1)]
+    order = np.lexsort((lens, rslot))
+    store.reserve_states(ngames * (L.HDR + 4 * n + int(s0[L.NP]) * int(s0[L.RPP])))
     rm_aux = np.full((B, NAUX), -1, dtype=np.int32)
     row_inst = np.zeros(B, dtype=np.int64)
-    reg = np.empty(max(64, total // 4), dtype=np.int32)
-    status, reg = replay_batch(
+    new_reg = np.empty((total + B + 1, 2), dtype=np.int64)
+    status, store.top, store.reg, store.rtop, nreg, store.ftop = replay_cached(
         rules.geo,
         s0,
         order,
-        gcodes,
+        rslot,
         hv,
         ho,
         states,
         rmove,
         rmove_ok,
-        st_mv,
-        st_aux,
-        st_idx,
-        inst_len,
-        reg,
+        store.sl_start,
+        store.sl_len,
+        store.sl_hashed,
+        store.fin_off,
+        store.fin_len,
+        store.fpool,
+        store.mv,
+        store.aux,
+        store.idx,
+        store.hsh,
+        store.keys,
+        store.flags,
+        store.top,
+        store.ftop,
+        store.reg,
+        store.rtop,
+        new_reg,
         rm_aux,
         row_inst,
+        store.ent_beg,
+        store.ent_end,
     )
     if status < 0:
+        store.clear()
         return None
-    used = status
-    # territory regions in the reference's order (CPython set order: see reference/json_common.py)
+    reg = store.reg
+    # new territory regions in the reference's order (CPython set order: see
+    # reference/json_common.py); stored ones are in that order already
     board = rules.board
-    for aux in (st_aux[:used], rm_aux):
-        for e in np.flatnonzero(aux[:, A_REGLEN] > 0):
-            a, ln = int(aux[e, A_REG]), int(aux[e, A_REGLEN])
-            reg[a : a + ln] = _region_order(board, reg[a : a + ln].copy())
+    for a, ln in new_reg[:nreg].tolist():
+        reg[a : a + ln] = _region_order(board, reg[a : a + ln].copy())
     # the zobrist field: blake2b of the (checked) state, as state_json._zobrist
     zob = np.zeros(B, dtype=np.uint64)
     raw = memoryview(states).cast("B")
@@ -263,16 +441,18 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     ply = cols["ply_to_end"].to_numpy(zero_copy_only=False).astype(np.int64)
     line_end = np.empty(B, dtype=np.int64)
     buf = _workspace("buf", total * BYTES_PER_MOVE + B * 8192, np.uint8)
-    scratch = _workspace("scratch", total * BYTES_PER_MOVE, np.uint8)
-    buf, scratch, end = render_batch(
+    store.reserve_json()
+    buf, store.scratch, end, store.spos = render_batch(
         buf,
-        scratch,
+        store.scratch,
         states,
         ho,
         row_inst,
-        inst_len,
-        st_mv,
-        st_aux,
+        store.ent_beg,
+        store.ent_end,
+        store.spos,
+        store.mv,
+        store.aux,
         reg,
         rmove,
         rmove_ok,
@@ -299,7 +479,7 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
         tab.key_len,
         line_end,
     )
-    _WORKSPACE["buf"], _WORKSPACE["scratch"] = buf, scratch  # keep what the kernel grew
+    _WORKSPACE["buf"] = buf  # keep what the kernel grew
     return memoryview(buf)[:end], line_end, gvals, int(B - rmove_ok.sum())
 
 

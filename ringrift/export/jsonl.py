@@ -18,16 +18,18 @@ one-line ``DataError`` naming the game. Rows are read in record batches,
 never the whole dataset.
 
 Two paths give the same bytes: ``fast.batch_lines`` (Numba; one replay per
-game and batch, JSON written from byte fragments) and ``sample_from_row`` +
-``json.dumps`` here (plain Python, the reference). A batch the fast path does
-not take (nulls, mixed boards, anything that does not check out) is redone
-on the slow path, which names the problem.
+game and job, kept across batches, JSON written from byte fragments) and
+``sample_from_row`` + ``json.dumps`` here (plain Python, the reference). A
+batch the fast path does not take (nulls, mixed boards, anything that does
+not check out) is redone on the slow path, which names the problem.
 
-Speed (benchmarks/data_path.py, square8 2p mixed/light, one core): a
-self-play part (game order) exports ~18x faster than the plain path; the
-shuffled aggregate ~7x, because there nearly every sample's game appears once
-per batch and its replay (engine move generation, ~4 us a step) is no longer
-shared. Chunk jobs scale that out.
+Speed (benchmarks/data_path.py, square8 2p mixed/light, 2,000 games, one
+core, CPU time after loading the kernels): a self-play part (game order) and
+the shuffled aggregate both export at ~10,000-13,000 samples/s, ~15x and ~12x the
+plain path. The aggregate's rate holds while the job's games fit the replay
+store (fast.STORE_BYTES, ~11 KB a square8 game); on a chunk of a much larger
+aggregate most rows replay their game alone again (engine move generation,
+~3.4 us a step), as before. Chunk jobs scale that out.
 
 ``--chunk K/N`` exports the K-th (0-based) of N contiguous row ranges of the
 inputs, in input order; each chunk is one complete gzip member, so the
@@ -104,6 +106,7 @@ class Replayer:
         self._rules: dict[tuple, Rules] = {}
         self._cache: OrderedDict = OrderedDict()
         self._cache_games = cache_games
+        self.fast_stores: dict = {}  # the fast path's replays (fast._Store) per rules
 
     def rules_for(self, board_type: str, num_players: int, header) -> Rules:
         key = (board_type, int(num_players), bool(header[L.SWAP_EN]), int(header[L.LPS_REQ]))
@@ -469,6 +472,24 @@ class _Deflater:
         self.raw.write(self.comp.flush())
 
 
+def _load_kernels(inputs: list[_Input], lo: int, hi: int) -> None:
+    """Load the fast path's kernels (Numba's cache) and tables on the first
+    row of the range, before the export's clock starts: a fixed cost per
+    process (~0.7 s CPU), reported apart from the per-sample rate. The row's
+    line is thrown away; anything wrong with it shows again in the export."""
+    start = 0
+    for inp in inputs:
+        a, b = max(lo, start) - start, min(hi, start + inp.num_rows) - start
+        start += inp.num_rows
+        if b > a:
+            for batch in inp.batches(a, a + 1):
+                try:
+                    fast.batch_lines(batch, Replayer(), _metadata)
+                except Exception:  # noqa: BLE001 - the export itself reports it
+                    pass
+                return
+
+
 def export_samples(
     part_uris_or_tables,
     out_uri: str,
@@ -482,6 +503,10 @@ def export_samples(
     inputs = [_Input(src) for src in part_uris_or_tables]
     total = sum(i.num_rows for i in inputs)
     lo, hi = chunk_range(total, chunk)
+    c0 = time.process_time()
+    if use_fast:
+        _load_kernels(inputs, lo, hi)
+    load_cpu = time.process_time() - c0
     replayer = Replayer()
     samples = 0
     games: set[str] = set()
@@ -514,6 +539,7 @@ def export_samples(
         "rows": [lo, hi],
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
+        "load_cpu_seconds": load_cpu,
     }
 
 

@@ -2,23 +2,28 @@
 state join, and the sample line writer.
 
 Same bytes as ``jsonl.sample_from_row`` + ``json.dumps`` (the slow path, kept
-as the reference and the fallback), ~18x faster on a self-play part and ~7x
-on a shuffled aggregate (benchmarks/data_path.py), by:
+as the reference and the fallback), ~15x faster per core on a self-play part
+and ~12x on a shuffled aggregate (benchmarks/data_path.py, 2,000 games), by:
 
-* replaying each game once per batch: rows are grouped by game and sorted by
-  history length, so the samples of one game share one replay (a self-play
-  part is in game order; in a shuffled aggregate most games appear once per
-  batch, so there each sample pays its own replay), all inside Numba (legal
-  moves, apply, the checks);
-* writing the JSON in Numba from byte fragments: the moves of a game are
-  written once per batch and every sample copies its history prefix;
+* replaying each game once per export job, not once per sample: the replays
+  (per engine step the move, its JSON facts, its legal index, a digest of the
+  state after it) are kept across batches in a bounded store (fast._Store),
+  rows are grouped by game and sorted by history length, so a row either
+  extends its game's replay (legal moves, apply, exact state check, all in
+  Numba) or is already covered by it and checked through the digest of its
+  stored state; in game order (a self-play part) only the last game of a
+  batch is kept;
+* writing the JSON in Numba from byte fragments: each replay step's move is
+  written once (kept across batches for shuffled input, up to a budget) and
+  every sample copies its history;
 * only per-batch work in Python (column -> numpy views, string tables, the
   blake2b position hash).
 
 Anything unusual in a batch (nulls, mixed boards, a replay or stored-state
 mismatch, an illegal move) returns None and the caller redoes the batch on
 the slow path, which raises the one-line error naming the game: the two paths
-never differ in what they accept.
+never differ in what they accept, but for a stored state checked through its
+digest (two NH lanes, a wrong state passes with probability <= 2^-64).
 
 Fragments: every constant byte run of a line is one entry of a pool built per
 (board, player count) in a fixed order, so the kernels refer to them by
@@ -682,98 +687,316 @@ def _same_state(s, st):
     return True
 
 
+def hash_keys(slen: int) -> np.ndarray:
+    """Keys of state_hash for states of slen words (fixed: the digests are
+    only compared within one export)."""
+    rng = np.random.default_rng(0x5EED)
+    return rng.integers(0, 1 << 32, size=(4, slen // 2 + 1), dtype=np.uint64).astype(np.uint32)
+
+
 @njit(cache=True)
-def replay_batch(
+def state_hash(s, keys, out):
+    """Digest of a state into out[0:2]: two lanes of the NH hash (sum of
+    products of key-offset word pairs, collision probability <= 2^-32 each,
+    so <= 2^-64 for two different states), ~0.6 us on square8 (vectorised).
+    It stands for a replayed state when a later batch's stored state is
+    checked against a kept replay."""
+    n = s.shape[0]
+    h = n // 2
+    x = s[:h].view(np.uint32)
+    y = s[h : 2 * h].view(np.uint32)
+    k0 = keys[0]
+    k1 = keys[1]
+    k2 = keys[2]
+    k3 = keys[3]
+    a = np.uint64(0)
+    b = np.uint64(0)
+    for i in range(h):
+        a += np.uint64(np.uint32(x[i] + k0[i])) * np.uint64(np.uint32(y[i] + k1[i]))
+        b += np.uint64(np.uint32(x[i] + k2[i])) * np.uint64(np.uint32(y[i] + k3[i]))
+    if n % 2:
+        z = np.uint32(s[n - 1])
+        a += np.uint64(np.uint32(z + k0[h])) * np.uint64(k1[h])
+        b += np.uint64(np.uint32(z + k2[h])) * np.uint64(k3[h])
+    out[0] = a
+    out[1] = b
+
+
+@njit(cache=True)
+def _hash_is(s, keys, h):
+    t = np.empty(2, dtype=np.uint64)
+    state_hash(s, keys, t)
+    return t[0] == h[0] and t[1] == h[1]
+
+
+@njit(cache=True)
+def _same_move(a, b):
+    for f in range(L.MF):
+        if a[f] != b[f]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _legal_index(buf, nlegal, mv):
+    for i in range(nlegal):
+        ok = True
+        for f in range(L.MF):
+            if buf[i, f] != mv[f]:
+                ok = False
+                break
+        if ok:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _pack(s, pool, p):
+    """A state, compact (header, cell columns, each stack's rings) at
+    pool[p:]; returns the end, or -1 when it does not fit or holds anything
+    above a stack's height (then it is not kept)."""
+    n = s[L.NCELL]
+    m = s[L.MAXH]
+    w = L.HDR + 4 * n
+    if p + w > pool.shape[0]:
+        return -1
+    for i in range(w):
+        pool[p + i] = s[i]
+    q = p + w
+    for c in range(n):
+        h = s[L.HDR + c]
+        if h < 0 or h > m or q + h > pool.shape[0]:
+            return -1
+        base = w + c * m
+        for i in range(h):
+            pool[q + i] = s[base + i]
+        for i in range(h, m):
+            if s[base + i] != 0:
+                return -1
+        q += h
+    return q
+
+
+@njit(cache=True)
+def _unpack(pool, p, s0):
+    s = np.zeros_like(s0)
+    n = pool[p + L.NCELL]
+    m = pool[p + L.MAXH]
+    w = L.HDR + 4 * n
+    for i in range(w):
+        s[i] = pool[p + i]
+    q = p + w
+    for c in range(n):
+        h = pool[p + L.HDR + c]
+        base = w + c * m
+        for i in range(h):
+            s[base + i] = pool[q + i]
+        q += h
+    return s
+
+
+@njit(cache=True)
+def replay_cached(
     geo,
     s0,
     order,
-    codes,
+    rslot,
     hv,
     ho,
     states,
     rmove,
     rmove_ok,
+    sl_start,
+    sl_len,
+    sl_hashed,
+    fin_off,
+    fin_len,
+    fpool,
     st_mv,
     st_aux,
     st_idx,
-    inst_len,
+    st_hash,
+    keys,
+    flags,
+    top,
+    ftop,
     reg,
+    rtop,
+    new_reg,
     rm_aux,
     row_inst,
+    ent_beg,
+    ent_end,
 ):
-    """Replay the rows (visited in `order`: by game, then history length), one
-    replay per game and shared history prefix. Fills, per store entry (one
-    engine step of one replay), the move, its facts and its legal index; per
-    row, the store index of its replay's first step. Returns (status, reg):
-    status the number of store entries used, or -1 - row when a row does not check out
-    (the caller then takes the slow path, which names the problem)."""
+    """Replay the rows (visited in `order`: by game slot, then history length)
+    against a store of replays kept across batches: per game one instance,
+    entries sl_start[g] .. + sl_len[g], each an engine step's move, facts and
+    legal index, and (for the first sl_hashed[g] entries) the digest of the
+    state after it; the state after fin_len[g] steps is kept packed at
+    fpool[fin_off[g]:] (fin_off -1: none), where the game's last row in a
+    batch left it.
+
+    A row longer than its game's instance extends it (moved to the store's
+    end first when something follows it: entries below `top` are never
+    overwritten, so earlier rows keep pointing at theirs), from the kept
+    state (else applying the kept moves) and generating only the new steps;
+    its state is compared exactly.
+    A row the instance already covers is checked by the digest of its stored
+    state, no replay; the first such row of an instance without digests
+    re-applies the kept moves (exact compare) and digests them, and from then
+    on (flags[0] = 1: rows come out of game order) new steps are digested as
+    they are made. A row that disagrees with the kept indices starts a new
+    instance. Every row's recorded move is checked legal in its state.
+
+    Fills row_inst (each row's instance); new entries get ent_beg -1 (no
+    JSON written yet, see render_batch), moved ones keep theirs; new
+    territory regions' (start, length) go to new_reg. Returns (status, top,
+    reg, rtop, nreg, ftop): status 0, or -1 - row for a row that does not
+    check out (the caller then takes the slow path, which names the
+    problem). The caller leaves room for the sum of the rows' history
+    lengths above top, and for a packed state per game above ftop."""
     buf = np.empty((MAX_MOVES_BUFFER, L.MF), dtype=np.int32)
-    top = 0
-    rtop = 0
+    nreg = 0
     cur = -1
-    ist = 0
-    ilen = 0
     s = s0
+    cl = 0  # s is the state after cl steps of the current instance
     nlegal = -1
-    for q in range(order.shape[0]):
+    grown = False  # the current game's instance was extended in this batch
+    nrow = order.shape[0]
+    for q in range(nrow + 1):
+        g = rslot[order[q]] if q < nrow else -1
+        if g != cur:
+            if grown and cl == sl_len[cur]:  # keep where the game stopped
+                end = _pack(s, fpool, ftop)
+                if end >= 0:
+                    fin_off[cur] = ftop
+                    fin_len[cur] = cl
+                    ftop = end
+            if q == nrow:
+                break
+            cur = g
+            s = s0
+            cl = 0
+            nlegal = -1
+            grown = False
         r = order[q]
         a0 = ho[r]
         k = ho[r + 1] - a0
-        same = codes[r] == cur and ilen <= k
-        if same:
-            for j in range(ilen):
-                if hv[a0 + j] != st_idx[ist + j]:
-                    same = False
-                    break
-        if not same:
-            cur = codes[r]
+        ist = sl_start[g]
+        ln = sl_len[g]
+        for j in range(min(k, ln)):
+            if hv[a0 + j] != st_idx[ist + j]:
+                ln = 0  # another history under this game id: a new instance
+                sl_len[g] = 0
+                sl_hashed[g] = 0
+                fin_off[g] = -1
+                s = s0
+                cl = 0
+                nlegal = -1
+                break
+        if ln == 0:
             ist = top
-            ilen = 0
-            s = s0
+            sl_start[g] = ist
+        if k <= ln:
+            if k == cl:
+                ok = _same_state(s, states[r])
+            elif k == 0:
+                ok = _same_state(s0, states[r])
+            elif k <= sl_hashed[g]:
+                ok = _hash_is(states[r], keys, st_hash[ist + k - 1])
+            else:  # digest the instance, comparing this row's state on the way
+                t = s0
+                ok = False
+                for j in range(ln):
+                    t = apply_move(geo, t, st_mv[ist + j])
+                    state_hash(t, keys, st_hash[ist + j])
+                    if j + 1 == k:
+                        ok = _same_state(t, states[r])
+                sl_hashed[g] = ln
+                flags[0] = 1
+            if not ok:
+                return -1 - r, top, reg, rtop, nreg, ftop
+            s = states[r]
+            cl = k
             nlegal = -1
-        for j in range(ilen, k):
-            if s[L.STATUS] != L.ST_ACTIVE:
-                return -1 - r, reg
-            if nlegal < 0:
-                nlegal = legal_moves_into(geo, s, buf)
-            i = hv[a0 + j]
-            if i >= nlegal:
-                return -1 - r, reg
-            e = ist + j
-            for f in range(L.MF):
-                st_mv[e, f] = buf[i, f]
-            st_idx[e] = i
-            reg, rtop = _facts(geo, s, st_mv[e], buf, nlegal, st_aux[e], reg, rtop)
-            if rtop < 0:
-                return -1 - r, reg
-            s = apply_move(geo, s, st_mv[e])
-            nlegal = -1
-        if k > ilen:
-            ilen = k
-            top = ist + k
-        inst_len[ist] = ilen
-        if not _same_state(s, states[r]):
-            return -1 - r, reg
-        if rmove_ok[r]:
-            if nlegal < 0:
-                nlegal = legal_moves_into(geo, s, buf)
-            found = False
-            for i in range(nlegal):
-                ok = True
+        else:
+            if ist + ln != top:  # something follows: continue the instance at the end
+                for j in range(ln):
+                    for f in range(L.MF):
+                        st_mv[top + j, f] = st_mv[ist + j, f]
+                    for f in range(NAUX):
+                        st_aux[top + j, f] = st_aux[ist + j, f]
+                    st_idx[top + j] = st_idx[ist + j]
+                    st_hash[top + j, 0] = st_hash[ist + j, 0]
+                    st_hash[top + j, 1] = st_hash[ist + j, 1]
+                    ent_beg[top + j] = ent_beg[ist + j]
+                    ent_end[top + j] = ent_end[ist + j]
+                ist = top
+                sl_start[g] = ist
+            if cl < ln and fin_off[g] >= 0 and fin_len[g] == ln:
+                s = _unpack(fpool, fin_off[g], s0)
+                cl = ln
+                nlegal = -1
+            hashing = flags[0] != 0
+            if sl_hashed[g] < cl:  # digests from the state at hand on only
+                hashing = False
+            for j in range(cl, ln):
+                s = apply_move(geo, s, st_mv[ist + j])
+                nlegal = -1
+                if hashing and j >= sl_hashed[g]:
+                    state_hash(s, keys, st_hash[ist + j])
+            for j in range(ln, k):
+                if s[L.STATUS] != L.ST_ACTIVE:
+                    return -1 - r, top, reg, rtop, nreg, ftop
+                if nlegal < 0:
+                    nlegal = legal_moves_into(geo, s, buf)
+                i = hv[a0 + j]
+                if i < 0 or i >= nlegal:
+                    return -1 - r, top, reg, rtop, nreg, ftop
+                e = ist + j
                 for f in range(L.MF):
-                    if buf[i, f] != rmove[r, f]:
-                        ok = False
-                        break
-                if ok:
-                    found = True
-                    break
-            if not found:
-                return -1 - r, reg
+                    st_mv[e, f] = buf[i, f]
+                st_idx[e] = i
+                ent_beg[e] = -1
+                r0 = rtop
+                reg, rtop = _facts(geo, s, st_mv[e], buf, nlegal, st_aux[e], reg, rtop)
+                if rtop < 0:
+                    return -1 - r, top, reg, r0, nreg, ftop
+                if rtop > r0:
+                    new_reg[nreg, 0] = r0
+                    new_reg[nreg, 1] = rtop - r0
+                    nreg += 1
+                s = apply_move(geo, s, st_mv[e])
+                nlegal = -1
+                if hashing:
+                    state_hash(s, keys, st_hash[e])
+            if hashing:
+                sl_hashed[g] = k
+            sl_len[g] = k
+            top = ist + k
+            cl = k
+            grown = True
+            if not _same_state(s, states[r]):
+                return -1 - r, top, reg, rtop, nreg, ftop
+        if rmove_ok[r] and k < sl_len[g] and _same_move(st_mv[ist + k], rmove[r]):
+            # the kept replay's next step: legal in this state, facts known
+            for f in range(NAUX):
+                rm_aux[r, f] = st_aux[ist + k, f]
+        elif rmove_ok[r]:
+            if nlegal < 0:
+                nlegal = legal_moves_into(geo, s, buf)
+            if _legal_index(buf, nlegal, rmove[r]) < 0:
+                return -1 - r, top, reg, rtop, nreg, ftop
+            r0 = rtop
             reg, rtop = _facts(geo, s, rmove[r], buf, nlegal, rm_aux[r], reg, rtop)
             if rtop < 0:
-                return -1 - r, reg
+                return -1 - r, top, reg, r0, nreg, ftop
+            if rtop > r0:
+                new_reg[nreg, 0] = r0
+                new_reg[nreg, 1] = rtop - r0
+                nreg += 1
         row_inst[r] = ist
-    return top, reg
+    return 0, top, reg, rtop, nreg, ftop
 
 
 @njit(cache=True)
@@ -1145,7 +1368,9 @@ def render_batch(
     states,
     ho,
     row_inst,
-    inst_len,
+    ent_beg,
+    ent_end,
+    spos,
     st_mv,
     st_aux,
     reg,
@@ -1175,56 +1400,56 @@ def render_batch(
     line_end,
 ):
     """Every row's sample line, in row order, at buf[0:]. Returns (buf,
-    scratch, end); line_end[r] is the end of row r's line."""
+    scratch, end, spos); line_end[r] is the end of row r's line.
+
+    Each store entry's move JSON (with its leading comma after the first
+    move) is written once, at scratch[ent_beg[e]:ent_end[e]] (ent_beg -1: not
+    yet), and kept there across batches up to spos; a row copies the runs of
+    its history's entries (one run when they were written in one go)."""
     B = states.shape[0]
     n = states[0, L.NCELL] if B else 0
     m = states[0, L.MAXH] if B else 0
     move_bound = 4096 + 64 * n
-    ent_end = np.empty(st_mv.shape[0] + 1, dtype=np.int64)
-    inst_start = np.full(st_mv.shape[0] + 1, -1, dtype=np.int64)
     order = np.empty(max(n, 1), dtype=np.int64)
     smax = 0
     for i in range(soff.shape[0] - 1):
         smax = max(smax, soff[i + 1] - soff[i])
-    spos = 0
     pos = 0
     for r in range(B):
         s = states[r]
         np_ = s[L.NP]
         k = ho[r + 1] - ho[r]
         ist = row_inst[r]
-        ha = 0
-        hb = 0
-        if k > 0:
-            if inst_start[ist] < 0:
-                inst_start[ist] = spos
-                for j in range(inst_len[ist]):
-                    scratch = _ensure(scratch, spos, move_bound)
-                    if j:
-                        spos = _frag(scratch, spos, pool, poff, FR_COMMA)
-                    spos = write_move(
-                        scratch,
-                        spos,
-                        st_mv[ist + j],
-                        st_aux[ist + j],
-                        j + 1,
-                        reg,
-                        geo,
-                        pool,
-                        poff,
-                        var_frag,
-                        var_hole,
-                        var_nseg,
-                        pos_buf,
-                        pos_len,
-                        key_buf,
-                        key_len,
-                    )
-                    ent_end[ist + j] = spos
-            ha = inst_start[ist]
-            hb = ent_end[ist + k - 1]
+        hbytes = 0
+        for j in range(k):
+            e = ist + j
+            if ent_beg[e] < 0:
+                scratch = _ensure(scratch, spos, move_bound)
+                ent_beg[e] = spos
+                if j:
+                    spos = _frag(scratch, spos, pool, poff, FR_COMMA)
+                spos = write_move(
+                    scratch,
+                    spos,
+                    st_mv[e],
+                    st_aux[e],
+                    j + 1,
+                    reg,
+                    geo,
+                    pool,
+                    poff,
+                    var_frag,
+                    var_hole,
+                    var_nseg,
+                    pos_buf,
+                    pos_len,
+                    key_buf,
+                    key_len,
+                )
+                ent_end[e] = spos
+            hbytes += ent_end[e] - ent_beg[e]
         buf = _ensure(
-            buf, pos, (hb - ha) + 16384 + n * (400 + 4 * m) + k * 256 + move_bound + 8 * smax
+            buf, pos, hbytes + 16384 + n * (400 + 4 * m) + k * 256 + move_bound + 8 * smax
         )
         pos = _frag(buf, pos, pool, poff, FR_S_OPEN)
         pos = _piece(buf, pos, spool, soff, gid_s[r])
@@ -1233,7 +1458,15 @@ def render_batch(
         pos = _frag(buf, pos, pool, poff, FR_S_PLAYERS)
         pos = _players_and_rest(buf, pos, s, np_, pool, poff)
         pos = _frag(buf, pos, pool, poff, FR_S_HIST)
-        pos = _copy(buf, pos, scratch, ha, hb - ha)
+        if k > 0:  # the history: runs of consecutive entries' JSON
+            ha = ent_beg[ist]
+            hb = ent_end[ist]
+            for e in range(ist + 1, ist + k):
+                if ent_beg[e] != hb:
+                    pos = _copy(buf, pos, scratch, ha, hb - ha)
+                    ha = ent_beg[e]
+                hb = ent_end[e]
+            pos = _copy(buf, pos, scratch, ha, hb - ha)
         pos = _frag(buf, pos, pool, poff, FR_S_STATUS)
         pos = _frag(buf, pos, pool, poff, FR_ACTIVE if s[L.STATUS] == L.ST_ACTIVE else FR_COMPLETED)
         pos = _frag(buf, pos, pool, poff, FR_S_WINNER)
@@ -1333,4 +1566,4 @@ def render_batch(
         pos = _piece(buf, pos, spool, soff, meta_post[r])
         pos = _frag(buf, pos, pool, poff, FR_EOL)
         line_end[r] = pos
-    return buf, scratch, pos
+    return buf, scratch, pos, spos
