@@ -87,7 +87,7 @@ def replicate(base: str, dst: str, k: int, games: int) -> None:
             cols["game_index"] = pa.array(gi.astype(np.int32))
             cols["game_seed"] = pa.array(t.column("game_seed").to_numpy() + k * (1 << 31))
             cols["worker_id"] = pa.array([worker] * t.num_rows)
-            w.add(cols)
+            w.add(pa.Table.from_pydict(cols, schema=w.schema))
         w.close(
             {
                 **stats,

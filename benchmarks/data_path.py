@@ -1,30 +1,40 @@
-"""The data path at scale: self-play vs export, samples/s per core and peak RSS.
+"""The data path at scale: samples/s per core and peak RSS of every step, each
+against self-play's own rate (the data path must keep up with generation:
+issue 14 asks for >= 3x self-play's samples/s per core).
 
-Runs the real commands one after the other, each a single-threaded process:
+Runs the real commands one after the other, each a child process:
 
-1. ``ringrift selfplay`` writes one part of ~100k samples (7,200 mixed/light
-   square8 2p games at one sample per 10 moves);
-2. ``ringrift export`` of that part (game order: the samples of a game share
-   one replay);
-3. ``ringrift aggregate`` of the part, then ``ringrift export`` of the
-   aggregate (shuffled rows: nearly every sample replays its game alone, the
-   case of the workflow's export of a large aggregate);
-4. today's reference path (plain Python, ``use_fast=False``) on the first
-   2,000 rows of the part, in this process, for the speed-up.
+1. ``ringrift selfplay``: one part of ``--samples`` samples (random square8
+   2p games, every position sampled: the fastest generation, so the hardest
+   ratio for the data path);
+2. Parquet write: the part's rows written again through the part writer
+   (``PartWriter``, as a worker does), timing only the writing;
+3. ``ringrift aggregate`` of ``--aggregate-samples`` rows: the part plus
+   copies of it rewritten as other games (benchmarks/aggregate_scale.py; the
+   copying is set-up, not timed), and of the part alone (the input of 4-5);
+4. ``ringrift export`` (JSONL) of the part (game order) and of its aggregate
+   (shuffled rows, the workflow's case);
+5. ``ringrift tensors`` of the part's aggregate;
+6. today's reference JSONL path (plain Python) on the first rows of the part,
+   in this process, for the export's speed-up.
 
-"per core" rates divide by CPU time (user + system), so other load on the
-machine does not count: for the exports the CPU time of the export itself
-(its summary line; start-up and loading the Numba cache excluded), for
-self-play the whole process's. "wall" rates are the commands' own reports.
-Peak RSS is each process's maximum resident set.
+"per core" rates divide by CPU time (user + system, the child's own from
+wait4), so other load on a shared machine does not count; for the exports the
+CPU time of the export itself (its summary line; loading the Numba kernels
+excluded, shown apart). Peak RSS is each process's maximum resident set.
 
-    python benchmarks/data_path.py [--games 7200] [--keep DIR]
+The issue's full run (~25-40 min on one core):
+
+    python benchmarks/data_path.py --samples 1000000 --aggregate-samples 10000000
+
+The default is a quicker run (200k samples, aggregate of 2M).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -34,24 +44,27 @@ import time
 
 import pyarrow.parquet as pq
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# random square8 games sampled every move: ~73 samples a game
+SAMPLES_PER_GAME = 73
+
 
 def run_measured(cmd: list[str], env: dict) -> dict:
-    """As run(), with the child's own resource usage (os.wait4)."""
+    """Run ``cmd`` (a ``python`` argument list) as a child; its wall, CPU
+    (user + system) and peak RSS from wait4, and its stdout."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ringrift", *cmd],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    # read the pipes to the end, then reap with wait4 for this child's rusage
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode()
-    _, status, ru = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise SystemExit(f"ringrift {cmd[0]} failed: {err.strip()[-2000:]}")
+    # from /: `python -m` puts the working folder first on sys.path, which
+    # would shadow PYTHONPATH (the checkout measured)
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        proc = subprocess.Popen([sys.executable, *cmd], env=env, stdout=fo, stderr=fe, cwd="/")
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read().decode(), fe.read().decode()
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(cmd[:4])} ... failed: {err.strip()[-2000:]}")
     return {
         "out": out,
         "wall": wall,
@@ -60,141 +73,201 @@ def run_measured(cmd: list[str], env: dict) -> dict:
     }
 
 
+def ringrift(*args) -> list[str]:
+    return ["-m", "ringrift", *map(str, args)]
+
+
 def export_report(out: str) -> tuple[float, float]:
-    """(samples/s, CPU seconds) from `ringrift export`'s summary line."""
-    m = re.search(r", ([\d.]+) s CPU \(([\d,]+) samples/s\)", out)
+    """(CPU seconds of the export, CPU seconds loading the kernels) from
+    `ringrift export`'s summary line."""
+    m = re.search(r", ([\d.]+) s CPU \([\d,]+ samples/s\) after ([\d.]+) s CPU loading", out)
     if not m:
         raise SystemExit(f"unexpected export output: {out!r}")
-    return float(m.group(2).replace(",", "")), float(m.group(1))
+    return float(m.group(1)), float(m.group(2))
+
+
+def write_part(src: str, dst: str) -> None:
+    """Child of step 2: ``src``'s rows through a PartWriter into ``dst``; prints
+    the CPU seconds of the writing alone (reading ``src`` is not counted)."""
+    import pyarrow as pa
+
+    from ringrift.dataset.parts import PartWriter, iter_checked_batches, verify_file
+
+    meta = verify_file(src)
+    stats = json.loads(meta.metadata[b"ringrift.stats"])
+    ncell = pq.ParquetFile(src).schema_arrow.field("height").type.list_size
+    cpu = 0.0
+    w = PartWriter(dst, ncell)
+    # batches of a worker's row group: what the worker hands the writer
+    for batch in iter_checked_batches(src, batch_rows=8192):
+        table = pa.Table.from_batches([batch])
+        c0 = time.process_time()
+        w.add(table)
+        cpu += time.process_time() - c0
+    c0 = time.process_time()
+    w.close(stats)
+    cpu += time.process_time() - c0
+    print(json.dumps({"cpu": cpu}))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--games", type=int, default=7200)
-    ap.add_argument("--board-type", default="square8")
-    ap.add_argument("--num-players", type=int, default=2)
-    ap.add_argument("--engine-mode", default="mixed")
-    ap.add_argument("--difficulty-band", default="light")
+    ap.add_argument("--samples", type=int, default=200_000, help="samples of self-play")
+    ap.add_argument(
+        "--aggregate-samples",
+        type=int,
+        default=2_000_000,
+        help="rows of the large aggregate (the part and copies of it)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reference-rows", type=int, default=2000)
-    ap.add_argument("--keep", default=None, help="folder to keep the files in")
+    ap.add_argument("--workdir", default=None, help="folder for the files (default: a temp one)")
+    ap.add_argument("--write-part", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")
-    with tempfile.TemporaryDirectory() as tmp:
-        d = args.keep or tmp
-        os.makedirs(d, exist_ok=True)
+    if args.write_part:
+        return write_part(*args.write_part)
+    t_start = time.perf_counter()
+    sys.path[:0] = [ROOT, HERE]  # ringrift and aggregate_scale, in this process too
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONPATH=ROOT)
+    with tempfile.TemporaryDirectory(dir=args.workdir) as d:
         part = os.path.join(d, "part.parquet")
         agg = os.path.join(d, "aggregate.parquet")
-        rows = []
+        rows = []  # (step, samples, measurement, CPU s of the work, note)
 
+        games = max(1, math.ceil(args.samples / SAMPLES_PER_GAME))
         sp = run_measured(
-            [
+            ringrift(
                 "selfplay",
                 "--quiet",
                 "--stats-json",
                 "--num-games",
-                str(args.games),
+                games,
                 "--board-type",
-                args.board_type,
-                "--num-players",
-                str(args.num_players),
+                "square8",
                 "--engine-mode",
-                args.engine_mode,
-                "--difficulty-band",
-                args.difficulty_band,
+                "random",
+                "--sample-every-n-moves",
+                1,
                 "--seed",
-                str(args.seed),
+                args.seed,
                 "--worker-id",
                 "bench",
                 "--output",
                 part,
-            ],
+            ),
             env,
         )
         stats = json.loads(sp["out"][sp["out"].index("{") :])
         n = int(stats["samples"])
-        rows.append(
-            ("self-play (ringrift selfplay)", n, sp, stats["samples_per_s"], os.path.getsize(part))
-        )
+        rows.append(("self-play (`ringrift selfplay`, incl. its part)", n, sp, sp["cpu"], ""))
 
-        ex = run_measured(["export", "--output", os.path.join(d, "part.jsonl.gz"), part], env)
-        rate, ex["own_cpu"] = export_report(ex["out"])
-        rows.append(
-            (
-                "export of the part (game order)",
-                n,
-                ex,
-                rate,
-                os.path.getsize(os.path.join(d, "part.jsonl.gz")),
+        wp = run_measured([os.path.abspath(__file__), "--write-part", part, part + ".w"], env)
+        wcpu = json.loads(wp["out"])["cpu"]
+        note = f"{os.path.getsize(part + '.w') / n:.0f} B/sample; RSS incl. reading"
+        rows.append(("Parquet write (PartWriter)", n, wp, wcpu, note))
+        os.unlink(part + ".w")
+
+        ag = run_measured(
+            ringrift("aggregate", "--seed", 1, "--output", agg, "--scratch", d, part), env
+        )
+        rows.append(("aggregate of the part", n, ag, ag["cpu"], _buckets(ag["out"])))
+
+        k = max(1, math.ceil(args.aggregate_samples / n))
+        if k > 1:
+            from aggregate_scale import replicate
+
+            t0 = time.perf_counter()
+            copies = [part]
+            for j in range(1, k):
+                copies.append(os.path.join(d, f"copy{j:03d}.parquet"))
+                replicate(part, copies[-1], j, int(stats["games"]))
+            setup = time.perf_counter() - t0
+            big = os.path.join(d, "big.parquet")
+            ab = run_measured(
+                ringrift("aggregate", "--seed", 1, "--output", big, "--scratch", d, *copies), env
             )
-        )
-
-        run_measured(["aggregate", "--seed", "1", "--output", agg, part], env)
-        ea = run_measured(["export", "--output", os.path.join(d, "agg.jsonl.gz"), agg], env)
-        rate, ea["own_cpu"] = export_report(ea["out"])
-        rows.append(
-            (
-                "export of the aggregate (shuffled)",
-                n,
-                ea,
-                rate,
-                os.path.getsize(os.path.join(d, "agg.jsonl.gz")),
+            rows.append(
+                (
+                    f"aggregate, {k} parts (the part + {k - 1} copies as other games)",
+                    k * n,
+                    ab,
+                    ab["cpu"],
+                    f"{_buckets(ab['out'])}, {os.path.getsize(big) / (k * n):.0f} B/row; "
+                    f"copies made in {setup:.0f} s (not timed)",
+                ),
             )
-        )
+            for c in copies[1:] + [big]:
+                os.unlink(c)
 
-        # today's path, in this process, on the first rows of the part
+        for name, src in (("part, game order", part), ("aggregate, shuffled", agg)):
+            out = os.path.join(d, "x.jsonl.gz")
+            ex = run_measured(ringrift("export", "--output", out, src), env)
+            cpu, load = export_report(ex["out"])
+            note = (
+                f"{os.path.getsize(out) / n:,.0f} B/sample gz; kernels loaded in {load:.1f} s CPU"
+            )
+            rows.append((f"JSONL export (`ringrift export`), {name}", n, ex, cpu, note))
+            os.unlink(out)
+
+        tout = os.path.join(d, "t.npz")
+        te = run_measured(ringrift("tensors", "--output", tout, agg), env)
+        m = re.search(r"([\d,]+) samples, ", te["out"])
+        note = f"{m.group(1) if m else '?'} tensor samples (every step); CPU incl. kernel load"
+        rows.append(("tensor export (`ringrift tensors`), aggregate", n, te, te["cpu"], note))
+
+        # today's reference path, in this process, on the first rows of the part
         from ringrift.export.jsonl import export_samples
 
         table = pq.read_table(part).slice(0, args.reference_rows)
-        out = os.path.join(d, "ref.jsonl.gz")
         c0 = time.process_time()
         t0 = time.perf_counter()
-        export_samples([table], out, use_fast=False)
-        ref = {
-            "wall": time.perf_counter() - t0,
-            "cpu": time.process_time() - c0,
-            "rss_mb": float("nan"),
-        }
-        ref["own_cpu"] = ref["cpu"]
+        export_samples([table], os.path.join(d, "ref.jsonl.gz"), use_fast=False)
+        ref = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "rss_mb": 0}
         rows.append(
             (
-                f"reference path (plain Python), first {table.num_rows} rows",
+                f"reference JSONL path (plain Python), first {table.num_rows} rows",
                 table.num_rows,
                 ref,
-                table.num_rows / ref["wall"],
-                os.path.getsize(out),
+                ref["cpu"],
+                "in this process",
             )
         )
 
+    sp_core = n / sp["cpu"]
     print(
-        f"{args.games} {args.engine_mode}/{args.difficulty_band} games on {args.board_type} "
-        f"{args.num_players}p, {n:,} samples; one core per step (NUMBA_NUM_THREADS=1)\n"
+        f"square8 2p random games sampled every move: {games:,} games, {n:,} samples; "
+        f"one core per step (NUMBA_NUM_THREADS=1); whole run {time.perf_counter() - t_start:.0f} s "
+        "wall\n"
     )
     print(
-        "| step | samples | process wall s | process CPU s | samples/s (wall, own report) "
-        "| samples/s per core (CPU of the work) | peak RSS MB | bytes/sample (gz) |"
+        "| step | samples | wall s | CPU s (process) | CPU s (work) | samples/s per core "
+        "| x self-play per core | peak RSS MB | notes |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for name, count, r, rate, size in rows:
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, count, r, cpu, note in rows:
+        core = count / max(cpu, 1e-9)
+        rss = f"{r['rss_mb']:,.0f}" if r["rss_mb"] else ""
         print(
-            f"| {name} | {count:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {rate:,.0f} | "
-            f"{count / r.get('own_cpu', r['cpu']):,.0f} | {r['rss_mb']:.0f} | "
-            f"{size / count:,.0f} |"
+            f"| {name} | {count:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {cpu:.1f} | "
+            f"{core:,.0f} | {core / sp_core:.2f} | {rss} | {note} |"
         )
-    sp_core = rows[0][1] / rows[0][2]["cpu"]
-    print()
-    for name, count, r, _, _ in rows[1:3]:
-        core = count / r["own_cpu"]
+    # the path a sample takes after generation: aggregate, then JSONL or tensors
+    big = [r for r in rows if r[0].startswith("aggregate")][-1]
+    agg_cost = big[3] / big[1]
+    for last, cost in (
+        ("JSONL export of the aggregate", [r for r in rows if "shuffled" in r[0]][0]),
+        ("tensor export", [r for r in rows if r[0].startswith("tensor")][0]),
+    ):
+        total = agg_cost + cost[3] / cost[1]
         print(
-            f"{name}: {core / sp_core:.1f} cores of self-play per core of export "
-            f"({core:,.0f} vs {sp_core:,.0f} samples/s per core)"
+            f"\naggregate + {last}: {1 / total:,.0f} samples/s per core, "
+            f"{1 / total / sp_core:.2f}x self-play's {sp_core:,.0f}"
         )
-    ref_core = rows[3][1] / rows[3][2]["cpu"]
-    print(
-        f"speed-up over the reference path per core: "
-        f"part {rows[1][1] / rows[1][2]['own_cpu'] / ref_core:.1f}x, "
-        f"aggregate {rows[2][1] / rows[2][2]['own_cpu'] / ref_core:.1f}x"
-    )
+
+
+def _buckets(out: str) -> str:
+    m = re.search(r"\((\d+) buckets", out)
+    return f"{m.group(1)} buckets" if m else ""
 
 
 if __name__ == "__main__":

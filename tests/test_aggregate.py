@@ -125,6 +125,31 @@ def test_buckets_follow_the_memory_budget(square_parts, tmp_path):
     assert pq.read_metadata(tmp_path / "small.parquet").num_rows == total
 
 
+def test_bytes_depend_on_the_bucket_count_not_on_how_it_was_chosen(square_parts, tmp_path):
+    """The shuffle is a function of (parts, seed, bucket count): a count
+    chosen from the memory budget gives the bytes of the same count given as
+    rows a bucket; another count gives another order. So changing
+    BUCKET_BYTES (or how a row's bytes are estimated) changes aggregates."""
+    total = sum(pq.read_metadata(p).num_rows for p in square_parts)
+    budget = aggregate(square_parts, str(tmp_path / "b.parquet"), seed=3, bucket_bytes=200_000)
+    nb = budget["buckets"]
+    assert nb > 2
+    fixed = aggregate(
+        square_parts, str(tmp_path / "r.parquet"), seed=3, bucket_rows=math.ceil(total / nb)
+    )
+    assert fixed["buckets"] == nb
+    assert (tmp_path / "b.parquet").read_bytes() == (tmp_path / "r.parquet").read_bytes()
+    other = aggregate(
+        square_parts, str(tmp_path / "o.parquet"), seed=3, bucket_rows=math.ceil(total / (nb + 1))
+    )
+    assert other["buckets"] == nb + 1
+    a, b = (
+        pq.read_table(tmp_path / f, columns=["game_id", "move_number"]).to_pylist()
+        for f in ("b.parquet", "o.parquet")
+    )
+    assert a != b and sorted(a, key=str) == sorted(b, key=str)
+
+
 def test_take_matches_arrow(square_parts):
     t = read_part(square_parts[0])
     rng = np.random.default_rng(0)
