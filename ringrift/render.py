@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, RegularPolygon, Wedge
 
 from .engine import layout as L
+from .engine.api import stack_rings
 from .engine.geometry import BOARD_TYPES, board
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e")  # players 1-4
@@ -96,9 +97,9 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
     if int(s[L.NCELL]) != n:
         raise ValueError(f"state has {int(s[L.NCELL])} cells, board {name} has {n}")
     m = int(s[L.MAXH])
-    if s.shape != (L.HDR + 4 * n + n * m,):
+    if s.shape != (L.state_words(n, m),):
         raise ValueError(
-            f"state has {s.size} values, a {name} state with MAXH={m} has {L.HDR + 4 * n + n * m}"
+            f"state has {s.size} values, a {name} state with MAXH={m} has {L.state_words(n, m)}"
         )
     xy, inr = cell_centres(b)
     pad = 1.15 * inr * (2 / math.sqrt(3) if b.is_hex else 1)
@@ -118,7 +119,6 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
     height = s[L.HDR : L.HDR + n]
     marker = s[L.HDR + n : L.HDR + 2 * n]
     collapsed = s[L.HDR + 2 * n : L.HDR + 3 * n]
-    rings = s[L.HDR + 4 * n : L.HDR + 4 * n + n * m].reshape(n, m)
 
     ax.set_aspect("equal")
     ax.set_xlim(*xlim)
@@ -164,7 +164,7 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
         )
     for c in np.flatnonzero(height):
         h = int(height[c])
-        runs = _runs(rings[c, :h])
+        runs = _runs(stack_rings(s, c))
         top = runs[0][0]
         if len(runs) > 1:
             # arcs clockwise from 12 o'clock, one per run; the first is the cap

@@ -25,7 +25,7 @@ import pytest
 from ringrift.dataset.parts import DataError, table_from_rows
 from ringrift.dataset.schema import arrow_schema, split_state
 from ringrift.engine import layout as L
-from ringrift.engine.api import Rules
+from ringrift.engine.api import Rules, stack_rings
 from ringrift.engine.rules import apply_move, legal_moves
 from ringrift.export.jsonl import export_samples, main_export
 from ringrift.reference.json_common import to_camel
@@ -444,13 +444,10 @@ def _plain_strings(table: pa.Table) -> pa.Table:
 
 def _stacks_by_order(s):
     n = int(s[L.NCELL])
-    m = int(s[L.MAXH])
     h = s[L.HDR : L.HDR + n]
     cells = [int(c) for c in np.flatnonzero(h)]
     cells.sort(key=lambda c: int(s[L.HDR + 3 * n + c]))
-    return [
-        (c, s[L.HDR + 4 * n + c * m : L.HDR + 4 * n + c * m + int(h[c])].tolist()) for c in cells
-    ]
+    return [(c, stack_rings(s, c).tolist()) for c in cells]
 
 
 def test_export_of_a_worker_part(tmp_path):

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from ringrift.engine import layout as L
-from ringrift.engine.api import Rules
+from ringrift.engine.api import Rules, stack_rings
 from ringrift.engine.geometry import board
 from ringrift.render import COLORS, DARK, EMPTY, cell_centres, draw_board, save_board
 
@@ -23,7 +23,9 @@ def _blocks(s):
     height = s[L.HDR : L.HDR + n]
     marker = s[L.HDR + n : L.HDR + 2 * n]
     collapsed = s[L.HDR + 2 * n : L.HDR + 3 * n]
-    rings = s[L.HDR + 4 * n :].reshape(n, m)
+    rings = np.zeros((n, m), dtype=np.int32)  # owners per cell, bottom first
+    for c in np.flatnonzero(height):
+        rings[c, : height[c]] = stack_rings(s, c)
     return height, marker, collapsed, rings
 
 

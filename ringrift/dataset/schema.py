@@ -80,21 +80,15 @@ def arrow_schema(ncell: int) -> pa.Schema:
 def split_state(s: np.ndarray):
     """Engine state -> (header, height, marker, collapsed, stamp, rings)."""
     n = int(s[L.NCELL])
-    m = int(s[L.MAXH])
     h = s[L.HDR : L.HDR + n]
-    rings = s[L.HDR + 4 * n :].reshape(n, m)
-    packed = (
-        np.concatenate([rings[c, : h[c]] for c in np.flatnonzero(h)])
-        if h.any()
-        else np.zeros(0, dtype=np.int32)
-    )
+    total = int(h.sum())
     return (
         s[: L.HDR],
         h,
         s[L.HDR + n : L.HDR + 2 * n],
         s[L.HDR + 2 * n : L.HDR + 3 * n],
         s[L.HDR + 3 * n : L.HDR + 4 * n],
-        packed,
+        s[L.HDR + 5 * n : L.HDR + 5 * n + total],  # the pool: stacks in cell order
     )
 
 
@@ -107,7 +101,6 @@ def pack_states(states):
     k = states.shape[0]
     hdr = L.HDR
     n = states[0, L.NCELL] if k else 0
-    m = states[0, L.MAXH] if k else 0
     header = states[:, :hdr].copy()
     height = np.empty((k, n), dtype=np.int8)
     marker = np.empty((k, n), dtype=np.int8)
@@ -129,10 +122,10 @@ def pack_states(states):
             marker[r, c] = s[hdr + n + c]
             collapsed[r, c] = s[hdr + 2 * n + c]
             stamp[r, c] = s[hdr + 3 * n + c]
-            base = hdr + 4 * n + c * m
-            for i in range(h):
-                rings[pos] = s[base + i]
-                pos += 1
+        op = hdr + 5 * n  # the pool holds the stacks' rings in cell order
+        for j in range(counts[r]):
+            rings[pos + j] = s[op + j]
+        pos += counts[r]
     return header, height, marker, collapsed, stamp, counts, rings
 
 
@@ -141,21 +134,18 @@ def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
     header = np.asarray(header, dtype=np.int32)
     n = int(header[L.NCELL])
     m = int(header[L.MAXH])
-    s = np.zeros(L.HDR + 4 * n + n * m, dtype=np.int32)
+    s = np.zeros(L.state_words(n, m), dtype=np.int32)
     s[: L.HDR] = header
     height = np.asarray(height, dtype=np.int32)
+    rings = np.asarray(rings, dtype=np.int32)
+    if int(height.sum()) != len(rings) or len(rings) > m:
+        raise ValueError("ring count does not match stack heights")
     s[L.HDR : L.HDR + n] = height
     s[L.HDR + n : L.HDR + 2 * n] = marker
     s[L.HDR + 2 * n : L.HDR + 3 * n] = collapsed
     s[L.HDR + 3 * n : L.HDR + 4 * n] = stamp
-    grid = s[L.HDR + 4 * n :].reshape(n, m)
-    rings = np.asarray(rings, dtype=np.int32)
-    pos = 0
-    for c in np.flatnonzero(height):
-        grid[c, : height[c]] = rings[pos : pos + height[c]]
-        pos += height[c]
-    if pos != len(rings):
-        raise ValueError("ring count does not match stack heights")
+    s[L.HDR + 4 * n : L.HDR + 5 * n] = np.cumsum(height) - height
+    s[L.HDR + 5 * n : L.HDR + 5 * n + len(rings)] = rings
     return s
 
 

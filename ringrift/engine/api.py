@@ -45,7 +45,7 @@ def new_state(
     b = board(board_type)
     n = b.ncell
     maxh = b.rings_per_player * num_players
-    s = np.zeros(L.HDR + 4 * n + n * maxh, dtype=np.int32)
+    s = np.zeros(L.state_words(n, maxh), dtype=np.int32)
     s[L.NCELL] = n
     s[L.NDIR] = b.ndir
     s[L.NTDIR] = b.ntdir
@@ -182,6 +182,31 @@ def final_ranks(s: np.ndarray) -> list[int]:
     return [1 + sum(scores[q] > scores[p] for q in scores) for p in range(1, n + 1)]
 
 
+def stack_rings(s: np.ndarray, c: int) -> np.ndarray:
+    """Ring owners of the stack on cell c, bottom first (a view; empty if none)."""
+    n = int(s[L.NCELL])
+    base = L.HDR + 5 * n + int(s[L.HDR + 4 * n + c])
+    return s[base : base + int(s[L.HDR + c])]
+
+
+def set_stacks(s: np.ndarray, stacks: dict) -> None:
+    """Put stacks {cell: ring owners bottom first} on the board of s, in place
+    of whatever stacks it had (stamps are left to the caller)."""
+    n, m = int(s[L.NCELL]), int(s[L.MAXH])
+    height = np.zeros(n, dtype=np.int32)
+    for c, rings in stacks.items():
+        height[c] = len(rings)
+    if int(height.sum()) > m:
+        raise ValueError(f"{int(height.sum())} rings on the board, the game has {m}")
+    s[L.HDR : L.HDR + n] = height
+    s[L.HDR + 4 * n : L.HDR + 5 * n] = np.cumsum(height) - height
+    pool = s[L.HDR + 5 * n :]
+    pool[:] = 0
+    for c in sorted(stacks):
+        start = int(s[L.HDR + 4 * n + c])
+        pool[start : start + len(stacks[c])] = stacks[c]
+
+
 def phase_name(s: np.ndarray) -> str:
     return L.PHASE_NAMES[int(s[L.PHASE])]
 
@@ -192,4 +217,13 @@ def describe(mv) -> str:
     return f"{name} by p{int(mv[L.F_PLAYER])} (from={int(mv[L.F_FROM])}, to={int(mv[L.F_TO])})"
 
 
-__all__ = ["BOARD_TYPES", "IllegalMoveError", "Rules", "final_ranks", "new_state", "phase_name"]
+__all__ = [
+    "BOARD_TYPES",
+    "IllegalMoveError",
+    "Rules",
+    "final_ranks",
+    "new_state",
+    "phase_name",
+    "set_stacks",
+    "stack_rings",
+]

@@ -4,6 +4,7 @@ Ring conservation: for each colour, hand + rings on board <= rings per player,
 and over all colours the missing rings are exactly the eliminated ones.
 Progress S = markers + collapsed cells + eliminated rings never decreases, and
 every movement or capture raises it. Territory counters equal collapsed cells.
+The ring pool is packed as layout.py says.
 """
 
 import numpy as np
@@ -12,6 +13,8 @@ from numba import njit
 from .layout import (
     F_TYPE,
     HAND,
+    HDR,
+    MAXH,
     MF,
     MOVE_COUNT,
     MT_CONTINUE_CAPTURE,
@@ -34,6 +37,7 @@ BAD_TERRITORY = 5
 BAD_PROGRESS = 2
 NO_LEGAL_MOVE = 3
 TOO_LONG = 4
+BAD_POOL = 6
 
 
 @njit(cache=True)
@@ -56,6 +60,29 @@ def rings_conserved(s):
             return False
         missing += s[RPP] - have
     return missing == s[TOTAL_ELIM]
+
+
+@njit(cache=True)
+def pool_consistent(s):
+    """The ring pool as layout.py defines it: each start is the sum of the
+    heights before it, owners 1..NP up to the last ring, zeros after."""
+    n = s[NCELL]
+    ost = HDR + 4 * n
+    op = HDR + 5 * n
+    total = 0
+    for c in range(n):
+        if s[ost + c] != total:
+            return False
+        total += s[HDR + c]
+    if total > s[MAXH]:
+        return False
+    for j in range(op, op + total):
+        if s[j] < 1 or s[j] > s[NP]:
+            return False
+    for j in range(op + total, op + s[MAXH]):
+        if s[j] != 0:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -102,4 +129,6 @@ def random_games_checked(geo, s0, n_games, seed, max_moves):
                 return g, moves, BAD_CONSERVATION, g
             if not territory_counts_match(s):
                 return g, moves, BAD_TERRITORY, g
+            if not pool_consistent(s):
+                return g, moves, BAD_POOL, g
     return n_games, moves, OK, -1

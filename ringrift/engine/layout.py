@@ -19,7 +19,8 @@ Header ``s[0:HDR]`` (scalar fields, index constants below):
                    decision; valid until the next move)
     per player p in 1..4 (slot 0 unused):  HAND+p  ELIM+p  TERR+p  ELIMTURN+p
 
-Per-cell blocks follow; with n = NCELL and m = MAXH (total rings in the game):
+Per-cell blocks follow, then the ring pool; with n = NCELL and m = MAXH (the
+total rings in the game, so the pool always has room):
 
     height   s[HDR + c]              rings in the stack on cell c (0 = no stack)
     marker   s[HDR + n + c]          marker owner (0 = none)
@@ -27,7 +28,17 @@ Per-cell blocks follow; with n = NCELL and m = MAXH (total rings in the game):
     stamp    s[HDR + 3n + c]         insertion order of the stack (the reference
                                      keeps stacks in a dict; a few choices take
                                      "the first stack", so we keep that order)
-    rings    s[HDR + 4n + c*m + i]   ring owners, BOTTOM first (i < height)
+    start    s[HDR + 4n + c]         where c's rings begin in the pool: the sum
+                                     of the heights of cells 0..c-1
+    pool     s[HDR + 5n + j]         ring owners, j < m: every stack's rings,
+                                     BOTTOM first, stacks in cell order, packed;
+                                     zeros after the last ring
+
+A state is HDR + 5n + m words (10.9 KiB for hexagonal 4p, was 711 KiB): it only grows with
+the rings in the game, and apply copies it whole. The pool is canonical (a
+function of heights and owners only), so equal positions are equal arrays.
+Read and change stacks only through engine/stacks.py (ring_base, push_many,
+move_stack, ...), which keeps start and pool in step.
 
 Cells are indexed 0..n-1 in the reference's position order (square: x major,
 then y; hex: cube x major, then y). Geometry lives in one ``int32`` table
@@ -112,6 +123,12 @@ ELIM = 45
 TERR = 50
 ELIMTURN = 55
 HDR = 64
+
+
+def state_words(ncell: int, maxh: int) -> int:
+    """Length of a state: header, five per-cell blocks, ring pool."""
+    return HDR + 5 * ncell + maxh
+
 
 # ---- phases -------------------------------------------------------------
 PH_RING_PLACEMENT = 0

@@ -20,7 +20,6 @@ from .layout import (
     HAND,
     HDR,
     LINELEN,
-    MAXH,
     MT_CONTINUE_CAPTURE,
     MT_MOVE_STACK,
     MT_OVERTAKING_CAPTURE,
@@ -43,7 +42,6 @@ from .stacks import (
     has_marker_of,
     height,
     marker,
-    push_top,
     rings_on_board,
     top,
 )
@@ -88,7 +86,12 @@ def gen_moves_from(geo, s, p, c, out, k):
 
 @njit(cache=True)
 def has_move_from(geo, s, c):
-    h = height(s, c)
+    return _move_from_height(geo, s, c, height(s, c))
+
+
+@njit(cache=True)
+def _move_from_height(geo, s, c, h):
+    """A simple move from c for a stack of height h there."""
     need = h if h > 1 else 1
     for d in range(s[NDIR]):
         cur = c
@@ -141,8 +144,12 @@ def gen_captures_from(geo, s, p, c, mtype, out, k):
 def has_capture_from(geo, s, p, c):
     if height(s, c) == 0 or top(s, c) != p:
         return False
-    h = height(s, c)
-    ch = cap_height(s, c)
+    return _capture_from_stack(geo, s, c, height(s, c), cap_height(s, c))
+
+
+@njit(cache=True)
+def _capture_from_stack(geo, s, c, h, ch):
+    """An overtaking segment from c for a stack of height h and cap ch there."""
     for d in range(s[NDIR]):
         cur = c
         step = 0
@@ -222,16 +229,10 @@ def _placement_budget(s, p):
 @njit(cache=True)
 def _live_after_placing(geo, s, p, c, n):
     """No-dead-placement: after placing n rings on c, can that stack move or
-    capture? (The state is restored before returning.)"""
+    capture? Asked of the stack it would make (height, cap), not a copy."""
     h0 = height(s, c)
-    for _ in range(n):
-        push_top(s, c, p)
-    ok = has_move_from(geo, s, c) or has_capture_from(geo, s, p, c)
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
-    for i in range(h0, h0 + n):
-        s[base + i] = 0
-    s[HDR + c] = h0
-    return ok
+    ch = n + cap_height(s, c) if h0 > 0 and top(s, c) == p else n
+    return _move_from_height(geo, s, c, h0 + n) or _capture_from_stack(geo, s, c, h0 + n, ch)
 
 
 @njit(cache=True)

@@ -45,7 +45,6 @@ from .layout import (
     LPS_MASK_VAL,
     LPS_REQ,
     LPS_ROUND,
-    MAXH,
     MF,
     MOVE_COUNT,
     MT_CHOOSE_LINE_OPTION,
@@ -121,16 +120,20 @@ from .stacks import (
     cap_height,
     controls_any_stack,
     credit_elimination,
+    eliminate_many,
     eliminate_top,
     first_extraction_stack,
     first_index_of,
     height,
     insert_bottom,
     marker,
+    move_stack,
     new_stack,
+    o_pool,
     pop_top,
-    push_top,
+    push_many,
     remove_at,
+    rings_total,
     set_collapsed,
     set_marker,
     top,
@@ -178,13 +181,10 @@ def has_any_rings(s, p):
     """p is not permanently eliminated: a ring in hand or anywhere on the board."""
     if s[HAND + p] > 0:
         return True
-    n = s[NCELL]
-    m = s[MAXH]
-    base = HDR + 4 * n
-    for c in range(n):
-        for i in range(s[HDR + c]):
-            if s[base + c * m + i] == p:
-                return True
+    op = o_pool(s)
+    for j in range(op, op + rings_total(s)):
+        if s[j] == p:
+            return True
     return False
 
 
@@ -392,14 +392,7 @@ def _direction(geo, s, frm, to):
 def _move_stack_cells(s, frm, to):
     """Move the whole stack frm -> to (to is empty); the stack re-enters the
     stack order at the end, as a dict delete + insert does."""
-    h = height(s, frm)
-    m = s[MAXH]
-    base = HDR + 4 * s[NCELL]
-    for i in range(h):
-        s[base + to * m + i] = s[base + frm * m + i]
-        s[base + frm * m + i] = 0
-    s[HDR + to] = h
-    s[HDR + frm] = 0
+    move_stack(s, frm, to)
     new_stack(s, to)
 
 
@@ -470,8 +463,8 @@ def _apply_territory(geo, s, mv):
     border = border_markers(geo, s, cells, a0, a1)
     for i in range(a0, a1):
         c = cells[i]
-        while height(s, c) > 0:
-            eliminate_top(s, c, p)
+        if height(s, c) > 0:
+            eliminate_many(s, c, height(s, c), p)
     for i in range(a0, a1):
         set_collapsed(s, cells[i], p)
     for i in range(border.shape[0]):
@@ -509,8 +502,9 @@ def _apply_eliminate(s, mv):
     n = cap_height(s, c)
     if n < 1:
         n = 1
-    for _ in range(n):
-        eliminate_top(s, c, p)
+    if n > height(s, c):
+        return
+    eliminate_many(s, c, n, p)
 
 
 @njit(cache=True)
@@ -854,8 +848,7 @@ def apply_move(geo, s0, mv):
         c = mv[F_TO]
         if height(s, c) == 0:
             new_stack(s, c)
-        for _ in range(mv[F_A]):
-            push_top(s, c, p)
+        push_many(s, c, p, mv[F_A])
         s[HAND + p] -= mv[F_A]
     elif t == MT_MOVE_STACK:
         _apply_move_stack(geo, s, mv)

@@ -6,7 +6,6 @@ from .layout import (
     ELIM,
     HAND,
     HDR,
-    MAXH,
     NCELL,
     NP,
     STAMP,
@@ -36,8 +35,27 @@ def o_st(s):
 
 
 @njit(cache=True, inline="always")
-def o_r(s):
+def o_start(s):
     return HDR + 4 * s[NCELL]
+
+
+@njit(cache=True, inline="always")
+def o_pool(s):
+    return HDR + 5 * s[NCELL]
+
+
+@njit(cache=True, inline="always")
+def ring_base(s, c):
+    """Index in s of the bottom ring of the stack on c (its rings follow)."""
+    n = s[NCELL]
+    return HDR + 5 * n + s[HDR + 4 * n + c]
+
+
+@njit(cache=True, inline="always")
+def rings_total(s):
+    """Rings on the board: the used length of the ring pool."""
+    n = s[NCELL]
+    return s[HDR + 5 * n - 1] + s[HDR + n - 1]
 
 
 @njit(cache=True, inline="always")
@@ -57,7 +75,7 @@ def collapsed(s, c):
 
 @njit(cache=True, inline="always")
 def ring(s, c, i):
-    return s[HDR + 4 * s[NCELL] + c * s[MAXH] + i]
+    return s[ring_base(s, c) + i]
 
 
 @njit(cache=True, inline="always")
@@ -65,7 +83,7 @@ def top(s, c):
     h = s[HDR + c]
     if h == 0:
         return 0
-    return s[HDR + 4 * s[NCELL] + c * s[MAXH] + h - 1]
+    return s[ring_base(s, c) + h - 1]
 
 
 @njit(cache=True)
@@ -73,7 +91,7 @@ def cap_height(s, c):
     h = s[HDR + c]
     if h == 0:
         return 0
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
+    base = ring_base(s, c)
     t = s[base + h - 1]
     k = 1
     while k < h and s[base + h - 1 - k] == t:
@@ -102,43 +120,100 @@ def new_stack(s, c):
 
 
 @njit(cache=True)
+def _resize(s, c, i, d):
+    """Open (d > 0) or close (d < 0) |d| ring slots at position i of the stack
+    on c. The pool stays packed in cell order with zeros after its end, so
+    equal positions are equal arrays (states are compared and hashed whole);
+    the stacks after c shift along."""
+    n = s[NCELL]
+    ost = HDR + 4 * n
+    q = HDR + 5 * n + s[ost + c] + i
+    end = HDR + 5 * n + s[ost + n - 1] + s[HDR + n - 1]
+    if d > 0:
+        for k in range(end - 1, q - 1, -1):
+            s[k + d] = s[k]
+    else:
+        e = -d
+        for k in range(q, end - e):
+            s[k] = s[k + e]
+        for k in range(end - e, end):
+            s[k] = 0
+    s[HDR + c] += d
+    for k in range(ost + c + 1, ost + n):
+        s[k] += d
+
+
+@njit(cache=True)
 def push_top(s, c, p):
+    push_many(s, c, p, 1)
+
+
+@njit(cache=True)
+def push_many(s, c, p, k):
+    """k rings of p on top of the stack on c."""
     h = s[HDR + c]
-    s[HDR + 4 * s[NCELL] + c * s[MAXH] + h] = p
-    s[HDR + c] = h + 1
+    _resize(s, c, h, k)
+    base = ring_base(s, c)
+    for i in range(h, h + k):
+        s[base + i] = p
 
 
 @njit(cache=True)
 def pop_top(s, c):
     h = s[HDR + c] - 1
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
-    p = s[base + h]
-    s[base + h] = 0
-    s[HDR + c] = h
+    p = s[ring_base(s, c) + h]
+    _resize(s, c, h, -1)
     return p
 
 
 @njit(cache=True)
 def remove_at(s, c, i):
     """Remove ring i (0 = bottom) from the stack on c, return its owner."""
-    h = s[HDR + c]
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
-    p = s[base + i]
-    for k in range(i, h - 1):
-        s[base + k] = s[base + k + 1]
-    s[base + h - 1] = 0
-    s[HDR + c] = h - 1
+    p = s[ring_base(s, c) + i]
+    _resize(s, c, i, -1)
     return p
 
 
 @njit(cache=True)
 def insert_bottom(s, c, p):
-    h = s[HDR + c]
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
-    for k in range(h, 0, -1):
-        s[base + k] = s[base + k - 1]
-    s[base] = p
-    s[HDR + c] = h + 1
+    _resize(s, c, 0, 1)
+    s[ring_base(s, c)] = p
+
+
+@njit(cache=True)
+def _reverse(s, a, b):
+    b -= 1
+    while a < b:
+        t = s[a]
+        s[a] = s[b]
+        s[b] = t
+        a += 1
+        b -= 1
+
+
+@njit(cache=True)
+def move_stack(s, frm, to):
+    """The whole stack frm -> to (to is empty): its span rotates past the
+    stacks between the two cells, which shift by its height."""
+    h = s[HDR + frm]
+    n = s[NCELL]
+    ost = HDR + 4 * n
+    op = HDR + 5 * n
+    if frm < to:
+        # [frm's rings][cells frm+1 .. to-1] -> [cells between][frm's rings]
+        a, m, b = op + s[ost + frm], op + s[ost + frm] + h, op + s[ost + to]
+        for k in range(ost + frm + 1, ost + to + 1):
+            s[k] -= h
+    else:
+        # [cells to .. frm-1][frm's rings] -> [frm's rings][cells between]
+        a, m, b = op + s[ost + to], op + s[ost + frm], op + s[ost + frm] + h
+        for k in range(ost + to + 1, ost + frm + 1):
+            s[k] += h
+    _reverse(s, a, m)
+    _reverse(s, m, b)
+    _reverse(s, a, b)
+    s[HDR + to] = h
+    s[HDR + frm] = 0
 
 
 @njit(cache=True)
@@ -157,17 +232,21 @@ def eliminate_top(s, c, credited):
 
 
 @njit(cache=True)
+def eliminate_many(s, c, k, credited):
+    """Remove the top k rings of c (k <= its height) in one go, credited to
+    `credited`."""
+    _resize(s, c, s[HDR + c] - k, -k)
+    credit_elimination(s, credited, k)
+
+
+@njit(cache=True)
 def rings_on_board(s, p):
     """Rings of colour p anywhere on the board (buried included)."""
-    n = s[NCELL]
-    m = s[MAXH]
-    base = HDR + 4 * n
+    op = o_pool(s)
     k = 0
-    for c in range(n):
-        h = s[HDR + c]
-        for i in range(h):
-            if s[base + c * m + i] == p:
-                k += 1
+    for j in range(op, op + rings_total(s)):
+        if s[j] == p:
+            k += 1
     return k
 
 
@@ -197,15 +276,16 @@ def has_marker_of(s, p):
 def buried_count(s, p):
     """Rings of p below the top of stacks p does not control."""
     n = s[NCELL]
-    m = s[MAXH]
-    base = HDR + 4 * n
     k = 0
     for c in range(n):
         h = s[HDR + c]
-        if h == 0 or s[base + c * m + h - 1] == p:
+        if h == 0:
+            continue
+        base = ring_base(s, c)
+        if s[base + h - 1] == p:
             continue
         for i in range(h - 1):
-            if s[base + c * m + i] == p:
+            if s[base + i] == p:
                 k += 1
     return k
 
@@ -213,7 +293,7 @@ def buried_count(s, p):
 @njit(cache=True)
 def first_index_of(s, c, p):
     h = s[HDR + c]
-    base = HDR + 4 * s[NCELL] + c * s[MAXH]
+    base = ring_base(s, c)
     for i in range(h):
         if s[base + i] == p:
             return i

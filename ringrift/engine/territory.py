@@ -10,19 +10,16 @@ deduplicated, as sorted cell lists packed in (cells, offsets).
 import numpy as np
 from numba import njit
 
-from .layout import G_BORDER, G_TER, HDR, MAXH, NCELL, NP, NTDIR
-from .stacks import collapsed, height, marker, top
+from .layout import G_BORDER, G_TER, NCELL, NP, NTDIR
+from .stacks import collapsed, height, marker, o_pool, ring_base, rings_total, top
 
 
 @njit(cache=True)
 def _ring_colours(s):
-    n = s[NCELL]
-    m = s[MAXH]
-    base = HDR + 4 * n
+    op = o_pool(s)
     mask = 0
-    for c in range(n):
-        for i in range(s[HDR + c]):
-            mask |= 1 << s[base + c * m + i]
+    for j in range(op, op + rings_total(s)):
+        mask |= 1 << s[j]
     return mask
 
 
@@ -172,15 +169,14 @@ def can_process(s, cells, a0, a1, p, recovery_ctx):
     inreg = np.zeros(n, dtype=np.bool_)
     for i in range(a0, a1):
         inreg[cells[i]] = True
-    m = s[MAXH]
-    base = HDR + 4 * n
     for c in range(n):
         h = height(s, c)
         if h == 0 or inreg[c]:
             continue
         if recovery_ctx:
+            base = ring_base(s, c)
             for i in range(h - 1):
-                if s[base + c * m + i] == p:
+                if s[base + i] == p:
                     return True
         elif top(s, c) == p:
             return True

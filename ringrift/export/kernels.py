@@ -41,6 +41,8 @@ from ..engine import layout as L
 from ..engine.lines import find_lines
 from ..engine.movegen import line_through
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into, valid_action
+from ..engine.stacks import ring_base
+from ..engine.stacks import top as stack_top
 from ..engine.territory import find_regions
 from ..reference.json_common import EPOCH, axis_vector, pos
 from ..reference.move_json import MOVE_FIELDS
@@ -618,10 +620,9 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
     elif t == L.MT_SKIP_PLACEMENT:
         order = np.empty(n, dtype=np.int64)
         k = _stack_order(s, n, order)
-        m = s[L.MAXH]
         for i in range(k):
             c = order[i]
-            if s[L.HDR + 4 * n + c * m + s[L.HDR + c] - 1] == p:
+            if stack_top(s, c) == p:
                 aux[A_FIRSTOWN] = c
                 break
     elif t == L.MT_PROCESS_LINE or t == L.MT_CHOOSE_LINE_OPTION:
@@ -752,46 +753,30 @@ def _legal_index(buf, nlegal, mv):
 
 @njit(cache=True)
 def _pack(s, pool, p):
-    """A state, compact (header, cell columns, each stack's rings) at
-    pool[p:]; returns the end, or -1 when it does not fit or holds anything
-    above a stack's height (then it is not kept)."""
+    """A state, compact (header, cell blocks, the used ring pool) at pool[p:];
+    returns the end, or -1 when it does not fit or is not a well-formed state
+    (then it is not kept)."""
     n = s[L.NCELL]
-    m = s[L.MAXH]
-    w = L.HDR + 4 * n
-    if p + w > pool.shape[0]:
+    w = L.HDR + 5 * n
+    total = s[w - 1] + s[L.HDR + n - 1]
+    if total < 0 or total > s[L.MAXH] or p + w + total > pool.shape[0]:
         return -1
-    for i in range(w):
+    for i in range(w + total):
         pool[p + i] = s[i]
-    q = p + w
-    for c in range(n):
-        h = s[L.HDR + c]
-        if h < 0 or h > m or q + h > pool.shape[0]:
+    for i in range(w + total, s.shape[0]):
+        if s[i] != 0:
             return -1
-        base = w + c * m
-        for i in range(h):
-            pool[q + i] = s[base + i]
-        for i in range(h, m):
-            if s[base + i] != 0:
-                return -1
-        q += h
-    return q
+    return p + w + total
 
 
 @njit(cache=True)
 def _unpack(pool, p, s0):
     s = np.zeros_like(s0)
     n = pool[p + L.NCELL]
-    m = pool[p + L.MAXH]
-    w = L.HDR + 4 * n
-    for i in range(w):
+    w = L.HDR + 5 * n
+    total = pool[p + w - 1] + pool[p + L.HDR + n - 1]
+    for i in range(w + total):
         s[i] = pool[p + i]
-    q = p + w
-    for c in range(n):
-        h = pool[p + L.HDR + c]
-        base = w + c * m
-        for i in range(h):
-            s[base + i] = pool[q + i]
-        q += h
     return s
 
 
@@ -1012,24 +997,23 @@ def join_states(states, header, height, marker, collapsed, stamp, rv, ro, slen, 
             s[i] = 0
         for i in range(L.HDR):
             s[i] = header[r, i]
-        p = ro[r]
+        total = 0
         for c in range(ncell):
             h = height[r, c]
             s[L.HDR + c] = h
             s[L.HDR + ncell + c] = marker[r, c]
             s[L.HDR + 2 * ncell + c] = collapsed[r, c]
             s[L.HDR + 3 * ncell + c] = stamp[r, c]
+            s[L.HDR + 4 * ncell + c] = total
             if h < 0 or h > maxh:
                 return r
-            if h > 0:
-                if p + h > ro[r + 1]:
-                    return r
-                base = L.HDR + 4 * ncell + c * maxh
-                for i in range(h):
-                    s[base + i] = rv[p + i]
-                p += h
-        if p != ro[r + 1]:
+            total += h
+        p = ro[r]
+        if total != ro[r + 1] - p or total > maxh:
             return r
+        op = L.HDR + 5 * ncell  # the stored rings are the pool, in cell order
+        for i in range(total):
+            s[op + i] = rv[p + i]
     return -1
 
 
@@ -1270,7 +1254,7 @@ def _board(buf, pos, s, n, m, np_, order, pool, poff, pos_buf, pos_len, key_buf,
         pos = _row(buf, pos, pos_buf, pos_len, c)
         pos = _frag(buf, pos, pool, poff, FR_STK2)
         h = s[L.HDR + c]
-        base = L.HDR + 4 * n + c * m
+        base = ring_base(s, c)
         for j in range(h):
             if j:
                 pos = _frag(buf, pos, pool, poff, FR_COMMA)

@@ -25,7 +25,6 @@ from ..engine.layout import (
     HAND,
     HDR,
     LINELEN,
-    MAXH,
     NCELL,
     NDIR,
     NP,
@@ -82,12 +81,12 @@ def _cap(s, base, h):
 def player_scores(geo, s, w, sc):
     """sc[p] for p in 1..NP (sc must have >= PSLOTS entries)."""
     n = s[NCELL]
-    m = s[MAXH]
     np_ = s[NP]
     nd = s[NDIR]
     half = nd // 2
     ll = s[LINELEN]
-    ob = HDR + 4 * n
+    op = HDR + 5 * n  # the ring pool; c's rings start at op + s[ost + c]
+    ost = HDR + 4 * n
     om = HDR + n
     oc = HDR + 2 * n
     for p in range(PSLOTS):
@@ -120,7 +119,7 @@ def player_scores(geo, s, w, sc):
                 elif ln == ll - 1:
                     sc[mk] += w_near
             continue
-        base = ob + c * m
+        base = op + s[ost + c]
         t = s[base + h - 1]
         ch = _cap(s, base, h)
         nstacks[t] += 1
@@ -152,7 +151,7 @@ def player_scores(geo, s, w, sc):
                     continue
             # cur holds the first stack on the ray
             h2 = s[HDR + cur]
-            b2 = ob + cur * m
+            b2 = op + s[ost + cur]
             t2 = s[b2 + h2 - 1]
             if t2 == t or ch < _cap(s, b2, h2):
                 continue

@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from ..engine import layout as L
+from ..engine.api import stack_rings as _stack_rings
 
 # Fixed placeholder for the reference's wall-clock fields (volatile, see
 # state_json's docstring); a constant keeps exports byte-reproducible.
@@ -78,11 +79,7 @@ def stacks_in_order(s: np.ndarray) -> list[int]:
 
 
 def stack_rings(s: np.ndarray, c: int) -> list[int]:
-    n = int(s[L.NCELL])
-    m = int(s[L.MAXH])
-    h = int(s[L.HDR + c])
-    base = L.HDR + 4 * n + c * m
-    return [int(v) for v in s[base : base + h]]
+    return [int(v) for v in _stack_rings(s, c)]
 
 
 def cap_of(rings: list[int]) -> int:

@@ -48,7 +48,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import layout as L
-from ..engine.api import Rules, new_state
+from ..engine.api import Rules, new_state, set_stacks
+from ..engine.api import stack_rings as _stack_rings
 
 # legacy / alias move type names -> current names
 _TYPE_ALIASES = {
@@ -204,6 +205,7 @@ def state_from_json(
     bj = state_json.get("board") or {}
 
     # stacks, in the JSON dict's insertion order (= the reference's stack order)
+    stacks = {}
     for key, st in (_get(bj, "stacks") or {}).items():
         c = pos_cell(brd, st.get("position") or key)
         rings = [int(r) for r in st["rings"]]
@@ -215,11 +217,10 @@ def state_from_json(
             raise ValueError(
                 f"stack at {key} is taller ({len(rings)}) than the layout allows ({maxh})"
             )
-        s[L.HDR + c] = len(rings)
+        stacks[c] = rings
         s[L.HDR + 3 * n + c] = s[L.STAMP]
         s[L.STAMP] += 1
-        base = L.HDR + 4 * n + c * maxh
-        s[base : base + len(rings)] = rings
+    set_stacks(s, stacks)
     for key, mk in (_get(bj, "markers") or {}).items():
         if isinstance(mk, dict):
             c = pos_cell(brd, mk.get("position") or key)
@@ -560,11 +561,8 @@ def counts(s: np.ndarray) -> dict:
 
 def stack_rings(rules: Rules, s: np.ndarray, key: str) -> list[int]:
     """Ring owners of the stack on `key`, bottom first ([] if none)."""
-    n = int(s[L.NCELL])
     c = rules.board.index[key]
-    h = int(s[L.HDR + c])
-    base = L.HDR + 4 * n + c * int(s[L.MAXH])
-    return [int(v) for v in s[base : base + h]]
+    return [int(v) for v in _stack_rings(s, c)]
 
 
 __all__ = [

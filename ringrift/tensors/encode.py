@@ -34,7 +34,6 @@ from ..engine.layout import (
     LPS_CONSEC,
     LPS_CONSEC_P,
     LPS_REQ,
-    MAXH,
     NCELL,
     NP,
     PH_CAPTURE,
@@ -116,9 +115,9 @@ def encoder_kind(board_type: str, encoder: str) -> int:
 
 
 @njit(cache=True, inline="always")
-def _top(s, c, n, m):
+def _top(s, c, n):
     h = s[HDR + c]
-    return s[HDR + 4 * n + c * m + h - 1]
+    return s[HDR + 5 * n + s[HDR + 4 * n + c] + h - 1]
 
 
 @njit(cache=True)
@@ -159,7 +158,6 @@ def encode_frame(s, kind, row, col, nb, frame, g):
     frame[:] = 0.0
     g[:] = 0.0
     n = s[NCELL]
-    m = s[MAXH]
     cp = s[CUR]
     mk = HDR + n
     co = HDR + 2 * n
@@ -178,7 +176,7 @@ def encode_frame(s, kind, row, col, nb, frame, g):
         q = col[c]
         h = s[HDR + c]
         if h > 0:
-            own = _top(s, c, n, m) == cp
+            own = _top(s, c, n) == cp
             libs = 0
             for d in range(nnb):
                 x = nb[c, d]
@@ -227,7 +225,7 @@ def encode_frame(s, kind, row, col, nb, frame, g):
                     continue
                 hx = s[HDR + x]
                 if hx > 0:
-                    if _top(s, x, n, m) == cp:
+                    if _top(s, x, n) == cp:
                         fr += 1
                         fh += hx / 5.0
                     else:
