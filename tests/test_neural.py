@@ -240,3 +240,59 @@ def test_wrong_board_or_shape_is_one_line_error_before_any_game(tmp_path):
         assert p.returncode != 0
         assert msg in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not out.exists()
+
+
+class _Recorder:
+    """The real model, keeping a copy of every batch it is given."""
+
+    def __init__(self, model):
+        self.model = model
+        self.rows = []
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def run(self, f, g):
+        self.rows += [(f[i].copy(), g[i].copy()) for i in range(len(f))]
+        return self.model.run(f, g)
+
+
+def _tensor_rows(rules, choices):
+    """step -> (features, globals) as `ringrift tensors --sample-every 1` encodes them."""
+    from ringrift.tensors import EncodeConfig, GameEncoder, GameSpec
+
+    enc = GameEncoder(EncodeConfig(rules.board_type, sample_every=1))
+    out = {}
+    for ch in enc.chunks(GameSpec("g", rules.board_type, rules.num_players, choices)):
+        for i in range(len(ch)):
+            out[int(ch.meta[i, 0])] = (ch.features[i].copy(), ch.globals[i].copy())
+    return out
+
+
+@pytest.mark.parametrize("visits", [0, 1])
+def test_network_input_is_the_training_tensors(tmp_path, visits):
+    """What the net sees at a position is the row `ringrift tensors` writes for
+    it: policy-only requests are the decision states; with one visit, each
+    decision asks for the root, then the leaf under the move it then plays
+    (the next state, its history running through the root)."""
+    rules = Rules("square8", 2)
+    rec = _Recorder(_model(tmp_path, "u.onnx", uniform_model("square8"), "square8"))
+    opts = NeuralOptions(visits=visits, temperature=0.0, dirichlet_eps=0.0)
+    games, _ = _play(rules, rec, opts, 1, 1, max_moves=120)
+    _, choices, decision, *_ = games[0]
+    rows = _tensor_rows(rules, choices)
+    states, _ = replay(rules.geo, rules.new_game(), choices, np.arange(len(choices) + 1))
+    want = []
+    for t in np.flatnonzero(decision):
+        if len(rules.legal(states[t])) > 1:
+            want.append(t)
+            if visits and states[t + 1][L.STATUS] == L.ST_ACTIVE:
+                want.append(t + 1)
+    assert len(rec.rows) == len(want) > 30
+    compared = 0
+    for (f, g), t in zip(rec.rows, want):
+        if t in rows:  # not the state after the game's last step
+            assert np.array_equal(f, rows[t][0]) and np.array_equal(g, rows[t][1]), t
+            compared += 1
+    assert compared >= len(want) - 1
+    assert any(f[14:].any() for f, _ in rec.rows)  # history frames really compared
