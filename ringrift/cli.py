@@ -215,6 +215,7 @@ def _neural_options(args):
         max_nodes=args.nn_max_nodes,
         batch=args.nn_batch,
         threads=args.nn_threads,
+        provider=args.nn_provider,
     )
     opts.check()
     if args.engine_mode != "neural":
@@ -225,7 +226,7 @@ def _neural_options(args):
         raise ValueError("engine mode neural needs --model (an ONNX file or URI)")
     from .neural.model import load_model
 
-    model = load_model(args.model, args.board_type, threads=opts.threads)
+    model = load_model(args.model, args.board_type, threads=opts.threads, provider=opts.provider)
     if args.model_digest and model.digest != args.model_digest:
         raise ValueError(
             f"model {model.name} changed since the run was planned (digest {model.digest}, "
@@ -684,6 +685,13 @@ def build_parser() -> argparse.ArgumentParser:
         "URI; README 'Neural players' gives the model contract)",
     )
     w.add_argument("--model-digest", default=None, help=argparse.SUPPRESS)
+    w.add_argument(
+        "--nn-provider",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="neural: onnxruntime execution provider (cuda needs onnxruntime-gpu; part of "
+        "the settings: results may differ from cpu)",
+    )
     w.add_argument(
         "--nn-visits",
         type=_int_in(0, INT32_MAX),

@@ -220,6 +220,11 @@ def test_wrong_board_or_shape_is_one_line_error_before_any_game(tmp_path):
     bad.write_bytes(uniform_model("square8", history=2, meta={"ringrift.history_length": "3"}))
     with pytest.raises(ValueError, match=r"input features has shape \['N', 42, 8, 8\]"):
         load_model(str(bad), "square8")
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        with pytest.raises(ValueError, match="has no CUDAExecutionProvider"):
+            load_model(str(hexm), "hex8", provider="cuda")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a loadable ONNX model"):

@@ -14,9 +14,10 @@ The contract (README "Neural players"):
 
 A model is read whole (local path, file://, s3://, gs://) and identified by the
 blake2b digest of its bytes, which every sample it plays records. Inference
-runs on onnxruntime's CPU provider with one intra-op and one inter-op thread
-by default (results are then the same bits run after run; batched and
-one-by-one rows agree on the nets we tested, see tests/test_neural.py).
+runs on onnxruntime's CPU provider (CUDA on request, where installed) with
+one intra-op and one inter-op thread by default: results are then the same
+bits run after run, and batched and one-by-one rows agree on the nets we
+tested (tests/test_neural.py).
 """
 
 from __future__ import annotations
@@ -99,11 +100,19 @@ def _dim(d):
     return d if isinstance(d, int) else None
 
 
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
 def load_model(
-    uri: str, board_type: str | None = None, threads: int = 1, data: bytes | None = None
+    uri: str,
+    board_type: str | None = None,
+    threads: int = 1,
+    data: bytes | None = None,
+    provider: str = "cpu",
 ) -> Model:
     """Read, open and check a model; ``board_type``: the board it must play
-    (the config's). Every mismatch is a one-line ValueError naming the model."""
+    (the config's); ``provider``: cpu, or cuda where onnxruntime-gpu is
+    installed. Every mismatch is a one-line ValueError naming the model."""
     from ..storage import redact_uri
 
     name = redact_uri(uri)
@@ -113,13 +122,20 @@ def load_model(
         import onnxruntime as ort
     except ImportError:
         raise ValueError("neural players need onnxruntime (pip install onnxruntime)") from None
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}; valid providers: {', '.join(PROVIDERS)}")
+    if PROVIDERS[provider] not in ort.get_available_providers():
+        raise ValueError(
+            f"onnxruntime here has no {PROVIDERS[provider]} (available: "
+            f"{', '.join(ort.get_available_providers())})"
+        )
     so = ort.SessionOptions()
     so.intra_op_num_threads = int(threads)
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
     try:
-        sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(data, so, providers=[PROVIDERS[provider]])
     except Exception as exc:  # onnxruntime raises its own classes for bad files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"model {name} is not a loadable ONNX model: {first}") from None

@@ -21,6 +21,7 @@ class NeuralOptions:
     max_nodes: int = 0  # tree capacity per game; 0 = the default for `visits`
     batch: int = 64  # games played at once = rows per network call (speed only)
     threads: int = 1  # onnxruntime intra-op threads
+    provider: str = "cpu"  # onnxruntime execution provider: cpu, or cuda where installed
 
     def check(self) -> None:
         bad = []
@@ -42,6 +43,8 @@ class NeuralOptions:
             bad.append(f"batch {self.batch} (>= 1)")
         if self.threads < 1:
             bad.append(f"threads {self.threads} (>= 1)")
+        if self.provider not in ("cpu", "cuda"):
+            bad.append(f"provider {self.provider!r} (cpu or cuda)")
         if bad:
             raise ValueError("bad neural settings: " + ", ".join(bad))
 

@@ -284,7 +284,7 @@ def _neural_games(cfg: WorkerConfig, rules: Rules, schema: pa.Schema, weights, i
     from ..neural.model import load_model
 
     opts = cfg.neural
-    model = load_model(cfg.model, rules.board_type, threads=opts.threads)
+    model = load_model(cfg.model, rules.board_type, threads=opts.threads, provider=opts.provider)
     info["model"] = model.describe()
     column = f"neural:{model.digest}"
     levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, None)

@@ -159,7 +159,7 @@ def model_digest(uri):
 
 
 NEURAL_FLAGS = ("visits", "cpuct", "temperature", "temp_steps", "dirichlet_alpha",
-                "dirichlet_eps", "max_nodes", "batch", "threads")
+                "dirichlet_eps", "max_nodes", "batch", "threads", "provider")
 
 
 def model_args(wc):
