@@ -47,7 +47,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--boards", nargs="+", default=["square8", "hex8"])
-    ap.add_argument("--modes", nargs="+", default=list(ENGINE_MODES))
+    # neural needs a model: benchmarks/neural.py measures it
+    ap.add_argument("--modes", nargs="+", default=[m for m in ENGINE_MODES if m != "neural"])
     ap.add_argument("--bands", nargs="+", default=list(BANDS))
     args = ap.parse_args(argv)
     print("| board | mode | band | games/hour/core | decisions/game | games timed |")

@@ -75,7 +75,7 @@ MOVES = _int_in(1, INT32_MAX)
 # The names a flag accepts, for --help (importing their sources would load Numba
 # on every command; tests/test_cli.py checks they match).
 BOARD_TYPES = ("square8", "square19", "hex8", "hexagonal")
-ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse")
+ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse", "neural")
 BANDS = ("light", "full")
 H_BOARD = f"board: {', '.join(BOARD_TYPES)}"
 H_PLAYERS = "players: 2, 3 or 4"
@@ -200,6 +200,41 @@ def _cmd_play(args) -> int:
     return 0
 
 
+def _neural_options(args):
+    """The neural settings of a selfplay run; with engine mode neural, the
+    model is read and checked here, before any game is played."""
+    from .neural.options import NeuralOptions
+
+    opts = NeuralOptions(
+        visits=args.nn_visits,
+        cpuct=args.nn_cpuct,
+        temperature=args.nn_temperature,
+        temp_steps=args.nn_temp_steps,
+        dirichlet_alpha=args.nn_dirichlet_alpha,
+        dirichlet_eps=args.nn_dirichlet_eps,
+        max_nodes=args.nn_max_nodes,
+        batch=args.nn_batch,
+        threads=args.nn_threads,
+        provider=args.nn_provider,
+    )
+    opts.check()
+    if args.engine_mode != "neural":
+        if args.model:
+            raise ValueError(f"--model is for engine mode neural, not {args.engine_mode}")
+        return opts
+    if not args.model:
+        raise ValueError("engine mode neural needs --model (an ONNX file or URI)")
+    from .neural.model import load_model
+
+    model = load_model(args.model, args.board_type, threads=opts.threads, provider=opts.provider)
+    if args.model_digest and model.digest != args.model_digest:
+        raise ValueError(
+            f"model {model.name} changed since the run was planned (digest {model.digest}, "
+            f"planned {args.model_digest}): run the workflow again"
+        )
+    return opts
+
+
 def _cmd_selfplay(args) -> int:
     # Before pyarrow loads: plain malloc for Arrow's buffers. A worker holds one
     # row group at a time, and Arrow's default mimalloc keeps ~40 MB more of it
@@ -227,7 +262,7 @@ def _cmd_selfplay(args) -> int:
     if args.game_offset + args.num_games - 1 > INT32_MAX:
         raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
     try:
-        _preflight(inputs=[args.heuristic_profile], outputs=[args.output])
+        _preflight(inputs=[args.heuristic_profile, args.model], outputs=[args.output])
         check_output_uri(args.output, OUTPUT_SUFFIXES)
         if args.heuristic_profile:
             # read it now: a bad profile must fail before any game is played
@@ -239,6 +274,7 @@ def _cmd_selfplay(args) -> int:
                     f"was planned (weights digest {weights_digest(weights)}, planned "
                     f"{args.heuristic_profile_digest}): run the workflow again"
                 )
+        neural = _neural_options(args)
     except (DataError, ValueError) as exc:
         raise CliError(str(exc)) from None
     cfg = WorkerConfig(
@@ -255,6 +291,8 @@ def _cmd_selfplay(args) -> int:
         swap_rule=args.swap_rule,
         game_offset=args.game_offset,
         heuristic_profile=args.heuristic_profile or "",
+        model=args.model or "",
+        neural=neural,
     )
     if args.reuse and args.output.endswith(".parquet"):
         try:
@@ -292,6 +330,8 @@ def _cmd_warmup(args) -> int:
     rules = Rules("square8", 2)
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ENGINE_MODES:
+            if mode == "neural":  # needs a model; its kernels compile on first use
+                continue
             cfg = WorkerConfig(
                 num_games=1,
                 board_type="square8",
@@ -637,6 +677,72 @@ def build_parser() -> argparse.ArgumentParser:
         "run's profile.json) for every seat; default: the board's shipped one",
     )
     w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
+    w.add_argument(
+        "--model",
+        default=None,
+        metavar="ONNX",
+        help="engine mode neural: the network every seat plays (path or s3:// / gs:// "
+        "URI; README 'Neural players' gives the model contract)",
+    )
+    w.add_argument("--model-digest", default=None, help=argparse.SUPPRESS)
+    w.add_argument(
+        "--nn-provider",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="neural: onnxruntime execution provider (cuda needs onnxruntime-gpu; part of "
+        "the settings: results may differ from cpu)",
+    )
+    w.add_argument(
+        "--nn-visits",
+        type=_int_in(0, INT32_MAX),
+        default=64,
+        help="neural: PUCT simulations per decision (0 = play from the policy alone)",
+    )
+    w.add_argument("--nn-cpuct", type=float, default=1.5, help="neural: PUCT exploration constant")
+    w.add_argument(
+        "--nn-temperature",
+        type=float,
+        default=1.0,
+        help="neural: early moves are sampled from visits^(1/T) (policy^(1/T) without "
+        "search); 0 = always the best",
+    )
+    w.add_argument(
+        "--nn-temp-steps",
+        type=_int_in(0, INT32_MAX),
+        default=8,
+        help="neural: sample moves while the game has made fewer engine steps than this",
+    )
+    w.add_argument(
+        "--nn-dirichlet-alpha",
+        type=float,
+        default=0.3,
+        help="neural: Dirichlet noise concentration on the root priors",
+    )
+    w.add_argument(
+        "--nn-dirichlet-eps",
+        type=float,
+        default=0.25,
+        help="neural: weight of the root noise (0 = none)",
+    )
+    w.add_argument(
+        "--nn-max-nodes",
+        type=_int_in(0, INT32_MAX),
+        default=0,
+        help="neural: search tree capacity per game (0 = 2048 + 160 per visit, at least 8193)",
+    )
+    w.add_argument(
+        "--nn-batch",
+        type=_int_in(1, 1 << 16),
+        default=64,
+        help="neural: games played at once = positions per network call (speed only: "
+        "the games do not depend on it)",
+    )
+    w.add_argument(
+        "--nn-threads",
+        type=_int_in(1, 1024),
+        default=1,
+        help="neural: onnxruntime threads (part of the settings: results may depend on it)",
+    )
     w.add_argument(
         "--reuse",
         default=None,

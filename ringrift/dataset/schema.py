@@ -9,6 +9,9 @@ engine step before the sample, so any sample can also be rebuilt by replay.
 Per-row training fields: outcome for the player to move (1 win, 0 loss, 0.5
 draw), a per-seat value vector from final ranks (+1 best .. -1 worst), ranks,
 the sparse policy target (legal-move indices + probabilities), the chosen move.
+
+``engine_mode`` is the dataset's engine mode, except for games of neural players
+(ringrift/neural): ``neural:<model digest>``, so every sample names its network.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ Engine modes pick the level of every seat for one game (``seat_levels``):
                none, so it uses the cheapest, level 5)
     diverse    seats get distinct levels from the band where possible, so no
                two seats play the same way
+    neural     every seat plays an ONNX network (NEURAL_LEVEL, recorded as level
+               11; the dataset names the model, ringrift/neural/)
 
 Bands: ``light`` = levels 1-4 (cheap: bulk self-play), ``full`` = 1-10.
 """
@@ -39,7 +41,9 @@ import numpy as np
 from ..engine.geometry import check_board_type
 from . import params as P
 
-ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse")
+ENGINE_MODES = ("mixed", "random", "heuristic", "mcts", "diverse", "neural")
+NEURAL_MODE = "neural"
+NEURAL_LEVEL = 11  # seat_levels of a neural seat (its settings are the dataset's)
 BANDS = {"light": (1, 2, 3, 4), "full": tuple(range(1, 11))}
 LEVELS = tuple(range(1, 11))
 MCTS_LEVELS = (5, 6, 7, 8, 9, 10)
@@ -107,6 +111,8 @@ def seat_levels(
         return [1] * num_players
     if engine_mode == "heuristic":
         return [2] * num_players
+    if engine_mode == NEURAL_MODE:
+        return [NEURAL_LEVEL] * num_players
     if engine_mode == "mcts":
         pool = [lv for lv in levels if lv in MCTS_LEVELS] or [MCTS_LEVELS[0]]
         return [int(pool[rng.integers(len(pool))]) for _ in range(num_players)]
@@ -218,6 +224,8 @@ __all__ = [
     "ENGINE_MODES",
     "LEVELS",
     "MCTS_LEVELS",
+    "NEURAL_LEVEL",
+    "NEURAL_MODE",
     "check_mode_and_band",
     "describe_level",
     "load_profile",

@@ -17,7 +17,8 @@ K_RANDOM = 0
 K_HEURISTIC = 1
 K_MINIMAX = 2
 K_MCTS = 3
-KIND_NAMES = ("random", "heuristic", "minimax", "mcts")
+K_NEURAL = 4  # an ONNX network (ringrift/neural): played by the batched driver
+KIND_NAMES = ("random", "heuristic", "minimax", "mcts", "neural")
 
 # ---- fparams (all kinds) -----------------------------------------------------
 F_RANDOMNESS = 0  # probability of a uniformly random move
@@ -29,7 +30,10 @@ F_VALUE_SCALE = 4  # leaf value = sigmoid(score difference / scale)
 F_TEMPERATURE = 5  # > 0: sample the played move from visits^(1/T) ...
 F_WIDEN = 6  # progressive widening: a node with n visits searches its
 # best max(1, widen * n) children (0 = all; see mcts.py)
-NF = 7
+# neural (also F_CPUCT, F_TEMPERATURE with I_TEMP_STEPS, I_VISITS, I_MAX_NODES)
+F_DIR_ALPHA = 7  # Dirichlet noise on the root priors: concentration ...
+F_DIR_EPS = 8  # ... and weight (0 = no noise)
+NF = 9
 
 # ---- iparams ----------------------------------------------------------------
 # minimax
@@ -43,6 +47,7 @@ I_ROLLOUT_KIND = 2  # 0 random rollout, 1 greedy heuristic rollout
 I_PRIORS = 3  # 1 = PUCT with heuristic priors, 0 = UCT
 I_MAX_NODES = 4  # tree capacity (nodes); memory is bounded by it
 I_TEMP_STEPS = 5  # ... while s[MOVE_COUNT] < this (0: never sample)
+# neural: I_VISITS = 0 plays from the policy alone (no search)
 NI = 6
 
 ROLLOUT_RANDOM = 0

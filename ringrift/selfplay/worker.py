@@ -21,7 +21,16 @@ from .. import __version__
 from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION, pack_states
 from ..engine import layout as L
 from ..engine.api import Rules, final_ranks
-from ..players.ladder import load_profile, player_params, seat_levels, weights_digest
+from ..neural.options import NeuralOptions
+from ..players.ladder import (
+    NEURAL_LEVEL,
+    NEURAL_MODE,
+    load_profile,
+    player_params,
+    profile_weights,
+    seat_levels,
+    weights_digest,
+)
 from ..players.params import WEIGHT_NAMES
 from ..storage import redact_uri
 from .game import play_game, replay_span
@@ -47,6 +56,8 @@ class WorkerConfig:
     swap_rule: bool = False
     game_offset: int = 0
     heuristic_profile: str = ""  # weight profile file/URI; "" = the board's shipped one
+    model: str = ""  # ONNX model file/URI of engine mode "neural"
+    neural: NeuralOptions = field(default_factory=NeuralOptions)
     extra: dict = field(default_factory=dict)
 
 
@@ -64,13 +75,22 @@ def sample_positions(ndec: int, every: int) -> list[int]:
     return [i for i in range(ndec + 1) if i < FIRST_LAST or i > ndec - FIRST_LAST or i % every == 0]
 
 
-def params_for(levels, board_type, weights=None):
+def params_for(levels, board_type, weights=None, neural: NeuralOptions | None = None):
     """Per-seat parameter arrays; ``weights`` is one vector for every seat or a
-    list with one vector (or None = shipped profile) per seat."""
+    list with one vector (or None = shipped profile) per seat; ``neural``: the
+    settings of NEURAL_LEVEL seats."""
     n = len(levels)
     if weights is None or np.ndim(weights[0]) == 0:
         weights = [weights] * n
-    built = [player_params(lv, board_type, w) for lv, w in zip(levels, weights)]
+
+    def seat(lv, w):
+        if lv != NEURAL_LEVEL:
+            return player_params(lv, board_type, w)
+        kind, ip, fp = (neural or NeuralOptions()).params()
+        w = profile_weights(board_type) if w is None else w
+        return kind, ip, fp, np.array(w, dtype=np.float64)
+
+    built = [seat(lv, w) for lv, w in zip(levels, weights)]
     ni = max(len(b[1]) for b in built)
     nf = max(len(b[2]) for b in built)
     nw = max(len(b[3]) for b in built)
@@ -96,10 +116,19 @@ def play_one(
     rng = np.random.default_rng(seed)
     levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, rng)
     kinds, ip, fp, w = params_for(levels, rules.board_type, weights)
+    record = play_game(rules.geo, rules.new_game(), kinds, ip, fp, w, seed, cfg.max_moves)
+    return game_table(rules, cfg, g, schema, levels, record)
+
+
+def game_table(
+    rules: Rules, cfg: WorkerConfig, g: int, schema: pa.Schema, levels, record, engine_mode=None
+) -> tuple[pa.Table, dict]:
+    """Game g's samples as a table of ``schema`` from its record (play_game's
+    result), and a summary; ``engine_mode``: the column's value (default the
+    config's engine mode)."""
+    seed = game_seed(cfg.seed, g)
+    final, choices, decision, poff, pidx, pprob = record
     s0 = rules.new_game()
-    final, choices, decision, poff, pidx, pprob = play_game(
-        rules.geo, s0, kinds, ip, fp, w, seed, cfg.max_moves
-    )
     steps = len(choices)
     dec_steps = np.flatnonzero(decision)
     ndec = len(dec_steps)
@@ -145,7 +174,7 @@ def play_one(
         "game_hash": ghash,
         "board_type": rules.board_type,
         "num_players": n,
-        "engine_mode": cfg.engine_mode,
+        "engine_mode": engine_mode or cfg.engine_mode,
         "difficulty_band": cfg.difficulty_band,
         "game_decisions": ndec,
         "game_steps": steps,
@@ -240,7 +269,45 @@ def game_settings(cfg: WorkerConfig, weights) -> dict:
     }
     if weights is not None:
         out["heuristic_weights_digest"] = weights_digest(weights)
+    if cfg.engine_mode == NEURAL_MODE:
+        from ..neural.model import model_digest, read_model_bytes
+
+        out["model_digest"] = model_digest(read_model_bytes(cfg.model))
+        out["neural"] = cfg.neural.settings()
     return out
+
+
+def _neural_games(cfg: WorkerConfig, rules: Rules, schema: pa.Schema, weights, info: dict):
+    """(table, summary) of every game, in game order, all seats playing the
+    dataset's model, cfg.neural.batch games at a time."""
+    from ..neural.driver import NeuralPlay
+    from ..neural.model import load_model
+
+    opts = cfg.neural
+    model = load_model(cfg.model, rules.board_type, threads=opts.threads, provider=opts.provider)
+    info["model"] = model.describe()
+    column = f"neural:{model.digest}"
+    levels = seat_levels(cfg.engine_mode, cfg.difficulty_band, rules.num_players, None)
+    kinds, ip, fp, w = params_for(levels, rules.board_type, weights, opts)
+    jobs = (
+        (g, game_seed(cfg.seed, g), kinds, ip, fp, w)
+        for g in range(cfg.game_offset, cfg.game_offset + cfg.num_games)
+    )
+    slots = min(opts.batch, cfg.num_games)
+    play = NeuralPlay(rules, model, slots, opts.batch, cfg.max_moves, opts.visits, opts.max_nodes)
+    done = {}
+    nxt = cfg.game_offset
+    for g, record in play.run(jobs):
+        done[g] = record
+        while nxt in done:  # tables leave in game order, whatever order games end in
+            yield game_table(rules, cfg, nxt, schema, levels, done.pop(nxt), column)
+            nxt += 1
+    info["inference"] = {
+        "positions": play.positions,
+        "calls": play.calls,
+        "seconds_net": play.seconds_net,
+        "seconds_engine": play.seconds_engine,
+    }
 
 
 def run_worker(cfg: WorkerConfig, progress=None) -> dict:
@@ -272,9 +339,16 @@ def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
     victory = {}
     t0 = time.perf_counter()
     writer = PartWriter(output, rules.board.ncell)
+    info = {}
+    if cfg.engine_mode == NEURAL_MODE:
+        games = _neural_games(cfg, rules, writer.schema, weights, info)
+    else:
+        games = (
+            play_one(rules, cfg, cfg.game_offset + j, writer.schema, weights)
+            for j in range(cfg.num_games)
+        )
     try:
-        for j in range(cfg.num_games):
-            table, res = play_one(rules, cfg, cfg.game_offset + j, writer.schema, weights)
+        for j, (table, res) in enumerate(games):
             writer.add(table)  # rows leave memory a row group at a time
             samples += res["samples"]
             if res["winner"]:
@@ -298,6 +372,8 @@ def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
             "victory_types": dict(sorted(victory.items())),
             "avg_decisions_per_game": decisions / cfg.num_games,
         }
+        if "model" in info:
+            stats["model"] = info["model"]
         if weights is not None:
             stats["heuristic_profile"] = {
                 "uri": redact_uri(cfg.heuristic_profile),
@@ -312,6 +388,8 @@ def _play_into(cfg: WorkerConfig, output: str, progress) -> dict:
         "games_per_s": cfg.num_games / dt if dt else 0.0,
         "samples_per_s": samples / dt if dt else 0.0,
     }
+    if "inference" in info:
+        timing["inference"] = info["inference"]
     return {**stats, **timing}
 
 

@@ -68,6 +68,10 @@ def ds(name):
 def check_datasets():
     """What the schema cannot say: settings that would silently do nothing."""
     for name, d in config["datasets"].items():
+        if (d["engine_mode"] == "neural") != bool(d.get("model")):
+            raise WorkflowError(f"dataset {name}: engine_mode neural and model go together "
+                                f"(engine_mode {d['engine_mode']}, model "
+                                f"{'set' if d.get('model') else 'missing'})")
         if d.get("swap_rule") and d["num_players"] != 2:
             raise WorkflowError(f"dataset {name}: swap_rule needs num_players 2 (the pie "
                                 f"rule is a 2-player rule), got {d['num_players']}")
@@ -140,6 +144,32 @@ def profile_digest(uri, board_type):
         return weights_digest(load_profile(uri, board_type))
     except ValueError as exc:
         raise WorkflowError(str(exc)) from None
+
+
+@functools.cache
+def model_digest(uri):
+    """Digest of a model file's bytes: a param of self-play, so replacing the
+    model reruns the parts that used it."""
+    from ringrift.neural.model import model_digest as digest, read_model_bytes
+
+    try:
+        return digest(read_model_bytes(uri))
+    except ValueError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+NEURAL_FLAGS = ("visits", "cpuct", "temperature", "temp_steps", "dirichlet_alpha",
+                "dirichlet_eps", "max_nodes", "batch", "threads", "provider")
+
+
+def model_args(wc):
+    """The selfplay flags of a neural dataset ("" otherwise)."""
+    m = ds(wc.dataset).get("model")
+    if not m:
+        return ""
+    out = [f"--model {shlex.quote(m['uri'])} --model-digest {model_digest(m['uri'])}"]
+    out += [f"--nn-{k.replace('_', '-')} {m[k]}" for k in NEURAL_FLAGS if k in m]
+    return " ".join(out)
 
 
 def worker_selection(name):

@@ -22,18 +22,19 @@ rule selfplay_part:
             f"--heuristic-profile {shlex.quote(ds(wc.dataset)['heuristic_profile'])}"
             f" --heuristic-profile-digest {profile_digest(ds(wc.dataset)['heuristic_profile'], ds(wc.dataset)['board_type'])}"
             if ds(wc.dataset)["heuristic_profile"] else ""),
+        model=model_args,
         # a part of a dataset whose worker count changed may already exist in
         # another worker's folder: the worker moves it instead of replaying it
         reuse=lambda wc: f"{PREFIX}/selfplay/{wc.dataset}/worker_*/part_{wc.part}.parquet",
-    threads: 1
+    threads: lambda wc: (ds(wc.dataset).get("model") or {}).get("threads", 1)
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wc: 2000 if ds(wc.dataset).get("model") else 1000,
     shell:
         "NUMBA_NUM_THREADS={threads} ringrift selfplay --quiet --stats-json"
         " --num-games {params.games[games]} --game-offset {params.games[first]}"
         " --board-type {params.g[board_type]} --num-players {params.g[num_players]}"
         " --engine-mode {params.g[engine_mode]} --difficulty-band {params.g[difficulty_band]}"
         " --sample-every-n-moves {params.g[sample_every_n_moves]}"
-        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} {params.swap} {params.profile}"
+        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} {params.swap} {params.profile} {params.model}"
         " --worker-id {wildcards.dataset}_p{wildcards.part} --reuse {params.reuse:q}"
         " --output {output.part} > {log} 2>&1"
