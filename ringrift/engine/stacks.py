@@ -4,7 +4,6 @@ from numba import njit
 
 from .layout import (
     ELIM,
-    HAND,
     HDR,
     NCELL,
     NP,
@@ -12,31 +11,6 @@ from .layout import (
     TERR,
     TOTAL_ELIM,
 )
-
-
-@njit(cache=True, inline="always")
-def o_h(s):
-    return HDR
-
-
-@njit(cache=True, inline="always")
-def o_mk(s):
-    return HDR + s[NCELL]
-
-
-@njit(cache=True, inline="always")
-def o_col(s):
-    return HDR + 2 * s[NCELL]
-
-
-@njit(cache=True, inline="always")
-def o_st(s):
-    return HDR + 3 * s[NCELL]
-
-
-@njit(cache=True, inline="always")
-def o_start(s):
-    return HDR + 4 * s[NCELL]
 
 
 @njit(cache=True, inline="always")
@@ -71,11 +45,6 @@ def marker(s, c):
 @njit(cache=True, inline="always")
 def collapsed(s, c):
     return s[HDR + 2 * s[NCELL] + c]
-
-
-@njit(cache=True, inline="always")
-def ring(s, c, i):
-    return s[ring_base(s, c) + i]
 
 
 @njit(cache=True, inline="always")
@@ -141,11 +110,6 @@ def _resize(s, c, i, d):
     s[HDR + c] += d
     for k in range(ost + c + 1, ost + n):
         s[k] += d
-
-
-@njit(cache=True)
-def push_top(s, c, p):
-    push_many(s, c, p, 1)
 
 
 @njit(cache=True)
@@ -248,11 +212,6 @@ def rings_on_board(s, p):
         if s[j] == p:
             k += 1
     return k
-
-
-@njit(cache=True)
-def rings_in_play(s, p):
-    return rings_on_board(s, p) + s[HAND + p]
 
 
 @njit(cache=True)

@@ -47,9 +47,10 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR, F_TYPE, MF, MOVE_COUNT, NP, PSLOTS, ST_ACTIVE, STATUS, WINNER
+from ..engine.layout import CUR, F_TYPE, MF, MOVE_COUNT, NP, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ..players.basic import one_hot
+from ..players.mcts import terminal_values
 from ..players.params import (
     F_CPUCT,
     F_DIR_ALPHA,
@@ -194,17 +195,6 @@ def values_from(vrow, np_, mover, out):
 
 
 @njit(cache=True)
-def terminal_values(s, out):
-    np_ = s[NP]
-    wn = s[WINNER]
-    for p in range(1, np_ + 1):
-        if wn == 0:
-            out[p] = 1.0 / np_
-        else:
-            out[p] = 1.0 if p == wn else 0.0
-
-
-@njit(cache=True)
 def _argmax_first(x, k):
     b = 0
     for i in range(1, k):
@@ -229,6 +219,18 @@ def _sample_pow(x, k, temperature, wt):
             if r < 0.0:
                 return i
     return last
+
+
+@njit(cache=True)
+def _choose(g, games, s, x, k, wt):
+    """The move played from weights x: drawn from x^(1/T) while the mover's
+    temperature applies (the first I_TEMP_STEPS moves), else the first best."""
+    me = s[CUR]
+    temp = games.fp[g, me, F_TEMPERATURE]
+    if temp > 0.0 and s[MOVE_COUNT] < games.ip[g, me, I_TEMP_STEPS]:
+        np.random.seed(_mix(games.seed[g], games.nsteps[g], R_SAMPLE))
+        return _sample_pow(x, k, temp, wt)
+    return _argmax_first(x, k)
 
 
 @njit(cache=True)
@@ -400,7 +402,6 @@ def _finish_search(geo, g, games, trees, enc, out, pol, wt, cur, gv):
     """Play the searched move: policy target = root visit distribution."""
     s = games.states[g]
     k = legal_moves_into(geo, s, out)
-    me = s[CUR]
     for i in range(k):
         pol[i] = 0.0
     a = trees.first[g, 0]
@@ -409,12 +410,7 @@ def _finish_search(geo, g, games, trees, enc, out, pol, wt, cur, gv):
         tot += trees.nvis[g, c]
     for c in range(a, a + trees.nch[g, 0]):
         pol[trees.mi[g, c]] = trees.nvis[g, c] / tot
-    temp = games.fp[g, me, F_TEMPERATURE]
-    if temp > 0.0 and s[MOVE_COUNT] < games.ip[g, me, I_TEMP_STEPS]:
-        np.random.seed(_mix(games.seed[g], games.nsteps[g], R_SAMPLE))
-        i = _sample_pow(pol, k, temp, wt)
-    else:
-        i = _argmax_first(pol, k)
+    i = _choose(g, games, s, pol, k, wt)
     _record(g, games, k, i, True, pol)
     _play(geo, g, games, enc, out[i], cur, gv)
 
@@ -441,13 +437,7 @@ def advance(geo, games, trees, enc, batch, max_moves):
             s = games.states[g]
             k = legal_moves_into(geo, s, out)
             priors_from_logits(geo, s, out, k, batch.pol[batch.row[g]], enc, pr)
-            me = s[CUR]
-            temp = games.fp[g, me, F_TEMPERATURE]
-            if temp > 0.0 and s[MOVE_COUNT] < games.ip[g, me, I_TEMP_STEPS]:
-                np.random.seed(_mix(games.seed[g], games.nsteps[g], R_SAMPLE))
-                i = _sample_pow(pr, k, temp, wt)
-            else:
-                i = _argmax_first(pr, k)
+            i = _choose(g, games, s, pr, k, wt)
             one_hot(pol, k, i)
             _record(g, games, k, i, True, pol)
             _play(geo, g, games, enc, out[i], cur, gv)

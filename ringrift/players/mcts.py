@@ -58,6 +58,19 @@ from .params import (
 
 
 @njit(cache=True)
+def terminal_values(s, out):
+    """out[p] for a finished game: 1 for the winner, 0 for the others; 1/NP
+    each when nobody won."""
+    np_ = s[NP]
+    wn = s[WINNER]
+    for p in range(1, np_ + 1):
+        if wn == 0:
+            out[p] = 1.0 / np_
+        else:
+            out[p] = 1.0 if p == wn else 0.0
+
+
+@njit(cache=True)
 def leaf_values(geo, s, w, scale, sc, out):
     """out[p] for p in 1..NP: the value of s for p in [0, 1]."""
     if s[STATUS] == ST_ACTIVE:
@@ -70,12 +83,7 @@ def leaf_values_from(s, sc, scale, out):
     """As leaf_values, with the player scores of s already in sc."""
     np_ = s[NP]
     if s[STATUS] != ST_ACTIVE:
-        wn = s[WINNER]
-        for p in range(1, np_ + 1):
-            if wn == 0:
-                out[p] = 1.0 / np_
-            else:
-                out[p] = 1.0 if p == wn else 0.0
+        terminal_values(s, out)
         return
     for p in range(1, np_ + 1):
         x = relative_value(sc, np_, p) / scale
