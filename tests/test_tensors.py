@@ -380,6 +380,8 @@ def test_npz_writer_streams_a_valid_archive(tmp_path):
         "board_type": np.asarray("square8"),
     }
 
+    ragged = [np.arange(i % 5, dtype=np.int32) for i in range(70_000)]  # pickles > 1 frame
+
     def write(path, step):
         with open(path, "wb") as fh:
             zw = npz.NpzWriter(fh)
@@ -391,6 +393,11 @@ def test_npz_writer_streams_a_valid_archive(tmp_path):
             e.close()
             for k, v in small.items():
                 zw.add(k, v)
+            with pytest.raises(ValueError):
+                zw.stream("objects", object, ())  # would write pointers
+            # object arrays drawn from generators, pickled as they come
+            zw.add_objects("lazy", (len(ragged),), iter(ragged))
+            zw.add_objects("column", (3, 1), (x for x in (4, 5.5, "s")))
             zw.close()
 
     write(tmp_path / "a.npz", 100)
@@ -400,11 +407,18 @@ def test_npz_writer_streams_a_valid_archive(tmp_path):
     assert np.array_equal(np.load(tmp_path / "c.npz")["features"], feats)
     with zipfile.ZipFile(tmp_path / "a.npz") as zf:
         assert zf.testzip() is None
-        assert zf.namelist() == ["features.npy"] + [k + ".npy" for k in small]
+        assert zf.namelist() == ["features.npy"] + [k + ".npy" for k in small] + [
+            "lazy.npy",
+            "column.npy",
+        ]
     d = np.load(tmp_path / "a.npz", allow_pickle=True)
     assert d["features"].dtype == np.float32 and np.array_equal(d["features"], feats)
     assert np.array_equal(d["values"], small["values"]) and str(d["board_type"]) == "square8"
     assert [list(x) for x in d["ragged"]] == [[0, 1, 2], [0, 1]]
+    lazy = d["lazy"]
+    assert lazy.dtype == object and lazy.shape == (len(ragged),)
+    assert all(a.dtype == np.int32 and np.array_equal(a, b) for a, b in zip(lazy, ragged))
+    assert d["column"].shape == (3, 1) and d["column"][:, 0].tolist() == [4, 5.5, "s"]
 
 
 def test_remote_shards(parts, tmp_path, monkeypatch):

@@ -286,24 +286,35 @@ PHASE_NAMES = np.array(L.PHASE_NAMES, dtype=object)
 MOVE_TYPE_NAMES = np.array(L.MOVE_TYPE_NAMES, dtype=object)
 
 
-def policy_object_arrays(pols, soft: bool):
-    """CSR policy (offsets, indices, values) -> the NPZ's object arrays."""
+def policy_items(pols, soft: bool):
+    """CSR policy (offsets, indices, values) -> the elements of the NPZ's two
+    object arrays, sample by sample: one-hot mode gives the reference's Python
+    scalars (its (N, 1) layout), soft mode int32 / float32 arrays."""
     off, idx, val = pols
-    n = len(off) - 1
     if not soft:
-        # the reference's layout: np.array of length-1 arrays -> (N, 1) of Python scalars
-        pi = np.empty((n, 1), dtype=object)
-        pv = np.empty((n, 1), dtype=object)
-        pi[:, 0] = idx[off[:-1]].tolist()
-        pv[:, 0] = val[off[:-1]].astype(np.float64).tolist()
-        return pi, pv
+        first = off[:-1]
+        return idx[first].tolist(), val[first].astype(np.float64).tolist()
     i32 = idx.astype(np.int32)
     f32 = val.astype(np.float32)
-    pi = np.empty(n, dtype=object)
-    pv = np.empty(n, dtype=object)
-    pi[:] = [i32[a:b] for a, b in zip(off[:-1], off[1:])]
-    pv[:] = [f32[a:b] for a, b in zip(off[:-1], off[1:])]
-    return pi, pv
+    return (
+        [i32[a:b] for a, b in zip(off[:-1], off[1:])],
+        [f32[a:b] for a, b in zip(off[:-1], off[1:])],
+    )
+
+
+def policy_shape(n: int, soft: bool) -> tuple:
+    return (n,) if soft else (n, 1)
+
+
+def policy_object_arrays(pols, soft: bool):
+    """CSR policy -> the NPZ's object arrays, whole."""
+    n = len(pols[0]) - 1
+    out = []
+    for items in policy_items(pols, soft):
+        a = np.empty(policy_shape(n, soft), dtype=object)
+        a.reshape(-1)[:] = items
+        out.append(a)
+    return tuple(out)
 
 
 def assemble(

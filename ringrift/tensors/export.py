@@ -13,9 +13,11 @@ Two passes, memory bounded whatever the inputs:
    A corrupt or foreign input fails here, before any output exists.
 2. bucket by bucket, games are grouped, put in a seeded order, replayed and
    encoded in small chunks; each chunk's features are deflated straight into
-   the staged NPZ (``npz.py``: no copy, no scratch file), the small arrays
-   follow when the shard closes (after a whole game, once it holds
-   ``shard_bytes`` of array data or MAX_SHARD_SAMPLES samples).
+   the staged NPZ (``npz.py``: no copy, no scratch file), the other arrays
+   go to scratch files and follow, streamed block by block (object arrays
+   pickled element by element), when the shard closes (after a whole game,
+   once it holds ``shard_bytes`` of array data or MAX_SHARD_SAMPLES samples).
+   Memory does not grow with the shard, so one ``.npz`` of any size is fine.
 
 All shards are staged and published at the end (renamed locally, uploaded to
 object storage), so a failed run leaves nothing at the output.
@@ -56,14 +58,15 @@ from .core import (
     GameSpec,
     csr_concat,
     final_values,
-    policy_object_arrays,
+    policy_items,
+    policy_shape,
 )
 from .npz import NpzWriter
 
 EXPORT_VERSION = "2.1"
 FEATURE_VERSION = 2
 DEFAULT_SHARD_BYTES = 1 << 30
-MAX_SHARD_SAMPLES = 250_000  # keeps the policy object arrays of a shard small (< ~100 MB)
+MAX_SHARD_SAMPLES = 250_000  # a reader unpickles a shard's policy arrays whole: keep them small
 BUCKET_ROWS = 200_000
 # samples encoded per call: small enough that a chunk's planes are still in
 # cache when they are deflated
@@ -377,10 +380,53 @@ def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_player
 # ---- NPZ writing -------------------------------------------------------------
 
 
+class _Spill:
+    """The rows of one small array, appended to a scratch file as games come
+    and read back in blocks when the shard closes: a shard's memory does not
+    grow with its sample count."""
+
+    def __init__(self, path: str, dtype):
+        self.path = path
+        self.fh = open(path, "w+b")
+        self.dtype = np.dtype(dtype)
+        self.row_shape: tuple = ()  # set by the first rows
+        self.row_items = 1
+        self.rows = 0
+
+    def append(self, arr) -> None:
+        arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        if self.rows == 0:
+            self.row_shape = arr.shape[1:]
+            self.row_items = int(np.prod(self.row_shape, dtype=np.int64))
+        elif arr.shape[1:] != self.row_shape:
+            raise ValueError(f"rows {arr.shape} do not fit {self.row_shape}")
+        self.fh.write(memoryview(arr.reshape(-1)).cast("B"))
+        self.rows += len(arr)
+
+    def rewind(self) -> None:
+        self.fh.flush()
+        self.fh.seek(0)
+
+    def read(self, rows: int) -> np.ndarray:
+        """The next ``rows`` rows (after ``rewind``)."""
+        buf = self.fh.read(rows * self.row_items * self.dtype.itemsize)
+        return np.frombuffer(buf, dtype=self.dtype).reshape((rows,) + self.row_shape)
+
+    def blocks(self, rows: int = 1 << 16):
+        self.rewind()
+        for a in range(0, self.rows, rows):
+            yield self.read(min(rows, self.rows - a))
+
+    def close(self) -> None:
+        self.fh.close()
+        os.unlink(self.path)
+
+
 class ShardStage:
     """One shard being written: features stream straight into the staged
-    .npz (deflated as they are encoded, never held whole), the small arrays
-    wait in memory and follow them when the shard closes."""
+    .npz (deflated as they are encoded, never held whole); the other arrays
+    are spilled to scratch files beside it and follow, block by block, when
+    the shard closes. Memory stays flat whatever the shard's sample count."""
 
     def __init__(self, cfg: EncodeConfig, path: str):
         self.cfg = cfg
@@ -390,22 +436,24 @@ class ShardStage:
         self.zw = NpzWriter(self.fh)
         self.features = self.zw.stream("features", np.float32, (cfg.channels, H, H))
         self.n = 0
-        self.small = {
-            k: []
-            for k in (
-                "globals",
-                "values",
-                "values_mp",
-                "move_numbers",
-                "total_game_moves",
-                "num_players",
-                "player_numbers",
-                "phase",
-                "mtype",
-            )
-        }
+        self.spills: dict[str, _Spill] = {}
         self.game_ids: list[tuple[str, int]] = []
-        self.pols: list = []  # CSR triples, one per game
+        cols = {
+            "globals": np.float32,
+            "values": np.float32,
+            "values_mp": np.float32,
+            "move_numbers": np.int32,
+            "total_game_moves": np.int32,
+            "phases": np.int8,
+            "num_players": np.int32,
+            "player_numbers": np.int32,
+            "move_types": np.int8,
+            "pol_len": np.int64,  # the policy as CSR: entries per sample,
+            "pol_idx": np.int32,  # their indices
+            "pol_val": np.float32,  # and their values
+        }
+        for k, dt in cols.items():
+            self.spills[k] = _Spill(f"{path}.{k}", dt)
 
     def add_game(
         self,
@@ -421,52 +469,75 @@ class ShardStage:
         """The game's non-feature arrays (its features went to ``features``)."""
         n = len(meta)
         players = meta[:, 1].astype(np.int32)
-        s = self.small
+        s = self.spills
         s["globals"].append(glob)
         s["values"].append(np.array([seat_value[int(p)] for p in players], dtype=np.float32))
         s["values_mp"].append(np.repeat(vmp[None, :], n, axis=0))
-        s["move_numbers"].append(meta[:, 0].astype(np.int32))
-        s["total_game_moves"].append(np.full(n, total_moves, dtype=np.int32))
-        s["num_players"].append(np.full(n, num_players, dtype=np.int32))
+        s["move_numbers"].append(meta[:, 0])
+        s["total_game_moves"].append(np.full(n, total_moves))
+        s["num_players"].append(np.full(n, num_players))
         s["player_numbers"].append(players)
-        s["phase"].append(meta[:, 2].astype(np.int8))
-        s["mtype"].append(meta[:, 3].astype(np.int8))
+        s["phases"].append(meta[:, 2])
+        s["move_types"].append(meta[:, 3])
+        off, idx, val = pols
+        s["pol_len"].append(np.diff(off))
+        s["pol_idx"].append(idx[off[0] : off[-1]])
+        s["pol_val"].append(val[off[0] : off[-1]])
         self.game_ids.append((game_id, n))
-        self.pols.append(pols)
         self.n += n
+
+    def _policy_blocks(self, which: int):
+        """The elements of policy_indices (0) or policy_values (1), block by
+        block of samples, rebuilt from the spilled CSR."""
+        lens = self.spills["pol_len"]
+        flat = self.spills["pol_idx" if which == 0 else "pol_val"]
+        flat.rewind()
+        for ln in lens.blocks():
+            off = np.zeros(len(ln) + 1, dtype=np.int64)
+            np.cumsum(ln, out=off[1:])
+            vals = flat.read(int(off[-1]))
+            yield from policy_items((off, vals, vals), self.cfg.soft)[which]
 
     def close(self, scalars: dict) -> None:
         if self.features.rows != self.n:
             raise RuntimeError(
                 f"shard holds {self.features.rows} feature rows for {self.n} samples"
             )
-        cat = {k: np.concatenate(v) for k, v in self.small.items()}
-        pi, pv = policy_object_arrays(csr_concat(self.pols), self.cfg.soft)
-        arrays = {
-            "globals": cat["globals"],
-            "values": cat["values"],
-            "values_mp": cat["values_mp"],
-            "policy_indices": pi,
-            "policy_values": pv,
-            "move_numbers": cat["move_numbers"],
-            "total_game_moves": cat["total_game_moves"],
-            "phases": PHASE_NAMES[cat["phase"]],
-            "num_players": cat["num_players"],
-            "player_numbers": cat["player_numbers"],
-            "game_ids": np.array([g for g, k in self.game_ids for _ in range(k)], dtype=object),
-            "move_types": MOVE_TYPE_NAMES[cat["mtype"]],
-        }
         self.features.close()
+        names = {"phases": PHASE_NAMES, "move_types": MOVE_TYPE_NAMES}
         for k in ARRAY_ORDER[1:]:
-            self.zw.add(k, arrays[k])
+            if k in ("policy_indices", "policy_values"):
+                shape = policy_shape(self.n, self.cfg.soft)
+                self.zw.add_objects(
+                    k, shape, self._policy_blocks(0 if k == "policy_indices" else 1)
+                )
+            elif k == "game_ids":
+                ids = (g for g, m in self.game_ids for _ in range(m))
+                self.zw.add_objects(k, (self.n,), ids)
+            elif k in names:  # object arrays of str, as the reference writes them
+                sp, table = self.spills[k], names[k]
+                self.zw.add_objects(k, (self.n,), (x for b in sp.blocks() for x in table[b]))
+            else:
+                sp = self.spills[k]
+                e = self.zw.stream(k, sp.dtype, sp.row_shape)
+                for blk in sp.blocks():
+                    e.write(blk)
+                e.close()
         for k, v in scalars.items():
             self.zw.add(k, np.asarray(v))
         self.zw.close()
         self.fh.close()
+        self._drop_spills()
+
+    def _drop_spills(self) -> None:
+        for sp in self.spills.values():
+            sp.close()
+        self.spills = {}
 
     def abort(self) -> None:
         """Close the staged file (written or not; the caller removes it)."""
         self.fh.close()
+        self._drop_spills()
 
 
 def _scalars(cfg: EncodeConfig, board_type: str) -> dict:

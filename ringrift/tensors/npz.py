@@ -22,6 +22,7 @@ Entry times are fixed (1980-01-01), so the same arrays give the same bytes.
 from __future__ import annotations
 
 import io
+import pickle
 import struct
 
 import numpy as np
@@ -106,7 +107,29 @@ class NpzWriter:
         self.fh.write(data)
         self._end(nm, off, _z.crc32(raw), len(data), len(raw))
 
+    def add_objects(self, name: str, shape, items) -> None:
+        """An object array of ``shape`` whose elements (C order) come from the
+        iterable ``items``: pickled straight into the entry, so neither the
+        array nor its pickle is ever whole in memory. np.load gives the same
+        array as for ``np.savez`` of it."""
+        nm, off = self._begin(name)
+        self._open = True
+        e = _DeflatedBytes(self.fh)
+        e.write(npy_header(object, shape))
+        # Protocol 4 frames the output and hands each ~64 KiB frame to e.write.
+        # The memo would hold every element alive, so it is switched off (fast
+        # mode) once the first elements have put the shared objects in it
+        # (numpy's reconstructor, the dtypes): later elements still refer to
+        # those, and the pickle stays as compact and quick to load as np.save's.
+        p = pickle.Pickler(e, protocol=4)
+        p.dump(_LazyObjectArray(tuple(int(x) for x in shape), _memo_off_after(p, items)))
+        crc, csize, usize = e.close()
+        self._open = None
+        self._end(nm, off, crc, csize, usize)
+
     def stream(self, name: str, dtype, row_shape) -> StreamEntry:
+        if np.dtype(dtype).hasobject:
+            raise ValueError(f"{name}: object arrays go through add_objects, not stream")
         nm, off = self._begin(name)
         self._open = StreamEntry(self, nm, off, np.dtype(dtype), tuple(row_shape))
         return self._open
@@ -177,38 +200,27 @@ class StreamEntry:
         self.off = off
         self.dtype = dtype
         self.row_shape = row_shape
-        self.row_bytes = dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))
         self.rows = 0
-        self.nbytes = 0
-        self.crc = 0
         hdr = npy_header(dtype, (0,) + row_shape)
         # the stored block: BFINAL=0, BTYPE=00 (the rest of the byte is padding), LEN, NLEN
         head = struct.pack("<BHH", 0, len(hdr), len(hdr) ^ 0xFFFF)
         self.hdr_at = zw.fh.tell() + len(head)
         self.hdr_len = len(hdr)
         zw.fh.write(head + hdr)
-        self.csize = len(head) + len(hdr)
-        self.co = _z.compressobj(LEVEL, _z.DEFLATED, -15)
+        self.head_size = len(head) + len(hdr)
+        self.data = _DeflatedBytes(zw.fh)
 
     def write(self, arr: np.ndarray) -> None:
         """Rows (n, *row_shape) of the entry's dtype, C-contiguous."""
         if arr.dtype != self.dtype or arr.shape[1:] != self.row_shape:
             raise ValueError(f"rows {arr.dtype}{arr.shape} do not fit {self.dtype}{self.row_shape}")
-        buf = memoryview(np.ascontiguousarray(arr)).cast("B")
-        self.crc = _z.crc32(buf, self.crc)
-        data = self.co.compress(buf)
-        if data:
-            self.zw.fh.write(data)
-            self.csize += len(data)
+        self.data.write(np.ascontiguousarray(arr))
         self.rows += arr.shape[0]
-        self.nbytes += len(buf)
 
     def close(self) -> None:
         zw = self.zw
         fh = zw.fh
-        data = self.co.flush()
-        fh.write(data)
-        self.csize += len(data)
+        dcrc, dsize, nbytes = self.data.close()
         hdr = npy_header(self.dtype, (self.rows,) + self.row_shape)
         if len(hdr) != self.hdr_len:  # numpy pads headers for this; a guard all the same
             raise RuntimeError("npy header length changed with the row count")
@@ -216,6 +228,66 @@ class StreamEntry:
         fh.seek(self.hdr_at)
         fh.write(hdr)
         fh.seek(end)
-        crc = _z.crc32_combine(_z.crc32(hdr), self.crc, self.nbytes)
+        crc = _z.crc32_combine(_z.crc32(hdr), dcrc, nbytes)
         zw._open = None
-        zw._end(self.nm, self.off, crc, self.csize, len(hdr) + self.nbytes)
+        zw._end(self.nm, self.off, crc, self.head_size + dsize, len(hdr) + nbytes)
+
+
+class _DeflatedBytes:
+    """A write-only file object deflating into the archive (one entry's data)."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.co = _z.compressobj(LEVEL, _z.DEFLATED, -15)
+        self.crc = 0
+        self.csize = 0
+        self.usize = 0
+
+    def write(self, buf) -> int:
+        buf = memoryview(buf).cast("B")
+        self.crc = _z.crc32(buf, self.crc)
+        self.usize += len(buf)
+        data = self.co.compress(buf)
+        if data:
+            self.fh.write(data)
+            self.csize += len(data)
+        return len(buf)
+
+    def close(self) -> tuple[int, int, int]:
+        data = self.co.flush()
+        self.fh.write(data)
+        self.csize += len(data)
+        return self.crc, self.csize, self.usize
+
+
+def _memo_off_after(p: pickle.Pickler, items, warm: int = 2):
+    # the pickler draws an element before it has saved the one before it:
+    # when element `warm` is asked for, elements 0 .. warm - 1 are saved
+    for i, x in enumerate(items):
+        if i == warm:
+            p.fast = True
+        yield x
+
+
+class _Items:
+    """Unpickles as a plain list of the iterator's elements (appended in
+    batches as the pickler draws them)."""
+
+    def __init__(self, it):
+        self.it = it
+
+    def __reduce__(self):
+        return (list, (), None, iter(self.it))
+
+
+class _LazyObjectArray:
+    """Pickles as an object ndarray of ``shape`` holding ``items``: the
+    reduce value numpy itself gives, with the element list drawn lazily."""
+
+    def __init__(self, shape, items):
+        self.shape = shape
+        self.items = items
+
+    def __reduce__(self):
+        ctor, args, _state = np.empty(0, dtype=object).__reduce__()
+        return ctor, args, (1, self.shape, np.dtype(object), False, _Items(self.items))
