@@ -5,7 +5,7 @@ picks the child that is best for itself, so the same tree serves 2-4 players
 and turns of several steps. A simulation walks down from the root by
 selection, expands the leaf it reaches (one child per legal move) and scores
 it, then backs the value vector up the path. Finished games score 1 for the
-winner and 0 for the others.
+winner and 0 for the others (1/NP each when nobody won).
 
 With priors (PUCT), expanding a node scores every child statically: the
 priors are a softmax of the mover's value after each move, each child keeps
