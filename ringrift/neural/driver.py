@@ -42,6 +42,64 @@ def tree_nodes(visits: int) -> int:
     return max(MIN_TREE, 2048 + 160 * int(visits))
 
 
+def _new_games(G: int, S: int, hl: int, C: int, H: int, steps: int = 256) -> Games:
+    """Game slots (states S words, history of hl frames of C x H x H) with
+    record buffers for ``steps`` engine steps (grown on demand)."""
+    return Games(
+        np.zeros((G, S), np.int32),
+        np.zeros(G, np.int64),
+        np.full(G, EMPTY, np.int32),
+        np.zeros(G, np.int32),
+        np.zeros((G, PSLOTS), np.int32),
+        np.zeros((G, PSLOTS, NI), np.int64),
+        np.zeros((G, PSLOTS, NF), np.float64),
+        np.zeros((G, PSLOTS, NW), np.float64),
+        np.zeros((G, steps), np.int32),
+        np.zeros((G, steps), np.bool_),
+        np.zeros(G, np.int64),
+        np.zeros((G, steps + 1), np.int64),
+        np.zeros(G, np.int64),
+        np.zeros((G, steps * 8), np.int32),
+        np.zeros((G, steps * 8), np.float32),
+        np.zeros(G, np.int64),
+        np.zeros((G, hl, C, H, H), np.float32),
+        np.zeros(G, np.int64),
+        np.zeros(G, np.int64),
+    )
+
+
+def _new_trees(G: int, S: int, hl: int, cap: int, depth: int) -> Trees:
+    """One search tree of ``cap`` nodes per slot, paths up to ``depth`` nodes."""
+    return Trees(
+        np.full((G, cap), -1, np.int32),
+        np.zeros((G, cap), np.int32),
+        np.zeros((G, cap, MF), np.int32),
+        np.zeros((G, cap), np.int32),
+        np.zeros((G, cap), np.float64),
+        np.zeros((G, cap, PSLOTS), np.float64),
+        np.zeros((G, cap), np.float64),
+        np.zeros(G, np.int64),
+        np.zeros(G, np.int64),
+        np.zeros((G, depth), np.int32),
+        np.zeros(G, np.int64),
+        np.zeros(G, np.int64),
+        np.zeros((G, S), np.int32),
+        np.zeros((G, max(hl, 1), S), np.int32),
+    )
+
+
+def _new_batch(G: int, model, H: int) -> Batch:
+    """Request rows for up to G positions (one per slot)."""
+    return Batch(
+        np.zeros((G, model.channels, H, H), np.float32),
+        np.zeros((G, NUM_GLOBALS), np.float32),
+        np.zeros(G, np.int32),
+        np.full(G, -1, np.int32),
+        np.zeros((G, model.policy_size), np.float32),
+        np.zeros((G, model.value_width), np.float32),
+    )
+
+
 class NeuralPlay:
     def __init__(
         self,
@@ -77,55 +135,11 @@ class NeuralPlay:
             tab.gx,
             tab.gy,
         )
-        steps = 256
-        self.games = Games(
-            np.zeros((G, S), np.int32),
-            np.zeros(G, np.int64),
-            np.full(G, EMPTY, np.int32),
-            np.zeros(G, np.int32),
-            np.zeros((G, PSLOTS), np.int32),
-            np.zeros((G, PSLOTS, NI), np.int64),
-            np.zeros((G, PSLOTS, NF), np.float64),
-            np.zeros((G, PSLOTS, NW), np.float64),
-            np.zeros((G, steps), np.int32),
-            np.zeros((G, steps), np.bool_),
-            np.zeros(G, np.int64),
-            np.zeros((G, steps + 1), np.int64),
-            np.zeros(G, np.int64),
-            np.zeros((G, steps * 8), np.int32),
-            np.zeros((G, steps * 8), np.float32),
-            np.zeros(G, np.int64),
-            np.zeros((G, hl, C, H, H), np.float32),
-            np.zeros(G, np.int64),
-            np.zeros(G, np.int64),
-        )
+        self.games = _new_games(G, S, hl, C, H)
         cap = max(tree_nodes(visits), int(max_nodes)) if visits else 1
-        depth = int(visits) + 2
-        self.trees = Trees(
-            np.full((G, cap), -1, np.int32),
-            np.zeros((G, cap), np.int32),
-            np.zeros((G, cap, MF), np.int32),
-            np.zeros((G, cap), np.int32),
-            np.zeros((G, cap), np.float64),
-            np.zeros((G, cap, PSLOTS), np.float64),
-            np.zeros((G, cap), np.float64),
-            np.zeros(G, np.int64),
-            np.zeros(G, np.int64),
-            np.zeros((G, depth), np.int32),
-            np.zeros(G, np.int64),
-            np.zeros(G, np.int64),
-            np.zeros((G, S), np.int32),
-            np.zeros((G, max(hl, 1), S), np.int32),
-        )
+        self.trees = _new_trees(G, S, hl, cap, depth=int(visits) + 2)
         self.visits = int(visits)
-        self.batch = Batch(
-            np.zeros((G, model.channels, H, H), np.float32),
-            np.zeros((G, NUM_GLOBALS), np.float32),
-            np.zeros(G, np.int32),
-            np.full(G, -1, np.int32),
-            np.zeros((G, model.policy_size), np.float32),
-            np.zeros((G, model.value_width), np.float32),
-        )
+        self.batch = _new_batch(G, model, H)
         self.seconds_net = 0.0  # CPU seconds in the network call
         self.seconds_engine = 0.0  # CPU seconds in advance (engine, search, encoders)
         self.positions = 0  # positions evaluated

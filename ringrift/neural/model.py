@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.geometry import BOARD_TYPES
+from ..engine.layout import MAX_PLAYERS
 from ..tensors.encode import BASE_CHANNELS, NUM_GLOBALS, encoder_kind, tables
 from ..tensors.policy import POLICY_SIZES
 
@@ -70,7 +71,7 @@ class Model:
     channels: int
     size: int
     policy_size: int
-    value_width: int  # 1 = the mover's value, 4 = per seat
+    value_width: int  # 1 = the mover's value, MAX_PLAYERS = per seat
     session: object
 
     @property
@@ -91,7 +92,7 @@ class Model:
             "board_type": self.board_type,
             "encoder": self.encoder,
             "history_length": self.history,
-            "value": "seats" if self.value_width == 4 else "mover",
+            "value": "seats" if self.value_width == MAX_PLAYERS else "mover",
         }
 
 
@@ -118,27 +119,7 @@ def load_model(
     name = redact_uri(uri)
     if data is None:
         data = read_model_bytes(uri)
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise ValueError("neural players need onnxruntime (pip install onnxruntime)") from None
-    if provider not in PROVIDERS:
-        raise ValueError(f"unknown provider {provider!r}; valid providers: {', '.join(PROVIDERS)}")
-    if PROVIDERS[provider] not in ort.get_available_providers():
-        raise ValueError(
-            f"onnxruntime here has no {PROVIDERS[provider]} (available: "
-            f"{', '.join(ort.get_available_providers())})"
-        )
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = int(threads)
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.log_severity_level = 3
-    try:
-        sess = ort.InferenceSession(data, so, providers=[PROVIDERS[provider]])
-    except Exception as exc:  # onnxruntime raises its own classes for bad files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"model {name} is not a loadable ONNX model: {first}") from None
+    sess = _open_session(name, data, threads, provider)
     meta = sess.get_modelmeta().custom_metadata_map
     mboard = meta.get(META_BOARD) or board_type
     if mboard is None:
@@ -158,7 +139,44 @@ def load_model(
     size = tables(mboard).size
     channels = BASE_CHANNELS[kind] * (history + 1)
     psize = POLICY_SIZES[mboard]
+    where = f"{mboard} encoder {encoder} history {history}"
+    _check_signature(sess, name, channels, size, psize, where)
+    model = Model(
+        name, model_digest(data), mboard, encoder, history, channels, size, psize, 0, sess
+    )
+    model.value_width = _output_widths(model)
+    return model
 
+
+def _open_session(name: str, data: bytes, threads: int, provider: str):
+    """An onnxruntime session on the model's bytes: ``threads`` intra-op
+    threads, one inter-op thread, sequential execution."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ValueError("neural players need onnxruntime (pip install onnxruntime)") from None
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}; valid providers: {', '.join(PROVIDERS)}")
+    if PROVIDERS[provider] not in ort.get_available_providers():
+        raise ValueError(
+            f"onnxruntime here has no {PROVIDERS[provider]} (available: "
+            f"{', '.join(ort.get_available_providers())})"
+        )
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = int(threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(data, so, providers=[PROVIDERS[provider]])
+    except Exception as exc:  # onnxruntime raises its own classes for bad files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"model {name} is not a loadable ONNX model: {first}") from None
+
+
+def _check_signature(sess, name: str, channels: int, size: int, psize: int, where: str):
+    """The session's declared inputs and outputs against the contract
+    (symbolic dimensions pass; ``where`` names the board, encoder and history)."""
     ins = {i.name: i for i in sess.get_inputs()}
     outs = {o.name: o for o in sess.get_outputs()}
     if set(ins) != {"features", "globals"}:
@@ -178,22 +196,24 @@ def load_model(
         if len(i.shape) != len(shape) + 1 or any(g not in (None, w) for g, w in zip(got, shape)):
             raise ValueError(
                 f"model {name}: input {key} has shape {list(i.shape)}, expected "
-                f"[N, {', '.join(map(str, shape))}] for {mboard} encoder {encoder} "
-                f"history {history}"
+                f"[N, {', '.join(map(str, shape))}] for {where}"
             )
     pol, val = outs["policy"], outs["value"]
     if len(pol.shape) != 2 or _dim(pol.shape[1]) not in (None, psize):
         raise ValueError(
             f"model {name}: output policy has shape {list(pol.shape)}, expected [N, {psize}]"
         )
-    if len(val.shape) != 2 or _dim(val.shape[1]) not in (None, 1, 4):
+    if len(val.shape) != 2 or _dim(val.shape[1]) not in (None, 1, MAX_PLAYERS):
         raise ValueError(
-            f"model {name}: output value has shape {list(val.shape)}, expected [N, 1] or [N, 4]"
+            f"model {name}: output value has shape {list(val.shape)}, "
+            f"expected [N, 1] or [N, {MAX_PLAYERS}]"
         )
-    model = Model(
-        name, model_digest(data), mboard, encoder, history, channels, size, psize, 0, sess
-    )
-    # symbolic output widths are settled by one call on an empty position
+
+
+def _output_widths(model: Model) -> int:
+    """The value width (1 or MAX_PLAYERS), settling symbolic output widths by
+    one call on an empty position; checks both outputs' shapes and dtypes."""
+    name, channels, size, psize = model.name, model.channels, model.size, model.policy_size
     p, v = model.run(
         np.zeros((1, channels, size, size), np.float32), np.zeros((1, NUM_GLOBALS), np.float32)
     )
@@ -202,10 +222,9 @@ def load_model(
             f"model {name}: policy output is {p.dtype}{list(p.shape)}, "
             f"expected [1, {psize}] float32"
         )
-    if v.shape not in ((1, 1), (1, 4)) or v.dtype != np.float32:
+    if v.shape not in ((1, 1), (1, MAX_PLAYERS)) or v.dtype != np.float32:
         raise ValueError(
             f"model {name}: value output is {v.dtype}{list(v.shape)}, "
-            "expected [1, 1] or [1, 4] float32"
+            f"expected [1, 1] or [1, {MAX_PLAYERS}] float32"
         )
-    model.value_width = v.shape[1]
-    return model
+    return v.shape[1]

@@ -141,6 +141,20 @@ Batch = namedtuple(
     ],
 )
 
+Scratch = namedtuple(
+    "Scratch",
+    [
+        "out",  # (MAX_MOVES_BUFFER, MF) int32: legal moves
+        "pol",  # (MAX_MOVES_BUFFER,) float64: a decision's policy target
+        "pr",  # (MAX_MOVES_BUFFER,) float64: priors
+        "wt",  # (MAX_MOVES_BUFFER,) float64: sampling weights
+        "val",  # (PSLOTS,) float64: a value vector
+        "cur",  # (C, H, W) float32: one encoded frame
+        "gv",  # (NUM_GLOBALS,) float32: its globals
+        "gtmp",  # (NUM_GLOBALS,) float32: a history frame's globals (discarded)
+    ],
+)
+
 
 @njit(cache=True)
 def _mix(seed, step, purpose):
@@ -234,9 +248,25 @@ def _choose(g, games, s, x, k, wt):
 
 
 @njit(cache=True)
-def _encode_request(g, x, d, games, trees, enc, batch, r, cur, gv, gtmp):
+def _new_scratch(games, batch):
+    C = batch.feats.shape[1] // (games.ring.shape[1] + 1)
+    return Scratch(
+        np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32),
+        np.empty(MAX_MOVES_BUFFER, dtype=np.float64),
+        np.empty(MAX_MOVES_BUFFER, dtype=np.float64),
+        np.empty(MAX_MOVES_BUFFER, dtype=np.float64),
+        np.zeros(PSLOTS),
+        np.empty((C, batch.feats.shape[2], batch.feats.shape[3]), dtype=np.float32),
+        np.empty(batch.glob.shape[1], dtype=np.float32),
+        np.empty(batch.glob.shape[1], dtype=np.float32),
+    )
+
+
+@njit(cache=True)
+def _encode_request(g, x, d, r, games, trees, enc, batch, scr):
     """Request row r = the network input for state x at depth d below the
     game's current state (its history: the path's states, then the game's)."""
+    cur, gv, gtmp = scr.cur, scr.gv, scr.gtmp
     C = cur.shape[0]
     hl = games.ring.shape[1]
     encode_frame(x, enc.kind, enc.row, enc.col, enc.nb, cur, gv)
@@ -278,12 +308,13 @@ def _record(g, games, k, i, is_decision, pol):
 
 
 @njit(cache=True)
-def _play(geo, g, games, enc, mv, cur, gv):
+def _play(geo, g, games, enc, mv, scr):
     """Apply mv to game g; the state before it enters the history ring."""
     s = games.states[g]
     hl = games.ring.shape[1]
     if hl > 0:
-        encode_frame(s, enc.kind, enc.row, enc.col, enc.nb, cur, gv)
+        cur = scr.cur
+        encode_frame(s, enc.kind, enc.row, enc.col, enc.nb, cur, scr.gv)
         h = (games.head[g] + 1) % hl
         games.ring[g, h] = cur
         games.head[g] = h
@@ -321,8 +352,9 @@ def _select(g, trees, node, p, cpuct):
 
 
 @njit(cache=True)
-def _consume_leaf(geo, g, games, trees, enc, batch, out, pr, val):
+def _consume_leaf(geo, g, games, trees, enc, batch, scr):
     """Expand the pending leaf with the network's priors, back its value up."""
+    out, pr, val = scr.out, scr.pr, scr.val
     x = trees.leaf_state[g]
     node = trees.leaf[g]
     r = batch.row[g]
@@ -364,9 +396,10 @@ def _consume_leaf(geo, g, games, trees, enc, batch, out, pr, val):
 
 
 @njit(cache=True)
-def _simulate(geo, g, games, trees, enc, batch, nreq, val, cur, gv, gtmp):
+def _simulate(geo, g, games, trees, enc, batch, nreq, scr):
     """Run simulations until one needs the network (request row nreq written,
     returns True) or the decision's visits are spent (False)."""
+    val = scr.val
     me = games.states[g, CUR]
     visits = games.ip[g, me, I_VISITS]
     cpuct = games.fp[g, me, F_CPUCT]
@@ -392,14 +425,15 @@ def _simulate(geo, g, games, trees, enc, batch, nreq, val, cur, gv, gtmp):
             continue
         trees.leaf[g] = node
         trees.leaf_state[g] = x
-        _encode_request(g, x, d, games, trees, enc, batch, nreq, cur, gv, gtmp)
+        _encode_request(g, x, d, nreq, games, trees, enc, batch, scr)
         return True
     return False
 
 
 @njit(cache=True)
-def _finish_search(geo, g, games, trees, enc, out, pol, wt, cur, gv):
+def _finish_search(geo, g, games, trees, enc, scr):
     """Play the searched move: policy target = root visit distribution."""
+    out, pol = scr.out, scr.pol
     s = games.states[g]
     k = legal_moves_into(geo, s, out)
     for i in range(k):
@@ -410,95 +444,102 @@ def _finish_search(geo, g, games, trees, enc, out, pol, wt, cur, gv):
         tot += trees.nvis[g, c]
     for c in range(a, a + trees.nch[g, 0]):
         pol[trees.mi[g, c]] = trees.nvis[g, c] / tot
-    i = _choose(g, games, s, pol, k, wt)
+    i = _choose(g, games, s, pol, k, scr.wt)
     _record(g, games, k, i, True, pol)
-    _play(geo, g, games, enc, out[i], cur, gv)
+    _play(geo, g, games, enc, out[i], scr)
+
+
+@njit(cache=True)
+def _play_from_policy(geo, g, games, enc, batch, scr):
+    """A policy-only decision: play the move chosen from the network's priors
+    (request row batch.row[g]); its policy target is one-hot."""
+    out, pr, pol = scr.out, scr.pr, scr.pol
+    s = games.states[g]
+    k = legal_moves_into(geo, s, out)
+    priors_from_logits(geo, s, out, k, batch.pol[batch.row[g]], enc, pr)
+    i = _choose(g, games, s, pr, k, scr.wt)
+    one_hot(pol, k, i)
+    _record(g, games, k, i, True, pol)
+    _play(geo, g, games, enc, out[i], scr)
+
+
+@njit(cache=True)
+def _new_search(g, trees, s):
+    """An empty tree for a PUCT decision at s, its root the pending leaf."""
+    trees.used[g] = 1
+    trees.sims[g] = 0
+    trees.first[g, 0] = -1
+    trees.nch[g, 0] = 0
+    trees.nvis[g, 0] = 0.0
+    trees.wsum[g, 0] = 0.0
+    trees.path[g, 0] = 0
+    trees.depth[g] = 0
+    trees.leaf[g] = 0
+    trees.leaf_state[g] = s
+
+
+@njit(cache=True)
+def _run_game(geo, g, ph, nreq, games, trees, enc, batch, max_moves, scr):
+    """Play game g on from phase ph (IDLE or SEARCH) until it needs the
+    network (its request is row nreq), ends (DONE) or its record buffers are
+    full (FULL). Returns (its phase, the request rows now used)."""
+    out, pol = scr.out, scr.pol
+    while True:
+        if ph == SEARCH:
+            if _simulate(geo, g, games, trees, enc, batch, nreq, scr):
+                return WAIT_LEAF, nreq + 1
+            _finish_search(geo, g, games, trees, enc, scr)
+            ph = IDLE
+        s = games.states[g]
+        if s[STATUS] != ST_ACTIVE or s[MOVE_COUNT] >= max_moves:
+            games.status[g] = DONE
+            return ph, nreq
+        k = legal_moves_into(geo, s, out)
+        if k == 0:
+            raise RuntimeError("active state without a legal move")
+        if games.nsteps[g] >= games.choices.shape[1] or (games.npol[g] + k > games.pidx.shape[1]):
+            games.status[g] = FULL
+            return ph, nreq
+        if k == 1 and is_bookkeeping(out[0, F_TYPE]):
+            _record(g, games, k, 0, False, pol)
+            _play(geo, g, games, enc, out[0], scr)
+            continue
+        p = s[CUR]
+        kind = games.kinds[g, p]
+        if kind != K_NEURAL or k == 1:
+            np.random.seed(_mix(games.seed[g], games.nsteps[g], R_SELECT))
+            i = select_move(
+                geo, s, out, k, kind, games.ip[g, p], games.fp[g, p], games.w[g, p], pol
+            )
+            _record(g, games, k, i, True, pol)
+            _play(geo, g, games, enc, out[i], scr)
+            continue
+        if games.ip[g, p, I_VISITS] == 0:
+            ph = WAIT_POLICY
+        else:
+            _new_search(g, trees, s)  # PUCT: evaluate the root first
+            ph = WAIT_LEAF
+        _encode_request(g, s, 0, nreq, games, trees, enc, batch, scr)
+        return ph, nreq + 1
 
 
 @njit(cache=True)
 def advance(geo, games, trees, enc, batch, max_moves):
     """Advance every READY slot until it needs the network, ends (DONE) or its
     record buffers are full (FULL). Returns the number of request rows."""
-    out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    pol = np.empty(MAX_MOVES_BUFFER, dtype=np.float64)
-    pr = np.empty(MAX_MOVES_BUFFER, dtype=np.float64)
-    wt = np.empty(MAX_MOVES_BUFFER, dtype=np.float64)
-    val = np.zeros(PSLOTS)
-    C = batch.feats.shape[1] // (games.ring.shape[1] + 1)
-    cur = np.empty((C, batch.feats.shape[2], batch.feats.shape[3]), dtype=np.float32)
-    gv = np.empty(batch.glob.shape[1], dtype=np.float32)
-    gtmp = np.empty(batch.glob.shape[1], dtype=np.float32)
+    scr = _new_scratch(games, batch)
     nreq = 0
     for g in range(games.states.shape[0]):
         if games.status[g] != READY:
             continue
         ph = games.phase[g]
         if ph == WAIT_POLICY:
-            s = games.states[g]
-            k = legal_moves_into(geo, s, out)
-            priors_from_logits(geo, s, out, k, batch.pol[batch.row[g]], enc, pr)
-            i = _choose(g, games, s, pr, k, wt)
-            one_hot(pol, k, i)
-            _record(g, games, k, i, True, pol)
-            _play(geo, g, games, enc, out[i], cur, gv)
+            _play_from_policy(geo, g, games, enc, batch, scr)
             ph = IDLE
         elif ph == WAIT_LEAF:
-            _consume_leaf(geo, g, games, trees, enc, batch, out, pr, val)
+            _consume_leaf(geo, g, games, trees, enc, batch, scr)
             ph = SEARCH
         batch.row[g] = -1
-        while True:
-            if ph == SEARCH:
-                if _simulate(geo, g, games, trees, enc, batch, nreq, val, cur, gv, gtmp):
-                    nreq += 1
-                    ph = WAIT_LEAF
-                    break
-                _finish_search(geo, g, games, trees, enc, out, pol, wt, cur, gv)
-                ph = IDLE
-            s = games.states[g]
-            if s[STATUS] != ST_ACTIVE or s[MOVE_COUNT] >= max_moves:
-                games.status[g] = DONE
-                break
-            k = legal_moves_into(geo, s, out)
-            if k == 0:
-                raise RuntimeError("active state without a legal move")
-            if games.nsteps[g] >= games.choices.shape[1] or (
-                games.npol[g] + k > games.pidx.shape[1]
-            ):
-                games.status[g] = FULL
-                break
-            if k == 1 and is_bookkeeping(out[0, F_TYPE]):
-                _record(g, games, k, 0, False, pol)
-                _play(geo, g, games, enc, out[0], cur, gv)
-                continue
-            p = s[CUR]
-            kind = games.kinds[g, p]
-            if kind != K_NEURAL or k == 1:
-                np.random.seed(_mix(games.seed[g], games.nsteps[g], R_SELECT))
-                i = select_move(
-                    geo, s, out, k, kind, games.ip[g, p], games.fp[g, p], games.w[g, p], pol
-                )
-                _record(g, games, k, i, True, pol)
-                _play(geo, g, games, enc, out[i], cur, gv)
-                continue
-            if games.ip[g, p, I_VISITS] == 0:
-                _encode_request(g, s, 0, games, trees, enc, batch, nreq, cur, gv, gtmp)
-                nreq += 1
-                ph = WAIT_POLICY
-                break
-            # PUCT: evaluate the root first
-            trees.used[g] = 1
-            trees.sims[g] = 0
-            trees.first[g, 0] = -1
-            trees.nch[g, 0] = 0
-            trees.nvis[g, 0] = 0.0
-            trees.wsum[g, 0] = 0.0
-            trees.path[g, 0] = 0
-            trees.depth[g] = 0
-            trees.leaf[g] = 0
-            trees.leaf_state[g] = s
-            _encode_request(g, s, 0, games, trees, enc, batch, nreq, cur, gv, gtmp)
-            nreq += 1
-            ph = WAIT_LEAF
-            break
+        ph, nreq = _run_game(geo, g, ph, nreq, games, trees, enc, batch, max_moves, scr)
         games.phase[g] = ph
     return nreq

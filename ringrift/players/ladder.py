@@ -7,8 +7,8 @@
     level 5-10   MCTS, PUCT with heuristic priors and progressive widening,
                  64 * 2**(level - 5) visits (64 ... 2048); weight noise 0.05 and
                  visit-proportional sampling in the first 8 engine steps keep
-                 self-play games apart. The reference's neural tiers map here
-                 until a model hook exists.
+                 self-play games apart. The reference's neural tiers map here;
+                 ONNX networks play in engine mode neural (below).
 
 Depth 2 is the mover's whole place-then-move turn; a third step (the next
 player's placement) costs a full placement scan and barely changes the static

@@ -5,7 +5,7 @@ picks the child that is best for itself, so the same tree serves 2-4 players
 and turns of several steps. A simulation walks down from the root by
 selection, expands the leaf it reaches (one child per legal move) and scores
 it, then backs the value vector up the path. Finished games score 1 for the
-winner and 0 for the others.
+winner and 0 for the others (1/NP each when nobody won).
 
 With priors (PUCT), expanding a node scores every child statically: the
 priors are a softmax of the mover's value after each move, each child keeps
@@ -142,8 +142,95 @@ def _new_tree(cap):
     )
 
 
+# What one search reads besides the tree: its settings (from the player's
+# parameter arrays) and its scratch arrays, allocated once per decision.
+Search = namedtuple(
+    "Search",
+    [
+        "use_priors",  # bool: PUCT with heuristic priors (else UCT)
+        "cpuct",  # float64: exploration constant
+        "widen",  # float64: progressive widening (0 = off)
+        "ptemp",  # float64: softmax temperature of the priors (> 0)
+        "scale",  # float64: leaf value = sigmoid(score difference / scale) (> 0)
+        "rlen",  # int64: rollout steps after the leaf (0 = none)
+        "rkind",  # int64: ROLLOUT_RANDOM / ROLLOUT_HEURISTIC
+        "w",  # float64 (NW,): heuristic weights
+    ],
+)
+Scratch = namedtuple(
+    "Scratch",
+    [
+        "buf",  # int32 (MAX_MOVES_BUFFER, MF): a leaf's legal moves
+        "tmp",  # float64 (1 + PSLOTS, MAX_MOVES_BUFFER): per-child values
+        "sc",  # float64 (PSLOTS,): player scores
+        "val",  # float64 (PSLOTS,): a value vector in [0, 1]
+        "path",  # int32: the nodes from the root to the leaf
+    ],
+)
+
+
 @njit(cache=True)
-def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale, sc, val, tmp):
+def _search_settings(iparams, fparams, w):
+    """The Search of a player's parameter arrays (non-positive prior
+    temperature and value scale mean 1)."""
+    ptemp = fparams[F_PRIOR_TEMP]
+    if ptemp <= 0.0:
+        ptemp = 1.0
+    scale = fparams[F_VALUE_SCALE]
+    if scale <= 0.0:
+        scale = 1.0
+    return Search(
+        iparams[I_PRIORS] != 0,
+        fparams[F_CPUCT],
+        fparams[F_WIDEN],
+        ptemp,
+        scale,
+        iparams[I_ROLLOUT_LEN],
+        iparams[I_ROLLOUT_KIND],
+        w,
+    )
+
+
+@njit(cache=True)
+def _new_scratch():
+    return Scratch(
+        np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32),
+        np.empty((1 + PSLOTS, MAX_MOVES_BUFFER), dtype=np.float64),
+        np.zeros(PSLOTS),
+        np.zeros(PSLOTS),
+        np.empty(4096, dtype=np.int32),
+    )
+
+
+@njit(cache=True)
+def _static_children(geo, s, moves, k, mover, srch, scr):
+    """Score every child of s statically: tmp[0, i] = the mover's value after
+    moves[i] (+/- WIN_SCORE when it ends the game), tmp[1 + p, i] = the
+    child's value for player p in [0, 1]. Returns the largest tmp[0, i]."""
+    raw = scr.tmp[0, :k]
+    vv = scr.tmp[1 : 1 + PSLOTS, :k]
+    sc = scr.sc
+    val = scr.val
+    mx = -np.inf
+    for i in range(k):
+        ch = apply_move(geo, s, moves[i])
+        if ch[STATUS] != ST_ACTIVE:
+            wn = ch[WINNER]
+            v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
+        else:
+            player_scores(geo, ch, srch.w, sc)
+            v = relative_value(sc, ch[NP], mover)
+        leaf_values_from(ch, sc, srch.scale, val)
+        for p in range(PSLOTS):
+            vv[p, i] = val[p]
+        raw[i] = v
+        if v > mx:
+            mx = v
+    return mx
+
+
+@njit(cache=True)
+def _expand(geo, s, moves, k, tree, node, at, srch, scr):
     """Children at[0:k] of node for moves[:k], best prior first (mi = index
     into moves). With priors, returns the slot of the mover's best child."""
     first, nch, mv, mi, nvis, wsum, prior, sv = tree
@@ -156,33 +243,19 @@ def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale
         nch[c] = 0
         for p in range(PSLOTS):
             wsum[c, p] = 0.0
-    if not use_priors:
+    if not srch.use_priors:
         for i in range(k):
             mv[at + i] = moves[i]
             mi[at + i] = i
             prior[at + i] = 1.0 / k
         return -1
-    # static value of every child: its prior and per-player values in [0, 1]
-    raw = tmp[0, :k]
-    vv = tmp[1 : 1 + PSLOTS, :k]
-    mx = -np.inf
-    for i in range(k):
-        ch = apply_move(geo, s, moves[i])
-        if ch[STATUS] != ST_ACTIVE:
-            wn = ch[WINNER]
-            v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
-        else:
-            player_scores(geo, ch, w, sc)
-            v = relative_value(sc, ch[NP], mover)
-        leaf_values_from(ch, sc, scale, val)
-        for p in range(PSLOTS):
-            vv[p, i] = val[p]
-        raw[i] = v
-        if v > mx:
-            mx = v
+    # priors: a softmax of the mover's static value after each move
+    mx = _static_children(geo, s, moves, k, s[CUR], srch, scr)
+    raw = scr.tmp[0, :k]
+    vv = scr.tmp[1 : 1 + PSLOTS, :k]
     tot = 0.0
     for i in range(k):
-        raw[i] = np.exp((raw[i] - mx) / ptemp)
+        raw[i] = np.exp((raw[i] - mx) / srch.ptemp)
         tot += raw[i]
     order = np.argsort(-raw, kind="mergesort")
     for j in range(k):
@@ -196,11 +269,12 @@ def _expand(geo, s, moves, k, at, node, tree, use_priors, w, mover, ptemp, scale
     return at
 
 
-@njit(cache=True)
-def _select(node, p, tree, use_priors, cpuct, widen):
+@njit(cache=True, inline="always")
+def _select(node, p, tree, srch):
     """The child of node that player p (to move there) explores next."""
     first, nch, nvis = tree.first, tree.nch, tree.nvis
     wsum, prior, sv = tree.wsum, tree.prior, tree.sv
+    use_priors, cpuct, widen = srch.use_priors, srch.cpuct, srch.widen
     a = first[node]
     b = a + nch[node]
     if b - a == 1:
@@ -238,8 +312,8 @@ def _select(node, p, tree, use_priors, cpuct, widen):
     return best
 
 
-@njit(cache=True)
-def _descend(geo, s0, tree, path, use_priors, cpuct, widen):
+@njit(cache=True, inline="always")
+def _descend(geo, s0, tree, srch, path):
     """Selection: walk from the root to a leaf (unexpanded or finished);
     (its state, its node, its depth), with the nodes on the way in path[:depth+1]."""
     node = 0
@@ -247,7 +321,7 @@ def _descend(geo, s0, tree, path, use_priors, cpuct, widen):
     depth = 0
     path[0] = 0
     while tree.first[node] >= 0 and s[STATUS] == ST_ACTIVE:
-        c = _select(node, s[CUR], tree, use_priors, cpuct, widen)
+        c = _select(node, s[CUR], tree, srch)
         s = apply_move(geo, s, tree.mv[c])
         node = c
         if depth + 1 < path.shape[0]:
@@ -256,7 +330,7 @@ def _descend(geo, s0, tree, path, use_priors, cpuct, widen):
     return s, node, depth
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _one_ply_value(tree, bc, kk, mover, val):
     """val = the static values of the mover's best child among bc .. bc+kk-1."""
     sv = tree.sv
@@ -267,7 +341,7 @@ def _one_ply_value(tree, bc, kk, mover, val):
         val[p] = sv[bc, p]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _backup(tree, path, depth, val):
     for j in range(depth + 1):
         nd = path[j]
@@ -337,74 +411,50 @@ def _most_visited(tree, k, me):
     return bi
 
 
+@njit(cache=True, inline="always")
+def _simulate(geo, s0, tree, used, cap, srch, scr):
+    """One simulation: descend to a leaf, expand it if its children fit
+    (used + their number <= cap), roll out, score it and back the value up.
+    Returns the nodes in use after it."""
+    val = scr.val
+    s, node, depth = _descend(geo, s0, tree, srch, scr.path)
+    scored = False
+    if s[STATUS] == ST_ACTIVE:
+        kk = legal_moves_into(geo, s, scr.buf)
+        if used + kk <= cap:
+            bc = _expand(geo, s, scr.buf, kk, tree, node, used, srch, scr)
+            used += kk
+            if bc >= 0 and srch.rlen == 0:
+                _one_ply_value(tree, bc, kk, s[CUR], val)
+                scored = True
+        if srch.rlen > 0:
+            s = rollout(geo, s, srch.w, srch.rlen, srch.rkind, scr.buf, scr.sc, scr.tmp[0])
+    if not scored:
+        leaf_values(geo, s, srch.w, srch.scale, scr.sc, val)
+    _backup(tree, scr.path, depth, val)
+    return used
+
+
 @njit(cache=True)
 def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
     """(index of the move to play, nodes used); pol[:k] = the policy target."""
-    visits = iparams[I_VISITS]
-    rlen = iparams[I_ROLLOUT_LEN]
-    rkind = iparams[I_ROLLOUT_KIND]
-    use_priors = iparams[I_PRIORS] != 0
+    srch = _search_settings(iparams, fparams, w)
     cap = max(iparams[I_MAX_NODES], k + 1)
-    cpuct = fparams[F_CPUCT]
-    ptemp = fparams[F_PRIOR_TEMP]
-    if ptemp <= 0.0:
-        ptemp = 1.0
-    scale = fparams[F_VALUE_SCALE]
-    if scale <= 0.0:
-        scale = 1.0
-    widen = fparams[F_WIDEN]
     temperature = fparams[F_TEMPERATURE]
     if s0[MOVE_COUNT] >= iparams[I_TEMP_STEPS]:
         temperature = 0.0
 
     tree = _new_tree(cap)
-    buf = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    tmp = np.empty((1 + PSLOTS, MAX_MOVES_BUFFER), dtype=np.float64)
-    sc = np.zeros(PSLOTS)
-    val = np.zeros(PSLOTS)
-    path = np.empty(4096, dtype=np.int32)
-
+    scr = _new_scratch()
     tree.nvis[0] = 0.0
     tree.wsum[0, :] = 0.0
-    me = s0[CUR]
-    _expand(geo, s0, moves, k, 1, 0, tree, use_priors, w, me, ptemp, scale, sc, val, tmp)
+    _expand(geo, s0, moves, k, tree, 0, 1, srch, scr)
     used = 1 + k
+    for _ in range(iparams[I_VISITS]):
+        used = _simulate(geo, s0, tree, used, cap, srch, scr)
 
-    for _ in range(visits):
-        s, node, depth = _descend(geo, s0, tree, path, use_priors, cpuct, widen)
-        scored = False
-        if s[STATUS] == ST_ACTIVE:
-            kk = legal_moves_into(geo, s, buf)
-            if used + kk <= cap:
-                mover = s[CUR]
-                bc = _expand(
-                    geo,
-                    s,
-                    buf,
-                    kk,
-                    used,
-                    node,
-                    tree,
-                    use_priors,
-                    w,
-                    mover,
-                    ptemp,
-                    scale,
-                    sc,
-                    val,
-                    tmp,
-                )
-                used += kk
-                if bc >= 0 and rlen == 0:
-                    _one_ply_value(tree, bc, kk, mover, val)
-                    scored = True
-            if rlen > 0:
-                s = rollout(geo, s, w, rlen, rkind, buf, sc, tmp[0])
-        if not scored:
-            leaf_values(geo, s, w, scale, sc, val)
-        _backup(tree, path, depth, val)
-
-    if not _root_policy(tree, k, widen, tmp[0, :k], pol):
+    tmp = scr.tmp
+    if not _root_policy(tree, k, srch.widen, tmp[0, :k], pol):
         bi = tree.mi[1]  # no visits: the best prior (first child)
         pol[bi] = 1.0
         return bi, used
@@ -412,4 +462,4 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
         i = _sample(pol, k, temperature, tmp[1, :k])
         if i >= 0:
             return i, used
-    return _most_visited(tree, k, me), used
+    return _most_visited(tree, k, s0[CUR]), used

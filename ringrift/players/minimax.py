@@ -19,6 +19,8 @@ Ties at the root are broken at random; otherwise the search is deterministic.
 The search is iterative (Numba cannot cache recursive functions).
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -42,104 +44,110 @@ def _leaf(geo, s, w, me, sc, ply):
     return evaluate(geo, s, w, me, sc)
 
 
+# A search's per-ply frames (row `ply` belongs to the node open at that ply)
+# and what every node reads: the searching player, the weights, a scratch for
+# player scores, the apply_move counter against its budget, the beam.
+Frames = namedtuple(
+    "Frames",
+    [
+        "moves",  # int32 (maxply, MAX_MOVES_BUFFER, MF): the node's legal moves
+        "vals",  # float64 (maxply, MAX_MOVES_BUFFER): ordering keys
+        "order",  # int64 (maxply, MAX_MOVES_BUFFER): move indices, search order
+        "nsearch",  # int64 (maxply,): children to search
+        "states",  # int32 (maxply, S): the node's state
+    ],
+)
+Budget = namedtuple(
+    "Budget",
+    [
+        "me",  # the searching player
+        "w",  # float64 (NW,): heuristic weights
+        "sc",  # float64 (PSLOTS,): scratch for player scores
+        "ctr",  # int64 (1,): apply_move calls so far
+        "budget",  # int64: ... allowed
+        "beam",  # int64: children searched deeper per interior node (0 = all)
+    ],
+)
+
+
 @njit(cache=True)
-def _enter(
-    geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply, ctr, budget, beam, leafv
-):
+def _enter(geo, s, depth, ply, fr, bg, leafv):
     """Open the node s at `ply`: returns True with its frame set up (moves in
-    bufs[ply], search order in idx[ply], children to search in nsearch[ply],
-    state in states[ply]), or False with its value in leafv[0]."""
-    if s[STATUS] != ST_ACTIVE or depth <= 0 or ctr[0] >= budget:
-        leafv[0] = _leaf(geo, s, w, me, sc, ply)
+    fr.moves[ply], search order in fr.order[ply], children to search in
+    fr.nsearch[ply], state in fr.states[ply]), or False with its value in
+    leafv[0]."""
+    if s[STATUS] != ST_ACTIVE or depth <= 0 or bg.ctr[0] >= bg.budget:
+        leafv[0] = _leaf(geo, s, bg.w, bg.me, bg.sc, ply)
         return False
-    out = bufs[ply]
+    out = fr.moves[ply]
     k = legal_moves_into(geo, s, out)
     while k == 1:  # forced steps do not count as depth
         s = apply_move(geo, s, out[0])
-        ctr[0] += 1
-        if s[STATUS] != ST_ACTIVE or ctr[0] >= budget:
-            leafv[0] = _leaf(geo, s, w, me, sc, ply)
+        bg.ctr[0] += 1
+        if s[STATUS] != ST_ACTIVE or bg.ctr[0] >= bg.budget:
+            leafv[0] = _leaf(geo, s, bg.w, bg.me, bg.sc, ply)
             return False
         k = legal_moves_into(geo, s, out)
-    states[ply, :] = s
-    maximize = s[CUR] == me
-    v = vals[ply]
-    order = idx[ply]
+    fr.states[ply, :] = s
+    maximize = s[CUR] == bg.me
+    v = fr.vals[ply]
+    order = fr.order[ply]
     n = k
-    if depth >= 2 and ctr[0] + k <= budget:
+    if depth >= 2 and bg.ctr[0] + k <= bg.budget:
         # order by static value, keep the best `beam` for the deeper search
         for i in range(k):
             c = apply_move(geo, s, out[i])
-            x = _leaf(geo, c, w, me, sc, ply + 1)
+            x = _leaf(geo, c, bg.w, bg.me, bg.sc, ply + 1)
             v[i] = -x if maximize else x
-        ctr[0] += k
+        bg.ctr[0] += k
         o = np.argsort(v[:k], kind="mergesort")
-        if beam > 0 and n > beam:
-            n = beam
+        if bg.beam > 0 and n > bg.beam:
+            n = bg.beam
     else:
         for i in range(k):
             v[i] = move_type_priority(out[i, F_TYPE]) * 1.0
         o = np.argsort(v[:k], kind="mergesort")
     for i in range(k):
         order[i] = o[i]
-    nsearch[ply] = n
+    fr.nsearch[ply] = n
     return True
 
 
 @njit(cache=True)
-def _search(geo, s, depth, alpha, beta, me, w, sc, bufs, vals, idx, ply0, ctr, budget, beam):
-    """Alpha-beta value of s for `me` (iterative: Numba cannot cache
-    recursive functions)."""
-    maxply = bufs.shape[0]
-    nsearch = np.zeros(maxply, dtype=np.int64)
-    nextj = np.zeros(maxply, dtype=np.int64)
+def _search(geo, s, depth, alpha, beta, ply0, fr, bg):
+    """Alpha-beta value of s for bg.me (iterative: Numba cannot cache
+    recursive functions). A node's window and best value so far live in the
+    arrays below, indexed by ply."""
+    maxply = fr.moves.shape[0]
+    nextj = np.zeros(maxply, dtype=np.int64)  # next child to search
     dep = np.zeros(maxply, dtype=np.int64)
     al = np.empty(maxply, dtype=np.float64)
     be = np.empty(maxply, dtype=np.float64)
     best = np.empty(maxply, dtype=np.float64)
     ismax = np.zeros(maxply, dtype=np.bool_)
-    states = np.empty((maxply, s.shape[0]), dtype=np.int32)
     leafv = np.zeros(1)
-    if not _enter(
-        geo, s, depth, me, w, sc, bufs, vals, idx, nsearch, states, ply0, ctr, budget, beam, leafv
-    ):
+    if not _enter(geo, s, depth, ply0, fr, bg, leafv):
         return leafv[0]
     ply = ply0
     dep[ply] = depth
     al[ply] = alpha
     be[ply] = beta
-    ismax[ply] = states[ply, CUR] == me
+    ismax[ply] = fr.states[ply, CUR] == bg.me
     best[ply] = -np.inf if ismax[ply] else np.inf
     nextj[ply] = 0
+    ctr = bg.ctr
     while True:
         j = nextj[ply]
-        if j < nsearch[ply] and al[ply] < be[ply] and not (j > 0 and ctr[0] >= budget):
+        if j < fr.nsearch[ply] and al[ply] < be[ply] and not (j > 0 and ctr[0] >= bg.budget):
             nextj[ply] = j + 1
-            c = apply_move(geo, states[ply], bufs[ply, idx[ply, j]])
+            c = apply_move(geo, fr.states[ply], fr.moves[ply, fr.order[ply, j]])
             ctr[0] += 1
             q = ply + 1
-            if _enter(
-                geo,
-                c,
-                dep[ply] - 1,
-                me,
-                w,
-                sc,
-                bufs,
-                vals,
-                idx,
-                nsearch,
-                states,
-                q,
-                ctr,
-                budget,
-                beam,
-                leafv,
-            ):
+            if _enter(geo, c, dep[ply] - 1, q, fr, bg, leafv):
                 dep[q] = dep[ply] - 1
                 al[q] = al[ply]
                 be[q] = be[ply]
-                ismax[q] = states[q, CUR] == me
+                ismax[q] = fr.states[q, CUR] == bg.me
                 best[q] = -np.inf if ismax[q] else np.inf
                 nextj[q] = 0
                 ply = q
@@ -178,9 +186,13 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     sc = np.zeros(PSLOTS)
     ctr = np.zeros(1, dtype=np.int64)
     maxply = depth + 3
-    bufs = np.empty((maxply, MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    vals = np.empty((maxply, MAX_MOVES_BUFFER), dtype=np.float64)
-    idx = np.empty((maxply, MAX_MOVES_BUFFER), dtype=np.int64)
+    fr = Frames(
+        np.empty((maxply, MAX_MOVES_BUFFER, MF), dtype=np.int32),
+        np.empty((maxply, MAX_MOVES_BUFFER), dtype=np.float64),
+        np.empty((maxply, MAX_MOVES_BUFFER), dtype=np.int64),
+        np.zeros(maxply, dtype=np.int64),
+        np.empty((maxply, s.shape[0]), dtype=np.int32),
+    )
     # root: static value of every move (the one-ply answer and the ordering)
     stat = np.empty(k, dtype=np.float64)
     for i in range(k):
@@ -204,15 +216,14 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     best = order[0]
     bestv = -np.inf
     alpha = -np.inf
+    bg = Budget(me, w, sc, ctr, budget, beam)
     for j in range(n):
         if j > 0 and ctr[0] >= budget:
             break
         i = order[j]
         c = apply_move(geo, s, moves[i])
         ctr[0] += 1
-        r = _search(
-            geo, c, depth - 1, alpha, np.inf, me, w, sc, bufs, vals, idx, 1, ctr, budget, beam
-        )
+        r = _search(geo, c, depth - 1, alpha, np.inf, 1, fr, bg)
         vals_out[i] = r
         if r > bestv:
             bestv = r
