@@ -142,6 +142,7 @@ from .territory import (
     any_marker,
     border_markers,
     can_process,
+    fill_regions,
     find_regions,
     region_has_stack,
 )
@@ -253,7 +254,9 @@ def _territory_moves(geo, s, p, out, k):
         return k  # nothing outside any region could pay for it
     if s[NO_REGIONS] != 0:
         return k
-    cells, offs = find_regions(geo, s)
+    # entered with a region found (the line phase's exit or the last move's
+    # check), so the fast "none" test would only cost
+    cells, offs = fill_regions(geo, s)
     need_stack = not any_marker(s)
     k0 = k
     for r in range(offs.shape[0] - 1):
@@ -456,7 +459,7 @@ def _apply_line(geo, s, mv):
 @njit(cache=True)
 def _apply_territory(geo, s, mv):
     p = mv[F_PLAYER]
-    cells, offs = find_regions(geo, s)
+    cells, offs = fill_regions(geo, s)  # the move names one, so there are some
     r = mv[F_A]
     a0 = offs[r]
     a1 = offs[r + 1]
@@ -549,73 +552,120 @@ def _finish(s, winner, reason):
 
 
 @njit(cache=True)
-def check_victory(geo, s):
-    """The reference's after-move checks, in its order. Territory counts are
-    the TERR counters: every collapse credits exactly the cells it collapses,
-    so they equal the collapsed cells per owner."""
-    np_ = s[NP]
-    for p in range(1, np_ + 1):
+def _elimination_winner(s):
+    """First player whose eliminated-ring credit reached the threshold, or 0."""
+    for p in range(1, s[NP] + 1):
         if s[ELIM + p] >= s[VTHR]:
-            _finish(s, p, END_RING_ELIMINATION)
-            return
+            return p
+    return 0
+
+
+@njit(cache=True)
+def _territory_winner(s):
+    """First player with territory at the threshold and more than all the
+    others together, or 0. Territory counts are the TERR counters: every
+    collapse credits exactly the cells it collapses, so they equal the
+    collapsed cells per owner."""
+    np_ = s[NP]
     total = 0
     for p in range(1, np_ + 1):
         total += s[TERR + p]
     for p in range(1, np_ + 1):
         tp = s[TERR + p]
         if tp >= s[TTHR] and tp > total - tp:
-            _finish(s, p, END_TERRITORY)
-            return
+            return p
+    return 0
+
+
+@njit(cache=True)
+def _stack_controllers(s):
+    """Bit p set when p controls a stack. Only "none" and "exactly one" matter
+    to the caller, so the scan stops at the second controller."""
     n = s[NCELL]
     ctrl = 0
     for c in range(n):
         if height(s, c) > 0:
             ctrl |= 1 << top(s, c)
+            if ctrl & (ctrl - 1):
+                return ctrl
+    return ctrl
+
+
+@njit(cache=True)
+def _sole_material_holds(s, owner):
+    """owner controls every stack: it wins if no other player has a ring."""
+    for p in range(1, s[NP] + 1):
+        if p != owner and has_any_rings(s, p):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _bare_board_stalemate(geo, s):
+    """No stacks on the board: (True, winner) when the game is stuck - no ring
+    in any hand, or no cell a ring could be placed on and move from - else
+    (False, 0). The winner: most territory, then eliminated rings (plus rings
+    in hand when hands are stuck), then markers, then the last mover."""
+    np_ = s[NP]
+    any_hand = False
+    for p in range(1, np_ + 1):
+        if s[HAND + p] > 0:
+            any_hand = True
+    hand_counts = False
+    if any_hand:
+        if bare_board_placement_exists(geo, s):
+            return False, 0
+        hand_counts = True
+    mk = np.zeros(PSLOTS, dtype=np.int64)
+    for c in range(s[NCELL]):
+        m = marker(s, c)
+        if m > 0:
+            mk[m] += 1
+    best = 0
+    bk0 = -1
+    bk1 = -1
+    bk2 = -1
+    bk3 = -1
+    for p in range(1, np_ + 1):
+        tp = s[TERR + p]
+        e = s[ELIM + p] + (s[HAND + p] if hand_counts else 0)
+        last = 1 if s[LAST_MOVER] == p else 0
+        if tp > bk0 or (
+            tp == bk0
+            and (e > bk1 or (e == bk1 and (mk[p] > bk2 or (mk[p] == bk2 and last > bk3))))
+        ):
+            best = p
+            bk0 = tp
+            bk1 = e
+            bk2 = mk[p]
+            bk3 = last
+    return True, best
+
+
+@njit(cache=True)
+def check_victory(geo, s):
+    """The reference's after-move checks, in its order: ring elimination,
+    territory, sole material (one player controls every stack and nobody else
+    has a ring), bare-board stalemate."""
+    p = _elimination_winner(s)
+    if p != 0:
+        _finish(s, p, END_RING_ELIMINATION)
+        return
+    p = _territory_winner(s)
+    if p != 0:
+        _finish(s, p, END_TERRITORY)
+        return
+    ctrl = _stack_controllers(s)
     if ctrl != 0 and (ctrl & (ctrl - 1)) == 0:
         owner = 0
         while (1 << owner) != ctrl:
             owner += 1
-        for p in range(1, np_ + 1):
-            if p != owner and has_any_rings(s, p):
-                return
-        _finish(s, owner, END_SOLE_MATERIAL)
+        if _sole_material_holds(s, owner):
+            _finish(s, owner, END_SOLE_MATERIAL)
         return
     if ctrl == 0:
-        any_hand = False
-        for p in range(1, np_ + 1):
-            if s[HAND + p] > 0:
-                any_hand = True
-        stalemate = False
-        hand_counts = False
-        if not any_hand:
-            stalemate = True
-        elif not bare_board_placement_exists(geo, s):
-            stalemate = True
-            hand_counts = True
-        if stalemate:
-            mk = np.zeros(PSLOTS, dtype=np.int64)
-            for c in range(n):
-                m = marker(s, c)
-                if m > 0:
-                    mk[m] += 1
-            best = 0
-            bk0 = -1
-            bk1 = -1
-            bk2 = -1
-            bk3 = -1
-            for p in range(1, np_ + 1):
-                tp = s[TERR + p]
-                e = s[ELIM + p] + (s[HAND + p] if hand_counts else 0)
-                last = 1 if s[LAST_MOVER] == p else 0
-                if tp > bk0 or (
-                    tp == bk0
-                    and (e > bk1 or (e == bk1 and (mk[p] > bk2 or (mk[p] == bk2 and last > bk3))))
-                ):
-                    best = p
-                    bk0 = tp
-                    bk1 = e
-                    bk2 = mk[p]
-                    bk3 = last
+        stuck, best = _bare_board_stalemate(geo, s)
+        if stuck:
             _finish(s, best, END_STALEMATE)
 
 

@@ -8,9 +8,9 @@ deduplicated, as sorted cell lists packed in (cells, offsets).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
-from .layout import G_BORDER, G_TER, NCELL, NP, NTDIR
+from .layout import G_BORDER, G_TER, HDR, ISHEX, NCELL, NP, NTDIR
 from .stacks import collapsed, height, marker, o_pool, ring_base, rings_total, top
 
 
@@ -32,8 +32,180 @@ def _popcount(x):
     return k
 
 
+# ---- fast "no region" test ----------------------------------------------------
+#
+# Most calls find no region at all, and proving that is cheaper than the fill
+# below. Cells are taken as bit rows: square, row x holds bit y; hex, row x
+# (cube x + radius) holds bit y + radius, and the territory neighbours of (x, y)
+# are (x, y +- 1), (x + 1, y), (x + 1, y - 1), (x - 1, y), (x - 1, y + 1).
+# Components are unions of row runs (union-find over the runs).
+#
+# Why "no region" follows: a region of a pass qualifies only if the players
+# controlling stacks inside it are fewer than the ring colours on the board.
+# Every stack stands on an open, marker-free cell, so when every colour with a
+# ring controls some stack, a pass whose wall-free cells form ONE component
+# yields nothing; the all-markers pass also drops every region touching a
+# marker, so there it is enough that each component touches one.
+
+
+@njit(cache=True)
+def _find(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@njit(cache=True)
+def _runs_connected(a, t, nrows, ishex, rmask, rrow, parent, rstart, use_t):
+    """Is the cell set a (bit rows) empty or connected, or, with use_t, does
+    each of its components meet the set t?"""
+    one = uint64(1)
+    nr = 0
+    for r in range(nrows):
+        rstart[r] = nr
+        x = a[r]
+        while x != 0:
+            low = x & (~x + one)
+            run = ((x + low) ^ x) & x  # the lowest run of x
+            x &= ~run
+            rmask[nr] = run
+            rrow[nr] = r
+            parent[nr] = nr
+            nr += 1
+    rstart[nrows] = nr
+    if nr <= 1:
+        return True
+    ncomp = nr
+    for r in range(1, nrows):
+        for j in range(rstart[r], rstart[r + 1]):
+            mj = rmask[j]
+            if ishex:
+                mj = mj | (mj << one)  # (x, y) touches (x - 1, y) and (x - 1, y + 1)
+            for i in range(rstart[r - 1], rstart[r]):
+                if rmask[i] & mj:
+                    ri = _find(parent, i)
+                    rj = _find(parent, j)
+                    if ri != rj:
+                        parent[ri] = rj
+                        ncomp -= 1
+    if ncomp == 1:
+        return True
+    if not use_t:
+        return False
+    hit = np.zeros(nr, dtype=np.bool_)
+    for i in range(nr):
+        if rmask[i] & t[rrow[i]]:
+            hit[_find(parent, i)] = True
+    for i in range(nr):
+        if parent[i] == i and not hit[i]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def surely_no_regions(s):
+    """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
+    n = s[NCELL]
+    ishex = s[ISHEX] != 0
+    rad = 0
+    if ishex:
+        while 3 * rad * (rad + 1) + 1 < n:
+            rad += 1
+        nrows = 2 * rad + 1
+    else:
+        while rad * rad < n:
+            rad += 1
+        nrows = rad
+    # rows[0]: open cells without a marker; rows[b]: markers of b; rows[5]: all markers
+    rows = np.zeros((6, nrows), dtype=np.uint64)
+    oh = HDR
+    om = HDR + n
+    oc = HDR + 2 * n
+    ost = HDR + 4 * n
+    op = HDR + 5 * n
+    one = uint64(1)
+    ctrl = 0
+    c = 0
+    for r in range(nrows):
+        b0 = 0
+        ln = nrows
+        if ishex:
+            x = r - rad
+            y0 = -rad - x if x < 0 else -rad
+            y1 = rad - x if x > 0 else rad
+            b0 = y0 + rad
+            ln = y1 - y0 + 1
+        bit = one << uint64(b0)
+        for _ in range(ln):
+            if s[oc + c] == 0:
+                m = s[om + c]
+                if m != 0:
+                    rows[m, r] |= bit
+                else:
+                    rows[0, r] |= bit
+                    h = s[oh + c]
+                    if h > 0:
+                        ctrl |= 1 << s[op + s[ost + c] + h - 1]
+            bit <<= one
+            c += 1
+    active = 0
+    for j in range(op, op + s[ost + n - 1] + s[oh + n - 1]):
+        active |= 1 << s[j]
+    if ctrl != active:
+        return False
+    a = np.empty(nrows, dtype=np.uint64)
+    t = np.empty(nrows, dtype=np.uint64)
+    rmask = np.empty(n, dtype=np.uint64)
+    rrow = np.empty(n, dtype=np.int64)
+    parent = np.empty(n, dtype=np.int64)
+    rstart = np.empty(nrows + 1, dtype=np.int64)
+    anym = False
+    for r in range(nrows):
+        rows[5, r] = rows[1, r] | rows[2, r] | rows[3, r] | rows[4, r]
+        if rows[5, r] != 0:
+            anym = True
+    # one pass per marker colour present: that colour's markers are walls
+    for b in range(1, 5):
+        anyb = False
+        for r in range(nrows):
+            a[r] = rows[0, r] | (rows[5, r] & ~rows[b, r])
+            if rows[b, r] != 0:
+                anyb = True
+        if anyb and not _runs_connected(a, t, nrows, ishex, rmask, rrow, parent, rstart, False):
+            return False
+    # every marker a wall: t = open cells next to a marker
+    for r in range(nrows):
+        m = rows[5, r]
+        d = m | (m << one) | (m >> one)
+        if r > 0:
+            q = rows[5, r - 1]
+            d |= q
+            if ishex:
+                d |= q >> one
+        if r + 1 < nrows:
+            q = rows[5, r + 1]
+            d |= q
+            if ishex:
+                d |= q << one
+        t[r] = d & rows[0, r]
+    return _runs_connected(rows[0], t, nrows, ishex, rmask, rrow, parent, rstart, anym)
+
+
 @njit(cache=True)
 def find_regions(geo, s):
+    """The qualifying regions as (cells, offsets), in the reference's order."""
+    if surely_no_regions(s):
+        e = np.empty(1, dtype=np.int32)
+        z = np.zeros(1, dtype=np.int32)
+        return e[:0], z[:1]
+    return fill_regions(geo, s)
+
+
+@njit(cache=True)
+def fill_regions(geo, s):
+    """find_regions without the fast "no region" test, for callers that know
+    a region exists (the territory phase after its entry check found one)."""
     n = s[NCELL]
     nt = s[NTDIR]
     active = _ring_colours(s)
