@@ -631,8 +631,7 @@ def _bare_board_stalemate(geo, s):
         e = s[ELIM + p] + (s[HAND + p] if hand_counts else 0)
         last = 1 if s[LAST_MOVER] == p else 0
         if tp > bk0 or (
-            tp == bk0
-            and (e > bk1 or (e == bk1 and (mk[p] > bk2 or (mk[p] == bk2 and last > bk3))))
+            tp == bk0 and (e > bk1 or (e == bk1 and (mk[p] > bk2 or (mk[p] == bk2 and last > bk3))))
         ):
             best = p
             bk0 = tp
