@@ -286,20 +286,14 @@ PHASE_NAMES = np.array(L.PHASE_NAMES, dtype=object)
 MOVE_TYPE_NAMES = np.array(L.MOVE_TYPE_NAMES, dtype=object)
 
 
-def policy_items(pols, soft: bool):
-    """CSR policy (offsets, indices, values) -> the elements of the NPZ's two
-    object arrays, sample by sample: one-hot mode gives the reference's Python
-    scalars (its (N, 1) layout), soft mode int32 / float32 arrays."""
-    off, idx, val = pols
+def policy_elements(off, flat, soft: bool, dtype):
+    """One of the NPZ's two policy object arrays, element by element, from CSR
+    (offsets, indices or values): one-hot mode gives the reference's Python
+    scalars (its (N, 1) layout), soft mode ``dtype`` arrays per sample."""
     if not soft:
-        first = off[:-1]
-        return idx[first].tolist(), val[first].astype(np.float64).tolist()
-    i32 = idx.astype(np.int32)
-    f32 = val.astype(np.float32)
-    return (
-        [i32[a:b] for a, b in zip(off[:-1], off[1:])],
-        [f32[a:b] for a, b in zip(off[:-1], off[1:])],
-    )
+        return flat[off[:-1]].tolist()
+    f = flat.astype(dtype)
+    return [f[a:b] for a, b in zip(off[:-1], off[1:])]
 
 
 def policy_shape(n: int, soft: bool) -> tuple:
@@ -307,12 +301,12 @@ def policy_shape(n: int, soft: bool) -> tuple:
 
 
 def policy_object_arrays(pols, soft: bool):
-    """CSR policy -> the NPZ's object arrays, whole."""
-    n = len(pols[0]) - 1
+    """CSR policy -> the NPZ's object arrays (indices, values), whole."""
+    off, idx, val = pols
     out = []
-    for items in policy_items(pols, soft):
-        a = np.empty(policy_shape(n, soft), dtype=object)
-        a.reshape(-1)[:] = items
+    for flat, dtype in ((idx, np.int32), (val, np.float32)):
+        a = np.empty(policy_shape(len(off) - 1, soft), dtype=object)
+        a.reshape(-1)[:] = policy_elements(off, flat, soft, dtype)
         out.append(a)
     return tuple(out)
 

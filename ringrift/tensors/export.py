@@ -58,7 +58,7 @@ from .core import (
     GameSpec,
     csr_concat,
     final_values,
-    policy_items,
+    policy_elements,
     policy_shape,
 )
 from .npz import NpzWriter
@@ -486,17 +486,16 @@ class ShardStage:
         self.game_ids.append((game_id, n))
         self.n += n
 
-    def _policy_blocks(self, which: int):
-        """The elements of policy_indices (0) or policy_values (1), block by
-        block of samples, rebuilt from the spilled CSR."""
+    def _policy_blocks(self, name: str):
+        """The elements of one policy array ("pol_idx" or "pol_val"), block
+        by block of samples, rebuilt from the spilled CSR."""
         lens = self.spills["pol_len"]
-        flat = self.spills["pol_idx" if which == 0 else "pol_val"]
+        flat = self.spills[name]
         flat.rewind()
         for ln in lens.blocks():
             off = np.zeros(len(ln) + 1, dtype=np.int64)
             np.cumsum(ln, out=off[1:])
-            vals = flat.read(int(off[-1]))
-            yield from policy_items((off, vals, vals), self.cfg.soft)[which]
+            yield from policy_elements(off, flat.read(int(off[-1])), self.cfg.soft, flat.dtype)
 
     def close(self, scalars: dict) -> None:
         if self.features.rows != self.n:
@@ -508,9 +507,8 @@ class ShardStage:
         for k in ARRAY_ORDER[1:]:
             if k in ("policy_indices", "policy_values"):
                 shape = policy_shape(self.n, self.cfg.soft)
-                self.zw.add_objects(
-                    k, shape, self._policy_blocks(0 if k == "policy_indices" else 1)
-                )
+                src = "pol_idx" if k == "policy_indices" else "pol_val"
+                self.zw.add_objects(k, shape, self._policy_blocks(src))
             elif k == "game_ids":
                 ids = (g for g, m in self.game_ids for _ in range(m))
                 self.zw.add_objects(k, (self.n,), ids)

@@ -98,14 +98,10 @@ class NpzWriter:
 
     def add(self, name: str, arr) -> None:
         """One whole array (object arrays pickled, as ``np.savez`` does)."""
-        buf = io.BytesIO()
-        np.lib.format.write_array(buf, np.asanyarray(arr), allow_pickle=True)
-        raw = buf.getbuffer()
         nm, off = self._begin(name)
-        co = _z.compressobj(LEVEL, _z.DEFLATED, -15)
-        data = co.compress(raw) + co.flush()
-        self.fh.write(data)
-        self._end(nm, off, _z.crc32(raw), len(data), len(raw))
+        e = _DeflatedBytes(self.fh)
+        np.lib.format.write_array(e, np.asanyarray(arr), allow_pickle=True)
+        self._end(nm, off, *e.close())
 
     def add_objects(self, name: str, shape, items) -> None:
         """An object array of ``shape`` whose elements (C order) come from the
