@@ -13,7 +13,8 @@ Runs the real commands one after the other, each a child process:
    copies of it rewritten as other games (benchmarks/aggregate_scale.py; the
    copying is set-up, not timed), and of the part alone (the input of 4-5);
 4. ``ringrift export`` (JSONL) of the part (game order) and of its aggregate
-   (shuffled rows, the workflow's case);
+   (shuffled rows), then the workflow's way: the part's move table
+   (``ringrift moves``) and the aggregate's export copying it (``--moves``);
 5. ``ringrift tensors`` of the part's aggregate;
 6. today's reference JSONL path (plain Python) on the first rows of the part,
    in this process, for the export's speed-up.
@@ -209,6 +210,18 @@ def main(argv=None):
             rows.append((f"JSONL export (`ringrift export`), {name}", n, ex, cpu, note))
             os.unlink(out)
 
+        # the workflow's way: the part's move table, then the export copying it
+        moves = os.path.join(d, "moves.parquet")
+        mt = run_measured(ringrift("moves", part, "--output", moves), env)
+        note = f"{os.path.getsize(moves) / n:.0f} B/sample; CPU incl. kernel load"
+        rows.append(("move table of the part (`ringrift moves`)", n, mt, mt["cpu"], note))
+        out = os.path.join(d, "x.jsonl.gz")
+        ex = run_measured(ringrift("export", "--output", out, agg, "--moves", moves), env)
+        cpu, load = export_report(ex["out"])
+        note = f"kernels loaded in {load:.1f} s CPU"
+        rows.append(("JSONL export, aggregate, shuffled, with the move table", n, ex, cpu, note))
+        os.unlink(out)
+
         tout = os.path.join(d, "t.npz")
         te = run_measured(ringrift("tensors", "--output", tout, agg), env)
         m = re.search(r"([\d,]+) samples, ", te["out"])
@@ -254,11 +267,14 @@ def main(argv=None):
     # the path a sample takes after generation: aggregate, then JSONL or tensors
     big = [r for r in rows if r[0].startswith("aggregate")][-1]
     agg_cost = big[3] / big[1]
-    for last, cost in (
-        ("JSONL export of the aggregate", [r for r in rows if "shuffled" in r[0]][0]),
-        ("tensor export", [r for r in rows if r[0].startswith("tensor")][0]),
+    table = [r for r in rows if r[0].startswith("move table")][0]
+    with_table = [r for r in rows if "with the move table" in r[0]][0]
+    for last, cost, extra in (
+        ("JSONL export of the aggregate", [r for r in rows if "shuffled" in r[0]][0], 0.0),
+        ("move tables + JSONL export with them", with_table, table[3] / table[1]),
+        ("tensor export", [r for r in rows if r[0].startswith("tensor")][0], 0.0),
     ):
-        total = agg_cost + cost[3] / cost[1]
+        total = agg_cost + extra + cost[3] / cost[1]
         print(
             f"\naggregate + {last}: {1 / total:,.0f} samples/s per core, "
             f"{1 / total / sp_core:.2f}x self-play's {sp_core:,.0f}"

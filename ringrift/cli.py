@@ -459,7 +459,14 @@ def _cmd_export(args) -> int:
     progress = args.progress or sys.stderr.isatty()
     try:
         _preflight(inputs=args.inputs, outputs=[args.output])
-        res = main_export(args.inputs, args.output, chunk=args.chunk, progress=progress, full=True)
+        res = main_export(
+            args.inputs,
+            args.output,
+            chunk=args.chunk,
+            progress=progress,
+            full=True,
+            moves=args.moves,
+        )
     except DataError as exc:
         raise CliError(str(exc)) from None
     part = f" (rows {res['rows'][0]}-{res['rows'][1]}, chunk {args.chunk})" if args.chunk else ""
@@ -469,6 +476,19 @@ def _cmd_export(args) -> int:
         f"{res['seconds']:.1f} s, {res['cpu_seconds']:.2f} s CPU ({rate:,.0f} samples/s)"
         f" after {res['load_cpu_seconds']:.2f} s CPU loading the kernels -> {args.output}"
     )
+    return 0
+
+
+def _cmd_moves(args) -> int:
+    from .dataset.parts import DataError
+    from .export.moves import build_move_table
+
+    try:
+        _preflight(inputs=[args.input], outputs=[args.output])
+        res = build_move_table(args.input, args.output)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    print(f"move table of {res['games']} games, {res['steps']} steps -> {args.output}")
     return 0
 
 
@@ -851,7 +871,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="a progress line (rate, ETA) every 10 s on stderr; default: only "
         "when stderr is a terminal",
     )
+    e.add_argument(
+        "--moves",
+        nargs="+",
+        default=None,
+        metavar="TABLE",
+        help="move tables of the inputs' games (`ringrift moves`): their steps "
+        "are copied instead of replayed (checked against every row; a game "
+        "without one is replayed)",
+    )
     e.set_defaults(func=_cmd_export)
+
+    mt = sub.add_parser(
+        "moves",
+        help="the move table of a part: its games' steps, replayed once, "
+        "for `ringrift export --moves`",
+    )
+    mt.add_argument("input", help="a Parquet part (or any ringrift sample file)")
+    mt.add_argument(
+        "--output", required=True, help="the move table (.parquet) path or URI to write"
+    )
+    mt.set_defaults(func=_cmd_moves)
 
     tn = sub.add_parser(
         "tensors",

@@ -322,6 +322,7 @@ def test_azure_profile_plans_against_azurite(azurite_server, tmp_path):
     assert job_counts(p) == {
         "selfplay_part": 2,
         "aggregate": 1,
+        "export_moves": 2,
         "export_chunk": 1,
         "export_jsonl": 1,
         "summary": 1,

@@ -13,6 +13,12 @@
 * Progress: silent when stderr is not a terminal, a rate/ETA line with
   --progress.
 * The workflow plans one export job per chunk and one concat.
+* Move tables (`ringrift moves`, `export --moves`): a shuffled export that
+  copies the games' steps from the tables is byte-identical to the slow path
+  on the trace games (every move type) and really uses the tables; a table
+  that disagrees with the rows (an index, a digest) is not used for them and
+  changes nothing; a table in a mapped scratch file gives the same bytes;
+  bad tables and parts are one-line errors.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from ringrift.engine.api import Rules
 from ringrift.engine.rules import apply_move, legal_moves
 from ringrift.export import fast, jsonl
 from ringrift.export.jsonl import concat_pieces, export_samples
+from ringrift.export.moves import build_move_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import FAKE_KEY, FAKE_SECRET, base_env, s3_server  # noqa: E402,F401
@@ -469,3 +476,116 @@ def test_export_chunks_setting_sets_the_job_count_and_nothing_else(tmp_path):
     p = smk(tmp_path, "-n", config=path)  # fails with the log on a non-zero exit
     out = p.stdout + p.stderr
     assert "chunk_0001_of_0002.jsonl.gz" in out and "of_0003" not in out
+
+
+# ---- move tables ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trace_tables(tmp_path_factory):
+    """Per trace file: its games' rows as a part file (game order) and that
+    part's move table."""
+    d = tmp_path_factory.mktemp("moves")
+    files = sorted((conformance_root() / "traces").glob("*.jsonl.gz"))
+    out = []
+    for path in [f for f in files if not f.name.endswith("_states.jsonl.gz")]:
+        tables = []
+        for gi, (rules, choices) in enumerate(trace_games(path, TRACE_LIMITS.get(path.name, 5))):
+            every = 3 if rules.board.ncell < 100 else 9
+            cols = game_rows(rules, choices, f"{path.stem}_{gi}", gi, every=every)
+            tables.append(table_from_rows(cols, arrow_schema(rules.board.ncell)))
+        part = d / f"{path.stem}.parquet"
+        write_part_file(pa.concat_tables(tables), part, row_group_rows=50)
+        moves = d / f"{path.stem}.moves.parquet"
+        res = build_move_table(str(part), str(moves))
+        assert res["games"] == len(tables)
+        out.append((part, moves))
+    return out
+
+
+def shuffled(part, seed=7) -> pa.Table:
+    table = pq.read_table(part)
+    return table.take(np.random.default_rng(seed).permutation(table.num_rows))
+
+
+def test_move_tables_give_the_slow_paths_bytes(trace_tables, tmp_path, fallbacks, report_line):
+    used = 0
+    regions = 0
+    for part, moves in trace_tables:
+        rows = shuffled(part)
+        slow = export_bytes([rows], tmp_path, part.stem + "_slow", use_fast=False)
+        out = tmp_path / f"{part.stem}_tab.jsonl"
+        res = export_samples([rows], str(out), moves=[str(moves)])
+        assert out.read_bytes() == slow, f"{part.name}: export with its move table differs"
+        assert res["table_extensions"] > 0
+        used += res["table_extensions"]
+        regions += len(pq.read_table(moves, columns=["regions"]).column(0).combine_chunks().values)
+    assert fallbacks["slow"] == 0
+    assert regions > 0  # territory regions went through the tables
+    report_line(
+        f"move tables: {len(trace_tables)} trace files exported shuffled with their tables, "
+        f"byte-identical to the slow path; {used} game instances copied, not replayed"
+    )
+
+
+def test_a_mapped_move_table_gives_the_same_bytes(trace_tables, tmp_path, monkeypatch):
+    from ringrift.export import moves as M
+
+    part, moves = trace_tables[0]
+    rows = shuffled(part, seed=3)
+    plain = export_bytes([rows], tmp_path, "plain")
+    monkeypatch.setattr(M, "MAPPED_BYTES", 1)
+    table = M.MoveTable([str(moves)], scratch=str(tmp_path))
+    assert isinstance(table.steps.mv, np.memmap)
+    assert export_bytes([rows], tmp_path, "mapped", moves=[str(moves)]) == plain
+
+
+def _tampered(moves, out, column, game):
+    """The table with one value of one game's `column` changed."""
+    t = pq.read_table(moves)
+    col = t.column(column).to_pylist()
+    col[game] = col[game][:-1] + [col[game][-1] ^ 1]  # the last step: the game's end
+    t = t.set_column(
+        t.schema.get_field_index(column), column, pa.array(col, t.schema.field(column).type)
+    )
+    pq.write_table(t, out)
+    return out
+
+
+@pytest.mark.parametrize("column", ["index", "digest"])
+def test_a_move_table_that_disagrees_is_not_used(trace_tables, tmp_path, column, fallbacks):
+    part, moves = trace_tables[0]
+    rows = shuffled(part, seed=5)
+    plain = export_bytes([rows], tmp_path, "plain")
+    good = export_samples([rows], str(tmp_path / "good.jsonl"), moves=[str(moves)])
+    bad_table = _tampered(moves, tmp_path / "bad.parquet", column, game=0)
+    out = tmp_path / "bad.jsonl"
+    bad = export_samples([rows], str(out), moves=[str(bad_table)])
+    assert out.read_bytes() == plain
+    assert 0 < bad["table_extensions"] < good["table_extensions"]
+    assert fallbacks["slow"] == 0  # the rows were replayed, not the batch redone
+
+
+def test_move_table_errors_are_one_line(trace_tables, tmp_path, capsys):
+    part, moves = trace_tables[0]
+    out = str(tmp_path / "x.jsonl.gz")
+    cases = [
+        (
+            ["export", "--output", out, str(part), "--moves", str(part)],
+            "is not a ringrift move table",
+        ),
+        (
+            ["export", "--output", out, str(part), "--moves", str(tmp_path / "no.parquet")],
+            "not found",
+        ),
+        (
+            ["export", "--output", out, str(part), "--moves", str(moves), str(moves)],
+            "also in another",
+        ),
+        (["moves", str(moves), "--output", str(tmp_path / "m.parquet")], "is not a ringrift file"),
+    ]
+    for argv, words in cases:
+        assert cli_main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "x.jsonl.gz").exists() and not (tmp_path / "m.parquet").exists()

@@ -103,6 +103,7 @@ def test_lan_profile_plans(tmp_path):
     assert job_counts(p) == {
         "selfplay_part": 4,
         "aggregate": 1,
+        "export_moves": 4,
         "export_chunk": 1,
         "export_jsonl": 1,
         "summary": 1,
@@ -119,6 +120,7 @@ def test_aws_profile_plans_against_moto(tmp_path, s3_server):
     assert job_counts(p) == {
         "selfplay_part": 4,
         "aggregate": 1,
+        "export_moves": 4,
         "export_chunk": 1,
         "export_jsonl": 1,
         "summary": 1,
@@ -184,6 +186,7 @@ def test_gcp_profile_plans_against_gcs_emulator(tmp_path, gcs_server):
     assert job_counts(p) == {
         "selfplay_part": 4,
         "aggregate": 1,
+        "export_moves": 4,
         "export_chunk": 1,
         "export_jsonl": 1,
         "summary": 1,
@@ -267,6 +270,8 @@ def test_lan_profile_runs_jobs_over_ssh(tmp_path, ssh_server):
         "aggregate",
         "export_chunk",
         "export_jsonl",
+        "export_moves",
+        "export_moves",
         "plots",
         "selfplay_part",
         "selfplay_part",

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ringrift.dataset.parts import part_stats, read_part
+from ringrift.export.jsonl import export_samples
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIG = REPO / ".test" / "config" / "config.yaml"
@@ -64,7 +65,13 @@ def test_dry_run_plans_expected_jobs(tmp_path):
     p = smk(tmp_path, "-n")
     out = p.stdout + p.stderr
     # 16 games, 4 games per part -> 4 parts, 2 per worker
-    for rule, n in (("selfplay_part", 4), ("aggregate", 1), ("export_jsonl", 1), ("summary", 1)):
+    for rule, n in (
+        ("selfplay_part", 4),
+        ("aggregate", 1),
+        ("export_moves", 4),
+        ("export_jsonl", 1),
+        ("summary", 1),
+    ):
         assert any(line.split() == [rule, str(n)] for line in out.splitlines()), out
 
 
@@ -99,8 +106,15 @@ def test_full_run_outputs(full_run):
     assert len(set(combined.column("game_id").to_pylist())) == 16
     summary = json.loads((wd / "results" / "tiny" / "summary.json").read_text())
     assert summary["games"] == 16 and summary["samples"] == combined.num_rows
-    with gzip.open(wd / "results" / "tiny" / "combined_training.jsonl.gz", "rt") as fh:
-        lines = [json.loads(x) for x in fh]
+    with gzip.open(wd / "results" / "tiny" / "combined_training.jsonl.gz", "rb") as fh:
+        text = fh.read()
+    # the chunk jobs copied the parts' move tables (deleted after use): the
+    # same lines as one plain export of the aggregate
+    assert not list((wd / "results" / "tiny" / "export").glob("moves/*.parquet"))
+    plain = wd / "plain.jsonl"
+    export_samples([str(wd / "results" / "tiny" / "combined_training.parquet")], str(plain))
+    assert text == plain.read_bytes()
+    lines = [json.loads(x) for x in text.splitlines()]
     assert len(lines) == combined.num_rows
     assert {
         "state",

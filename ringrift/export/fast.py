@@ -22,6 +22,7 @@ from .kernels import (
     Tables,
     hash_keys,
     join_states,
+    no_move_steps,
     render_batch,
     replay_cached,
 )
@@ -142,7 +143,8 @@ class _Store:
     def __init__(self, slen: int, budget: int | None = None):
         self.budget = max(256, (budget or STORE_BYTES) // ENTRY_BYTES)
         self.keys = hash_keys(slen)
-        self.flags = np.zeros(1, dtype=np.int64)  # [0]: rows out of game order
+        # [0]: rows out of game order; [1]: instances extended from a move table
+        self.flags = np.zeros(2, dtype=np.int64)
         self._alloc(self.budget)  # pages are only touched as used: no growing
         # the moves' JSON: reserved at once (pages are only touched as used),
         # so it is never copied to a bigger buffer
@@ -277,6 +279,19 @@ class _Store:
         self.top = int(ln.sum())
 
 
+_NO_TABLE = None
+
+
+def _table_rows(table, gvals: list, gcodes: np.ndarray) -> tuple:
+    """(the table's steps, each row's (start, length) in it; -1: none)."""
+    global _NO_TABLE
+    if table is None:
+        if _NO_TABLE is None:
+            _NO_TABLE = no_move_steps()
+        return _NO_TABLE, np.full((len(gcodes), 2), -1, dtype=np.int64)
+    return table.steps, table.spans(gvals)[gcodes]
+
+
 def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     """(bytes of the batch's lines, line ends, game ids, terminal samples), or
     None when the batch must take the slow path."""
@@ -378,6 +393,7 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
         row_inst,
         store.ent_beg,
         store.ent_end,
+        *_table_rows(replayer.move_table, gvals, gcodes),
     )
     if status < 0:
         store.clear()

@@ -107,6 +107,7 @@ class Replayer:
         self._cache: OrderedDict = OrderedDict()
         self._cache_games = cache_games
         self.fast_stores: dict = {}  # the fast path's replays (fast._Store) per rules
+        self.move_table = None  # the games' steps (moves.MoveTable), if given
 
     def rules_for(self, board_type: str, num_players: int, header) -> Rules:
         key = (board_type, int(num_players), bool(header[L.SWAP_EN]), int(header[L.LPS_REQ]))
@@ -328,12 +329,12 @@ class _Input:
         with _open_parquet(self.uri) as pf:
             self.num_rows = pf.metadata.num_rows
 
-    def batches(self, lo: int, hi: int):
+    def batches(self, lo: int, hi: int, columns=REQUIRED_COLUMNS):
         """Record batches of rows [lo, hi) of this input, in order."""
         if hi <= lo:
             return
         if self.uri is None:
-            table = self.src.select(list(REQUIRED_COLUMNS)).slice(lo, hi - lo)
+            table = self.src.select(list(columns)).slice(lo, hi - lo)
             yield from table.to_batches(max_chunksize=BATCH_ROWS)
             return
         uri = self.uri
@@ -348,7 +349,7 @@ class _Input:
             at = first or 0
             try:
                 for batch in pf.iter_batches(
-                    batch_size=BATCH_ROWS, row_groups=groups, columns=list(REQUIRED_COLUMNS)
+                    batch_size=BATCH_ROWS, row_groups=groups, columns=list(columns)
                 ):
                     a, b = max(lo, at), min(hi, at + batch.num_rows)
                     if b > a:
@@ -497,9 +498,10 @@ def export_samples(
     chunk: tuple[int, int] | None = None,
     progress: bool = False,
     use_fast: bool = True,
+    moves: list[str] | None = None,
 ) -> dict:
     """Write every row of the inputs (or of one chunk of them) as one JSON
-    line; returns counts."""
+    line; returns counts. ``moves``: move tables of the games (moves.py)."""
     inputs = [_Input(src) for src in part_uris_or_tables]
     total = sum(i.num_rows for i in inputs)
     lo, hi = chunk_range(total, chunk)
@@ -508,6 +510,10 @@ def export_samples(
         _load_kernels(inputs, lo, hi)
     load_cpu = time.process_time() - c0
     replayer = Replayer()
+    if moves and use_fast:
+        from .moves import MoveTable
+
+        replayer.move_table = MoveTable(list(moves))
     samples = 0
     games: set[str] = set()
     terminal = 0
@@ -540,6 +546,8 @@ def export_samples(
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
         "load_cpu_seconds": load_cpu,
+        # game instances whose steps came from a move table, not a replay
+        "table_extensions": sum(int(st.flags[1]) for st in replayer.fast_stores.values()),
     }
 
 
@@ -555,8 +563,9 @@ def main_export(
     chunk: str | None = None,
     progress: bool = False,
     full: bool = False,
+    moves: list[str] | None = None,
 ):
-    """CLI entry: `ringrift export --output OUT [--chunk K/N] INPUT...`; returns
+    """CLI entry: `ringrift export --output OUT [--chunk K/N] [--moves T...] INPUT...`; returns
     the number of samples written (the counts dict with ``full=True``)."""
     if not inputs:
         raise DataError("no input files to export")
@@ -564,7 +573,7 @@ def main_export(
     parsed = parse_chunk(chunk) if chunk is not None else None
     if parsed is not None and not output.endswith(".gz"):
         raise DataError("--chunk writes gzip members: the output must end in .jsonl.gz")
-    res = export_samples(inputs, output, chunk=parsed, progress=progress)
+    res = export_samples(inputs, output, chunk=parsed, progress=progress, moves=moves)
     return res if full else int(res["samples"])
 
 

@@ -33,6 +33,7 @@ module-level ids (FR_*), which Numba treats as constants.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
@@ -780,6 +781,135 @@ def _unpack(pool, p, s0):
     return s
 
 
+MoveSteps = namedtuple("MoveSteps", ["mv", "aux", "idx", "hsh", "reg"])
+MoveSteps.__doc__ = """A move table's steps (export/moves.py), flat: move, facts
+(A_REG indexes reg), legal index and the digest of the state after it."""
+
+
+def no_move_steps() -> MoveSteps:
+    """An empty table (an export without one)."""
+    return MoveSteps(
+        np.zeros((0, L.MF), dtype=np.int32),
+        np.zeros((0, NAUX), dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros((0, 2), dtype=np.uint64),
+        np.zeros(0, dtype=np.int32),
+    )
+
+
+@njit(cache=True)
+def _move_entries(ist, top, ln, st_mv, st_aux, st_idx, st_hash, ent_beg, ent_end):
+    """Copy an instance's ln entries from ist to top (the store's end)."""
+    for j in range(ln):
+        for f in range(L.MF):
+            st_mv[top + j, f] = st_mv[ist + j, f]
+        for f in range(NAUX):
+            st_aux[top + j, f] = st_aux[ist + j, f]
+        st_idx[top + j] = st_idx[ist + j]
+        st_hash[top + j, 0] = st_hash[ist + j, 0]
+        st_hash[top + j, 1] = st_hash[ist + j, 1]
+        ent_beg[top + j] = ent_beg[ist + j]
+        ent_end[top + j] = ent_end[ist + j]
+
+
+@njit(cache=True)
+def _table_agrees(hv, a0, ln, k, t_idx, t0):
+    """The row's history steps ln..k-1 are the table's."""
+    for j in range(ln, k):
+        if hv[a0 + j] != t_idx[t0 + j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _copy_steps(table, t0, ln, want, ist, st_mv, st_aux, st_idx, st_hash, ent_beg, reg, rtop):
+    """Steps ln..want-1 of a table game into the instance at ist (regions
+    copied into reg, A_REG pointing at the copy); returns (reg, rtop)."""
+    for j in range(ln, want):
+        t = t0 + j
+        e = ist + j
+        for f in range(L.MF):
+            st_mv[e, f] = table.mv[t, f]
+        for f in range(NAUX):
+            st_aux[e, f] = table.aux[t, f]
+        st_idx[e] = table.idx[t]
+        st_hash[e, 0] = table.hsh[t, 0]
+        st_hash[e, 1] = table.hsh[t, 1]
+        ent_beg[e] = -1
+        ln_reg = table.aux[t, A_REGLEN]
+        if table.aux[t, A_REG] >= 0 and ln_reg > 0:
+            if rtop + ln_reg > reg.shape[0]:
+                nr = np.empty(max(2 * reg.shape[0], rtop + ln_reg), dtype=np.int32)
+                for i in range(rtop):
+                    nr[i] = reg[i]
+                reg = nr
+            a = table.aux[t, A_REG]
+            for i in range(ln_reg):
+                reg[rtop + i] = table.reg[a + i]
+            st_aux[e, A_REG] = rtop
+            rtop += ln_reg
+    return reg, rtop
+
+
+@njit(cache=True)
+def record_games(geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, keys):
+    """A move table's steps for the given rows (one per game, its longest):
+    every engine step of the row's history, then the row's own move when it
+    has one, replayed from the start: the move, its facts, its legal index
+    and the digest of the state after it. The row's stored state is compared
+    exactly with the replay, and its move checked legal. Row i's steps go to
+    off[i]..off[i+1]. Returns (status, MoveSteps, new_reg, nreg): status 0,
+    or -1 - i for row i that does not check out; new_reg[:nreg] are the
+    (start, length) in reg of the territory regions, in find_regions order."""
+    total = off[-1]
+    mv = np.empty((total, L.MF), dtype=np.int32)
+    aux = np.empty((total, NAUX), dtype=np.int32)
+    idx = np.empty(total, dtype=np.int32)
+    hsh = np.empty((total, 2), dtype=np.uint64)
+    reg = np.empty(1 << 12, dtype=np.int32)
+    rtop = 0
+    new_reg = np.empty((total + 1, 2), dtype=np.int64)
+    nreg = 0
+    buf = np.empty((MAX_MOVES_BUFFER, L.MF), dtype=np.int32)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        a0 = ho[r]
+        k = ho[r + 1] - a0
+        s = s0
+        e = off[i]
+        for j in range(off[i + 1] - off[i]):
+            if s[L.STATUS] != L.ST_ACTIVE:
+                return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+            nlegal = legal_moves_into(geo, s, buf)
+            if j < k:
+                li = hv[a0 + j]
+                if li < 0 or li >= nlegal:
+                    return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+            else:  # the row's own move, from its (checked) state
+                li = -1
+                if _same_state(s, states[r]):
+                    li = _legal_index(buf, nlegal, rmove[r])
+                if li < 0:
+                    return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+            for f in range(L.MF):
+                mv[e, f] = buf[li, f]
+            idx[e] = li
+            r0 = rtop
+            reg, rtop = _facts(geo, s, mv[e], buf, nlegal, aux[e], reg, rtop)
+            if rtop < 0:
+                return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:r0]), new_reg, nreg
+            if rtop > r0:
+                new_reg[nreg, 0] = r0
+                new_reg[nreg, 1] = rtop - r0
+                nreg += 1
+            s = apply_move(geo, s, mv[e])
+            state_hash(s, keys, hsh[e])
+            e += 1
+        if off[i + 1] - off[i] == k and not _same_state(s, states[r]):
+            return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+    return 0, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+
+
 @njit(cache=True)
 def replay_cached(
     geo,
@@ -812,6 +942,8 @@ def replay_cached(
     row_inst,
     ent_beg,
     ent_end,
+    table,
+    trow,
 ):
     """Replay the rows (visited in `order`: by game slot, then history length)
     against a store of replays kept across batches: per game one instance,
@@ -832,6 +964,15 @@ def replay_cached(
     on (flags[0] = 1: rows come out of game order) new steps are digested as
     they are made. A row that disagrees with the kept indices starts a new
     instance. Every row's recorded move is checked legal in its state.
+
+    With a move table (``table``, a MoveSteps; ``trow[r]`` = the (start,
+    length) of row r's game in it, start -1: none) an instance is extended
+    by copying the table's steps instead of replaying, when the row's
+    history agrees with the table's indices and its stored state with the
+    table's digest; otherwise (no table, a row beyond or disagreeing with
+    it) by replay, as without a table, which checks the row exactly: a
+    wrong table costs time, never bytes. flags[1] counts the extensions
+    copied from the table.
 
     Fills row_inst (each row's instance); new entries get ent_beg -1 (no
     JSON written yet, see render_batch), moved ones keep theirs; new
@@ -882,7 +1023,37 @@ def replay_cached(
         if ln == 0:
             ist = top
             sl_start[g] = ist
-        if k <= ln:
+        t0 = trow[r, 0]
+        want = min(trow[r, 1], k + 1)  # the row's steps and its own move's
+        if (
+            t0 >= 0
+            and want >= k
+            and (k > ln or (k == ln and want > ln and rmove_ok[r]))
+            and sl_hashed[g] >= ln
+            and _table_agrees(hv, a0, ln, k, table.idx, t0)
+            and (
+                _same_state(s0, states[r])
+                if k == 0
+                else _hash_is(states[r], keys, table.hsh[t0 + k - 1])
+            )
+        ):
+            if ist + ln != top:  # continue the instance at the end
+                _move_entries(ist, top, ln, st_mv, st_aux, st_idx, st_hash, ent_beg, ent_end)
+                ist = top
+                sl_start[g] = ist
+            reg, rtop = _copy_steps(
+                table, t0, ln, want, ist, st_mv, st_aux, st_idx, st_hash, ent_beg, reg, rtop
+            )
+            sl_len[g] = want
+            sl_hashed[g] = want
+            top = ist + want
+            flags[0] = 1
+            flags[1] += 1
+            s = states[r]
+            cl = k
+            nlegal = -1
+            grown = False
+        elif k <= ln:
             if k == cl:
                 ok = _same_state(s, states[r])
             elif k == 0:
@@ -906,16 +1077,7 @@ def replay_cached(
             nlegal = -1
         else:
             if ist + ln != top:  # something follows: continue the instance at the end
-                for j in range(ln):
-                    for f in range(L.MF):
-                        st_mv[top + j, f] = st_mv[ist + j, f]
-                    for f in range(NAUX):
-                        st_aux[top + j, f] = st_aux[ist + j, f]
-                    st_idx[top + j] = st_idx[ist + j]
-                    st_hash[top + j, 0] = st_hash[ist + j, 0]
-                    st_hash[top + j, 1] = st_hash[ist + j, 1]
-                    ent_beg[top + j] = ent_beg[ist + j]
-                    ent_end[top + j] = ent_end[ist + j]
+                _move_entries(ist, top, ln, st_mv, st_aux, st_idx, st_hash, ent_beg, ent_end)
                 ist = top
                 sl_start[g] = ist
             if cl < ln and fin_off[g] >= 0 and fin_len[g] == ln:

@@ -2,15 +2,38 @@
 # Chunk jobs export contiguous row ranges of the aggregate (`--chunk K/N`,
 # each one gzip member) in parallel; `ringrift concat` joins them in order, so
 # the result decompresses to exactly what one `ringrift export` job writes.
+# A shuffled aggregate spreads every game over every chunk: each part's move
+# table (its games' steps, replayed once, in parallel) spares every chunk job
+# replaying every game (ringrift/export/moves.py); the bytes are the same.
 
 # export_chunks(dataset) and export_pieces: see export_plan.smk (the linter
 # wants functions apart from rules; common.smk is shared by every step).
 include: "export_plan.smk"
 
 
+rule export_moves:
+    input:
+        part=export_moves_part,
+    output:
+        table=temp(f"{PREFIX}/{{dataset}}/export/moves/part_{{part}}.parquet"),
+    wildcard_constraints:
+        part="[0-9]{5}",
+    conda:
+        "../envs/ringrift.yaml"
+    log:
+        "logs/export/{dataset}/moves/part_{part}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "NUMBA_NUM_THREADS={threads} ringrift moves {input.part}"
+        " --output {output.table} > {log} 2>&1"
+
+
 rule export_chunk:
     input:
         combined=f"{PREFIX}/{{dataset}}/combined_training.parquet",
+        moves=export_move_tables,
     output:
         piece=temp(f"{PREFIX}/{{dataset}}/export/chunk_{{k}}_of_{{n}}.jsonl.gz"),
     wildcard_constraints:
@@ -27,7 +50,7 @@ rule export_chunk:
         mem_mb=1500,
     shell:
         "NUMBA_NUM_THREADS={threads} ringrift export --chunk {params.chunk}"
-        " --output {output.piece} {input.combined} > {log} 2>&1"
+        " --output {output.piece} {input.combined} --moves {input.moves} > {log} 2>&1"
 
 
 rule export_jsonl:

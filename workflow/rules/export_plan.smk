@@ -1,4 +1,5 @@
-# The export's plan: how many chunk jobs, and their pieces (pure functions of config).
+# The export's plan: how many chunk jobs, their pieces and the parts' move
+# tables (pure functions of config).
 
 # Games per chunk job when the dataset sets no `export_chunks`: ~280k square8
 # samples, under a minute at the fast path's rate.
@@ -18,3 +19,17 @@ def export_pieces(wildcards):
     n = export_chunks(wildcards.dataset)
     return [f"{PREFIX}/{wildcards.dataset}/export/chunk_{k:04d}_of_{n:04d}.jsonl.gz"
             for k in range(n)]
+
+
+def export_move_tables(wildcards):
+    """The move tables of a dataset's parts (rule export_moves), in game order."""
+    return [f"{PREFIX}/{wildcards.dataset}/export/moves/part_{k:05d}.parquet"
+            for k in range(num_parts(wildcards.dataset))]
+
+
+def export_moves_part(wildcards):
+    """The part a move table is made from."""
+    k = int(wildcards.part)
+    if k >= num_parts(wildcards.dataset):
+        raise ValueError(f"dataset {wildcards.dataset} has no part {k:05d}")
+    return part_path(wildcards.dataset, k)

@@ -1,0 +1,321 @@
+"""Move tables: every game's engine steps, replayed once, for the JSONL export.
+
+A sample line holds its whole move history, and every history move's JSON
+needs facts only a replay gives (the move behind each legal index, lines and
+regions, ...). The export keeps replays across batches (fast._Store), which
+is enough for rows in game order; but a shuffled aggregate spreads every
+game over every export chunk, so each chunk job replays every game of the
+dataset, and once the games outgrow the store, a game is replayed again for
+many of its rows (on 1M square8 samples: 44% of the export's CPU).
+
+A move table is made once per part (``ringrift moves``, in parallel, in game
+order: each game replayed once) and given to every chunk job (``ringrift
+export --moves``), which then copies a game's steps instead of replaying.
+Nothing is trusted: a row uses the table only where its history's indices
+equal the table's and its stored state's digest equals the digest the table
+recorded for that step; anything else is replayed as without a table.
+
+File: Parquet, one row per game (from its row with the longest history):
+
+    game_id  string
+    index    list<int32>   the legal-move index of each step
+    move     list<int32>   steps x MF move records (engine/layout.py), flat
+    facts    list<int32>   steps x NAUX JSON facts (export/kernels.py A_*),
+                           flat; A_REG indexes this game's ``regions``
+    digest   list<uint64>  steps x 2: kernels.state_hash after each step
+    regions  list<int32>   territory regions' cells, the reference's order
+
+The steps are the row's history, then the move played there (if any).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..dataset.parts import DataError, atomic_output
+from ..engine import layout as L
+from . import fast
+from .kernels import A_REG, NAUX, MoveSteps, hash_keys, join_states, record_games
+
+TABLE_KEY = b"ringrift.move_table"
+TABLE_VERSION = 1
+
+
+def _table_schema(meta: dict) -> pa.Schema:
+    return pa.schema(
+        [
+            ("game_id", pa.string()),
+            ("index", pa.list_(pa.int32())),
+            ("move", pa.list_(pa.int32())),
+            ("facts", pa.list_(pa.int32())),
+            ("digest", pa.list_(pa.uint64())),
+            ("regions", pa.list_(pa.int32())),
+        ],
+        metadata={TABLE_KEY: json.dumps(meta, sort_keys=True).encode()},
+    )
+
+
+def _longest_rows(inp) -> dict:
+    """game id -> (history length, row) of its row with the longest history
+    (the first of equals), in the order games first appear."""
+    best: dict = {}
+    at = 0
+    for batch in inp.batches(0, inp.num_rows, columns=("game_id", "history")):
+        gc, gv = fast._codes(batch.column("game_id"))
+        offs = batch.column("history").offsets.to_numpy(zero_copy_only=False)
+        lens = (offs[1:] - offs[:-1]).astype(np.int64)
+        rows = np.arange(at, at + batch.num_rows, dtype=np.int64)
+        # per game of the batch: its longest row, the first of equals
+        order = np.lexsort((rows, -lens, gc))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = gc[order][1:] != gc[order][:-1]
+        for i in order[first].tolist():
+            g = gv[gc[i]]
+            ln = int(lens[i])
+            got = best.get(g)
+            if got is None or ln > got[0]:
+                best[g] = (ln, at + i)
+        at += batch.num_rows
+    return best
+
+
+def _gather(inp, rows: np.ndarray) -> pa.RecordBatch:
+    """The given rows (sorted) of an input, in that order."""
+    parts = []
+    at = 0
+    for batch in inp.batches(0, inp.num_rows):
+        n = batch.num_rows
+        a, b = np.searchsorted(rows, [at, at + n])
+        if b > a:
+            parts.append(batch.take(pa.array(rows[a:b] - at)))
+        at += n
+    return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+
+
+def build_move_table(src: str, out: str) -> dict:
+    """Write the move table of a sample file (a part, or any ringrift sample
+    Parquet) to ``out``; returns counts."""
+    from .jsonl import Replayer, _Input
+
+    inp = _Input(src)
+    best = _longest_rows(inp)
+    if not best:
+        raise DataError(f"{src} has no rows: no move table to make")
+    games = list(best)
+    pick = np.array([best[g][1] for g in games], dtype=np.int64)
+    sorted_rows = np.sort(pick)
+    batch = _gather(inp, sorted_rows)
+    # the gathered batch is in row order; rows[i] = game i's row in it
+    rows = np.searchsorted(sorted_rows, pick).astype(np.int64)
+    bt = batch.column("board_type").cast(pa.string())
+    nump = batch.column("num_players").to_numpy(zero_copy_only=False)
+    header = fast._fixed(batch.column("header"), L.HDR, np.int32)
+    kinds = set(
+        zip(
+            bt.to_pylist(),
+            nump.tolist(),
+            header[:, L.SWAP_EN].tolist(),
+            header[:, L.LPS_REQ].tolist(),
+        )
+    )
+    if len(kinds) != 1:
+        raise DataError(
+            f"{src} mixes rules (board, players, pie rule, LPS rounds): {sorted(kinds)}"
+        )
+    board_type, n_players, swap, lps = kinds.pop()
+    rules = Replayer().rules_for(board_type, n_players, header[0])
+    s0 = rules.new_game()
+    n, m, slen = rules.board.ncell, int(s0[L.MAXH]), len(s0)
+    states = np.zeros((batch.num_rows, slen), dtype=np.int32)
+    rv, ro = fast._listed(batch.column("rings"), np.int32)
+    bad = join_states(
+        states,
+        header,
+        fast._fixed(batch.column("height"), n, np.int32),
+        fast._fixed(batch.column("marker"), n, np.int32),
+        fast._fixed(batch.column("collapsed"), n, np.int32),
+        fast._fixed(batch.column("stamp"), n, np.int32),
+        rv,
+        ro,
+        slen,
+        n,
+        m,
+    )
+    if bad >= 0:
+        raise DataError(
+            f"{src}: game {batch.column('game_id')[bad]}: stored state does not fit its board"
+        )
+    hv, ho = fast._listed(batch.column("history"), np.int64)
+    rmove_ok = ~batch.column("move").is_null().to_numpy(zero_copy_only=False)
+    rmove = fast._fixed(batch.column("move"), L.MF, np.int32)
+    steps = (ho[1:] - ho[:-1])[rows] + rmove_ok[rows]
+    off = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(steps, out=off[1:])
+    status, t, new_reg, nreg = record_games(
+        rules.geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, hash_keys(slen)
+    )
+    if status < 0:
+        g = games[-1 - status]
+        raise DataError(
+            f"{src}: game {g}: its recorded moves do not replay to its stored states (corrupt data)"
+        )
+    reg = t.reg.copy()
+    for a, ln in new_reg[:nreg].tolist():  # the reference's region order
+        reg[a : a + ln] = fast._region_order(rules.board, reg[a : a + ln].copy())
+    # regions per game: A_REG made relative to the game's first region cell
+    aux = t.aux  # made relative in place
+    has = aux[:, A_REG] >= 0
+    game_of = np.repeat(np.arange(len(rows)), steps)
+    rbeg = np.full(len(rows) + 1, len(reg), dtype=np.int64)
+    np.minimum.at(rbeg, game_of[has], aux[has, A_REG])
+    for i in range(len(rows) - 1, -1, -1):  # games without regions: empty spans
+        rbeg[i] = min(rbeg[i], rbeg[i + 1])
+    aux[has, A_REG] -= rbeg[game_of[has]].astype(np.int32)
+
+    def listed(values, per_step: int, offsets=off):
+        return pa.ListArray.from_arrays(
+            pa.array(offsets * per_step, pa.int32()), pa.array(values.reshape(-1))
+        )
+
+    meta = {
+        "version": TABLE_VERSION,
+        "board_type": board_type,
+        "num_players": int(n_players),
+        "games": len(games),
+        "steps": int(off[-1]),
+        "regions": len(reg),
+    }
+    table = pa.Table.from_arrays(
+        [
+            pa.array(games, pa.string()),
+            listed(t.idx, 1),
+            listed(t.mv, L.MF),
+            listed(aux, NAUX),
+            listed(t.hsh, 2),
+            pa.ListArray.from_arrays(pa.array(rbeg, pa.int32()), pa.array(reg, pa.int32())),
+        ],
+        schema=_table_schema(meta),
+    )
+    with atomic_output(out) as fh:
+        pq.write_table(table, fh, compression="zstd", write_page_checksum=True)
+    return {"input": src, "output": out, **meta}
+
+
+# A loaded table above this many bytes lives in a mapped scratch file, not in
+# the heap: the kernel pages it in as it reads (104 bytes a step: ~180 MB for
+# 1M square8 samples) and can drop clean pages under memory pressure.
+MAPPED_BYTES = 256 << 20
+STEP_BYTES = 4 * (L.MF + NAUX + 1) + 16
+
+
+class MoveTable:
+    """The move tables of an export, loaded: every game's steps in flat
+    arrays (``steps``, a kernels.MoveSteps) and where each game's are."""
+
+    def __init__(self, uris: list[str], scratch: str | None = None):
+        self.where: dict[str, tuple[int, int]] = {}
+        metas = [_read_meta(uri) for uri in uris]
+        total = sum(int(m["steps"]) for m in metas)
+        self._dir = None
+        if total * STEP_BYTES > MAPPED_BYTES:
+            self._dir = tempfile.TemporaryDirectory(prefix="ringrift-moves-", dir=scratch)
+        n_reg = sum(int(m["regions"]) for m in metas)
+        mv = self._array("move", (total, L.MF), np.int32)
+        aux = self._array("facts", (total, NAUX), np.int32)
+        idx = self._array("index", (total,), np.int32)
+        hsh = self._array("digest", (total, 2), np.uint64)
+        reg = self._array("regions", (n_reg,), np.int32)
+        at = 0
+        rat = 0
+        for uri, meta in zip(uris, metas):
+            t = _read_table(uri)
+            offs = t.column("index").combine_chunks().offsets.to_numpy(zero_copy_only=False)
+            offs = offs.astype(np.int64)
+            n = int(offs[-1])
+            if n != int(meta["steps"]):
+                raise DataError(f"move table {uri}: {n} steps, its metadata says {meta['steps']}")
+            gids = t.column("game_id").to_pylist()
+            for g, a, b in zip(gids, offs[:-1].tolist(), offs[1:].tolist()):
+                if g in self.where:
+                    raise DataError(f"move table {uri}: game {g} is also in another move table")
+                self.where[g] = (at + a, b - a)
+            regions = t.column("regions").combine_chunks()
+            rbase = regions.offsets.to_numpy(zero_copy_only=False).astype(np.int64) + rat
+            facts = _values(t, "facts", np.int32).reshape(-1, NAUX)
+            game_of = np.repeat(np.arange(len(offs) - 1), offs[1:] - offs[:-1])
+            has = facts[:, A_REG] >= 0
+            facts[has, A_REG] += rbase[game_of[has]].astype(np.int32)
+            mv[at : at + n] = _values(t, "move", np.int32).reshape(-1, L.MF)
+            aux[at : at + n] = facts
+            idx[at : at + n] = _values(t, "index", np.int32)
+            hsh[at : at + n] = _values(t, "digest", np.uint64).reshape(-1, 2)
+            nr = len(regions.values)
+            reg[rat : rat + nr] = _values(t, "regions", np.int32)
+            at += n
+            rat += nr
+        self.steps = MoveSteps(mv, aux, idx, hsh, reg)
+
+    def _array(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        if self._dir is None or not shape[0]:
+            return np.zeros(shape, dtype=dtype)
+        path = os.path.join(self._dir.name, name)
+        return np.memmap(path, dtype=dtype, mode="w+", shape=shape)
+
+    def spans(self, gids: list) -> np.ndarray:
+        """(start, length) of each game's steps; (-1, 0) for a game without."""
+        where = self.where
+        return np.array([where.get(g, (-1, 0)) for g in gids], dtype=np.int64).reshape(-1, 2)
+
+
+def _values(t: pa.Table, name: str, dtype) -> np.ndarray:
+    return t.column(name).combine_chunks().values.to_numpy(zero_copy_only=False).astype(dtype)
+
+
+def _read_meta(uri: str) -> dict:
+    """A move table's metadata (checked: a ringrift move table of this version)."""
+    with _open_table(uri) as pf:
+        meta = json.loads((pf.schema_arrow.metadata or {}).get(TABLE_KEY, b"null"))
+        if not isinstance(meta, dict) or "steps" not in meta:
+            raise DataError(f"{uri} is not a ringrift move table (`ringrift moves` writes them)")
+        if meta.get("version") != TABLE_VERSION:
+            raise DataError(
+                f"move table {uri} has version {meta.get('version')}, expected {TABLE_VERSION}"
+            )
+        return meta
+
+
+def _read_table(uri: str) -> pa.Table:
+    with _open_table(uri) as pf:
+        try:
+            return pf.read()
+        except Exception as exc:  # a bad page
+            why = " ".join(str(exc).split())
+            raise DataError(f"corrupt or unreadable move table {uri}: {why}") from None
+
+
+@contextmanager
+def _open_table(uri: str):
+    try:
+        fh = fsspec.open(uri, "rb").open()
+    except FileNotFoundError:
+        raise DataError(f"move table not found: {uri}") from None
+    except Exception as exc:  # bad URI, storage access
+        why = " ".join(str(exc).split())
+        raise DataError(f"cannot read move table {uri}: {why}") from None
+    try:
+        try:
+            pf = pq.ParquetFile(fh, page_checksum_verification=True)
+        except Exception as exc:  # not Parquet, truncated
+            why = " ".join(str(exc).split())
+            raise DataError(f"{uri} is not a ringrift move table ({why})") from None
+        yield pf
+    finally:
+        fh.close()
