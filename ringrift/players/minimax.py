@@ -28,6 +28,7 @@ from ..engine.layout import CUR, F_TYPE, MF, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import move_type_priority
 from .evaluate import evaluate, terminal_value
+from .scan import scan_values
 from .params import I_BEAM, I_DEPTH, I_NODES, WIN_SCORE
 
 
@@ -95,10 +96,10 @@ def _enter(geo, s, depth, ply, fr, bg, leafv):
     n = k
     if depth >= 2 and bg.ctr[0] + k <= bg.budget:
         # order by static value, keep the best `beam` for the deeper search
-        for i in range(k):
-            c = apply_move(geo, s, out[i])
-            x = _leaf(geo, c, bg.w, bg.me, bg.sc, ply + 1)
-            v[i] = -x if maximize else x
+        scan_values(geo, s, out, k, bg.w, bg.me, bg.sc, v, ply + 1)
+        if maximize:
+            for i in range(k):
+                v[i] = -v[i]
         bg.ctr[0] += k
         o = np.argsort(v[:k], kind="mergesort")
         if bg.beam > 0 and n > bg.beam:
@@ -195,9 +196,8 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     )
     # root: static value of every move (the one-ply answer and the ordering)
     stat = np.empty(k, dtype=np.float64)
+    scan_values(geo, s, moves, k, w, me, sc, stat, 1)  # = _leaf after each move
     for i in range(k):
-        c = apply_move(geo, s, moves[i])
-        stat[i] = _leaf(geo, c, w, me, sc, 1)
         vals_out[i] = stat[i]
     # the budget covers the search below the root's one-ply scan
     budget += k
