@@ -316,7 +316,9 @@ def test_shipped_profiles(board):
     assert len(profile_weights(board)) == P.NW
 
 
-@pytest.mark.parametrize("board,n", [("square8", 2), ("hex8", 3), ("square19", 2), ("hexagonal", 4)])
+@pytest.mark.parametrize(
+    "board,n", [("square8", 2), ("hex8", 3), ("square19", 2), ("hexagonal", 4)]
+)
 def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
     """The placement shortcut of the one-ply scan gives exactly the floats of
     evaluate(apply_move(...)) (greedy ties and minimax's ordering depend on

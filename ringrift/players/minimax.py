@@ -28,8 +28,8 @@ from ..engine.layout import CUR, F_TYPE, MF, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import move_type_priority
 from .evaluate import evaluate, terminal_value
-from .scan import scan_values
 from .params import I_BEAM, I_DEPTH, I_NODES, WIN_SCORE
+from .scan import scan_values
 
 
 @njit(cache=True)

@@ -12,9 +12,9 @@ neither copies the state nor rescans the board:
   (``prefix``), each stack's attack target per direction and its mobility.
 * A placement on cell c changes the addends of c, of the stacks next to c
   (mobility, only when c was empty) and of the stacks whose ray reaches c or
-  whose landing run crosses c (one or two per direction). Their new attack
-  targets are found by walking just those rays; every other cell's addends
-  are unchanged.
+  whose landing run crosses c (one or two per direction). Tables of the open
+  run after every cell along every direction (``_runs``) give their new
+  attack targets without walking; every other cell's addends are unchanged.
 * The value is then summed from the prefix before the first changed cell,
   adding the recorded or regenerated addends in cell order: the same float
   additions in the same order as the full pass, hence the same float.
@@ -31,7 +31,6 @@ import numpy as np
 from numba import njit
 
 from ..engine.layout import (
-    CUR,
     ELIM,
     F_A,
     F_PLAYER,
@@ -93,55 +92,71 @@ def exact_value(geo, s, mv, w, me, sc, ply):
 
 
 @njit(cache=True)
-def _ray_target(geo, s, x, d, t, ch, h, ctop, ccap, c, tc, capc):
-    """The player whose stack the stack on x (owner t, cap ch, height h) can
-    overtake along direction d, or 0: _cell_terms' ray walk, with the stack on
-    cell c read as (tc, capc) when c >= 0 (the candidate's new stack) and every
-    other stack's top and cap from the tables."""
-    cur = geo[x, G_RAY + d]
-    if cur < 0 or collapsed(s, cur) != 0:
-        return 0
-    step = 1
-    if cur != c and height(s, cur) == 0:
-        while True:
-            nxt = geo[cur, G_RAY + d]
-            if nxt < 0 or collapsed(s, nxt) != 0:
-                return 0
-            cur = nxt
-            step += 1
-            if cur == c or height(s, cur) > 0:
-                break
-    if cur == c:
-        t2 = tc
-        cap2 = capc
-    else:
-        t2 = ctop[cur]
-        cap2 = ccap[cur]
+def _runs(geo, s, run, blk):
+    """For every cell c and direction d: run[c, d] open cells (not collapsed,
+    no stack; markers are open) follow c along d, then blk[c, d]: the stack
+    that ends the run, or -1 (board edge or a collapsed cell)."""
+    n = s[NCELL]
+    nd = s[NDIR]
+    path = np.empty(n + 1, dtype=np.int64)
+    for d in range(nd):
+        for c in range(n):
+            run[c, d] = -1
+        for c0 in range(n):
+            if run[c0, d] >= 0:
+                continue
+            # walk the open cells after c0 until a cell whose answer is known
+            # or that ends the run, then fill the path back to c0
+            m = 0
+            c = c0
+            while True:
+                path[m] = c
+                m += 1
+                y = geo[c, G_RAY + d]
+                if y < 0 or collapsed(s, y) != 0:
+                    r = 0
+                    b = -1
+                    break
+                if height(s, y) > 0:
+                    r = 0
+                    b = y
+                    break
+                if run[y, d] >= 0:
+                    r = run[y, d] + 1
+                    b = blk[y, d]
+                    break
+                c = y
+            for j in range(m - 1, -1, -1):
+                run[path[j], d] = r
+                blk[path[j], d] = b
+                r += 1
+
+
+@njit(cache=True, inline="always")
+def _target(t, ch, h, dist, t2, cap2, land):
+    """_cell_terms' overtaking test: an attacker (owner t, cap ch, height h)
+    whose first stack on a ray (owner t2, cap cap2) is dist steps away, with
+    land open cells after it. Returns t2 when it can be overtaken, else 0."""
     if t2 == t or ch < cap2:
         return 0
-    land = cur
-    while True:
-        land = geo[land, G_RAY + d]
-        step += 1
-        if land < 0 or collapsed(s, land) != 0 or land == c or height(s, land) > 0:
-            return 0
-        if step >= h:
-            return t2
+    if land >= 1 and dist + land >= h:
+        return t2
+    return 0
 
 
 @njit(cache=True)
-def _open_neighbours(geo, s, c, nd):
-    """Mobility of a stack on c: neighbours that are open and hold no stack."""
-    mob = 0
-    for d in range(nd):
-        y = geo[c, G_RAY + d]
-        if y >= 0 and collapsed(s, y) == 0 and height(s, y) == 0:
-            mob += 1
-    return mob
+def _ray_target(run, blk, x, d, t, ch, h, ctop, ccap):
+    """The player whose stack the stack on x can overtake along d, or 0."""
+    y = blk[x, d]
+    if y < 0:
+        return 0
+    return _target(t, ch, h, run[x, d] + 1, ctop[y], ccap[y], run[y, d])
 
 
 @njit(cache=True)
-def _record(geo, s, w, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob, catt, counts):
+def _record(
+    geo, s, w, run, blk, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob, catt, counts
+):
     """The board pass of _cell_terms, recording instead of summing: occupied
     cells in order (occ), their addends (rec_p player, rec_v value; occ j's
     are aoff[j]..aoff[j+1]), the sums before each (prefix[j]), occupied cells
@@ -155,7 +170,8 @@ def _record(geo, s, w, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob
     w_mark = w[W_MARKERS]
     w_near = w[W_LINE_NEAR]
     w_lines = w[W_LINES]
-    # tops and caps first: the ray walks read them for stacks further on
+    # tops and caps first: the ray tests read them for stacks further on
+    _runs(geo, s, run, blk)
     for c in range(n):
         h = height(s, c)
         if h > 0:
@@ -214,7 +230,7 @@ def _record(geo, s, w, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob
                     rec_v[na] = w[W_BURIED]
                     na += 1
             for d in range(nd):
-                t2 = _ray_target(geo, s, c, d, t, ch, h, ctop, ccap, -1, 0, 0)
+                t2 = _ray_target(run, blk, c, d, t, ch, h, ctop, ccap)
                 catt[c, d] = t2
                 if t2 != 0:
                     rec_p[na] = t
@@ -222,7 +238,10 @@ def _record(geo, s, w, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob
                     rec_p[na + 1] = t2
                     rec_v[na + 1] = w[W_VULN]
                     na += 2
-            mob = _open_neighbours(geo, s, c, nd)
+            mob = 0
+            for d in range(nd):
+                if run[c, d] > 0:
+                    mob += 1
             cmob[c] = mob
             rec_p[na] = t
             rec_v[na] = w[W_MOBILITY] * mob
@@ -285,18 +304,6 @@ def _material(s, w, p, hand, nrings_p, nstacks_p):
 
 
 @njit(cache=True)
-def _back_stack(geo, s, c, od):
-    """First stack from c (exclusive) along direction od through open cells
-    without stacks, or -1 (board edge or a collapsed cell first)."""
-    y = geo[c, G_RAY + od]
-    while y >= 0 and collapsed(s, y) == 0 and height(s, y) == 0:
-        y = geo[y, G_RAY + od]
-    if y < 0 or collapsed(s, y) != 0:
-        return -1
-    return y
-
-
-@njit(cache=True)
 def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
     """vals[i] = the value for me of the state after moves[i], for i < k:
     exact_value(geo, s, moves[i], w, me, sc, ply) bit for bit."""
@@ -341,7 +348,11 @@ def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
     cmob = np.zeros(n, dtype=np.int64)
     catt = np.zeros((n, nd), dtype=np.int64)
     counts = np.zeros((2, PSLOTS), dtype=np.int64)
-    no = _record(geo, s, w, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob, catt, counts)
+    run = np.empty((n, nd), dtype=np.int64)
+    blk = np.empty((n, nd), dtype=np.int64)
+    no = _record(
+        geo, s, w, run, blk, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob, catt, counts
+    )
     # per candidate: changed cells (stamp == i + 1), their new attack rows and
     # mobility (natt, nmob; restored from catt, cmob after each candidate)
     stamp = np.zeros(n, dtype=np.int64)
@@ -386,9 +397,13 @@ def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
         touched[nt] = c
         nt += 1
         for d in range(nd):
-            natt[c, d] = _ray_target(geo, s, c, d, p, ch1, h1, ctop, ccap, c, p, ch1)
+            natt[c, d] = _ray_target(run, blk, c, d, p, ch1, h1, ctop, ccap)
         if h0 == 0:
-            nmob[c] = _open_neighbours(geo, s, c, nd)
+            mob = 0
+            for d in range(nd):
+                if run[c, d] > 0:
+                    mob += 1
+            nmob[c] = mob
         j0 = before[c]
         # stacks next to an emptied-now-filled cell lose one open neighbour
         if h0 == 0:
@@ -402,28 +417,38 @@ def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
                         nt += 1
                         if before[y] < j0:
                             j0 = before[y]
-        # stacks whose ray along d reaches c, or (c empty before) whose
-        # landing run beyond their target crossed c
+        # per direction d: the first stack y1 before c (its ray along d now
+        # ends on c), and when c was empty the stack y2 before y1 (its
+        # landing run beyond y1 now ends at c)
         for d in range(nd):
             od = d + half if d < half else d - half
-            y = _back_stack(geo, s, c, od)
-            depth = 0
-            while y >= 0:
-                t2 = _ray_target(
-                    geo, s, y, d, ctop[y], ccap[y], height(s, y), ctop, ccap, c, p, ch1
-                )
-                if t2 != catt[y, d]:
-                    natt[y, d] = t2
-                    if stamp[y] != mark:
-                        stamp[y] = mark
-                        touched[nt] = y
-                        nt += 1
-                        if before[y] < j0:
-                            j0 = before[y]
-                depth += 1
-                if depth == 2 or h0 > 0:
-                    break
-                y = _back_stack(geo, s, y, od)
+            y = blk[c, od]
+            if y < 0:
+                continue
+            gap = run[c, od]  # open cells between y1 and c
+            t2 = _target(ctop[y], ccap[y], height(s, y), gap + 1, p, ch1, run[c, d])
+            if t2 != catt[y, d]:
+                natt[y, d] = t2
+                if stamp[y] != mark:
+                    stamp[y] = mark
+                    touched[nt] = y
+                    nt += 1
+                    if before[y] < j0:
+                        j0 = before[y]
+            if h0 > 0:
+                continue
+            z = blk[y, od]
+            if z < 0:
+                continue
+            t2 = _target(ctop[z], ccap[z], height(s, z), run[y, od] + 1, ctop[y], ccap[y], gap)
+            if t2 != catt[z, d]:
+                natt[z, d] = t2
+                if stamp[z] != mark:
+                    stamp[z] = mark
+                    touched[nt] = z
+                    nt += 1
+                    if before[z] < j0:
+                        j0 = before[z]
         # sum from the prefix before the first changed cell, in cell order
         for q in range(PSLOTS):
             sc[q] = prefix[j0, q]
