@@ -324,7 +324,14 @@ def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
     evaluate(apply_move(...)) (greedy ties and minimax's ordering depend on
     them), in random games up to their end, with noisy weights."""
     from ringrift.engine.rules import apply_move, legal_moves
-    from ringrift.players.scan import exact_value, scan_values
+    from ringrift.players.scan import (
+        exact_value,
+        scan_alloc,
+        scan_fill,
+        scan_value,
+        scan_values,
+        worth_scanning,
+    )
 
     rules = Rules(board, n)
     rng = np.random.default_rng(7)
@@ -332,6 +339,7 @@ def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
     checked = placements = 0
     for game in range(3 if board in ("square8", "hex8") else 1):
         s = rules.new_game()
+        sn = scan_alloc(s)
         step = 0
         while s[L.STATUS] == L.ST_ACTIVE and step < 3000:
             ms = legal_moves(rules.geo, s)
@@ -346,6 +354,16 @@ def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
                         [exact_value(rules.geo, s, m, w, me, np.zeros(L.PSLOTS), ply) for m in ms]
                     )
                     assert np.array_equal(got.view(np.int64), want.view(np.int64)), (step, ply)
+                # minimax's leaves: one Scan reused across states
+                if worth_scanning(s, ms, ms.shape[0]):
+                    scan_fill(rules.geo, s, w, sn)
+                    got = [
+                        scan_value(rules.geo, s, sn, m, w, me, np.zeros(L.PSLOTS), 2) for m in ms
+                    ]
+                    want = [exact_value(rules.geo, s, m, w, me, np.zeros(L.PSLOTS), 2) for m in ms]
+                    assert np.array_equal(
+                        np.array(got).view(np.int64), np.array(want).view(np.int64)
+                    )
                 checked += 1
                 placements += nplace
             s = apply_move(rules.geo, s, ms[rng.integers(ms.shape[0])])

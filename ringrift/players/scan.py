@@ -27,6 +27,8 @@ take the plain apply_move + evaluate path.
 tests/test_players.py checks the shortcut bit for bit against that path.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -39,6 +41,7 @@ from ..engine.layout import (
     G_RAY,
     HAND,
     LINELEN,
+    MAXH,
     MT_PLACE_RING,
     NCELL,
     NDIR,
@@ -303,194 +306,284 @@ def _material(s, w, p, hand, nrings_p, nstacks_p):
     )
 
 
+# A decision's recorded board pass and the per-candidate scratch
+Scan = namedtuple(
+    "Scan",
+    [
+        "rec_p",  # int64: player of each recorded addend ...
+        "rec_v",  # float64: ... and its value
+        "occ",  # int64: occupied cells in order (markers and stacks)
+        "aoff",  # int64: occ[j]'s addends are aoff[j] .. aoff[j + 1] - 1
+        "prefix",  # float64 (n + 2, PSLOTS): scores before occ[j]
+        "before",  # int64: occupied cells before each cell
+        "ctop",  # int64: stack top, cap, mobility per cell
+        "ccap",
+        "cmob",
+        "catt",  # int64 (n, nd): attack target per stack and direction (0: none)
+        "counts",  # int64 (2, PSLOTS): stacks and board rings per player
+        "run",  # int64 (n, nd): see _runs
+        "blk",
+        "no",  # int64 (1,): number of occupied cells
+        "mark",  # int64 (1,): candidates scored so far (stamps)
+        "stamp",  # int64 (n,): == mark for the cells the candidate changes
+        "natt",  # int64 (n, nd), (n,): the candidate's rows (restored after)
+        "nmob",
+        "touched",  # int64: the changed cells
+        "nstk",  # int64 (PSLOTS,): stacks and board rings after the move
+        "nrg",
+    ],
+)
+
+
 @njit(cache=True)
-def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
-    """vals[i] = the value for me of the state after moves[i], for i < k:
-    exact_value(geo, s, moves[i], w, me, sc, ply) bit for bit."""
-    nplace = 0
-    for i in range(k):
-        if moves[i, F_TYPE] == MT_PLACE_RING:
-            nplace += 1
-    if nplace < 8:  # the shortcut's set-up costs about one full evaluation
-        for i in range(k):
-            vals[i] = exact_value(geo, s, moves[i], w, me, sc, ply)
-        return
-    n = s[NCELL]
-    nd = s[NDIR]
-    half = nd // 2
+def _safe(s):
+    """No ring-elimination or territory winner: the after-move checks a
+    placement cannot change (when one holds, placements take the plain path)."""
     np_ = s[NP]
-    # the after-move checks a placement cannot change (ring elimination and
-    # territory winners): when one holds, every candidate takes the plain path
-    safe = True
     tot = 0
     for p in range(1, np_ + 1):
         tot += s[TERR + p]
     for p in range(1, np_ + 1):
         if s[ELIM + p] >= s[VTHR] or (s[TERR + p] >= s[TTHR] and s[TERR + p] > tot - s[TERR + p]):
-            safe = False
-    if not safe:
-        for i in range(k):
-            vals[i] = exact_value(geo, s, moves[i], w, me, sc, ply)
-        return
-    # the decision's board pass
-    ring_total = 0
-    for c in range(n):
-        ring_total += height(s, c)
-    cap_add = n * (3 + 2 * nd) + ring_total + 8
-    rec_p = np.empty(cap_add, dtype=np.int64)
-    rec_v = np.empty(cap_add, dtype=np.float64)
-    occ = np.empty(n + 1, dtype=np.int64)
-    aoff = np.empty(n + 2, dtype=np.int64)
-    prefix = np.empty((n + 2, PSLOTS), dtype=np.float64)
-    before = np.empty(n, dtype=np.int64)
-    ctop = np.zeros(n, dtype=np.int64)
-    ccap = np.zeros(n, dtype=np.int64)
-    cmob = np.zeros(n, dtype=np.int64)
-    catt = np.zeros((n, nd), dtype=np.int64)
-    counts = np.zeros((2, PSLOTS), dtype=np.int64)
-    run = np.empty((n, nd), dtype=np.int64)
-    blk = np.empty((n, nd), dtype=np.int64)
-    no = _record(
-        geo, s, w, run, blk, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob, catt, counts
+            return False
+    return True
+
+
+@njit(cache=True)
+def scan_alloc(s):
+    """Room for the recorded pass of any state shaped like s."""
+    n = s[NCELL]
+    nd = s[NDIR]
+    cap_add = n * (3 + 2 * nd) + s[MAXH] + 8
+    return Scan(
+        np.empty(cap_add, dtype=np.int64),
+        np.empty(cap_add, dtype=np.float64),
+        np.empty(n + 1, dtype=np.int64),
+        np.empty(n + 2, dtype=np.int64),
+        np.empty((n + 2, PSLOTS), dtype=np.float64),
+        np.empty(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros((n, nd), dtype=np.int64),
+        np.zeros((2, PSLOTS), dtype=np.int64),
+        np.empty((n, nd), dtype=np.int64),
+        np.empty((n, nd), dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.empty((n, nd), dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(3 * nd + 1, dtype=np.int64),
+        np.empty(PSLOTS, dtype=np.int64),
+        np.empty(PSLOTS, dtype=np.int64),
     )
-    # per candidate: changed cells (stamp == i + 1), their new attack rows and
-    # mobility (natt, nmob; restored from catt, cmob after each candidate)
-    stamp = np.zeros(n, dtype=np.int64)
-    natt = catt.copy()
-    nmob = cmob.copy()
-    touched = np.empty(3 * nd + 1, dtype=np.int64)
-    nstk = np.empty(PSLOTS, dtype=np.int64)
-    nrg = np.empty(PSLOTS, dtype=np.int64)
-    for i in range(k):
-        mv = moves[i]
-        c = mv[F_TO]
-        if mv[F_TYPE] != MT_PLACE_RING or marker(s, c) != 0 or collapsed(s, c) != 0:
-            vals[i] = exact_value(geo, s, mv, w, me, sc, ply)
-            continue
-        p = mv[F_PLAYER]
-        r = mv[F_A]
-        h0 = height(s, c)
-        t0 = ctop[c]
-        # material after the move; a single controller could end the game
-        for q in range(PSLOTS):
-            nstk[q] = counts[0, q]
-            nrg[q] = counts[1, q]
-        if h0 > 0:
-            nstk[t0] -= 1
-        nstk[p] += 1
-        nrg[p] += r
-        ctrl = 0
-        for q in range(1, np_ + 1):
-            if nstk[q] > 0:
-                ctrl += 1
-        if ctrl < 2:
-            vals[i] = exact_value(geo, s, mv, w, me, sc, ply)
-            continue
-        h1 = h0 + r
-        ch1 = r
-        if h0 > 0 and t0 == p:
-            ch1 += ccap[c]
-        mark = i + 1
-        nt = 0
-        # the new stack: its rays and mobility
-        stamp[c] = mark
-        touched[nt] = c
-        nt += 1
+
+
+@njit(cache=True)
+def scan_fill(geo, s, w, sn):
+    """Record the board pass of s into sn (from scan_alloc) for scan_value.
+    The stamps and their counter carry over, so no stamp is ever stale."""
+    sn.ctop[:] = 0
+    sn.ccap[:] = 0
+    sn.cmob[:] = 0
+    sn.catt[:, :] = 0
+    sn.counts[:, :] = 0
+    sn.no[0] = _record(
+        geo,
+        s,
+        w,
+        sn.run,
+        sn.blk,
+        sn.rec_p,
+        sn.rec_v,
+        sn.occ,
+        sn.aoff,
+        sn.prefix,
+        sn.before,
+        sn.ctop,
+        sn.ccap,
+        sn.cmob,
+        sn.catt,
+        sn.counts,
+    )
+    sn.natt[:, :] = sn.catt
+    sn.nmob[:] = sn.cmob
+
+
+@njit(cache=True)
+def scan_value(geo, s, sn, mv, w, me, sc, ply):
+    """exact_value(geo, s, mv, w, me, sc, ply) bit for bit, for s the state
+    scan_fill recorded into sn (with the same weights w), mv one of its legal
+    moves, and worth_scanning(s, ...) true (no winner a placement could
+    reveal)."""
+    c = mv[F_TO]
+    if mv[F_TYPE] != MT_PLACE_RING or marker(s, c) != 0 or collapsed(s, c) != 0:
+        return exact_value(geo, s, mv, w, me, sc, ply)
+    np_ = s[NP]
+    nd = s[NDIR]
+    half = nd // 2
+    run = sn.run
+    blk = sn.blk
+    ctop = sn.ctop
+    ccap = sn.ccap
+    catt = sn.catt
+    natt = sn.natt
+    nmob = sn.nmob
+    stamp = sn.stamp
+    touched = sn.touched
+    before = sn.before
+    nstk = sn.nstk
+    nrg = sn.nrg
+    p = mv[F_PLAYER]
+    r = mv[F_A]
+    h0 = height(s, c)
+    t0 = ctop[c]
+    # material after the move; a single controller could end the game
+    for q in range(PSLOTS):
+        nstk[q] = sn.counts[0, q]
+        nrg[q] = sn.counts[1, q]
+    if h0 > 0:
+        nstk[t0] -= 1
+    nstk[p] += 1
+    nrg[p] += r
+    ctrl = 0
+    for q in range(1, np_ + 1):
+        if nstk[q] > 0:
+            ctrl += 1
+    if ctrl < 2:
+        return exact_value(geo, s, mv, w, me, sc, ply)
+    h1 = h0 + r
+    ch1 = r
+    if h0 > 0 and t0 == p:
+        ch1 += ccap[c]
+    sn.mark[0] += 1
+    mark = sn.mark[0]
+    nt = 0
+    # the new stack: its rays and mobility
+    stamp[c] = mark
+    touched[nt] = c
+    nt += 1
+    for d in range(nd):
+        natt[c, d] = _ray_target(run, blk, c, d, p, ch1, h1, ctop, ccap)
+    if h0 == 0:
+        mob = 0
         for d in range(nd):
-            natt[c, d] = _ray_target(run, blk, c, d, p, ch1, h1, ctop, ccap)
-        if h0 == 0:
-            mob = 0
-            for d in range(nd):
-                if run[c, d] > 0:
-                    mob += 1
-            nmob[c] = mob
-        j0 = before[c]
-        # stacks next to an emptied-now-filled cell lose one open neighbour
-        if h0 == 0:
-            for d in range(nd):
-                y = geo[c, G_RAY + d]
-                if y >= 0 and height(s, y) > 0:
-                    nmob[y] -= 1
-                    if stamp[y] != mark:
-                        stamp[y] = mark
-                        touched[nt] = y
-                        nt += 1
-                        if before[y] < j0:
-                            j0 = before[y]
-        # per direction d: the first stack y1 before c (its ray along d now
-        # ends on c), and when c was empty the stack y2 before y1 (its
-        # landing run beyond y1 now ends at c)
+            if run[c, d] > 0:
+                mob += 1
+        nmob[c] = mob
+    j0 = before[c]
+    # stacks next to an emptied-now-filled cell lose one open neighbour
+    if h0 == 0:
         for d in range(nd):
-            od = d + half if d < half else d - half
-            y = blk[c, od]
-            if y < 0:
-                continue
-            gap = run[c, od]  # open cells between y1 and c
-            t2 = _target(ctop[y], ccap[y], height(s, y), gap + 1, p, ch1, run[c, d])
-            if t2 != catt[y, d]:
-                natt[y, d] = t2
+            y = geo[c, G_RAY + d]
+            if y >= 0 and height(s, y) > 0:
+                nmob[y] -= 1
                 if stamp[y] != mark:
                     stamp[y] = mark
                     touched[nt] = y
                     nt += 1
                     if before[y] < j0:
                         j0 = before[y]
-            if h0 > 0:
-                continue
-            z = blk[y, od]
-            if z < 0:
-                continue
-            t2 = _target(ctop[z], ccap[z], height(s, z), run[y, od] + 1, ctop[y], ccap[y], gap)
-            if t2 != catt[z, d]:
-                natt[z, d] = t2
-                if stamp[z] != mark:
-                    stamp[z] = mark
-                    touched[nt] = z
-                    nt += 1
-                    if before[z] < j0:
-                        j0 = before[z]
-        # sum from the prefix before the first changed cell, in cell order
-        for q in range(PSLOTS):
-            sc[q] = prefix[j0, q]
-        emitted = h0 > 0  # an occupied c is emitted at its own place in occ
-        for j in range(j0, no):
-            x = occ[j]
-            if not emitted and x > c:
-                _emit_stack(s, w, sc, c, h0, r, p, ch1, h1, natt[c], nmob[c], p)
-                emitted = True
-            if stamp[x] == mark:
-                if x == c:
-                    _emit_stack(s, w, sc, c, h0, r, p, ch1, h1, natt[c], nmob[c], p)
-                else:
-                    hx = height(s, x)
-                    _emit_stack(s, w, sc, x, hx, 0, ctop[x], ccap[x], hx, natt[x], nmob[x], 0)
-            else:
-                for a in range(aoff[j], aoff[j + 1]):
-                    sc[rec_p[a]] += rec_v[a]
-        if not emitted:
+    # per direction d: the first stack y1 before c (its ray along d now
+    # ends on c), and when c was empty the stack y2 before y1 (its
+    # landing run beyond y1 now ends at c)
+    for d in range(nd):
+        od = d + half if d < half else d - half
+        y = blk[c, od]
+        if y < 0:
+            continue
+        gap = run[c, od]  # open cells between y1 and c
+        t2 = _target(ctop[y], ccap[y], height(s, y), gap + 1, p, ch1, run[c, d])
+        if t2 != catt[y, d]:
+            natt[y, d] = t2
+            if stamp[y] != mark:
+                stamp[y] = mark
+                touched[nt] = y
+                nt += 1
+                if before[y] < j0:
+                    j0 = before[y]
+        if h0 > 0:
+            continue
+        z = blk[y, od]
+        if z < 0:
+            continue
+        t2 = _target(ctop[z], ccap[z], height(s, z), run[y, od] + 1, ctop[y], ccap[y], gap)
+        if t2 != catt[z, d]:
+            natt[z, d] = t2
+            if stamp[z] != mark:
+                stamp[z] = mark
+                touched[nt] = z
+                nt += 1
+                if before[z] < j0:
+                    j0 = before[z]
+    # sum from the prefix before the first changed cell, in cell order
+    for q in range(PSLOTS):
+        sc[q] = sn.prefix[j0, q]
+    emitted = h0 > 0  # an occupied c is emitted at its own place in occ
+    for j in range(j0, sn.no[0]):
+        x = sn.occ[j]
+        if not emitted and x > c:
             _emit_stack(s, w, sc, c, h0, r, p, ch1, h1, natt[c], nmob[c], p)
-        # material, no-stacks penalty and dead players (no region terms in
-        # the movement phase a placement leads to)
-        for q in range(1, np_ + 1):
-            hand = s[HAND + q]
-            if q == p:
-                hand -= r
-            sc[q] += _material(s, w, q, hand, nrg[q], nstk[q])
-            if nstk[q] == 0:
-                sc[q] += w[W_NO_STACKS]
-        for q in range(1, np_ + 1):
-            hand = s[HAND + q]
-            if q == p:
-                hand -= r
-            if nrg[q] == 0 and hand == 0:
-                sc[q] = DEAD
-        vals[i] = relative_value(sc, np_, me)
-        # restore the changed rows
-        for a in range(nt):
-            x = touched[a]
-            for d in range(nd):
-                natt[x, d] = catt[x, d]
-            nmob[x] = cmob[x]
+            emitted = True
+        if stamp[x] == mark:
+            if x == c:
+                _emit_stack(s, w, sc, c, h0, r, p, ch1, h1, natt[c], nmob[c], p)
+            else:
+                hx = height(s, x)
+                _emit_stack(s, w, sc, x, hx, 0, ctop[x], ccap[x], hx, natt[x], nmob[x], 0)
+        else:
+            for a in range(sn.aoff[j], sn.aoff[j + 1]):
+                sc[sn.rec_p[a]] += sn.rec_v[a]
+    if not emitted:
+        _emit_stack(s, w, sc, c, h0, r, p, ch1, h1, natt[c], nmob[c], p)
+    # material, no-stacks penalty and dead players (no region terms in
+    # the movement phase a placement leads to)
+    for q in range(1, np_ + 1):
+        hand = s[HAND + q]
+        if q == p:
+            hand -= r
+        sc[q] += _material(s, w, q, hand, nrg[q], nstk[q])
+        if nstk[q] == 0:
+            sc[q] += w[W_NO_STACKS]
+    for q in range(1, np_ + 1):
+        hand = s[HAND + q]
+        if q == p:
+            hand -= r
+        if nrg[q] == 0 and hand == 0:
+            sc[q] = DEAD
+    v = relative_value(sc, np_, me)
+    # restore the changed rows
+    for a in range(nt):
+        x = touched[a]
+        for d in range(nd):
+            natt[x, d] = catt[x, d]
+        nmob[x] = sn.cmob[x]
+    return v
 
 
-__all__ = ["scan_values", "exact_value"]
+@njit(cache=True)
+def worth_scanning(s, moves, k):
+    """Enough placements to pay for scan_setup (about one full evaluation)."""
+    nplace = 0
+    for i in range(k):
+        if moves[i, F_TYPE] == MT_PLACE_RING:
+            nplace += 1
+    return nplace >= 8 and _safe(s)
+
+
+@njit(cache=True)
+def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
+    """vals[i] = the value for me of the state after moves[i], for i < k:
+    exact_value(geo, s, moves[i], w, me, sc, ply) bit for bit."""
+    if not worth_scanning(s, moves, k):
+        for i in range(k):
+            vals[i] = exact_value(geo, s, moves[i], w, me, sc, ply)
+        return
+    sn = scan_alloc(s)
+    scan_fill(geo, s, w, sn)
+    for i in range(k):
+        vals[i] = scan_value(geo, s, sn, moves[i], w, me, sc, ply)
+
+
+__all__ = ["exact_value", "scan_alloc", "scan_fill", "scan_value", "scan_values", "worth_scanning"]
