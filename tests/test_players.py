@@ -314,3 +314,58 @@ def test_shipped_profiles(board):
     assert data["board_type"] == board
     assert set(data["weights"]) == set(P.WEIGHT_NAMES)
     assert len(profile_weights(board)) == P.NW
+
+
+@pytest.mark.parametrize(
+    "board,n", [("square8", 2), ("hex8", 3), ("square19", 2), ("hexagonal", 4)]
+)
+def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
+    """The placement shortcut of the one-ply scan gives exactly the floats of
+    evaluate(apply_move(...)) (greedy ties and minimax's ordering depend on
+    them), in random games up to their end, with noisy weights."""
+    from ringrift.engine.rules import apply_move, legal_moves
+    from ringrift.players.scan import (
+        exact_value,
+        scan_alloc,
+        scan_fill,
+        scan_value,
+        scan_values,
+        worth_scanning,
+    )
+
+    rules = Rules(board, n)
+    rng = np.random.default_rng(7)
+    base = np.array(profile_weights(board))
+    checked = placements = 0
+    for game in range(3 if board in ("square8", "hex8") else 1):
+        s = rules.new_game()
+        sn = scan_alloc(s)
+        step = 0
+        while s[L.STATUS] == L.ST_ACTIVE and step < 3000:
+            ms = legal_moves(rules.geo, s)
+            nplace = int(np.count_nonzero(ms[:, L.F_TYPE] == L.MT_PLACE_RING))
+            if nplace >= 8 and step % 3 == 0:
+                w = base * (1.0 + 0.3 * rng.standard_normal(base.shape[0]))
+                me = int(rng.integers(1, n + 1))
+                for ply in (0, 1):
+                    got = np.full(ms.shape[0], np.nan)
+                    scan_values(rules.geo, s, ms, ms.shape[0], w, me, np.zeros(L.PSLOTS), got, ply)
+                    want = np.array(
+                        [exact_value(rules.geo, s, m, w, me, np.zeros(L.PSLOTS), ply) for m in ms]
+                    )
+                    assert np.array_equal(got.view(np.int64), want.view(np.int64)), (step, ply)
+                # minimax's leaves: one Scan reused across states
+                if worth_scanning(s, ms, ms.shape[0]):
+                    scan_fill(rules.geo, s, w, sn)
+                    got = [
+                        scan_value(rules.geo, s, sn, m, w, me, np.zeros(L.PSLOTS), 2) for m in ms
+                    ]
+                    want = [exact_value(rules.geo, s, m, w, me, np.zeros(L.PSLOTS), 2) for m in ms]
+                    assert np.array_equal(
+                        np.array(got).view(np.int64), np.array(want).view(np.int64)
+                    )
+                checked += 1
+                placements += nplace
+            s = apply_move(rules.geo, s, ms[rng.integers(ms.shape[0])])
+            step += 1
+    assert checked >= 5 and placements >= 100

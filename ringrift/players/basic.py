@@ -16,8 +16,7 @@ from ..engine.layout import (
     MT_PROCESS_LINE,
     MT_RECOVERY_SLIDE,
 )
-from ..engine.rules import apply_move
-from .evaluate import evaluate
+from .scan import scan_values
 
 TIE = 1e-9
 
@@ -44,14 +43,15 @@ def noisy_weights(w, noise):
 @njit(cache=True)
 def greedy_index(geo, s, moves, k, w, me, sc, vals):
     """Best move by the static value of the position after it, for player
-    me; ties are broken uniformly at random. vals[:k] gets every value."""
+    me; ties are broken uniformly at random. vals[:k] gets every value
+    (scan_values: exactly evaluate's, so the choice and the tie draws are
+    those of evaluating each move in turn)."""
+    scan_values(geo, s, moves, k, w, me, sc, vals, 0)
     best = -np.inf
     bi = 0
     ties = 0
     for i in range(k):
-        c = apply_move(geo, s, moves[i])
-        v = evaluate(geo, c, w, me, sc)
-        vals[i] = v
+        v = vals[i]
         if v > best + TIE:
             best = v
             bi = i

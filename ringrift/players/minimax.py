@@ -24,11 +24,12 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR, F_TYPE, MF, PSLOTS, ST_ACTIVE, STATUS
+from ..engine.layout import CUR, F_TYPE, MF, MT_PLACE_RING, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import move_type_priority
 from .evaluate import evaluate, terminal_value
 from .params import I_BEAM, I_DEPTH, I_NODES, WIN_SCORE
+from .scan import scan_alloc, scan_fill, scan_value, scan_values, worth_scanning
 
 
 @njit(cache=True)
@@ -66,6 +67,8 @@ Budget = namedtuple(
         "ctr",  # int64 (1,): apply_move calls so far
         "budget",  # int64: ... allowed
         "beam",  # int64: children searched deeper per interior node (0 = all)
+        "sn",  # scan.Scan: the board pass of the node whose children are leaves ...
+        "sn_state",  # int64 (1,): ... 0 not recorded yet, 1 recorded, 2 not worth it
     ],
 )
 
@@ -95,10 +98,10 @@ def _enter(geo, s, depth, ply, fr, bg, leafv):
     n = k
     if depth >= 2 and bg.ctr[0] + k <= bg.budget:
         # order by static value, keep the best `beam` for the deeper search
-        for i in range(k):
-            c = apply_move(geo, s, out[i])
-            x = _leaf(geo, c, bg.w, bg.me, bg.sc, ply + 1)
-            v[i] = -x if maximize else x
+        scan_values(geo, s, out, k, bg.w, bg.me, bg.sc, v, ply + 1)
+        if maximize:
+            for i in range(k):
+                v[i] = -v[i]
         bg.ctr[0] += k
         o = np.argsort(v[:k], kind="mergesort")
         if bg.beam > 0 and n > bg.beam:
@@ -111,6 +114,21 @@ def _enter(geo, s, depth, ply, fr, bg, leafv):
         order[i] = o[i]
     fr.nsearch[ply] = n
     return True
+
+
+@njit(cache=True, inline="always")
+def _report(ply, r, ismax, best, al, be):
+    """A child's value r reaches the node open at ply."""
+    if ismax[ply]:
+        if r > best[ply]:
+            best[ply] = r
+        if best[ply] > al[ply]:
+            al[ply] = best[ply]
+    else:
+        if r < best[ply]:
+            best[ply] = r
+        if best[ply] < be[ply]:
+            be[ply] = best[ply]
 
 
 @njit(cache=True)
@@ -140,9 +158,29 @@ def _search(geo, s, depth, alpha, beta, ply0, fr, bg):
         j = nextj[ply]
         if j < fr.nsearch[ply] and al[ply] < be[ply] and not (j > 0 and ctr[0] >= bg.budget):
             nextj[ply] = j + 1
-            c = apply_move(geo, fr.states[ply], fr.moves[ply, fr.order[ply, j]])
-            ctr[0] += 1
+            mv = fr.moves[ply, fr.order[ply, j]]
             q = ply + 1
+            if dep[ply] <= 1:
+                # the children are leaves: placements are scored from the
+                # node's recorded board pass (the same float as _leaf after
+                # apply_move), the board pass made at the first one
+                if j == 0:
+                    bg.sn_state[0] = 0
+                if mv[F_TYPE] == MT_PLACE_RING and bg.sn_state[0] != 2:
+                    if bg.sn_state[0] == 0:
+                        st = fr.states[ply]
+                        if worth_scanning(st, fr.moves[ply], fr.nsearch[ply]):
+                            scan_fill(geo, st, bg.w, bg.sn)
+                            bg.sn_state[0] = 1
+                        else:
+                            bg.sn_state[0] = 2
+                    if bg.sn_state[0] == 1:
+                        ctr[0] += 1
+                        r = scan_value(geo, fr.states[ply], bg.sn, mv, bg.w, bg.me, bg.sc, q)
+                        _report(ply, r, ismax, best, al, be)
+                        continue
+            c = apply_move(geo, fr.states[ply], mv)
+            ctr[0] += 1
             if _enter(geo, c, dep[ply] - 1, q, fr, bg, leafv):
                 dep[q] = dep[ply] - 1
                 al[q] = al[ply]
@@ -158,17 +196,7 @@ def _search(geo, s, depth, alpha, beta, ply0, fr, bg):
             if ply == ply0:
                 return r
             ply -= 1
-        # report r to the frame at ply
-        if ismax[ply]:
-            if r > best[ply]:
-                best[ply] = r
-            if best[ply] > al[ply]:
-                al[ply] = best[ply]
-        else:
-            if r < best[ply]:
-                best[ply] = r
-            if best[ply] < be[ply]:
-                be[ply] = best[ply]
+        _report(ply, r, ismax, best, al, be)
 
 
 @njit(cache=True)
@@ -195,9 +223,8 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     )
     # root: static value of every move (the one-ply answer and the ordering)
     stat = np.empty(k, dtype=np.float64)
+    scan_values(geo, s, moves, k, w, me, sc, stat, 1)  # = _leaf after each move
     for i in range(k):
-        c = apply_move(geo, s, moves[i])
-        stat[i] = _leaf(geo, c, w, me, sc, 1)
         vals_out[i] = stat[i]
     # the budget covers the search below the root's one-ply scan
     budget += k
@@ -216,7 +243,7 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     best = order[0]
     bestv = -np.inf
     alpha = -np.inf
-    bg = Budget(me, w, sc, ctr, budget, beam)
+    bg = Budget(me, w, sc, ctr, budget, beam, scan_alloc(s), np.zeros(1, dtype=np.int64))
     for j in range(n):
         if j > 0 and ctr[0] >= budget:
             break
