@@ -11,6 +11,8 @@ storage and credential errors, and URIs made safe to record.
   answer: a TCP connection to its endpoint (a few seconds), then the first
   request, bounded in time (fsspec's S3/GCS clients otherwise retry with
   backoff for a minute or more).
+* ``open_parquet(uri, what)`` opens a Parquet file (page checksums on) with
+  every failure as one DataError naming it and saying what it should be.
 * ``redact_uri(uri)`` drops what must not be written into outputs or logs:
   ``user:password@`` and the query string (presigned URLs carry their
   signature and session token there) and any fragment.
@@ -26,8 +28,12 @@ import re
 import socket
 import tempfile
 import threading
+from contextlib import contextmanager
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
+
+import fsspec
+import pyarrow.parquet as pq
 
 from .dataset.parts import DataError
 
@@ -403,3 +409,29 @@ def parquet_files(paths: list[str]) -> list[str]:
     if not out:
         raise DataError(f"no .parquet files under {', '.join(map(redact_uri, paths))}")
     return out
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line (library messages span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextmanager
+def open_parquet(uri: str, what: str = "input"):
+    """A ParquetFile of ``uri`` (pages checked against their checksums as
+    they are read); not found, unreadable, not Parquet: one DataError naming
+    ``what`` and the file."""
+    try:
+        fh = fsspec.open(uri, "rb").open()
+    except FileNotFoundError:
+        raise DataError(f"{what} not found: {uri}") from None
+    except Exception as exc:  # bad URI, storage access/credentials, ...
+        raise DataError(f"corrupt or unreadable {what} {uri}: {one_line(exc)}") from None
+    try:
+        try:
+            pf = pq.ParquetFile(fh, page_checksum_verification=True)
+        except Exception as exc:  # not Parquet, truncated footer, ...
+            raise DataError(f"corrupt or unreadable {what} {uri}: {one_line(exc)}") from None
+        yield pf
+    finally:
+        fh.close()

@@ -61,7 +61,6 @@ from contextlib import contextmanager
 import fsspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..dataset.parts import DataError, atomic_output, verify_file
 from ..dataset.schema import SCHEMA_VERSION, row_to_state
@@ -70,6 +69,7 @@ from ..engine.api import Rules
 from ..engine.rules import apply_move, legal_moves
 from ..reference.move_json import move_to_json
 from ..reference.state_json import state_to_json
+from ..storage import one_line, open_parquet
 from . import fast
 
 try:  # ISA-L deflate: ~20x zlib level 6 on these lines (see the module doc)
@@ -280,24 +280,10 @@ def _check_columns(names, where: str) -> None:
         )
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 @contextmanager
 def _open_parquet(uri: str):
     """A checked ringrift sample file; any failure is one DataError naming it."""
-    try:
-        fh = fsspec.open(uri, "rb").open()
-    except FileNotFoundError:
-        raise DataError(f"input not found: {uri}") from None
-    except Exception as exc:  # bad URI, storage access/credentials, ...
-        raise DataError(f"corrupt or unreadable input {uri}: {_one_line(exc)}") from None
-    try:
-        try:
-            pf = pq.ParquetFile(fh, page_checksum_verification=True)
-        except Exception as exc:  # not Parquet, truncated footer, ...
-            raise DataError(f"corrupt or unreadable input {uri}: {_one_line(exc)}") from None
+    with open_parquet(uri, "input") as pf:
         meta = pf.schema_arrow.metadata or {}
         version = meta.get(b"ringrift.schema_version")
         if version is None:
@@ -306,8 +292,6 @@ def _open_parquet(uri: str):
             raise DataError(f"{uri} has schema version {int(version)}, expected {SCHEMA_VERSION}")
         _check_columns(pf.schema_arrow.names, uri)
         yield pf
-    finally:
-        fh.close()
 
 
 class _Input:
@@ -360,7 +344,7 @@ class _Input:
             except DataError:
                 raise
             except Exception as exc:  # a page or row group that does not decode
-                raise DataError(f"corrupt or unreadable input {uri}: {_one_line(exc)}") from None
+                raise DataError(f"corrupt or unreadable input {uri}: {one_line(exc)}") from None
 
 
 def chunk_range(total: int, chunk: tuple[int, int] | None) -> tuple[int, int]:
@@ -608,5 +592,5 @@ def concat_pieces(pieces: list[str], output: str) -> dict:
             except FileNotFoundError:
                 raise DataError(f"piece not found: {uri}") from None
             except Exception as exc:
-                raise DataError(f"cannot read piece {uri}: {_one_line(exc)}") from None
+                raise DataError(f"cannot read piece {uri}: {one_line(exc)}") from None
     return {"pieces": len(pieces), "bytes": total, "output": output}

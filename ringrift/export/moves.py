@@ -33,15 +33,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from contextlib import contextmanager
 
-import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..dataset.parts import DataError, atomic_output
 from ..engine import layout as L
+from ..storage import one_line, open_parquet
 from . import fast
 from .kernels import A_REG, NAUX, MoveSteps, hash_keys, join_states, record_games
 
@@ -281,7 +280,7 @@ def _values(t: pa.Table, name: str, dtype) -> np.ndarray:
 
 def _read_meta(uri: str) -> dict:
     """A move table's metadata (checked: a ringrift move table of this version)."""
-    with _open_table(uri) as pf:
+    with open_parquet(uri, "move table") as pf:
         meta = json.loads((pf.schema_arrow.metadata or {}).get(TABLE_KEY, b"null"))
         if not isinstance(meta, dict) or "steps" not in meta:
             raise DataError(f"{uri} is not a ringrift move table (`ringrift moves` writes them)")
@@ -293,29 +292,8 @@ def _read_meta(uri: str) -> dict:
 
 
 def _read_table(uri: str) -> pa.Table:
-    with _open_table(uri) as pf:
+    with open_parquet(uri, "move table") as pf:
         try:
             return pf.read()
         except Exception as exc:  # a bad page
-            why = " ".join(str(exc).split())
-            raise DataError(f"corrupt or unreadable move table {uri}: {why}") from None
-
-
-@contextmanager
-def _open_table(uri: str):
-    try:
-        fh = fsspec.open(uri, "rb").open()
-    except FileNotFoundError:
-        raise DataError(f"move table not found: {uri}") from None
-    except Exception as exc:  # bad URI, storage access
-        why = " ".join(str(exc).split())
-        raise DataError(f"cannot read move table {uri}: {why}") from None
-    try:
-        try:
-            pf = pq.ParquetFile(fh, page_checksum_verification=True)
-        except Exception as exc:  # not Parquet, truncated
-            why = " ".join(str(exc).split())
-            raise DataError(f"{uri} is not a ringrift move table ({why})") from None
-        yield pf
-    finally:
-        fh.close()
+            raise DataError(f"corrupt or unreadable move table {uri}: {one_line(exc)}") from None
