@@ -29,7 +29,8 @@ def ring_base(s, c):
 def rings_total(s):
     """Rings on the board: the used length of the ring pool."""
     n = s[NCELL]
-    return s[o_start(n) + n - 1] + s[o_height(n) + n - 1]  # last start + last height
+    # the start of the last cell (the word before the pool) + its height
+    return s[o_pool(n) - 1] + s[o_height(n) + n - 1]
 
 
 @njit(cache=True, inline="always")
