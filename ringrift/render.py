@@ -116,9 +116,9 @@ def draw_board(state, board_type: str | None = None, ax=None, title: str | None 
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0.03, bottom / fig_h, 0.94, board_h / fig_h))
     fig = ax.figure
-    height = s[L.HDR : L.HDR + n]
-    marker = s[L.HDR + n : L.HDR + 2 * n]
-    collapsed = s[L.HDR + 2 * n : L.HDR + 3 * n]
+    height = L.block(s, L.o_height)
+    marker = L.block(s, L.o_marker)
+    collapsed = L.block(s, L.o_collapsed)
 
     ax.set_aspect("equal")
     ax.set_xlim(*xlim)

@@ -82,16 +82,15 @@ def arrow_schema(ncell: int) -> pa.Schema:
 
 def split_state(s: np.ndarray):
     """Engine state -> (header, height, marker, collapsed, stamp, rings)."""
-    n = int(s[L.NCELL])
-    h = s[L.HDR : L.HDR + n]
+    h = L.block(s, L.o_height)
     total = int(h.sum())
     return (
         s[: L.HDR],
         h,
-        s[L.HDR + n : L.HDR + 2 * n],
-        s[L.HDR + 2 * n : L.HDR + 3 * n],
-        s[L.HDR + 3 * n : L.HDR + 4 * n],
-        s[L.HDR + 5 * n : L.HDR + 5 * n + total],  # the pool: stacks in cell order
+        L.block(s, L.o_marker),
+        L.block(s, L.o_collapsed),
+        L.block(s, L.o_stamp),
+        L.pool(s)[:total],  # the used pool: stacks in cell order
     )
 
 
@@ -102,9 +101,8 @@ def pack_states(states):
     (k x n int32), rings per row (int32) and all rows' rings (int8), each
     row's stacks bottom first in cell order, as split_state."""
     k = states.shape[0]
-    hdr = L.HDR
     n = states[0, L.NCELL] if k else 0
-    header = states[:, :hdr].copy()
+    header = states[:, : L.HDR].copy()
     height = np.empty((k, n), dtype=np.int8)
     marker = np.empty((k, n), dtype=np.int8)
     collapsed = np.empty((k, n), dtype=np.int8)
@@ -112,20 +110,20 @@ def pack_states(states):
     counts = np.zeros(k, dtype=np.int32)
     for r in range(k):
         for c in range(n):
-            counts[r] += states[r, hdr + c]
+            counts[r] += states[r, L.o_height(n) + c]
     rings = np.empty(counts.sum(), dtype=np.int8)
     pos = 0
     for r in range(k):
         s = states[r]
         for c in range(n):
-            h = s[hdr + c]
+            h = s[L.o_height(n) + c]
             if h > 127:  # the columns are int8: refuse rather than wrap
                 raise ValueError("stack taller than 127 rings")
             height[r, c] = h
-            marker[r, c] = s[hdr + n + c]
-            collapsed[r, c] = s[hdr + 2 * n + c]
-            stamp[r, c] = s[hdr + 3 * n + c]
-        op = hdr + 5 * n  # the pool holds the stacks' rings in cell order
+            marker[r, c] = s[L.o_marker(n) + c]
+            collapsed[r, c] = s[L.o_collapsed(n) + c]
+            stamp[r, c] = s[L.o_stamp(n) + c]
+        op = L.o_pool(n)  # the pool holds the stacks' rings in cell order
         for j in range(counts[r]):
             rings[pos + j] = s[op + j]
         pos += counts[r]
@@ -143,12 +141,12 @@ def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
     rings = np.asarray(rings, dtype=np.int32)
     if int(height.sum()) != len(rings) or len(rings) > m:
         raise ValueError("ring count does not match stack heights")
-    s[L.HDR : L.HDR + n] = height
-    s[L.HDR + n : L.HDR + 2 * n] = marker
-    s[L.HDR + 2 * n : L.HDR + 3 * n] = collapsed
-    s[L.HDR + 3 * n : L.HDR + 4 * n] = stamp
-    s[L.HDR + 4 * n : L.HDR + 5 * n] = np.cumsum(height) - height
-    s[L.HDR + 5 * n : L.HDR + 5 * n + len(rings)] = rings
+    L.block(s, L.o_height)[:] = height
+    L.block(s, L.o_marker)[:] = marker
+    L.block(s, L.o_collapsed)[:] = collapsed
+    L.block(s, L.o_stamp)[:] = stamp
+    L.block(s, L.o_start)[:] = np.cumsum(height) - height
+    L.pool(s)[: len(rings)] = rings
     return s
 
 

@@ -163,8 +163,7 @@ def final_ranks(s: np.ndarray) -> list[int]:
     last ring (never beats any turn, later beats earlier). Full ties share a
     rank and the next rank is skipped (1-2-2-4); seat order never decides."""
     n = int(s[L.NP])
-    ncell = int(s[L.NCELL])
-    markers = s[L.HDR + ncell : L.HDR + 2 * ncell]
+    markers = L.block(s, L.o_marker)
     winner = int(s[L.WINNER])
 
     def score(p):
@@ -185,8 +184,8 @@ def final_ranks(s: np.ndarray) -> list[int]:
 def stack_rings(s: np.ndarray, c: int) -> np.ndarray:
     """Ring owners of the stack on cell c, bottom first (a view; empty if none)."""
     n = int(s[L.NCELL])
-    base = L.HDR + 5 * n + int(s[L.HDR + 4 * n + c])
-    return s[base : base + int(s[L.HDR + c])]
+    base = L.o_pool(n) + int(s[L.o_start(n) + c])
+    return s[base : base + int(s[L.o_height(n) + c])]
 
 
 def set_stacks(s: np.ndarray, stacks: dict) -> None:
@@ -198,12 +197,13 @@ def set_stacks(s: np.ndarray, stacks: dict) -> None:
         height[c] = len(rings)
     if int(height.sum()) > m:
         raise ValueError(f"{int(height.sum())} rings on the board, the game has {m}")
-    s[L.HDR : L.HDR + n] = height
-    s[L.HDR + 4 * n : L.HDR + 5 * n] = np.cumsum(height) - height
-    pool = s[L.HDR + 5 * n :]
+    L.block(s, L.o_height)[:] = height
+    starts = L.block(s, L.o_start)
+    starts[:] = np.cumsum(height) - height
+    pool = L.pool(s)
     pool[:] = 0
     for c in sorted(stacks):
-        start = int(s[L.HDR + 4 * n + c])
+        start = int(starts[c])
         pool[start : start + len(stacks[c])] = stacks[c]
 
 

@@ -13,7 +13,6 @@ from numba import njit
 from .layout import (
     F_TYPE,
     HAND,
-    HDR,
     MAXH,
     MF,
     MOVE_COUNT,
@@ -27,6 +26,9 @@ from .layout import (
     STATUS,
     TERR,
     TOTAL_ELIM,
+    o_height,
+    o_pool,
+    o_start,
 )
 from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .stacks import collapsed, marker, rings_on_board
@@ -67,13 +69,13 @@ def pool_consistent(s):
     """The ring pool as layout.py defines it: each start is the sum of the
     heights before it, owners 1..NP up to the last ring, zeros after."""
     n = s[NCELL]
-    ost = HDR + 4 * n
-    op = HDR + 5 * n
+    ost = o_start(n)
+    op = o_pool(n)
     total = 0
     for c in range(n):
         if s[ost + c] != total:
             return False
-        total += s[HDR + c]
+        total += s[o_height(n) + c]
     if total > s[MAXH]:
         return False
     for j in range(op, op + total):

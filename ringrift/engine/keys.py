@@ -30,8 +30,8 @@ def _line_cells(board, start, axis, j0, count):
 def _slide_line_cells(board, s, p, frm, to):
     t = s.copy()
     n = int(t[L.NCELL])
-    t[L.HDR + n + frm] = 0
-    t[L.HDR + n + to] = p
+    t[L.o_marker(n) + frm] = 0
+    t[L.o_marker(n) + to] = p
     start, axis, ln = line_through(board.geo, t, to, p)
     return start, axis, ln
 

@@ -20,19 +20,28 @@ Header ``s[0:HDR]`` (scalar fields, index constants below):
     per player p in 1..4 (slot 0 unused):  HAND+p  ELIM+p  TERR+p  ELIMTURN+p
 
 Per-cell blocks follow, then the ring pool; with n = NCELL and m = MAXH (the
-total rings in the game, so the pool always has room):
+total rings in the game, so the pool always has room). Address them ONLY
+through the offset functions below (plain Python and Numba alike), never by
+hand-written ``HDR + k * n``:
 
-    height   s[HDR + c]              rings in the stack on cell c (0 = no stack)
-    marker   s[HDR + n + c]          marker owner (0 = none)
-    collapsed s[HDR + 2n + c]        owner of the collapsed cell (0 = open)
-    stamp    s[HDR + 3n + c]         insertion order of the stack (the reference
-                                     keeps stacks in a dict; a few choices take
-                                     "the first stack", so we keep that order)
-    start    s[HDR + 4n + c]         where c's rings begin in the pool: the sum
-                                     of the heights of cells 0..c-1
-    pool     s[HDR + 5n + j]         ring owners, j < m: every stack's rings,
-                                     BOTTOM first, stacks in cell order, packed;
-                                     zeros after the last ring
+    block      offset            word s[offset + c] for cell c
+    height     o_height(n)       rings in the stack on cell c (0 = no stack)
+               = HDR
+    marker     o_marker(n)       marker owner (0 = none)
+               = HDR + n
+    collapsed  o_collapsed(n)    owner of the collapsed cell (0 = open)
+               = HDR + 2n
+    stamp      o_stamp(n)        insertion order of the stack (the reference
+               = HDR + 3n        keeps stacks in a dict; a few choices take
+                                 "the first stack", so we keep that order)
+    start      o_start(n)        where c's rings begin in the pool: the sum
+               = HDR + 4n        of the heights of cells 0..c-1
+    pool       o_pool(n)         s[o_pool(n) + j], j < m: ring owners, every
+               = HDR + 5n        stack's rings, BOTTOM first, stacks in cell
+                                 order, packed; zeros after the last ring
+
+In plain Python, ``block(s, o_marker)`` is the marker block of s as a view
+(readable and writable) and ``pool(s)`` the whole pool.
 
 A state is HDR + 5n + m words (10.9 KiB for hexagonal 4p, was 711 KiB): it only grows with
 the rings in the game, and apply copies it whole. The pool is canonical (a
@@ -71,6 +80,8 @@ Cells are cell indices, -1 = unused; a/b/c are 0 unless listed:
                                 whose buried ring pays
     every other type            type and player only (from/to/cap = -1)
 """
+
+from numba.extending import register_jitable
 
 # ---- players ----------------------------------------------------------------
 MAX_PLAYERS = 4
@@ -127,7 +138,62 @@ HDR = 64
 
 def state_words(ncell: int, maxh: int) -> int:
     """Length of a state: header, five per-cell blocks, ring pool."""
-    return HDR + 5 * ncell + maxh
+    return o_pool(ncell) + maxh
+
+
+# ---- per-cell blocks (see the table above) -------------------------------
+# register_jitable: plain Python functions (no dispatcher cost, same integer
+# types as the arithmetic they replace) that Numba compiles inline where a
+# jitted function calls them, so they cost nothing in the kernels.
+
+
+@register_jitable(inline="always")
+def o_height(n):
+    """Offset of the height block; n = NCELL (unused, kept for symmetry)."""
+    return HDR
+
+
+@register_jitable(inline="always")
+def o_marker(n):
+    """Offset of the marker block of a board of n cells."""
+    return HDR + n
+
+
+@register_jitable(inline="always")
+def o_collapsed(n):
+    """Offset of the collapsed block of a board of n cells."""
+    return HDR + 2 * n
+
+
+@register_jitable(inline="always")
+def o_stamp(n):
+    """Offset of the stamp block of a board of n cells."""
+    return HDR + 3 * n
+
+
+@register_jitable(inline="always")
+def o_start(n):
+    """Offset of the start block (pool index of each stack) of n cells."""
+    return HDR + 4 * n
+
+
+@register_jitable(inline="always")
+def o_pool(n):
+    """Offset of the ring pool of a board of n cells."""
+    return HDR + 5 * n
+
+
+def block(s, o):
+    """The per-cell block of state s at offset function o (o_height ...
+    o_start): a view of NCELL words, so it can be assigned to."""
+    n = int(s[NCELL])
+    a = o(n)
+    return s[a : a + n]
+
+
+def pool(s):
+    """The ring pool of state s (a view, to the end of the state)."""
+    return s[o_pool(int(s[NCELL])) :]
 
 
 # ---- phases -------------------------------------------------------------

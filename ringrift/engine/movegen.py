@@ -18,7 +18,6 @@ from .layout import (
     F_TYPE,
     G_RAY,
     HAND,
-    HDR,
     LINELEN,
     MT_CONTINUE_CAPTURE,
     MT_MOVE_STACK,
@@ -32,6 +31,7 @@ from .layout import (
     RM_LINE,
     RM_STACK_STRIKE,
     RPP,
+    o_marker,
 )
 from .stacks import (
     buried_count,
@@ -356,11 +356,12 @@ def line_through(geo, s, c, p):
 
 @njit(cache=True)
 def _slide_line(geo, s, p, frm, to):
-    s[HDR + s[NCELL] + frm] = 0
-    s[HDR + s[NCELL] + to] = p
+    om = o_marker(s[NCELL])
+    s[om + frm] = 0
+    s[om + to] = p
     r = line_through(geo, s, to, p)
-    s[HDR + s[NCELL] + to] = 0
-    s[HDR + s[NCELL] + frm] = p
+    s[om + to] = 0
+    s[om + frm] = p
     return r
 
 

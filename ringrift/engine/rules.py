@@ -32,7 +32,6 @@ from .layout import (
     F_TYPE,
     G_RAY,
     HAND,
-    HDR,
     LAST_MOVER,
     LAST_TO,
     LAST_TYPE,
@@ -98,6 +97,8 @@ from .layout import (
     TTHR,
     VTHR,
     WINNER,
+    o_pool,
+    o_stamp,
 )
 from .lines import find_lines, line_cell
 from .movegen import (
@@ -129,7 +130,6 @@ from .stacks import (
     marker,
     move_stack,
     new_stack,
-    o_pool,
     pop_top,
     push_many,
     remove_at,
@@ -182,7 +182,7 @@ def has_any_rings(s, p):
     """p is not permanently eliminated: a ring in hand or anywhere on the board."""
     if s[HAND + p] > 0:
         return True
-    op = o_pool(s)
+    op = o_pool(s[NCELL])
     for j in range(op, op + rings_total(s)):
         if s[j] == p:
             return True
@@ -275,14 +275,14 @@ def _territory_moves(geo, s, p, out, k):
 def _fe_moves(geo, s, p, out, k):
     first = -1
     best = 0
-    ost = HDR + 3 * s[NCELL]
+    ostamp = o_stamp(s[NCELL])
     anyc = False
     for c in range(s[NCELL]):
         if height(s, c) > 0 and top(s, c) == p:
             anyc = True
-            if first < 0 or s[ost + c] < best:
+            if first < 0 or s[ostamp + c] < best:
                 first = c
-                best = s[ost + c]
+                best = s[ostamp + c]
     if not anyc:
         return k
     if not valid_action(geo, s, p):

@@ -4,52 +4,53 @@ from numba import njit
 
 from .layout import (
     ELIM,
-    HDR,
     NCELL,
     NP,
     STAMP,
     TERR,
     TOTAL_ELIM,
+    o_collapsed,
+    o_height,
+    o_marker,
+    o_pool,
+    o_stamp,
+    o_start,
 )
-
-
-@njit(cache=True, inline="always")
-def o_pool(s):
-    return HDR + 5 * s[NCELL]
 
 
 @njit(cache=True, inline="always")
 def ring_base(s, c):
     """Index in s of the bottom ring of the stack on c (its rings follow)."""
     n = s[NCELL]
-    return HDR + 5 * n + s[HDR + 4 * n + c]
+    return o_pool(n) + s[o_start(n) + c]
 
 
 @njit(cache=True, inline="always")
 def rings_total(s):
     """Rings on the board: the used length of the ring pool."""
     n = s[NCELL]
-    return s[HDR + 5 * n - 1] + s[HDR + n - 1]
+    # the start of the last cell (the word before the pool) + its height
+    return s[o_pool(n) - 1] + s[o_height(n) + n - 1]
 
 
 @njit(cache=True, inline="always")
 def height(s, c):
-    return s[HDR + c]
+    return s[o_height(s[NCELL]) + c]
 
 
 @njit(cache=True, inline="always")
 def marker(s, c):
-    return s[HDR + s[NCELL] + c]
+    return s[o_marker(s[NCELL]) + c]
 
 
 @njit(cache=True, inline="always")
 def collapsed(s, c):
-    return s[HDR + 2 * s[NCELL] + c]
+    return s[o_collapsed(s[NCELL]) + c]
 
 
 @njit(cache=True, inline="always")
 def top(s, c):
-    h = s[HDR + c]
+    h = height(s, c)
     if h == 0:
         return 0
     return s[ring_base(s, c) + h - 1]
@@ -57,7 +58,7 @@ def top(s, c):
 
 @njit(cache=True)
 def cap_height(s, c):
-    h = s[HDR + c]
+    h = height(s, c)
     if h == 0:
         return 0
     base = ring_base(s, c)
@@ -70,21 +71,21 @@ def cap_height(s, c):
 
 @njit(cache=True)
 def set_marker(s, c, p):
-    s[HDR + s[NCELL] + c] = p
+    s[o_marker(s[NCELL]) + c] = p
 
 
 @njit(cache=True)
 def set_collapsed(s, c, p):
     """Collapse cell c to player p; a marker there disappears."""
     n = s[NCELL]
-    s[HDR + 2 * n + c] = p
-    s[HDR + n + c] = 0
+    s[o_collapsed(n) + c] = p
+    s[o_marker(n) + c] = 0
 
 
 @njit(cache=True)
 def new_stack(s, c):
     """Cell c gets an (empty) stack inserted at the end of the stack order."""
-    s[HDR + 3 * s[NCELL] + c] = s[STAMP]
+    s[o_stamp(s[NCELL]) + c] = s[STAMP]
     s[STAMP] += 1
 
 
@@ -95,9 +96,9 @@ def _resize(s, c, i, d):
     equal positions are equal arrays (states are compared and hashed whole);
     the stacks after c shift along."""
     n = s[NCELL]
-    ost = HDR + 4 * n
-    q = HDR + 5 * n + s[ost + c] + i
-    end = HDR + 5 * n + s[ost + n - 1] + s[HDR + n - 1]
+    ost = o_start(n)
+    q = o_pool(n) + s[ost + c] + i
+    end = o_pool(n) + s[ost + n - 1] + s[o_height(n) + n - 1]
     if d > 0:
         for k in range(end - 1, q - 1, -1):
             s[k + d] = s[k]
@@ -107,7 +108,7 @@ def _resize(s, c, i, d):
             s[k] = s[k + e]
         for k in range(end - e, end):
             s[k] = 0
-    s[HDR + c] += d
+    s[o_height(n) + c] += d
     for k in range(ost + c + 1, ost + n):
         s[k] += d
 
@@ -115,7 +116,7 @@ def _resize(s, c, i, d):
 @njit(cache=True)
 def push_many(s, c, p, k):
     """k rings of p on top of the stack on c."""
-    h = s[HDR + c]
+    h = height(s, c)
     _resize(s, c, h, k)
     base = ring_base(s, c)
     for i in range(h, h + k):
@@ -124,7 +125,7 @@ def push_many(s, c, p, k):
 
 @njit(cache=True)
 def pop_top(s, c):
-    h = s[HDR + c] - 1
+    h = height(s, c) - 1
     p = s[ring_base(s, c) + h]
     _resize(s, c, h, -1)
     return p
@@ -159,10 +160,10 @@ def _reverse(s, a, b):
 def move_stack(s, frm, to):
     """The whole stack frm -> to (to is empty): its span rotates past the
     stacks between the two cells, which shift by its height."""
-    h = s[HDR + frm]
     n = s[NCELL]
-    ost = HDR + 4 * n
-    op = HDR + 5 * n
+    h = s[o_height(n) + frm]
+    ost = o_start(n)
+    op = o_pool(n)
     if frm < to:
         # [frm's rings][cells frm+1 .. to-1] -> [cells between][frm's rings]
         a, m, b = op + s[ost + frm], op + s[ost + frm] + h, op + s[ost + to]
@@ -176,8 +177,8 @@ def move_stack(s, frm, to):
     _reverse(s, a, m)
     _reverse(s, m, b)
     _reverse(s, a, b)
-    s[HDR + to] = h
-    s[HDR + frm] = 0
+    s[o_height(n) + to] = h
+    s[o_height(n) + frm] = 0
 
 
 @njit(cache=True)
@@ -189,7 +190,7 @@ def credit_elimination(s, p, k):
 @njit(cache=True)
 def eliminate_top(s, c, credited):
     """Remove the top ring of c, credited to `credited` (stack vanishes at 0)."""
-    if s[HDR + c] == 0:
+    if height(s, c) == 0:
         return
     pop_top(s, c)
     credit_elimination(s, credited, 1)
@@ -199,14 +200,14 @@ def eliminate_top(s, c, credited):
 def eliminate_many(s, c, k, credited):
     """Remove the top k rings of c (k <= its height) in one go, credited to
     `credited`."""
-    _resize(s, c, s[HDR + c] - k, -k)
+    _resize(s, c, height(s, c) - k, -k)
     credit_elimination(s, credited, k)
 
 
 @njit(cache=True)
 def rings_on_board(s, p):
     """Rings of colour p anywhere on the board (buried included)."""
-    op = o_pool(s)
+    op = o_pool(s[NCELL])
     k = 0
     for j in range(op, op + rings_total(s)):
         if s[j] == p:
@@ -217,7 +218,7 @@ def rings_on_board(s, p):
 @njit(cache=True)
 def controls_any_stack(s, p):
     for c in range(s[NCELL]):
-        if s[HDR + c] > 0 and top(s, c) == p:
+        if height(s, c) > 0 and top(s, c) == p:
             return True
     return False
 
@@ -226,7 +227,7 @@ def controls_any_stack(s, p):
 def has_marker_of(s, p):
     n = s[NCELL]
     for c in range(n):
-        if s[HDR + n + c] == p:
+        if s[o_marker(n) + c] == p:
             return True
     return False
 
@@ -237,7 +238,7 @@ def buried_count(s, p):
     n = s[NCELL]
     k = 0
     for c in range(n):
-        h = s[HDR + c]
+        h = s[o_height(n) + c]
         if h == 0:
             continue
         base = ring_base(s, c)
@@ -251,7 +252,7 @@ def buried_count(s, p):
 
 @njit(cache=True)
 def first_index_of(s, c, p):
-    h = s[HDR + c]
+    h = height(s, c)
     base = ring_base(s, c)
     for i in range(h):
         if s[base + i] == p:
@@ -265,17 +266,17 @@ def first_extraction_stack(s, p):
     n = s[NCELL]
     best = -1
     best_stamp = 0
-    ost = HDR + 3 * n
+    ostamp = o_stamp(n)
     for c in range(n):
-        h = s[HDR + c]
+        h = s[o_height(n) + c]
         if h == 0:
             continue
         i = first_index_of(s, c, p)
         if i < 0 or i == h - 1:
             continue
-        if best < 0 or s[ost + c] < best_stamp:
+        if best < 0 or s[ostamp + c] < best_stamp:
             best = c
-            best_stamp = s[ost + c]
+            best_stamp = s[ostamp + c]
     return best
 
 

@@ -10,13 +10,25 @@ deduplicated, as sorted cell lists packed in (cells, offsets).
 import numpy as np
 from numba import njit, uint64
 
-from .layout import G_BORDER, G_TER, HDR, ISHEX, NCELL, NP, NTDIR
-from .stacks import collapsed, height, marker, o_pool, ring_base, rings_total, top
+from .layout import (
+    G_BORDER,
+    G_TER,
+    ISHEX,
+    NCELL,
+    NP,
+    NTDIR,
+    o_collapsed,
+    o_height,
+    o_marker,
+    o_pool,
+    o_start,
+)
+from .stacks import collapsed, height, marker, ring_base, rings_total, top
 
 
 @njit(cache=True)
 def _ring_colours(s):
-    op = o_pool(s)
+    op = o_pool(s[NCELL])
     mask = 0
     for j in range(op, op + rings_total(s)):
         mask |= 1 << s[j]
@@ -119,11 +131,11 @@ def surely_no_regions(s):
         nrows = rad
     # rows[0]: open cells without a marker; rows[b]: markers of b; rows[5]: all markers
     rows = np.zeros((6, nrows), dtype=np.uint64)
-    oh = HDR
-    om = HDR + n
-    oc = HDR + 2 * n
-    ost = HDR + 4 * n
-    op = HDR + 5 * n
+    oh = o_height(n)
+    om = o_marker(n)
+    oc = o_collapsed(n)
+    ost = o_start(n)
+    op = o_pool(n)
     one = uint64(1)
     ctrl = 0
     c = 0

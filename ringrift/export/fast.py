@@ -358,7 +358,7 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     store.reserve(total)
     rslot = store.slots([gvals[i] for i in used.tolist()])[ginv.reshape(-1)]
     order = np.lexsort((lens, rslot))
-    store.reserve_states(ngames * (L.HDR + 5 * n + int(s0[L.NP]) * int(s0[L.RPP])))
+    store.reserve_states(ngames * L.state_words(n, int(s0[L.NP]) * int(s0[L.RPP])))
     rm_aux = np.full((B, NAUX), -1, dtype=np.int32)
     row_inst = np.zeros(B, dtype=np.int64)
     new_reg = np.empty((total + B + 1, 2), dtype=np.int64)

@@ -42,7 +42,7 @@ from ..engine import layout as L
 from ..engine.lines import find_lines
 from ..engine.movegen import line_through
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into, valid_action
-from ..engine.stacks import ring_base
+from ..engine.stacks import ring_base, rings_total
 from ..engine.stacks import top as stack_top
 from ..engine.territory import find_regions
 from ..reference.json_common import EPOCH, axis_vector, pos
@@ -593,11 +593,12 @@ NAUX = 13
 def _stack_order(s, n, out):
     """Cells holding a stack, by insertion stamp (ties by cell): count."""
     k = 0
+    ostamp = L.o_stamp(n)
     for c in range(n):
-        if s[L.HDR + c] > 0:
-            st = s[L.HDR + 3 * n + c]
+        if s[L.o_height(n) + c] > 0:
+            st = s[ostamp + c]
             j = k
-            while j > 0 and s[L.HDR + 3 * n + out[j - 1]] > st:
+            while j > 0 and s[ostamp + out[j - 1]] > st:
                 out[j] = out[j - 1]
                 j -= 1
             out[j] = c
@@ -617,7 +618,7 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
     aux[A_PHASE] = s[L.PHASE]
     aux[A_LINELEN] = s[L.LINELEN]
     if t == L.MT_PLACE_RING:
-        aux[A_PLACED] = 1 if s[L.HDR + mv[L.F_TO]] > 0 else 0
+        aux[A_PLACED] = 1 if s[L.o_height(n) + mv[L.F_TO]] > 0 else 0
     elif t == L.MT_SKIP_PLACEMENT:
         order = np.empty(n, dtype=np.int64)
         k = _stack_order(s, n, order)
@@ -669,8 +670,8 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
     elif t == L.MT_RECOVERY_SLIDE:
         if mv[L.F_A] == L.RM_LINE and mv[L.F_B] == 2:
             t2 = s.copy()
-            t2[L.HDR + n + mv[L.F_FROM]] = 0
-            t2[L.HDR + n + mv[L.F_TO]] = p
+            t2[L.o_marker(n) + mv[L.F_FROM]] = 0
+            t2[L.o_marker(n) + mv[L.F_TO]] = p
             res = line_through(geo, t2, mv[L.F_TO], p)
             aux[A_RSTART] = res[0]
             aux[A_RAXIS] = res[1]
@@ -757,9 +758,8 @@ def _pack(s, pool, p):
     """A state, compact (header, cell blocks, the used ring pool) at pool[p:];
     returns the end, or -1 when it does not fit or is not a well-formed state
     (then it is not kept)."""
-    n = s[L.NCELL]
-    w = L.HDR + 5 * n
-    total = s[w - 1] + s[L.HDR + n - 1]
+    w = L.o_pool(s[L.NCELL])
+    total = rings_total(s)
     if total < 0 or total > s[L.MAXH] or p + w + total > pool.shape[0]:
         return -1
     for i in range(w + total):
@@ -774,8 +774,8 @@ def _pack(s, pool, p):
 def _unpack(pool, p, s0):
     s = np.zeros_like(s0)
     n = pool[p + L.NCELL]
-    w = L.HDR + 5 * n
-    total = pool[p + w - 1] + pool[p + L.HDR + n - 1]
+    w = L.o_pool(n)
+    total = pool[p + L.o_start(n) + n - 1] + pool[p + L.o_height(n) + n - 1]  # rings_total
     for i in range(w + total):
         s[i] = pool[p + i]
     return s
@@ -1162,18 +1162,18 @@ def join_states(states, header, height, marker, collapsed, stamp, rv, ro, slen, 
         total = 0
         for c in range(ncell):
             h = height[r, c]
-            s[L.HDR + c] = h
-            s[L.HDR + ncell + c] = marker[r, c]
-            s[L.HDR + 2 * ncell + c] = collapsed[r, c]
-            s[L.HDR + 3 * ncell + c] = stamp[r, c]
-            s[L.HDR + 4 * ncell + c] = total
+            s[L.o_height(ncell) + c] = h
+            s[L.o_marker(ncell) + c] = marker[r, c]
+            s[L.o_collapsed(ncell) + c] = collapsed[r, c]
+            s[L.o_stamp(ncell) + c] = stamp[r, c]
+            s[L.o_start(ncell) + c] = total
             if h < 0 or h > maxh:
                 return r
             total += h
         p = ro[r]
         if total != ro[r + 1] - p or total > maxh:
             return r
-        op = L.HDR + 5 * ncell  # the stored rings are the pool, in cell order
+        op = L.o_pool(ncell)  # the stored rings are the pool, in cell order
         for i in range(total):
             s[op + i] = rv[p + i]
     return -1
@@ -1415,7 +1415,7 @@ def _board(buf, pos, s, n, m, np_, order, pool, poff, pos_buf, pos_len, key_buf,
         pos = _frag(buf, pos, pool, poff, FR_STK1)
         pos = _row(buf, pos, pos_buf, pos_len, c)
         pos = _frag(buf, pos, pool, poff, FR_STK2)
-        h = s[L.HDR + c]
+        h = s[L.o_height(n) + c]
         base = ring_base(s, c)
         for j in range(h):
             if j:
@@ -1437,7 +1437,7 @@ def _board(buf, pos, s, n, m, np_, order, pool, poff, pos_buf, pos_len, key_buf,
     pos = _frag(buf, pos, pool, poff, FR_S_MARKERS)
     first = True
     for c in range(n):
-        v = s[L.HDR + n + c]
+        v = s[L.o_marker(n) + c]
         if v != 0:
             if not first:
                 pos = _frag(buf, pos, pool, poff, FR_COMMA)
@@ -1452,7 +1452,7 @@ def _board(buf, pos, s, n, m, np_, order, pool, poff, pos_buf, pos_len, key_buf,
     pos = _frag(buf, pos, pool, poff, FR_S_COLL)
     first = True
     for c in range(n):
-        v = s[L.HDR + 2 * n + c]
+        v = s[L.o_collapsed(n) + c]
         if v != 0:
             if not first:
                 pos = _frag(buf, pos, pool, poff, FR_COMMA)

@@ -23,7 +23,6 @@ from ..engine.layout import (
     ELIM,
     G_RAY,
     HAND,
-    HDR,
     LINELEN,
     NCELL,
     NDIR,
@@ -40,6 +39,11 @@ from ..engine.layout import (
     TTHR,
     VTHR,
     WINNER,
+    o_collapsed,
+    o_height,
+    o_marker,
+    o_pool,
+    o_start,
 )
 from ..engine.territory import can_process, find_regions
 from .params import (
@@ -90,15 +94,15 @@ def _cell_terms(geo, s, w, sc, nstacks, nrings):
     nd = s[NDIR]
     half = nd // 2
     ll = s[LINELEN]
-    op = HDR + 5 * n  # the ring pool; c's rings start at op + s[ost + c]
-    ost = HDR + 4 * n
-    om = HDR + n
-    oc = HDR + 2 * n
+    op = o_pool(n)  # the ring pool; c's rings start at op + s[ost + c]
+    ost = o_start(n)
+    om = o_marker(n)
+    oc = o_collapsed(n)
     w_mark = w[W_MARKERS]
     w_near = w[W_LINE_NEAR]
     w_lines = w[W_LINES]
     for c in range(n):
-        h = s[HDR + c]
+        h = s[o_height(n) + c]
         if h == 0:
             # a marker: its weight, and the runs of its owner's markers
             # that start here (a complete line, or one marker short of it)
@@ -110,11 +114,11 @@ def _cell_terms(geo, s, w, sc, nstacks, nrings):
                 continue
             for a in range(half):
                 prev = geo[c, G_RAY + a + half]
-                if prev >= 0 and s[HDR + prev] == 0 and s[om + prev] == mk:
+                if prev >= 0 and s[o_height(n) + prev] == 0 and s[om + prev] == mk:
                     continue  # not the start of the run
                 ln = 1
                 cur = geo[c, G_RAY + a]
-                while cur >= 0 and s[HDR + cur] == 0 and s[om + cur] == mk:
+                while cur >= 0 and s[o_height(n) + cur] == 0 and s[om + cur] == mk:
                     ln += 1
                     cur = geo[cur, G_RAY + a]
                 if ln >= ll:
@@ -140,7 +144,7 @@ def _cell_terms(geo, s, w, sc, nstacks, nrings):
             if cur < 0 or s[oc + cur] != 0:
                 continue
             step = 1
-            if s[HDR + cur] == 0:
+            if s[o_height(n) + cur] == 0:
                 mob += 1
                 while True:
                     nxt = geo[cur, G_RAY + d]
@@ -149,12 +153,12 @@ def _cell_terms(geo, s, w, sc, nstacks, nrings):
                         break
                     cur = nxt
                     step += 1
-                    if s[HDR + cur] > 0:
+                    if s[o_height(n) + cur] > 0:
                         break
                 if cur < 0:
                     continue
             # cur holds the first stack on the ray
-            h2 = s[HDR + cur]
+            h2 = s[o_height(n) + cur]
             b2 = op + s[ost + cur]
             t2 = s[b2 + h2 - 1]
             if t2 == t or ch < _cap(s, b2, h2):
@@ -164,7 +168,7 @@ def _cell_terms(geo, s, w, sc, nstacks, nrings):
             while True:
                 land = geo[land, G_RAY + d]
                 step += 1
-                if land < 0 or s[oc + land] != 0 or s[HDR + land] > 0:
+                if land < 0 or s[oc + land] != 0 or s[o_height(n) + land] > 0:
                     break
                 if step >= h:
                     ok = True
@@ -207,7 +211,7 @@ def _region_terms(geo, s, w, sc):
     """The regions the player to move could claim now: size plus rings each
     (regions without rings count only while some marker is on the board)."""
     n = s[NCELL]
-    om = HDR + n
+    om = o_marker(n)
     cur_p = s[CUR]
     cells, offs = find_regions(geo, s)
     anym = False
@@ -220,7 +224,7 @@ def _region_terms(geo, s, w, sc):
         a1 = offs[r + 1]
         rings = 0
         for i in range(a0, a1):
-            rings += s[HDR + cells[i]]
+            rings += s[o_height(n) + cells[i]]
         if not anym and rings == 0:
             continue
         if can_process(s, cells, a0, a1, cur_p, False):

@@ -98,8 +98,9 @@ def apply_explicit_region(rules: Rules, s: np.ndarray, player: int, cells: list[
     arr = np.array(sorted(cells), dtype=np.int32)
     if can_process(t, arr, 0, len(arr), player, False):
         border = border_markers(rules.geo, t, arr, 0, len(arr))
+        height = L.block(t, L.o_height)  # a view: follows the eliminations
         for c in arr:
-            while t[L.HDR + c] > 0:
+            while height[c] > 0:
                 eliminate_top(t, int(c), player)
         for c in list(arr) + list(border):
             set_collapsed(t, int(c), player)

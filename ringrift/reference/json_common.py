@@ -71,10 +71,8 @@ def ray_cells(board, start: int, axis: int, j0: int, count: int) -> list[int]:
 
 def stacks_in_order(s: np.ndarray) -> list[int]:
     """Cells holding a stack, in the reference's dict (insertion) order."""
-    n = int(s[L.NCELL])
-    h = s[L.HDR : L.HDR + n]
-    cells = np.flatnonzero(h)
-    stamps = s[L.HDR + 3 * n + cells]
+    cells = np.flatnonzero(L.block(s, L.o_height))
+    stamps = L.block(s, L.o_stamp)[cells]
     return [int(c) for c in cells[np.argsort(stamps, kind="stable")]]
 
 

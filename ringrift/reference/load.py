@@ -218,7 +218,7 @@ def state_from_json(
                 f"stack at {key} is taller ({len(rings)}) than the layout allows ({maxh})"
             )
         stacks[c] = rings
-        s[L.HDR + 3 * n + c] = s[L.STAMP]
+        s[L.o_stamp(n) + c] = s[L.STAMP]
         s[L.STAMP] += 1
     set_stacks(s, stacks)
     for key, mk in (_get(bj, "markers") or {}).items():
@@ -228,13 +228,13 @@ def state_from_json(
         else:
             c = pos_cell(brd, key)
             owner = int(mk)
-        s[L.HDR + n + c] = owner
+        s[L.o_marker(n) + c] = owner
     for key, owner in (_get(bj, "collapsedSpaces") or {}).items():
         if isinstance(owner, dict):
             owner = owner.get("player", owner.get("owner"))
         c = pos_cell(brd, key)
-        s[L.HDR + 2 * n + c] = int(owner)
-        s[L.HDR + n + c] = 0
+        s[L.o_collapsed(n) + c] = int(owner)
+        s[L.o_marker(n) + c] = 0
 
     # per-player counters (seats missing from the JSON keep a full hand)
     total_elim = 0
@@ -542,20 +542,18 @@ def raw_move_from_json(rules: Rules, s: np.ndarray, move_json) -> np.ndarray:
 
 def s_invariant(s: np.ndarray) -> int:
     """S = markers + collapsed cells + eliminated rings (all players)."""
-    n = int(s[L.NCELL])
     np_ = int(s[L.NP])
-    markers = int(np.count_nonzero(s[L.HDR + n : L.HDR + 2 * n]))
-    coll = int(np.count_nonzero(s[L.HDR + 2 * n : L.HDR + 3 * n]))
+    markers = int(np.count_nonzero(L.block(s, L.o_marker)))
+    coll = int(np.count_nonzero(L.block(s, L.o_collapsed)))
     elim = int(sum(int(s[L.ELIM + p]) for p in range(1, np_ + 1)))
     return markers + coll + elim
 
 
 def counts(s: np.ndarray) -> dict:
-    n = int(s[L.NCELL])
     return {
-        "stackCount": int(np.count_nonzero(s[L.HDR : L.HDR + n])),
-        "markerCount": int(np.count_nonzero(s[L.HDR + n : L.HDR + 2 * n])),
-        "collapsedCount": int(np.count_nonzero(s[L.HDR + 2 * n : L.HDR + 3 * n])),
+        "stackCount": int(np.count_nonzero(L.block(s, L.o_height))),
+        "markerCount": int(np.count_nonzero(L.block(s, L.o_marker))),
+        "collapsedCount": int(np.count_nonzero(L.block(s, L.o_collapsed))),
     }
 
 

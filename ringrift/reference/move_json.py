@@ -143,7 +143,7 @@ def move_to_json(
         d["to"] = dict(ORIGIN)
     elif t == L.MT_PLACE_RING:
         d["to"] = pos(board, to)
-        d["placed_on_stack"] = bool(s_before[L.HDR + to] > 0)
+        d["placed_on_stack"] = bool(L.block(s_before, L.o_height)[to] > 0)
         d["placement_count"] = a
     elif t == L.MT_SKIP_PLACEMENT:
         own = [x for x in stacks_in_order(s_before) if stack_rings(s_before, x)[-1] == p]
@@ -211,8 +211,8 @@ def move_to_json(
             if b == 2:
                 t2 = s_before.copy()
                 nc = int(t2[L.NCELL])
-                t2[L.HDR + nc + frm] = 0
-                t2[L.HDR + nc + to] = p
+                t2[L.o_marker(nc) + frm] = 0
+                t2[L.o_marker(nc) + to] = p
                 start, axis, _ln = (int(v) for v in line_through(board.geo, t2, to, p))
                 sel = ray_cells(board, start, axis, 0, int(s_before[L.LINELEN]))
                 d["collapse_positions"] = [pos(board, x) for x in sel]

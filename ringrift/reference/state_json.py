@@ -157,7 +157,6 @@ def _players(s: np.ndarray) -> list[dict]:
 
 def _board(rules, s: np.ndarray) -> dict:
     board = rules.board
-    n = int(s[L.NCELL])
     keys = board.keys
     stacks = {}
     for c in stacks_in_order(s):
@@ -169,12 +168,12 @@ def _board(rules, s: np.ndarray) -> dict:
             "cap_height": cap_of(rings),
             "controlling_player": rings[-1],
         }
-    mk = s[L.HDR + n : L.HDR + 2 * n]
+    mk = L.block(s, L.o_marker)
     markers = {
         keys[c]: {"player": int(mk[c]), "position": pos(board, c), "type": "regular"}
         for c in np.flatnonzero(mk)
     }
-    col = s[L.HDR + 2 * n : L.HDR + 3 * n]
+    col = L.block(s, L.o_collapsed)
     collapsed = {keys[c]: int(col[c]) for c in np.flatnonzero(col)}
     elim = {
         str(p): int(s[L.ELIM + p]) for p in range(1, int(s[L.NP]) + 1) if int(s[L.ELIM + p]) > 0

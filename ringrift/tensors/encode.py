@@ -30,7 +30,6 @@ from ..engine.layout import (
     CUR,
     ELIM,
     HAND,
-    HDR,
     LPS_CONSEC,
     LPS_CONSEC_P,
     LPS_REQ,
@@ -48,6 +47,11 @@ from ..engine.layout import (
     TERR,
     TTHR,
     VTHR,
+    o_collapsed,
+    o_height,
+    o_marker,
+    o_pool,
+    o_start,
 )
 
 KIND_SQUARE = 0
@@ -116,8 +120,8 @@ def encoder_kind(board_type: str, encoder: str) -> int:
 
 @njit(cache=True, inline="always")
 def _top(s, c, n):
-    h = s[HDR + c]
-    return s[HDR + 5 * n + s[HDR + 4 * n + c] + h - 1]
+    h = s[o_height(n) + c]
+    return s[o_pool(n) + s[o_start(n) + c] + h - 1]
 
 
 @njit(cache=True)
@@ -159,8 +163,9 @@ def encode_frame(s, kind, row, col, nb, frame, g):
     g[:] = 0.0
     n = s[NCELL]
     cp = s[CUR]
-    mk = HDR + n
-    co = HDR + 2 * n
+    oh = o_height(n)
+    mk = o_marker(n)
+    co = o_collapsed(n)
     hexb = kind != KIND_SQUARE
     nnb = 6 if hexb else 8
     maxnb = 6.0 if hexb else 8.0
@@ -174,13 +179,13 @@ def encode_frame(s, kind, row, col, nb, frame, g):
     for c in range(n):
         r = row[c]
         q = col[c]
-        h = s[HDR + c]
+        h = s[oh + c]
         if h > 0:
             own = _top(s, c, n) == cp
             libs = 0
             for d in range(nnb):
                 x = nb[c, d]
-                if x >= 0 and s[HDR + x] == 0 and s[co + x] == 0:
+                if x >= 0 and s[oh + x] == 0 and s[co + x] == 0:
                     libs += 1
             if own:
                 my_st += 1
@@ -223,7 +228,7 @@ def encode_frame(s, kind, row, col, nb, frame, g):
                 x = nb[c, d]
                 if x < 0:
                     continue
-                hx = s[HDR + x]
+                hx = s[oh + x]
                 if hx > 0:
                     if _top(s, x, n) == cp:
                         fr += 1
