@@ -154,7 +154,7 @@ MAX_MOVES_BUFFER = 8192
 
 
 @njit(cache=True)
-def _changes_board(t):
+def changes_board(t):
     return not (
         t == MT_NO_PLACEMENT
         or t == MT_NO_MOVEMENT
@@ -741,7 +741,7 @@ def _lps_victory(geo, s):
 
 
 @njit(cache=True)
-def _mark_permanent_eliminations(s):
+def mark_permanent_eliminations(s):
     np_ = s[NP]
     for p in range(1, np_ + 1):
         if s[ELIMTURN + p] == 0 and not has_any_rings(s, p):
@@ -839,7 +839,7 @@ def _on_territory_done(geo, s):
 
 
 @njit(cache=True)
-def _advance(geo, s, mv):
+def advance_turn(geo, s, mv):
     t = mv[F_TYPE]
     if t == MT_FORCED_ELIM:
         _end_turn(geo, s)
@@ -919,10 +919,10 @@ def apply_move(geo, s0, mv):
     if p == 2 and t != MT_SWAP_SIDES:
         s[P2_MOVED] = 1
     if s[LAST_MOVER] != p:
-        s[RUN_CHANGED] = 1 if _changes_board(t) else 0
+        s[RUN_CHANGED] = 1 if changes_board(t) else 0
         s[RUN_RECOVERY] = 1 if t == MT_RECOVERY_SLIDE else 0
     else:
-        if _changes_board(t):
+        if changes_board(t):
             s[RUN_CHANGED] = 1
         if t == MT_RECOVERY_SLIDE:
             s[RUN_RECOVERY] = 1
@@ -938,14 +938,14 @@ def apply_move(geo, s0, mv):
         and mv[F_FROM] == s[MUSTMOVE]
     ):
         s[MUSTMOVE] = mv[F_TO]
-    _advance(geo, s, mv)
-    # No status guard, as in the reference (K13): the hand-over inside _advance
+    advance_turn(geo, s, mv)
+    # No status guard, as in the reference (K13): the hand-over inside advance_turn
     # may already have ended the game by turn-start LPS, and a post-move
     # condition that holds still decides (winner and reason); when none holds
     # the LPS result stands. A win found by _on_territory_done is found again.
     check_victory(geo, s)
     if s[TOTAL_ELIM] != s0[TOTAL_ELIM]:
-        _mark_permanent_eliminations(s)
+        mark_permanent_eliminations(s)
     return s
 
 

@@ -17,7 +17,7 @@ module applies the move anyway:
   the mover), the region and its border markers collapse to the mover, and the
   mover's territory grows by that many cells; no-op if the self-elimination
   prerequisite fails. The turn machine then advances exactly as
-  ``apply_move`` does after a region (same jitted ``_advance``, victory check
+  ``apply_move`` does after a region (same jitted ``advance_turn``, victory check
   and history bookkeeping).
 
 Nothing here is used by the engine or by self-play.
@@ -30,11 +30,11 @@ import numpy as np
 from ..engine import layout as L
 from ..engine.api import Rules
 from ..engine.rules import (
-    _advance,
-    _changes_board,
-    _mark_permanent_eliminations,
+    advance_turn,
     apply_move,
+    changes_board,
     check_victory,
+    mark_permanent_eliminations,
 )
 from ..engine.stacks import eliminate_top, set_collapsed
 from ..engine.territory import border_markers, can_process, find_regions
@@ -76,10 +76,10 @@ def _history_epilogue(rules: Rules, s: np.ndarray, mv: np.ndarray) -> None:
     if p == 2 and t != L.MT_SWAP_SIDES:
         s[L.P2_MOVED] = 1
     if s[L.LAST_MOVER] != p:
-        s[L.RUN_CHANGED] = 1 if _changes_board(t) else 0
+        s[L.RUN_CHANGED] = 1 if changes_board(t) else 0
         s[L.RUN_RECOVERY] = 1 if t == L.MT_RECOVERY_SLIDE else 0
     else:
-        if _changes_board(t):
+        if changes_board(t):
             s[L.RUN_CHANGED] = 1
         if t == L.MT_RECOVERY_SLIDE:
             s[L.RUN_RECOVERY] = 1
@@ -87,9 +87,9 @@ def _history_epilogue(rules: Rules, s: np.ndarray, mv: np.ndarray) -> None:
     s[L.LAST_TYPE] = t
     s[L.LAST_TO] = mv[L.F_TO]
     s[L.MOVE_COUNT] += 1
-    _advance(rules.geo, s, mv)
+    advance_turn(rules.geo, s, mv)
     check_victory(rules.geo, s)  # unguarded, like apply_move (K13)
-    _mark_permanent_eliminations(s)
+    mark_permanent_eliminations(s)
 
 
 def apply_explicit_region(rules: Rules, s: np.ndarray, player: int, cells: list[int]) -> np.ndarray:
