@@ -17,6 +17,7 @@ from .layout import (
     NCELL,
     NP,
     NTDIR,
+    PSLOTS,
     o_collapsed,
     o_height,
     o_marker,
@@ -24,6 +25,9 @@ from .layout import (
     o_start,
 )
 from .stacks import collapsed, height, marker, ring_base, rings_total, top
+
+# the marker passes' index for "every marker is a wall" (after players 1..MAX_PLAYERS)
+ALL_MARKERS = PSLOTS
 
 
 @njit(cache=True)
@@ -129,8 +133,9 @@ def surely_no_regions(s):
         while rad * rad < n:
             rad += 1
         nrows = rad
-    # rows[0]: open cells without a marker; rows[b]: markers of b; rows[5]: all markers
-    rows = np.zeros((6, nrows), dtype=np.uint64)
+    # rows[0]: open cells without a marker; rows[b]: markers of player b;
+    # rows[ALL_MARKERS]: every marker
+    rows = np.zeros((ALL_MARKERS + 1, nrows), dtype=np.uint64)
     oh = o_height(n)
     om = o_marker(n)
     oc = o_collapsed(n)
@@ -174,29 +179,32 @@ def surely_no_regions(s):
     rstart = np.empty(nrows + 1, dtype=np.int64)
     anym = False
     for r in range(nrows):
-        rows[5, r] = rows[1, r] | rows[2, r] | rows[3, r] | rows[4, r]
-        if rows[5, r] != 0:
+        m = uint64(0)
+        for b in range(1, PSLOTS):
+            m |= rows[b, r]
+        rows[ALL_MARKERS, r] = m
+        if m != 0:
             anym = True
     # one pass per marker colour present: that colour's markers are walls
-    for b in range(1, 5):
+    for b in range(1, PSLOTS):
         anyb = False
         for r in range(nrows):
-            a[r] = rows[0, r] | (rows[5, r] & ~rows[b, r])
+            a[r] = rows[0, r] | (rows[ALL_MARKERS, r] & ~rows[b, r])
             if rows[b, r] != 0:
                 anyb = True
         if anyb and not _runs_connected(a, t, nrows, ishex, rmask, rrow, parent, rstart, False):
             return False
     # every marker a wall: t = open cells next to a marker
     for r in range(nrows):
-        m = rows[5, r]
+        m = rows[ALL_MARKERS, r]
         d = m | (m << one) | (m >> one)
         if r > 0:
-            q = rows[5, r - 1]
+            q = rows[ALL_MARKERS, r - 1]
             d |= q
             if ishex:
                 d |= q >> one
         if r + 1 < nrows:
-            q = rows[5, r + 1]
+            q = rows[ALL_MARKERS, r + 1]
             d |= q
             if ishex:
                 d |= q << one
@@ -234,14 +242,15 @@ def fill_regions(geo, s):
     visited = np.zeros(n, dtype=np.bool_)
     queue = np.empty(n, dtype=np.int32)
     region = np.empty(n, dtype=np.int32)
-    # passes: border colour b = 1..4 (if present), then b = -1 (every marker a wall)
-    for b in range(1, 6):
-        if b <= 4:
+    # passes: border colour b = 1..MAX_PLAYERS (if present), then b =
+    # ALL_MARKERS (every marker a wall)
+    for b in range(1, ALL_MARKERS + 1):
+        if b < ALL_MARKERS:
             if not (mcols >> b) & 1:
                 continue
         for c in range(n):
             mc = marker(s, c)
-            visited[c] = collapsed(s, c) != 0 or (mc != 0 and (b == 5 or mc == b))
+            visited[c] = collapsed(s, c) != 0 or (mc != 0 and (b == ALL_MARKERS or mc == b))
         for start in range(n):
             if visited[start]:
                 continue
@@ -261,14 +270,14 @@ def fill_regions(geo, s):
                     y = geo[x, G_TER + j]
                     if y < 0:
                         continue
-                    if b == 5 and marker(s, y) != 0:
+                    if b == ALL_MARKERS and marker(s, y) != 0:
                         touches_marker = True
                     if visited[y]:
                         continue
                     visited[y] = True
                     queue[qt] = y
                     qt += 1
-            if b == 5 and touches_marker:
+            if b == ALL_MARKERS and touches_marker:
                 continue
             ctrl = 0
             for i in range(rn):
@@ -277,7 +286,7 @@ def fill_regions(geo, s):
             nctrl = _popcount(ctrl)
             if nctrl >= nact:
                 continue
-            if b == 5 and nctrl != 1:
+            if b == ALL_MARKERS and nctrl != 1:
                 continue
             reg = np.sort(region[:rn])  # only qualifying regions pay for the sort
             # deduplicate against regions already found

@@ -332,7 +332,7 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     rings = _listed(cols["rings"], np.int32)
     hist = _listed(cols["history"], np.int64)
     rmove = _fixed(cols["move"], L.MF, np.int32)
-    levels = _fixed(cols["seat_levels"], 4, np.int64)
+    levels = _fixed(cols["seat_levels"], L.MAX_PLAYERS, np.int64)
     if any(x is None for x in (height, marker, collapsed, stamp, rings, hist, rmove, levels)):
         return None
     rmove_ok = ~cols["move"].is_null().to_numpy(zero_copy_only=False)
