@@ -282,7 +282,7 @@ def _read_meta(uri: str) -> dict:
     """A move table's metadata (checked: a ringrift move table of this version)."""
     with open_parquet(uri, "move table") as pf:
         meta = json.loads((pf.schema_arrow.metadata or {}).get(TABLE_KEY, b"null"))
-        if not isinstance(meta, dict) or "steps" not in meta:
+        if not isinstance(meta, dict) or not {"version", "steps", "regions"} <= set(meta):
             raise DataError(f"{uri} is not a ringrift move table (`ringrift moves` writes them)")
         if meta.get("version") != TABLE_VERSION:
             raise DataError(
