@@ -14,6 +14,9 @@ include: "export_plan.smk"
 rule export_moves:
     input:
         part=export_moves_part,
+        # after the aggregate, as the export: the tables only serve it, and
+        # `--batch aggregate=i/n` must play no more than the batch's parts
+        combined=f"{PREFIX}/{{dataset}}/combined_training.parquet",
     output:
         table=temp(f"{PREFIX}/{{dataset}}/export/moves/part_{{part}}.parquet"),
     wildcard_constraints:

@@ -28,7 +28,13 @@ def export_move_tables(wildcards):
 
 
 def export_moves_part(wildcards):
-    """The part a move table is made from."""
+    """The part a move table is made from. With `--batch aggregate=i/n` before
+    the last batch, jobs after the aggregate (these, through their aggregate
+    input) are omitted, but their inputs would still be planned: every
+    batch's parts. So none then."""
+    batch = workflow.dag_settings.batch
+    if batch is not None and not batch.is_final:
+        return []
     k = int(wildcards.part)
     if k >= num_parts(wildcards.dataset):
         raise ValueError(f"dataset {wildcards.dataset} has no part {k:05d}")
