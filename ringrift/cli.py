@@ -1,7 +1,8 @@
 """`ringrift` command line.
 
 Datasets: selfplay (one part), aggregate, verify, summarize, inspect, plots,
-export (the seed's JSONL), tensors (the reference trainer's NPZ). Heuristic
+export (the seed's JSONL), moves (a part's move table, for export), concat
+(export pieces), tensors (the reference trainer's NPZ). Heuristic
 weights: tune (one step of a CMA-ES run). Engine: conformance (replay reference
 traces), play (random games), warmup (fill Numba's cache), cost (speed and
 price per game).
