@@ -108,7 +108,7 @@ def _rec_scan_fill(geo, s, w, sn):
 
 
 def _rec_scan_value(geo, s, sn, mv, w, me, sc, ply):
-    REC["scan_value (placement leaves)"].append((s.copy(), mv.copy(), w, me, ply))
+    REC["scan_value (leaves)"].append((s.copy(), mv.copy(), w, me, ply))
     return scan_value(geo, s, sn, mv, w, me, sc, ply)
 
 
@@ -266,10 +266,8 @@ def main(argv=None):
         return
     # minimax decisions again, as Python with the jitted calls recorded
     choose = instrumented(MM.minimax_choose)
-    t0 = time.process_time()
     for s, moves, ip, w in dec:
         vals = np.empty(moves.shape[0])
-        REC["scan_values (root and ordering)"]  # keep the key order stable
         choose(rules.geo, s, moves, moves.shape[0], ip, w, vals)
     res = time_recorded(rules.geo)
     tot = sum(v for _, v in res.values())
