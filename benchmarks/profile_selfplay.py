@@ -26,7 +26,7 @@ from ringrift.engine.layout import CUR, F_TYPE, MF, MOVE_COUNT, MT_PLACE_RING, S
 from ringrift.engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ringrift.players.evaluate import evaluate
 from ringrift.players.ladder import seat_levels
-from ringrift.players.params import K_MINIMAX
+from ringrift.players.params import K_MINIMAX, W_REGION
 from ringrift.players.scan import scan_alloc, scan_fill, scan_value, scan_values
 from ringrift.players.select import select_move
 from ringrift.selfplay.game import is_bookkeeping
@@ -208,7 +208,13 @@ def time_recorded(geo):
             st = np.stack([a for a, _, _ in lst])
             ws = np.stack([b for _, b, _ in lst])
             me = np.array([c for _, _, c in lst])
-            res[key] = (len(lst), _best(lambda: _t_eval(geo, st, ws, me)))
+            full = _best(lambda: _t_eval(geo, st, ws, me))
+            # the same leaves without the region terms (weight 0 skips them)
+            ws0 = ws.copy()
+            ws0[:, W_REGION] = 0.0
+            cells = min(_best(lambda: _t_eval(geo, st, ws0, me)), full)
+            res[key + ": cell pass and material"] = (len(lst), cells)
+            res[key + ": region terms"] = (len(lst), full - cells)
         elif key.startswith("scan_fill"):
             st = np.stack([a for a, _ in lst])
             ws = np.stack([b for _, b in lst])
