@@ -35,6 +35,7 @@ from numba import njit
 from ..engine.layout import (
     ELIM,
     F_A,
+    F_FROM,
     F_PLAYER,
     F_TO,
     F_TYPE,
@@ -43,6 +44,9 @@ from ..engine.layout import (
     HDR,
     LINELEN,
     MAXH,
+    MT_CONTINUE_CAPTURE,
+    MT_MOVE_STACK,
+    MT_OVERTAKING_CAPTURE,
     MT_PLACE_RING,
     NCELL,
     NDIR,
@@ -530,10 +534,72 @@ def _stack_counts(s, c, nstk, nrg, sign):
 
 
 @njit(cache=True)
-def state_value(geo, s, sn, c, w, me, sc):
+def _dirty_by_diff(s, c, dl):
+    """The cells whose height, marker, collapsed flag or rings differ between
+    s and c, ascending, into dl; their number, or -1 past MAX_DIRTY."""
+    n = s[NCELL]
+    om = HDR + n
+    oc = HDR + 2 * n
+    ndl = 0
+    for z in range(n):
+        h = s[HDR + z]
+        dz = h != c[HDR + z] or s[om + z] != c[om + z] or s[oc + z] != c[oc + z]
+        if not dz and h > 0:
+            b0 = ring_base(s, z)
+            b1 = ring_base(c, z)
+            for i in range(h):
+                if s[b0 + i] != c[b1 + i]:
+                    dz = True
+                    break
+        if dz:
+            if ndl == MAX_DIRTY:
+                return -1
+            dl[ndl] = z
+            ndl += 1
+    return ndl
+
+
+@njit(cache=True)
+def _dirty_of_move(geo, s, mv, dl):
+    """A stack move or capture changes only its origin, the cells after it
+    along its line up to and including its landing cell (markers flipped or
+    collapsed on the way, the captured stack), and no cell else (the steps
+    after it in apply_move change the phase, not the board): those cells,
+    ascending, into dl; their number. -1 for any other move (or no line)."""
+    t = mv[F_TYPE]
+    if not (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE):
+        return -1
+    frm = mv[F_FROM]
+    to = mv[F_TO]
+    for d in range(s[NDIR]):
+        ndl = 0
+        dl[0] = frm
+        cur = geo[frm, G_RAY + d]
+        while cur >= 0 and ndl < MAX_DIRTY - 1:
+            ndl += 1
+            dl[ndl] = cur
+            if cur == to:
+                break
+            cur = geo[cur, G_RAY + d]
+        if cur == to and cur >= 0:
+            ndl += 1
+            # ascending: a line's cells are in order one way or the other
+            if dl[ndl - 1] < dl[0]:
+                for i in range(ndl // 2):
+                    x = dl[i]
+                    dl[i] = dl[ndl - 1 - i]
+                    dl[ndl - 1 - i] = x
+            return ndl
+    return -1
+
+
+@njit(cache=True)
+def state_value(geo, s, sn, c, w, me, sc, ndl):
     """evaluate(geo, c, w, me, sc) bit for bit, for c any state of s's board
     and player count (in practice one move after s), s the state scan_fill
-    recorded into sn with the same weights w.
+    recorded into sn with the same weights w. ndl >= 0: sn.dirty[:ndl] holds
+    the cells the move may have changed (_dirty_of_move, ascending); -1:
+    find them by comparing s and c.
 
     The cells whose content (height, rings, marker, collapsed) differs
     between s and c are "dirty". A cell's addends read only itself and the
@@ -555,24 +621,11 @@ def state_value(geo, s, sn, c, w, me, sc):
     nd = s[NDIR]
     half = nd // 2
     om = HDR + n
-    oc = HDR + 2 * n
     dl = sn.dirty
-    ndl = 0
-    for z in range(n):
-        h = s[HDR + z]
-        dz = h != c[HDR + z] or s[om + z] != c[om + z] or s[oc + z] != c[oc + z]
-        if not dz and h > 0:
-            b0 = ring_base(s, z)
-            b1 = ring_base(c, z)
-            for i in range(h):
-                if s[b0 + i] != c[b1 + i]:
-                    dz = True
-                    break
-        if dz:
-            if ndl == MAX_DIRTY:
-                return evaluate(geo, c, w, me, sc)
-            dl[ndl] = z
-            ndl += 1
+    if ndl < 0:
+        ndl = _dirty_by_diff(s, c, dl)
+        if ndl < 0:
+            return evaluate(geo, c, w, me, sc)
     nstk = sn.nstk
     nrg = sn.nrg
     for q in range(PSLOTS):
@@ -653,7 +706,7 @@ def child_value(geo, s, sn, mv, w, me, sc, ply):
             if v < 0:
                 return v + ply
         return v
-    return state_value(geo, s, sn, c, w, me, sc)
+    return state_value(geo, s, sn, c, w, me, sc, _dirty_of_move(geo, s, mv, sn.dirty))
 
 
 @njit(cache=True)
