@@ -24,7 +24,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR, F_TYPE, MF, PSLOTS, ST_ACTIVE, STATUS
+from ..engine.layout import CUR, F_TYPE, MF, MT_PLACE_RING, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import move_type_priority
 from .evaluate import evaluate, terminal_value
@@ -68,7 +68,7 @@ Budget = namedtuple(
         "budget",  # int64: ... allowed
         "beam",  # int64: children searched deeper per interior node (0 = all)
         "sn",  # scan.Scan: the board pass of the node whose children are leaves ...
-        "sn_state",  # int64 (1,): ... 1 recorded, 2 not worth it
+        "sn_state",  # int64 (1,): ... 0 not recorded yet, 1 recorded, 2 not worth it
     ],
 )
 
@@ -161,22 +161,24 @@ def _search(geo, s, depth, alpha, beta, ply0, fr, bg):
             mv = fr.moves[ply, fr.order[ply, j]]
             q = ply + 1
             if dep[ply] <= 1:
-                # the children are leaves: they are scored from the node's
-                # recorded board pass (scan_value: the same float as _leaf
-                # after apply_move), made at the first child when enough
-                # children can be searched within the budget to pay for it
+                # the children are leaves: placements are scored from the
+                # node's recorded board pass (the same float as _leaf after
+                # apply_move), the board pass made at the first one
                 if j == 0:
-                    nleaf = min(fr.nsearch[ply], max(1, bg.budget - ctr[0]))
-                    if worth_scanning(nleaf):
-                        scan_fill(geo, fr.states[ply], bg.w, bg.sn)
-                        bg.sn_state[0] = 1
-                    else:
-                        bg.sn_state[0] = 2
-                if bg.sn_state[0] == 1:
-                    ctr[0] += 1
-                    r = scan_value(geo, fr.states[ply], bg.sn, mv, bg.w, bg.me, bg.sc, q)
-                    _report(ply, r, ismax, best, al, be)
-                    continue
+                    bg.sn_state[0] = 0
+                if mv[F_TYPE] == MT_PLACE_RING and bg.sn_state[0] != 2:
+                    if bg.sn_state[0] == 0:
+                        st = fr.states[ply]
+                        if worth_scanning(st, fr.moves[ply], fr.nsearch[ply]):
+                            scan_fill(geo, st, bg.w, bg.sn)
+                            bg.sn_state[0] = 1
+                        else:
+                            bg.sn_state[0] = 2
+                    if bg.sn_state[0] == 1:
+                        ctr[0] += 1
+                        r = scan_value(geo, fr.states[ply], bg.sn, mv, bg.w, bg.me, bg.sc, q)
+                        _report(ply, r, ismax, best, al, be)
+                        continue
             c = apply_move(geo, fr.states[ply], mv)
             ctr[0] += 1
             if _enter(geo, c, dep[ply] - 1, q, fr, bg, leafv):

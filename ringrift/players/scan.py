@@ -35,18 +35,13 @@ from numba import njit
 from ..engine.layout import (
     ELIM,
     F_A,
-    F_FROM,
     F_PLAYER,
     F_TO,
     F_TYPE,
     G_RAY,
     HAND,
-    HDR,
     LINELEN,
     MAXH,
-    MT_CONTINUE_CAPTURE,
-    MT_MOVE_STACK,
-    MT_OVERTAKING_CAPTURE,
     MT_PLACE_RING,
     NCELL,
     NDIR,
@@ -60,16 +55,7 @@ from ..engine.layout import (
 )
 from ..engine.rules import apply_move
 from ..engine.stacks import collapsed, height, marker, ring_base
-from .evaluate import (
-    DEAD,
-    _cap,
-    _material_terms,
-    _region_terms,
-    _regions_count,
-    evaluate,
-    relative_value,
-    terminal_value,
-)
+from .evaluate import DEAD, _cap, evaluate, relative_value, terminal_value
 from .params import (
     W_ATTACK,
     W_BOARD,
@@ -345,8 +331,6 @@ Scan = namedtuple(
         "touched",  # int64: the changed cells
         "nstk",  # int64 (PSLOTS,): stacks and board rings after the move
         "nrg",
-        "dirty",  # int64 (n,): cells whose content the move changed, ascending
-        "safe",  # int64 (1,): 1 when _safe(s) (the placement shortcut applies)
     ],
 )
 
@@ -393,8 +377,6 @@ def scan_alloc(s):
         np.empty(3 * nd + 1, dtype=np.int64),
         np.empty(PSLOTS, dtype=np.int64),
         np.empty(PSLOTS, dtype=np.int64),
-        np.empty(n, dtype=np.int64),
-        np.zeros(1, dtype=np.int64),
     )
 
 
@@ -427,297 +409,17 @@ def scan_fill(geo, s, w, sn):
     )
     sn.natt[:, :] = sn.catt
     sn.nmob[:] = sn.cmob
-    sn.safe[0] = 1 if _safe(s) else 0
-
-
-@njit(cache=True)
-def _cell_addends(geo, s, w, sc, c):
-    """The additions _cell_terms makes into sc for the one cell c of s, in its
-    order: _cell_terms' loop body without the counts (kept a copy: a per-cell
-    call inside _cell_terms measured slower there; tests compare the two
-    bit for bit through state_value)."""
-    n = s[NCELL]
-    nd = s[NDIR]
-    half = nd // 2
-    ll = s[LINELEN]
-    op = HDR + 5 * n
-    ost = HDR + 4 * n
-    om = HDR + n
-    oc = HDR + 2 * n
-    h = s[HDR + c]
-    if h == 0:
-        mk = s[om + c]
-        if mk == 0:
-            return
-        sc[mk] += w[W_MARKERS]
-        w_near = w[W_LINE_NEAR]
-        w_lines = w[W_LINES]
-        if w_near == 0.0 and w_lines == 0.0:
-            return
-        for a in range(half):
-            prev = geo[c, G_RAY + a + half]
-            if prev >= 0 and s[HDR + prev] == 0 and s[om + prev] == mk:
-                continue
-            ln = 1
-            cur = geo[c, G_RAY + a]
-            while cur >= 0 and s[HDR + cur] == 0 and s[om + cur] == mk:
-                ln += 1
-                cur = geo[cur, G_RAY + a]
-            if ln >= ll:
-                sc[mk] += w_lines
-            elif ln == ll - 1:
-                sc[mk] += w_near
-        return
-    base = op + s[ost + c]
-    t = s[base + h - 1]
-    ch = _cap(s, base, h)
-    sc[t] += w[W_STACKS] + w[W_CAP] * ch + w[W_CTRL] * h
-    for i in range(h):
-        col = s[base + i]
-        if col != t:
-            sc[col] += w[W_BURIED]
-    mob = 0
-    for d in range(nd):
-        cur = geo[c, G_RAY + d]
-        if cur < 0 or s[oc + cur] != 0:
-            continue
-        step = 1
-        if s[HDR + cur] == 0:
-            mob += 1
-            while True:
-                nxt = geo[cur, G_RAY + d]
-                if nxt < 0 or s[oc + nxt] != 0:
-                    cur = -1
-                    break
-                cur = nxt
-                step += 1
-                if s[HDR + cur] > 0:
-                    break
-            if cur < 0:
-                continue
-        h2 = s[HDR + cur]
-        b2 = op + s[ost + cur]
-        t2 = s[b2 + h2 - 1]
-        if t2 == t or ch < _cap(s, b2, h2):
-            continue
-        land = cur
-        ok = False
-        while True:
-            land = geo[land, G_RAY + d]
-            step += 1
-            if land < 0 or s[oc + land] != 0 or s[HDR + land] > 0:
-                break
-            if step >= h:
-                ok = True
-                break
-        if ok:
-            sc[t] += w[W_ATTACK]
-            sc[t2] += w[W_VULN]
-    sc[t] += w[W_MOBILITY] * mob
-    if mob == 0:
-        sc[t] += w[W_STUCK]
-
-
-# more changed cells than this: evaluate in full (territory and line steps)
-MAX_DIRTY = 32
-
-
-@njit(cache=True)
-def _stack_counts(s, c, nstk, nrg, sign):
-    h = s[HDR + c]
-    if h == 0:
-        return
-    base = ring_base(s, c)
-    nstk[s[base + h - 1]] += sign
-    for i in range(h):
-        nrg[s[base + i]] += sign
-
-
-@njit(cache=True)
-def _dirty_by_diff(s, c, dl):
-    """The cells whose height, marker, collapsed flag or rings differ between
-    s and c, ascending, into dl; their number, or -1 past MAX_DIRTY."""
-    n = s[NCELL]
-    om = HDR + n
-    oc = HDR + 2 * n
-    ndl = 0
-    for z in range(n):
-        h = s[HDR + z]
-        dz = h != c[HDR + z] or s[om + z] != c[om + z] or s[oc + z] != c[oc + z]
-        if not dz and h > 0:
-            b0 = ring_base(s, z)
-            b1 = ring_base(c, z)
-            for i in range(h):
-                if s[b0 + i] != c[b1 + i]:
-                    dz = True
-                    break
-        if dz:
-            if ndl == MAX_DIRTY:
-                return -1
-            dl[ndl] = z
-            ndl += 1
-    return ndl
-
-
-@njit(cache=True)
-def _dirty_of_move(geo, s, mv, dl):
-    """A stack move or capture changes only its origin, the cells after it
-    along its line up to and including its landing cell (markers flipped or
-    collapsed on the way, the captured stack), and no cell else (the steps
-    after it in apply_move change the phase, not the board): those cells,
-    ascending, into dl; their number. -1 for any other move (or no line)."""
-    t = mv[F_TYPE]
-    if not (t == MT_MOVE_STACK or t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE):
-        return -1
-    frm = mv[F_FROM]
-    to = mv[F_TO]
-    for d in range(s[NDIR]):
-        ndl = 0
-        dl[0] = frm
-        cur = geo[frm, G_RAY + d]
-        while cur >= 0 and ndl < MAX_DIRTY - 1:
-            ndl += 1
-            dl[ndl] = cur
-            if cur == to:
-                break
-            cur = geo[cur, G_RAY + d]
-        if cur == to and cur >= 0:
-            ndl += 1
-            # ascending: a line's cells are in order one way or the other
-            if dl[ndl - 1] < dl[0]:
-                for i in range(ndl // 2):
-                    x = dl[i]
-                    dl[i] = dl[ndl - 1 - i]
-                    dl[ndl - 1 - i] = x
-            return ndl
-    return -1
-
-
-@njit(cache=True)
-def state_value(geo, s, sn, c, w, me, sc, ndl):
-    """evaluate(geo, c, w, me, sc) bit for bit, for c any state of s's board
-    and player count (in practice one move after s), s the state scan_fill
-    recorded into sn with the same weights w. ndl >= 0: sn.dirty[:ndl] holds
-    the cells the move may have changed (_dirty_of_move, ascending); -1:
-    find them by comparing s and c.
-
-    The cells whose content (height, rings, marker, collapsed) differs
-    between s and c are "dirty". A cell's addends read only itself and the
-    cells along its rays up to a window's end: for a marker, its neighbours
-    and its runs of markers (with the cell ending them); for a stack, the
-    open cells up to the first stack or collapsed cell, and past that stack
-    its open landing run with the cell ending it. So an unchanged cell whose
-    window in s holds no dirty cell has the same addends in c, and one whose
-    window does is found from the first dirty cell y in it, walking back from
-    y in s: a marker over markers, a stack as the first or second stack back
-    along the ray (blk). Those and the dirty cells are recomputed on c
-    (_cell_addends), the others re-added from the record, all in cell order
-    from the prefix before the first of them: the same float additions in
-    the same order as evaluate's pass. Material, regions and dead players
-    then follow evaluate's code on c with counts adjusted by the dirty cells."""
-    if c[STATUS] != ST_ACTIVE:
-        return terminal_value(c, me)
-    n = s[NCELL]
-    nd = s[NDIR]
-    half = nd // 2
-    om = HDR + n
-    dl = sn.dirty
-    if ndl < 0:
-        ndl = _dirty_by_diff(s, c, dl)
-        if ndl < 0:
-            return evaluate(geo, c, w, me, sc)
-    nstk = sn.nstk
-    nrg = sn.nrg
-    for q in range(PSLOTS):
-        nstk[q] = sn.counts[0, q]
-        nrg[q] = sn.counts[1, q]
-    sn.mark[0] += 1
-    mark = sn.mark[0]
-    stamp = sn.stamp
-    blk = sn.blk
-    xmin = n
-    for i in range(ndl):
-        z = dl[i]
-        _stack_counts(s, z, nstk, nrg, -1)
-        _stack_counts(c, z, nstk, nrg, 1)
-        stamp[z] = mark
-        if z < xmin:
-            xmin = z
-    for i in range(ndl):
-        z = dl[i]
-        for d in range(nd):
-            od = d + half if d < half else d - half
-            x1 = blk[z, od]
-            if x1 >= 0:
-                stamp[x1] = mark
-                if x1 < xmin:
-                    xmin = x1
-                x2 = blk[x1, od]
-                if x2 >= 0:
-                    stamp[x2] = mark
-                    if x2 < xmin:
-                        xmin = x2
-            y = geo[z, G_RAY + d]
-            while y >= 0 and s[HDR + y] == 0 and s[om + y] != 0:
-                stamp[y] = mark
-                if y < xmin:
-                    xmin = y
-                y = geo[y, G_RAY + d]
-    no = sn.no[0]
-    j = no if xmin == n else sn.before[xmin]
-    for q in range(PSLOTS):
-        sc[q] = sn.prefix[j, q]
-    occ = sn.occ
-    i = 0
-    while j < no or i < ndl:
-        if i < ndl and (j >= no or dl[i] <= occ[j]):
-            z = dl[i]
-            i += 1
-            if j < no and occ[j] == z:
-                j += 1
-            _cell_addends(geo, c, w, sc, z)
-        else:
-            z = occ[j]
-            if stamp[z] == mark:
-                _cell_addends(geo, c, w, sc, z)
-            else:
-                for a in range(sn.aoff[j], sn.aoff[j + 1]):
-                    sc[sn.rec_p[a]] += sn.rec_v[a]
-            j += 1
-    _material_terms(c, w, nstk, nrg, sc)
-    if _regions_count(c, w, nstk):
-        _region_terms(geo, c, w, sc)
-    for p in range(1, c[NP] + 1):
-        if nrg[p] == 0 and c[HAND + p] == 0:
-            sc[p] = DEAD
-    return relative_value(sc, c[NP], me)
-
-
-@njit(cache=True)
-def child_value(geo, s, sn, mv, w, me, sc, ply):
-    """exact_value(geo, s, mv, w, me, sc, ply) bit for bit through state_value
-    (s recorded in sn): any move, one apply_move, no full evaluation."""
-    c = apply_move(geo, s, mv)
-    if c[STATUS] != ST_ACTIVE:
-        v = terminal_value(c, me)
-        if ply > 0:
-            if v > 0:
-                return v - ply
-            if v < 0:
-                return v + ply
-        return v
-    return state_value(geo, s, sn, c, w, me, sc, _dirty_of_move(geo, s, mv, sn.dirty))
 
 
 @njit(cache=True)
 def scan_value(geo, s, sn, mv, w, me, sc, ply):
     """exact_value(geo, s, mv, w, me, sc, ply) bit for bit, for s the state
-    scan_fill recorded into sn (with the same weights w) and mv one of its
-    legal moves. Placements on empty cells or stacks, when no winner could
-    appear (sn.safe), take the shortcut below; every other move child_value."""
+    scan_fill recorded into sn (with the same weights w), mv one of its legal
+    moves, and worth_scanning(s, ...) true (no winner a placement could
+    reveal)."""
     c = mv[F_TO]
-    if mv[F_TYPE] != MT_PLACE_RING or sn.safe[0] == 0 or marker(s, c) != 0 or collapsed(s, c) != 0:
-        return child_value(geo, s, sn, mv, w, me, sc, ply)
+    if mv[F_TYPE] != MT_PLACE_RING or marker(s, c) != 0 or collapsed(s, c) != 0:
+        return exact_value(geo, s, mv, w, me, sc, ply)
     np_ = s[NP]
     nd = s[NDIR]
     half = nd // 2
@@ -750,7 +452,7 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
         if nstk[q] > 0:
             ctrl += 1
     if ctrl < 2:
-        return child_value(geo, s, sn, mv, w, me, sc, ply)
+        return exact_value(geo, s, mv, w, me, sc, ply)
     h1 = h0 + r
     ch1 = r
     if h0 > 0 and t0 == p:
@@ -860,22 +562,21 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
     return v
 
 
-# children scored from one recorded pass for scan_fill (about three full
-# evaluations) to pay off
-MIN_SCAN = 8
-
-
 @njit(cache=True)
-def worth_scanning(k):
-    """Enough children (k of them) to pay for scan_fill."""
-    return k >= MIN_SCAN
+def worth_scanning(s, moves, k):
+    """Enough placements to pay for scan_setup (about one full evaluation)."""
+    nplace = 0
+    for i in range(k):
+        if moves[i, F_TYPE] == MT_PLACE_RING:
+            nplace += 1
+    return nplace >= 8 and _safe(s)
 
 
 @njit(cache=True)
 def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
     """vals[i] = the value for me of the state after moves[i], for i < k:
     exact_value(geo, s, moves[i], w, me, sc, ply) bit for bit."""
-    if not worth_scanning(k):
+    if not worth_scanning(s, moves, k):
         for i in range(k):
             vals[i] = exact_value(geo, s, moves[i], w, me, sc, ply)
         return
@@ -885,13 +586,4 @@ def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
         vals[i] = scan_value(geo, s, sn, moves[i], w, me, sc, ply)
 
 
-__all__ = [
-    "child_value",
-    "exact_value",
-    "scan_alloc",
-    "scan_fill",
-    "scan_value",
-    "scan_values",
-    "state_value",
-    "worth_scanning",
-]
+__all__ = ["exact_value", "scan_alloc", "scan_fill", "scan_value", "scan_values", "worth_scanning"]
