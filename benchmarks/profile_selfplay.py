@@ -22,9 +22,20 @@ from numba import njit
 
 import ringrift.players.minimax as MM
 from ringrift.engine.api import Rules
-from ringrift.engine.layout import CUR, F_TYPE, MF, MOVE_COUNT, MT_PLACE_RING, ST_ACTIVE, STATUS
+from ringrift.engine.layout import (
+    CUR,
+    F_TYPE,
+    MF,
+    MOVE_COUNT,
+    MT_PLACE_RING,
+    NCELL,
+    ST_ACTIVE,
+    STATUS,
+)
 from ringrift.engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
-from ringrift.players.evaluate import evaluate
+from ringrift.engine.stacks import height, top
+from ringrift.engine.territory import surely_no_regions
+from ringrift.players.evaluate import _regions_count, evaluate
 from ringrift.players.ladder import seat_levels
 from ringrift.players.params import K_MINIMAX, W_REGION
 from ringrift.players.scan import scan_alloc, scan_fill, scan_value, scan_values
@@ -153,6 +164,24 @@ def _t_eval(geo, states, ws, mes):
 
 
 @njit(cache=True)
+def _t_surely(states):
+    x = 0
+    for i in range(states.shape[0]):
+        x += surely_no_regions(states[i])
+    return x
+
+
+def _stacks(s):
+    """Stacks controlled per player (evaluate's count, for _regions_count)."""
+    n = s[NCELL]
+    out = np.zeros(8, dtype=np.int64)
+    for c in range(n):
+        if height(s, c) > 0:
+            out[top(s, c)] += 1
+    return out
+
+
+@njit(cache=True)
 def _t_scan_fill(geo, states, ws):
     sn = scan_alloc(states[0])
     for i in range(states.shape[0]):
@@ -215,6 +244,14 @@ def time_recorded(geo):
             cells = min(_best(lambda: _t_eval(geo, st, ws0, me)), full)
             res[key + ": cell pass and material"] = (len(lst), cells)
             res[key + ": region terms"] = (len(lst), full - cells)
+            # ... of which the "no region" proof (find_regions' first step)
+            reg = np.array([_regions_count(a, b, _stacks(a)) for a, b, _ in lst], dtype=np.bool_)
+            if reg.any():
+                sr = st[reg]
+                res[key + ": region terms: surely_no_regions"] = (
+                    int(reg.sum()),
+                    _best(lambda: _t_surely(sr)),
+                )
         elif key.startswith("scan_fill"):
             st = np.stack([a for a, _ in lst])
             ws = np.stack([b for _, b in lst])
