@@ -38,7 +38,13 @@ from ringrift.engine.territory import surely_no_regions
 from ringrift.players.evaluate import _regions_count, evaluate
 from ringrift.players.ladder import seat_levels
 from ringrift.players.params import K_MINIMAX, W_REGION
-from ringrift.players.scan import scan_alloc, scan_fill, scan_value, scan_values
+from ringrift.players.scan import (
+    scan_alloc,
+    scan_fill,
+    scan_value,
+    scan_values,
+    worth_scanning,
+)
 from ringrift.players.select import select_move
 from ringrift.selfplay.game import is_bookkeeping
 from ringrift.selfplay.worker import game_seed, params_for
@@ -109,7 +115,8 @@ def _rec_eval(geo, s, w, me, sc):
 
 
 def _rec_scan_values(geo, s, moves, k, w, me, sc, vals, ply):
-    REC["scan_values (root and ordering)"].append((s.copy(), moves[:k].copy(), w, me, ply))
+    kind = "placements" if worth_scanning(s, moves, k) else "other moves"
+    REC[f"scan_values (root and ordering), {kind}"].append((s.copy(), moves[:k].copy(), w, me, ply))
     return scan_values(geo, s, moves, k, w, me, sc, vals, ply)
 
 
