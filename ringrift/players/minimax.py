@@ -27,23 +27,15 @@ from numba import njit
 from ..engine.layout import CUR, F_TYPE, MF, MT_PLACE_RING, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import move_type_priority
-from .evaluate import evaluate, terminal_value
 from .params import I_BEAM, I_DEPTH, I_NODES, WIN_SCORE
-from .scan import scan_alloc, scan_fill, scan_value, scan_values, worth_scanning
-
-
-@njit(cache=True)
-def _leaf(geo, s, w, me, sc, ply):
-    if s[STATUS] != ST_ACTIVE:
-        v = terminal_value(s, me)
-        # prefer quicker wins and later losses
-        if v > 0:
-            return v - ply
-        if v < 0:
-            return v + ply
-        return v
-    return evaluate(geo, s, w, me, sc)
-
+from .scan import (
+    position_value,
+    scan_alloc,
+    scan_fill,
+    scan_value,
+    scan_values,
+    worth_scanning,
+)
 
 # A search's per-ply frames (row `ply` belongs to the node open at that ply)
 # and what every node reads: the searching player, the weights, a scratch for
@@ -80,7 +72,7 @@ def _enter(geo, s, depth, ply, fr, bg, leafv):
     fr.nsearch[ply], state in fr.states[ply]), or False with its value in
     leafv[0]."""
     if s[STATUS] != ST_ACTIVE or depth <= 0 or bg.ctr[0] >= bg.budget:
-        leafv[0] = _leaf(geo, s, bg.w, bg.me, bg.sc, ply)
+        leafv[0] = position_value(geo, s, bg.w, bg.me, bg.sc, ply)
         return False
     out = fr.moves[ply]
     k = legal_moves_into(geo, s, out)
@@ -88,7 +80,7 @@ def _enter(geo, s, depth, ply, fr, bg, leafv):
         s = apply_move(geo, s, out[0])
         bg.ctr[0] += 1
         if s[STATUS] != ST_ACTIVE or bg.ctr[0] >= bg.budget:
-            leafv[0] = _leaf(geo, s, bg.w, bg.me, bg.sc, ply)
+            leafv[0] = position_value(geo, s, bg.w, bg.me, bg.sc, ply)
             return False
         k = legal_moves_into(geo, s, out)
     fr.states[ply, :] = s
@@ -162,7 +154,7 @@ def _search(geo, s, depth, alpha, beta, ply0, fr, bg):
             q = ply + 1
             if dep[ply] <= 1:
                 # the children are leaves: placements are scored from the
-                # node's recorded board pass (the same float as _leaf after
+                # node's recorded board pass (the same float as position_value after
                 # apply_move), the board pass made at the first one
                 if j == 0:
                     bg.sn_state[0] = 0
@@ -223,7 +215,7 @@ def minimax_choose(geo, s, moves, k, iparams, w, vals_out):
     )
     # root: static value of every move (the one-ply answer and the ordering)
     stat = np.empty(k, dtype=np.float64)
-    scan_values(geo, s, moves, k, w, me, sc, stat, 1)  # = _leaf after each move
+    scan_values(geo, s, moves, k, w, me, sc, stat, 1)  # = position_value after each move
     for i in range(k):
         vals_out[i] = stat[i]
     # the budget covers the search below the root's one-ply scan

@@ -79,19 +79,24 @@ from .params import (
 
 
 @njit(cache=True)
-def exact_value(geo, s, mv, w, me, sc, ply):
-    """The plain path: evaluate the state after mv (ply > 0: minimax's leaf,
-    which prefers quicker wins and later losses)."""
-    c = apply_move(geo, s, mv)
-    if c[STATUS] != ST_ACTIVE:
-        v = terminal_value(c, me)
-        if ply > 0:
-            if v > 0:
-                return v - ply
-            if v < 0:
-                return v + ply
+def position_value(geo, s, w, me, sc, ply):
+    """The static value of position s for player me: evaluate, or the
+    terminal value; ply > 0 (minimax's leaves) prefers quicker wins and later
+    losses."""
+    if s[STATUS] != ST_ACTIVE:
+        v = terminal_value(s, me)
+        if v > 0:
+            return v - ply
+        if v < 0:
+            return v + ply
         return v
-    return evaluate(geo, c, w, me, sc)
+    return evaluate(geo, s, w, me, sc)
+
+
+@njit(cache=True)
+def exact_value(geo, s, mv, w, me, sc, ply):
+    """The plain path: the value of the position after mv."""
+    return position_value(geo, apply_move(geo, s, mv), w, me, sc, ply)
 
 
 @njit(cache=True)
@@ -411,6 +416,18 @@ def scan_fill(geo, s, w, sn):
     sn.nmob[:] = sn.cmob
 
 
+@njit(cache=True, inline="always")
+def _touch(stamp, mark, touched, nt, before, j0, y):
+    """Mark stack y as changed (once) and keep the first changed position."""
+    if stamp[y] != mark:
+        stamp[y] = mark
+        touched[nt] = y
+        nt += 1
+        if before[y] < j0:
+            j0 = before[y]
+    return nt, j0
+
+
 @njit(cache=True)
 def scan_value(geo, s, sn, mv, w, me, sc, ply):
     """exact_value(geo, s, mv, w, me, sc, ply) bit for bit, for s the state
@@ -479,12 +496,7 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
             y = geo[c, G_RAY + d]
             if y >= 0 and height(s, y) > 0:
                 nmob[y] -= 1
-                if stamp[y] != mark:
-                    stamp[y] = mark
-                    touched[nt] = y
-                    nt += 1
-                    if before[y] < j0:
-                        j0 = before[y]
+                nt, j0 = _touch(stamp, mark, touched, nt, before, j0, y)
     # per direction d: the first stack y1 before c (its ray along d now
     # ends on c), and when c was empty the stack y2 before y1 (its
     # landing run beyond y1 now ends at c)
@@ -497,12 +509,7 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
         t2 = _target(ctop[y], ccap[y], height(s, y), gap + 1, p, ch1, run[c, d])
         if t2 != catt[y, d]:
             natt[y, d] = t2
-            if stamp[y] != mark:
-                stamp[y] = mark
-                touched[nt] = y
-                nt += 1
-                if before[y] < j0:
-                    j0 = before[y]
+            nt, j0 = _touch(stamp, mark, touched, nt, before, j0, y)
         if h0 > 0:
             continue
         z = blk[y, od]
@@ -511,12 +518,7 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
         t2 = _target(ctop[z], ccap[z], height(s, z), run[y, od] + 1, ctop[y], ccap[y], gap)
         if t2 != catt[z, d]:
             natt[z, d] = t2
-            if stamp[z] != mark:
-                stamp[z] = mark
-                touched[nt] = z
-                nt += 1
-                if before[z] < j0:
-                    j0 = before[z]
+            nt, j0 = _touch(stamp, mark, touched, nt, before, j0, z)
     # sum from the prefix before the first changed cell, in cell order
     for q in range(PSLOTS):
         sc[q] = sn.prefix[j0, q]
@@ -586,4 +588,12 @@ def scan_values(geo, s, moves, k, w, me, sc, vals, ply):
         vals[i] = scan_value(geo, s, sn, moves[i], w, me, sc, ply)
 
 
-__all__ = ["exact_value", "scan_alloc", "scan_fill", "scan_value", "scan_values", "worth_scanning"]
+__all__ = [
+    "exact_value",
+    "position_value",
+    "scan_alloc",
+    "scan_fill",
+    "scan_value",
+    "scan_values",
+    "worth_scanning",
+]
