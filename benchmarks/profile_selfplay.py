@@ -39,6 +39,7 @@ from ringrift.players.evaluate import _regions_count, evaluate
 from ringrift.players.ladder import seat_levels
 from ringrift.players.params import K_MINIMAX, W_REGION
 from ringrift.players.scan import (
+    position_value,
     scan_alloc,
     scan_fill,
     scan_value,
@@ -114,6 +115,12 @@ def _rec_eval(geo, s, w, me, sc):
     return evaluate(geo, s, w, me, sc)
 
 
+def _rec_position_value(geo, s, w, me, sc, ply):
+    if s[STATUS] == ST_ACTIVE:  # a leaf evaluated: recorded
+        return _rec_eval(geo, s, w, me, sc)
+    return position_value(geo, s, w, me, sc, ply)
+
+
 def _rec_scan_values(geo, s, moves, k, w, me, sc, vals, ply):
     kind = "placements" if worth_scanning(s, moves, k) else "other moves"
     REC[f"scan_values (root and ordering), {kind}"].append((s.copy(), moves[:k].copy(), w, me, ply))
@@ -133,12 +140,11 @@ def _rec_scan_value(geo, s, sn, mv, w, me, sc, ply):
 def instrumented(fn):
     MM.apply_move = _rec_apply
     MM.legal_moves_into = _rec_legal
-    MM.evaluate = _rec_eval
+    MM.position_value = _rec_position_value
     MM.scan_values = _rec_scan_values
     MM.scan_fill = _rec_scan_fill
     MM.scan_value = _rec_scan_value
     MM._enter = MM._enter.py_func
-    MM._leaf = MM._leaf.py_func
     MM._search = MM._search.py_func
     MM._report = MM._report.py_func
     return fn.py_func
