@@ -54,7 +54,7 @@ def _popcount(x):
 # below. Cells are taken as bit rows: square, row x holds bit y; hex, row x
 # (cube x + radius) holds bit y + radius, and the territory neighbours of (x, y)
 # are (x, y +- 1), (x + 1, y), (x + 1, y - 1), (x - 1, y), (x - 1, y + 1).
-# Components are unions of row runs (union-find over the runs).
+# Components are flood-filled a whole row at a time.
 #
 # Why "no region" follows: a region of a pass qualifies only if the players
 # controlling stacks inside it are fewer than the ring colours on the board.
@@ -64,58 +64,89 @@ def _popcount(x):
 # marker, so there it is enough that each component touches one.
 
 
-@njit(cache=True)
-def _find(parent, i):
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
+@njit(cache=True, inline="always")
+def _row_runs(g, m):
+    """The runs of the bit row m that hold a bit of g (g within m): g spread
+    both ways through m, 1 + 2 + 4 + 8 + 16 places (rows are < 32 bits)."""
+    up = g
+    p = m
+    for k in range(5):
+        sh = uint64(1 << k)
+        up |= p & (up << sh)
+        p &= p << sh
+    down = g
+    p = m
+    for k in range(5):
+        sh = uint64(1 << k)
+        down |= p & (down >> sh)
+        p &= p >> sh
+    return up | down
 
 
 @njit(cache=True)
-def _runs_connected(a, t, nrows, ishex, rmask, rrow, parent, rstart, use_t):
-    """Is the cell set a (bit rows) empty or connected, or, with use_t, does
-    each of its components meet the set t?"""
+def _flood(a, f, nrows, ishex, r0, seed):
+    """f := the component of the cell set a (bit rows) that holds the bits
+    seed of row r0: sweeps down and up until a sweep adds nothing (each
+    sweep leaves f closed in its own direction)."""
     one = uint64(1)
-    nr = 0
     for r in range(nrows):
-        rstart[r] = nr
-        x = a[r]
-        while x != 0:
-            low = x & (~x + one)
-            run = ((x + low) ^ x) & x  # the lowest run of x
-            x &= ~run
-            rmask[nr] = run
-            rrow[nr] = r
-            parent[nr] = nr
-            nr += 1
-    rstart[nrows] = nr
-    if nr <= 1:
-        return True
-    ncomp = nr
-    for r in range(1, nrows):
-        for j in range(rstart[r], rstart[r + 1]):
-            mj = rmask[j]
+        f[r] = uint64(0)
+    f[r0] = _row_runs(seed, a[r0])
+    lo = r0
+    hi = r0
+    while True:
+        for r in range(max(lo, 1), nrows):
+            q = f[r - 1]
+            if q == 0 and r > hi:
+                break
             if ishex:
-                mj = mj | (mj << one)  # (x, y) touches (x - 1, y) and (x - 1, y + 1)
-            for i in range(rstart[r - 1], rstart[r]):
-                if rmask[i] & mj:
-                    ri = _find(parent, i)
-                    rj = _find(parent, j)
-                    if ri != rj:
-                        parent[ri] = rj
-                        ncomp -= 1
-    if ncomp == 1:
-        return True
-    if not use_t:
-        return False
-    hit = np.zeros(nr, dtype=np.bool_)
-    for i in range(nr):
-        if rmask[i] & t[rrow[i]]:
-            hit[_find(parent, i)] = True
-    for i in range(nr):
-        if parent[i] == i and not hit[i]:
+                q |= q >> one  # row r - 1's bit y touches row r's y and y - 1
+            g = q & a[r] & ~f[r]
+            if g != 0:
+                f[r] = _row_runs(f[r] | g, a[r])
+                hi = max(hi, r)
+        grew = False
+        for r in range(min(hi, nrows - 2), -1, -1):
+            q = f[r + 1]
+            if q == 0 and r < lo:
+                break
+            if ishex:
+                q |= q << one  # row r + 1's bit y touches row r's y and y + 1
+            g = q & a[r] & ~f[r]
+            if g != 0:
+                f[r] = _row_runs(f[r] | g, a[r])
+                lo = min(lo, r)
+                grew = True
+        if not grew:
+            return
+
+
+@njit(cache=True)
+def _connected(a, t, f, nrows, ishex, use_t):
+    """Is the cell set a (bit rows) empty or connected, or, with use_t, does
+    each of its components meet the set t? a is consumed; f is scratch."""
+    one = uint64(1)
+    r0 = 0
+    while r0 < nrows and a[r0] == 0:
+        r0 += 1
+    while r0 < nrows:
+        x = a[r0]
+        _flood(a, f, nrows, ishex, r0, x & (~x + one))
+        rest = False
+        meets = False
+        for r in range(nrows):
+            if f[r] != a[r]:
+                rest = True
+            if f[r] & t[r]:
+                meets = True
+        if not rest:
+            return True
+        if not use_t or not meets:
             return False
+        for r in range(nrows):  # on with the next component
+            a[r] &= ~f[r]
+        while r0 < nrows and a[r0] == 0:
+            r0 += 1
     return True
 
 
@@ -134,8 +165,9 @@ def surely_no_regions(s):
             rad += 1
         nrows = rad
     # rows[0]: open cells without a marker; rows[b]: markers of player b;
-    # rows[ALL_MARKERS]: every marker
-    rows = np.zeros((ALL_MARKERS + 1, nrows), dtype=np.uint64)
+    # rows[ALL_MARKERS]: every marker; then a pass's cells, its targets and
+    # the flood (one allocation: they are a good part of a call)
+    rows = np.zeros((ALL_MARKERS + 4, nrows), dtype=np.uint64)
     oh = o_height(n)
     om = o_marker(n)
     oc = o_collapsed(n)
@@ -171,12 +203,9 @@ def surely_no_regions(s):
         active |= 1 << s[j]
     if ctrl != active:
         return False
-    a = np.empty(nrows, dtype=np.uint64)
-    t = np.empty(nrows, dtype=np.uint64)
-    rmask = np.empty(n, dtype=np.uint64)
-    rrow = np.empty(n, dtype=np.int64)
-    parent = np.empty(n, dtype=np.int64)
-    rstart = np.empty(nrows + 1, dtype=np.int64)
+    a = rows[ALL_MARKERS + 1]
+    t = rows[ALL_MARKERS + 2]
+    f = rows[ALL_MARKERS + 3]
     anym = False
     for r in range(nrows):
         m = uint64(0)
@@ -192,7 +221,7 @@ def surely_no_regions(s):
             a[r] = rows[0, r] | (rows[ALL_MARKERS, r] & ~rows[b, r])
             if rows[b, r] != 0:
                 anyb = True
-        if anyb and not _runs_connected(a, t, nrows, ishex, rmask, rrow, parent, rstart, False):
+        if anyb and not _connected(a, t, f, nrows, ishex, False):
             return False
     # every marker a wall: t = open cells next to a marker
     for r in range(nrows):
@@ -209,7 +238,8 @@ def surely_no_regions(s):
             if ishex:
                 d |= q << one
         t[r] = d & rows[0, r]
-    return _runs_connected(rows[0], t, nrows, ishex, rmask, rrow, parent, rstart, anym)
+        a[r] = rows[0, r]
+    return _connected(a, t, f, nrows, ishex, anym)
 
 
 @njit(cache=True)
