@@ -24,7 +24,7 @@ from .layout import (
     o_pool,
     o_start,
 )
-from .stacks import collapsed, height, marker, ring_base, rings_total, top
+from .stacks import height, marker, ring_base, rings_total, top
 
 # the marker passes' index for "every marker is a wall" (after players 1..MAX_PLAYERS)
 ALL_MARKERS = PSLOTS
@@ -150,24 +150,46 @@ def _connected(a, t, f, nrows, ishex, use_t):
     return True
 
 
-@njit(cache=True)
-def surely_no_regions(s):
-    """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
-    n = s[NCELL]
-    ishex = s[ISHEX] != 0
+# rows of the scratch block _board_rows fills (one allocation per call)
+R_OPEN = 0  # open cells without a marker; 1..MAX_PLAYERS: markers of player b
+R_MARKERS = ALL_MARKERS  # every marker
+R_NEAR = ALL_MARKERS + 1  # cells next to (or on) a marker
+R_A = ALL_MARKERS + 2  # a pass's cells
+R_T = ALL_MARKERS + 3  # a pass's targets
+R_F = ALL_MARKERS + 4  # a flood
+R_STACKS = ALL_MARKERS + 5  # + p: stacks whose top ring is p's
+N_ROWS = R_STACKS + PSLOTS
+
+
+@njit(cache=True, inline="always")
+def _shape(n, ishex):
+    """(radius, number of bit rows) of a board of n cells."""
     rad = 0
     if ishex:
         while 3 * rad * (rad + 1) + 1 < n:
             rad += 1
-        nrows = 2 * rad + 1
-    else:
-        while rad * rad < n:
-            rad += 1
-        nrows = rad
-    # rows[0]: open cells without a marker; rows[b]: markers of player b;
-    # rows[ALL_MARKERS]: every marker; then a pass's cells, its targets and
-    # the flood (one allocation: they are a good part of a call)
-    rows = np.zeros((ALL_MARKERS + 4, nrows), dtype=np.uint64)
+        return rad, 2 * rad + 1
+    while rad * rad < n:
+        rad += 1
+    return rad, rad
+
+
+@njit(cache=True, inline="always")
+def _row_span(r, rad, nrows, ishex):
+    """(first bit, number of cells) of bit row r."""
+    if not ishex:
+        return 0, nrows
+    x = r - rad
+    y0 = -rad - x if x < 0 else -rad
+    y1 = rad - x if x > 0 else rad
+    return y0 + rad, y1 - y0 + 1
+
+
+@njit(cache=True)
+def _board_rows(s, rows, rad, nrows, ishex):
+    """Fill the R_* rows of s; returns the players controlling a stack on an
+    open cell (a bit mask)."""
+    n = s[NCELL]
     oh = o_height(n)
     om = o_marker(n)
     oc = o_collapsed(n)
@@ -177,68 +199,75 @@ def surely_no_regions(s):
     ctrl = 0
     c = 0
     for r in range(nrows):
-        b0 = 0
-        ln = nrows
-        if ishex:
-            x = r - rad
-            y0 = -rad - x if x < 0 else -rad
-            y1 = rad - x if x > 0 else rad
-            b0 = y0 + rad
-            ln = y1 - y0 + 1
+        b0, ln = _row_span(r, rad, nrows, ishex)
         bit = one << uint64(b0)
         for _ in range(ln):
+            h = s[oh + c]
+            if h > 0:
+                tp = s[op + s[ost + c] + h - 1]
+                rows[R_STACKS + tp, r] |= bit
             if s[oc + c] == 0:
                 m = s[om + c]
                 if m != 0:
                     rows[m, r] |= bit
                 else:
-                    rows[0, r] |= bit
-                    h = s[oh + c]
+                    rows[R_OPEN, r] |= bit
                     if h > 0:
-                        ctrl |= 1 << s[op + s[ost + c] + h - 1]
+                        ctrl |= 1 << tp
             bit <<= one
             c += 1
-    active = 0
-    for j in range(op, op + s[ost + n - 1] + s[oh + n - 1]):
-        active |= 1 << s[j]
-    if ctrl != active:
-        return False
-    a = rows[ALL_MARKERS + 1]
-    t = rows[ALL_MARKERS + 2]
-    f = rows[ALL_MARKERS + 3]
-    anym = False
     for r in range(nrows):
         m = uint64(0)
         for b in range(1, PSLOTS):
             m |= rows[b, r]
-        rows[ALL_MARKERS, r] = m
-        if m != 0:
+        rows[R_MARKERS, r] = m
+    for r in range(nrows):
+        m = rows[R_MARKERS, r]
+        d = m | (m << one) | (m >> one)
+        if r > 0:
+            q = rows[R_MARKERS, r - 1]
+            d |= q
+            if ishex:
+                d |= q >> one
+        if r + 1 < nrows:
+            q = rows[R_MARKERS, r + 1]
+            d |= q
+            if ishex:
+                d |= q << one
+        rows[R_NEAR, r] = d
+    return ctrl
+
+
+@njit(cache=True)
+def surely_no_regions(s):
+    """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
+    n = s[NCELL]
+    ishex = s[ISHEX] != 0
+    rad, nrows = _shape(n, ishex)
+    rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
+    ctrl = _board_rows(s, rows, rad, nrows, ishex)
+    if ctrl != _ring_colours(s):
+        return False
+    a = rows[R_A]
+    t = rows[R_T]
+    f = rows[R_F]
+    anym = False
+    for r in range(nrows):
+        if rows[R_MARKERS, r] != 0:
             anym = True
     # one pass per marker colour present: that colour's markers are walls
     for b in range(1, PSLOTS):
         anyb = False
         for r in range(nrows):
-            a[r] = rows[0, r] | (rows[ALL_MARKERS, r] & ~rows[b, r])
+            a[r] = rows[R_OPEN, r] | (rows[R_MARKERS, r] & ~rows[b, r])
             if rows[b, r] != 0:
                 anyb = True
         if anyb and not _connected(a, t, f, nrows, ishex, False):
             return False
     # every marker a wall: t = open cells next to a marker
     for r in range(nrows):
-        m = rows[ALL_MARKERS, r]
-        d = m | (m << one) | (m >> one)
-        if r > 0:
-            q = rows[ALL_MARKERS, r - 1]
-            d |= q
-            if ishex:
-                d |= q >> one
-        if r + 1 < nrows:
-            q = rows[ALL_MARKERS, r + 1]
-            d |= q
-            if ishex:
-                d |= q << one
-        t[r] = d & rows[0, r]
-        a[r] = rows[0, r]
+        t[r] = rows[R_NEAR, r] & rows[R_OPEN, r]
+        a[r] = rows[R_OPEN, r]
     return _connected(a, t, f, nrows, ishex, anym)
 
 
@@ -255,79 +284,85 @@ def find_regions(geo, s):
 @njit(cache=True)
 def fill_regions(geo, s):
     """find_regions without the fast "no region" test, for callers that know
-    a region exists (the territory phase after its entry check found one)."""
+    a region exists (the territory phase after its entry check found one).
+
+    Each pass's components are flood-filled as bit rows, in the order of
+    their first cell (the order a cell-by-cell fill started from cell 0 meets
+    them); only a qualifying one is turned into its (sorted) cell list."""
     n = s[NCELL]
-    nt = s[NTDIR]
     active = _ring_colours(s)
     cells = np.empty(n * (s[NP] + 2), dtype=np.int32)
     offs = np.zeros(n * (s[NP] + 2) + 1, dtype=np.int32)
     nreg = 0
     if active == 0:
         return cells[:0], offs[:1]
-    mcols = 0
-    for c in range(n):
-        if marker(s, c) != 0:
-            mcols |= 1 << marker(s, c)
     nact = _popcount(active)
-    visited = np.zeros(n, dtype=np.bool_)
-    queue = np.empty(n, dtype=np.int32)
-    region = np.empty(n, dtype=np.int32)
+    ishex = s[ISHEX] != 0
+    rad, nrows = _shape(n, ishex)
+    rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
+    _board_rows(s, rows, rad, nrows, ishex)
+    a = rows[R_A]
+    f = rows[R_F]
+    one = uint64(1)
     # passes: border colour b = 1..MAX_PLAYERS (if present), then b =
     # ALL_MARKERS (every marker a wall)
     for b in range(1, ALL_MARKERS + 1):
-        if b < ALL_MARKERS:
-            if not (mcols >> b) & 1:
-                continue
-        for c in range(n):
-            mc = marker(s, c)
-            visited[c] = collapsed(s, c) != 0 or (mc != 0 and (b == ALL_MARKERS or mc == b))
-        for start in range(n):
-            if visited[start]:
-                continue
-            visited[start] = True
-            qh = 0
-            qt = 0
-            queue[qt] = start
-            qt += 1
-            rn = 0
-            touches_marker = False
-            while qh < qt:
-                x = queue[qh]
-                qh += 1
-                region[rn] = x
-                rn += 1
-                for j in range(nt):
-                    y = geo[x, G_TER + j]
-                    if y < 0:
-                        continue
-                    if b == ALL_MARKERS and marker(s, y) != 0:
-                        touches_marker = True
-                    if visited[y]:
-                        continue
-                    visited[y] = True
-                    queue[qt] = y
-                    qt += 1
-            if b == ALL_MARKERS and touches_marker:
-                continue
+        anyb = False
+        for r in range(nrows):
+            if b < ALL_MARKERS:
+                a[r] = rows[R_OPEN, r] | (rows[R_MARKERS, r] & ~rows[b, r])
+            else:
+                a[r] = rows[R_OPEN, r]
+            if rows[b, r] != 0:
+                anyb = True
+        if b < ALL_MARKERS and not anyb:
+            continue
+        r0 = 0
+        while r0 < nrows and a[r0] == 0:
+            r0 += 1
+        while r0 < nrows:
+            x = a[r0]
+            _flood(a, f, nrows, ishex, r0, x & (~x + one))
+            touches = False
             ctrl = 0
-            for i in range(rn):
-                if height(s, region[i]) > 0:
-                    ctrl |= 1 << top(s, region[i])
+            rn = 0
+            for r in range(nrows):
+                a[r] &= ~f[r]  # the component is done with
+                if f[r] & rows[R_NEAR, r]:
+                    touches = True
+                for p in range(1, PSLOTS):
+                    if f[r] & rows[R_STACKS + p, r]:
+                        ctrl |= 1 << p
+            while r0 < nrows and a[r0] == 0:
+                r0 += 1
+            if b == ALL_MARKERS and touches:
+                continue
             nctrl = _popcount(ctrl)
             if nctrl >= nact:
                 continue
             if b == ALL_MARKERS and nctrl != 1:
                 continue
-            reg = np.sort(region[:rn])  # only qualifying regions pay for the sort
+            # its cells, in cell order (rows in order, bits low to high)
+            a0 = offs[nreg]
+            c = 0
+            for r in range(nrows):
+                b0, ln = _row_span(r, rad, nrows, ishex)
+                x = f[r] >> uint64(b0)
+                for y in range(ln):
+                    if x & one:
+                        cells[a0 + rn] = c + y
+                        rn += 1
+                    x >>= one
+                c += ln
             # deduplicate against regions already found
             dup = False
-            for r in range(nreg):
-                a0 = offs[r]
-                if offs[r + 1] - a0 != rn:
+            for q in range(nreg):
+                q0 = offs[q]
+                if offs[q + 1] - q0 != rn:
                     continue
                 same = True
                 for i in range(rn):
-                    if cells[a0 + i] != reg[i]:
+                    if cells[q0 + i] != cells[a0 + i]:
                         same = False
                         break
                 if same:
@@ -335,8 +370,6 @@ def fill_regions(geo, s):
                     break
             if dup:
                 continue
-            a0 = offs[nreg]
-            cells[a0 : a0 + rn] = reg
             offs[nreg + 1] = a0 + rn
             nreg += 1
     return cells[: offs[nreg]], offs[: nreg + 1]
