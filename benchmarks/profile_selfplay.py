@@ -17,6 +17,15 @@ import argparse
 import time
 from collections import defaultdict
 
+# ringrift before numba: importing it points NUMBA_CACHE_DIR at a folder keyed
+# by the package's source; numba imported first would keep its default cache
+# beside each file, keyed by that file's time only, and could run machine code
+# of callees that have since changed (seen here: a 2x slower stale
+# _any_territory_move after territory.py changed)
+import ringrift  # noqa: F401
+
+# isort: split
+
 import numpy as np
 from numba import njit
 
