@@ -187,8 +187,8 @@ def _row_span(r, rad, nrows, ishex):
 
 @njit(cache=True)
 def _board_rows(s, rows, rad, nrows, ishex):
-    """Fill the R_* rows of s; returns the players controlling a stack on an
-    open cell (a bit mask)."""
+    """Fill rows R_OPEN, 1..MAX_PLAYERS and R_MARKERS of s; returns the
+    players controlling a stack on an open cell (a bit mask)."""
     n = s[NCELL]
     oh = o_height(n)
     om = o_marker(n)
@@ -202,18 +202,15 @@ def _board_rows(s, rows, rad, nrows, ishex):
         b0, ln = _row_span(r, rad, nrows, ishex)
         bit = one << uint64(b0)
         for _ in range(ln):
-            h = s[oh + c]
-            if h > 0:
-                tp = s[op + s[ost + c] + h - 1]
-                rows[R_STACKS + tp, r] |= bit
             if s[oc + c] == 0:
                 m = s[om + c]
                 if m != 0:
                     rows[m, r] |= bit
                 else:
                     rows[R_OPEN, r] |= bit
+                    h = s[oh + c]
                     if h > 0:
-                        ctrl |= 1 << tp
+                        ctrl |= 1 << s[op + s[ost + c] + h - 1]
             bit <<= one
             c += 1
     for r in range(nrows):
@@ -221,6 +218,13 @@ def _board_rows(s, rows, rad, nrows, ishex):
         for b in range(1, PSLOTS):
             m |= rows[b, r]
         rows[R_MARKERS, r] = m
+    return ctrl
+
+
+@njit(cache=True)
+def _near_rows(rows, nrows, ishex):
+    """Row R_NEAR: the cells next to (or on) a marker."""
+    one = uint64(1)
     for r in range(nrows):
         m = rows[R_MARKERS, r]
         d = m | (m << one) | (m >> one)
@@ -235,7 +239,26 @@ def _board_rows(s, rows, rad, nrows, ishex):
             if ishex:
                 d |= q << one
         rows[R_NEAR, r] = d
-    return ctrl
+
+
+@njit(cache=True)
+def _stack_rows(s, rows, rad, nrows, ishex):
+    """Rows R_STACKS + p: the stacks whose top ring is p's (any cell)."""
+    n = s[NCELL]
+    oh = o_height(n)
+    ost = o_start(n)
+    op = o_pool(n)
+    one = uint64(1)
+    c = 0
+    for r in range(nrows):
+        b0, ln = _row_span(r, rad, nrows, ishex)
+        bit = one << uint64(b0)
+        for _ in range(ln):
+            h = s[oh + c]
+            if h > 0:
+                rows[R_STACKS + s[op + s[ost + c] + h - 1], r] |= bit
+            bit <<= one
+            c += 1
 
 
 @njit(cache=True)
@@ -265,6 +288,7 @@ def surely_no_regions(s):
         if anyb and not _connected(a, t, f, nrows, ishex, False):
             return False
     # every marker a wall: t = open cells next to a marker
+    _near_rows(rows, nrows, ishex)
     for r in range(nrows):
         t[r] = rows[R_NEAR, r] & rows[R_OPEN, r]
         a[r] = rows[R_OPEN, r]
@@ -301,6 +325,8 @@ def fill_regions(geo, s):
     rad, nrows = _shape(n, ishex)
     rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
     _board_rows(s, rows, rad, nrows, ishex)
+    _near_rows(rows, nrows, ishex)
+    _stack_rows(s, rows, rad, nrows, ishex)
     a = rows[R_A]
     f = rows[R_F]
     one = uint64(1)
