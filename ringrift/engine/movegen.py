@@ -4,8 +4,10 @@ Each generator appends move records to a buffer ``out`` (rows of MF int32) and
 returns the new row count; ``has_*`` predicates answer without building lists.
 """
 
-from numba import njit
+import numpy as np
+from numba import njit, uint64
 
+from .bitrows import HEX_STEPS, SQUARE_STEPS, row_span, shape, shifted
 from .layout import (
     CHAIN,
     F_A,
@@ -18,6 +20,7 @@ from .layout import (
     F_TYPE,
     G_RAY,
     HAND,
+    ISHEX,
     LINELEN,
     MT_CONTINUE_CAPTURE,
     MT_MOVE_STACK,
@@ -31,6 +34,8 @@ from .layout import (
     RM_LINE,
     RM_STACK_STRIKE,
     RPP,
+    o_collapsed,
+    o_height,
     o_marker,
 )
 from .stacks import (
@@ -236,21 +241,70 @@ def _live_after_placing(geo, s, p, c, n):
 
 
 @njit(cache=True)
+def _three_free_rows(s, rad, nrows, ishex):
+    """Bit rows of the cells with three open cells (no stack, not collapsed)
+    in a row in some movement direction: a new stack of 3 there can move."""
+    n = s[NCELL]
+    oh = o_height(n)
+    oc = o_collapsed(n)
+    one = uint64(1)
+    free = np.zeros(nrows, dtype=np.uint64)
+    c = 0
+    for r in range(nrows):
+        b0, ln = row_span(r, rad, nrows, ishex)
+        bit = one << uint64(b0)
+        for _ in range(ln):
+            if s[oh + c] == 0 and s[oc + c] == 0:
+                free[r] |= bit
+            bit <<= one
+            c += 1
+    steps = HEX_STEPS if ishex else SQUARE_STEPS
+    live = np.zeros(nrows, dtype=np.uint64)
+    for d in range(steps.shape[0]):
+        dx = steps[d, 0]
+        dy = steps[d, 1]
+        for r in range(nrows):
+            if r + 3 * dx < 0 or r + 3 * dx >= nrows:
+                continue
+            live[r] |= (
+                shifted(free[r + dx], dy)
+                & shifted(free[r + 2 * dx], 2 * dy)
+                & shifted(free[r + 3 * dx], 3 * dy)
+            )
+    return live
+
+
+@njit(cache=True)
 def gen_placements(geo, s, p, out, k):
     budget = _placement_budget(s, p)
     if budget <= 0:
         return k
-    for c in range(s[NCELL]):
-        if collapsed(s, c) != 0 or marker(s, c) != 0:
-            continue
-        most = 1 if height(s, c) > 0 else (3 if budget > 3 else budget)
-        # The reference looks for the largest live count and then lists every
-        # count up to it.
-        for n in range(most, 0, -1):
-            if _live_after_placing(geo, s, p, c, n):
-                for j in range(1, n + 1):
+    n = s[NCELL]
+    ishex = s[ISHEX] != 0
+    rad, nrows = shape(n, ishex)
+    # most empty cells take 3 rings by a free run alone: found for all at once
+    live3 = _three_free_rows(s, rad, nrows, ishex) if budget >= 3 else np.zeros(nrows, np.uint64)
+    c = 0
+    for r in range(nrows):
+        b0, ln = row_span(r, rad, nrows, ishex)
+        for y in range(ln):
+            if collapsed(s, c) != 0 or marker(s, c) != 0:
+                c += 1
+                continue
+            if height(s, c) == 0 and (live3[r] >> uint64(b0 + y)) & uint64(1):
+                for j in range(1, 4):
                     k = add(out, k, MT_PLACE_RING, p, -1, c, -1, j, 0, 0)
-                break
+                c += 1
+                continue
+            most = 1 if height(s, c) > 0 else (3 if budget > 3 else budget)
+            # The reference looks for the largest live count and then lists
+            # every count up to it.
+            for m in range(most, 0, -1):
+                if _live_after_placing(geo, s, p, c, m):
+                    for j in range(1, m + 1):
+                        k = add(out, k, MT_PLACE_RING, p, -1, c, -1, j, 0, 0)
+                    break
+            c += 1
     return k
 
 

@@ -10,6 +10,7 @@ deduplicated, as sorted cell lists packed in (cells, offsets).
 import numpy as np
 from numba import njit, uint64
 
+from .bitrows import row_span, shape
 from .layout import (
     G_BORDER,
     G_TER,
@@ -161,30 +162,6 @@ R_STACKS = ALL_MARKERS + 5  # + p: stacks whose top ring is p's
 N_ROWS = R_STACKS + PSLOTS
 
 
-@njit(cache=True, inline="always")
-def _shape(n, ishex):
-    """(radius, number of bit rows) of a board of n cells."""
-    rad = 0
-    if ishex:
-        while 3 * rad * (rad + 1) + 1 < n:
-            rad += 1
-        return rad, 2 * rad + 1
-    while rad * rad < n:
-        rad += 1
-    return rad, rad
-
-
-@njit(cache=True, inline="always")
-def _row_span(r, rad, nrows, ishex):
-    """(first bit, number of cells) of bit row r."""
-    if not ishex:
-        return 0, nrows
-    x = r - rad
-    y0 = -rad - x if x < 0 else -rad
-    y1 = rad - x if x > 0 else rad
-    return y0 + rad, y1 - y0 + 1
-
-
 @njit(cache=True)
 def _board_rows(s, rows, rad, nrows, ishex):
     """Fill rows R_OPEN, 1..MAX_PLAYERS and R_MARKERS of s; returns the
@@ -199,7 +176,7 @@ def _board_rows(s, rows, rad, nrows, ishex):
     ctrl = 0
     c = 0
     for r in range(nrows):
-        b0, ln = _row_span(r, rad, nrows, ishex)
+        b0, ln = row_span(r, rad, nrows, ishex)
         bit = one << uint64(b0)
         for _ in range(ln):
             if s[oc + c] == 0:
@@ -251,7 +228,7 @@ def _stack_rows(s, rows, rad, nrows, ishex):
     one = uint64(1)
     c = 0
     for r in range(nrows):
-        b0, ln = _row_span(r, rad, nrows, ishex)
+        b0, ln = row_span(r, rad, nrows, ishex)
         bit = one << uint64(b0)
         for _ in range(ln):
             h = s[oh + c]
@@ -266,7 +243,7 @@ def surely_no_regions(s):
     """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
     n = s[NCELL]
     ishex = s[ISHEX] != 0
-    rad, nrows = _shape(n, ishex)
+    rad, nrows = shape(n, ishex)
     rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
     ctrl = _board_rows(s, rows, rad, nrows, ishex)
     if ctrl != _ring_colours(s):
@@ -322,7 +299,7 @@ def fill_regions(geo, s):
         return cells[:0], offs[:1]
     nact = _popcount(active)
     ishex = s[ISHEX] != 0
-    rad, nrows = _shape(n, ishex)
+    rad, nrows = shape(n, ishex)
     rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
     _board_rows(s, rows, rad, nrows, ishex)
     _near_rows(rows, nrows, ishex)
@@ -372,7 +349,7 @@ def fill_regions(geo, s):
             a0 = offs[nreg]
             c = 0
             for r in range(nrows):
-                b0, ln = _row_span(r, rad, nrows, ishex)
+                b0, ln = row_span(r, rad, nrows, ishex)
                 x = f[r] >> uint64(b0)
                 for y in range(ln):
                     if x & one:
