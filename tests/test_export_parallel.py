@@ -44,7 +44,7 @@ from ringrift.dataset.schema import arrow_schema, split_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
 from ringrift.engine.rules import apply_move, legal_moves
-from ringrift.export import fast, jsonl
+from ringrift.export import fast, jsonl, kernels
 from ringrift.export.jsonl import concat_pieces, export_samples
 from ringrift.export.moves import build_move_table
 
@@ -541,6 +541,9 @@ def test_a_mapped_move_table_gives_the_same_bytes(trace_tables, tmp_path, monkey
     monkeypatch.setattr(M, "MAPPED_BYTES", 1)
     table = M.MoveTable([str(moves)], scratch=str(tmp_path))
     assert isinstance(table.steps.mv, np.memmap)
+    steps = table.steps
+    per_step = sum(a.nbytes for a in (steps.mv, steps.aux, steps.idx, steps.hsh)) / len(steps.idx)
+    assert per_step == M.STEP_BYTES == 60  # was 104 with int32
     assert export_bytes([rows], tmp_path, "mapped", moves=[str(moves)]) == plain
 
 
@@ -593,3 +596,114 @@ def test_move_table_errors_are_one_line(trace_tables, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert words in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "x.jsonl.gz").exists() and not (tmp_path / "m.parquet").exists()
+
+
+# ---- narrow move tables ------------------------------------------------------------------------
+
+
+def test_move_tables_are_narrow_and_widen_exactly(trace_tables):
+    from ringrift.export import moves as M
+
+    for part, moves in trace_tables:
+        schema = pq.read_schema(moves)
+        for name in ("index", "move", "facts", "regions"):
+            assert schema.field(name).type == pa.list_(pa.int16()), (moves.name, name)
+        wide = M.MoveTable([str(moves)]).steps
+        t = pq.read_table(moves)
+        flat = {c: t.column(c).combine_chunks().values.to_numpy() for c in ("move", "facts")}
+        # the loaded facts are the file's, widened back to the engine's int32 exactly
+        assert wide.aux.dtype == np.int16
+        assert np.array_equal(wide.aux.astype(np.int32).reshape(-1), flat["facts"])
+        assert np.array_equal(wide.mv.astype(np.int32).reshape(-1), flat["move"])
+        # the region steps and their cells' starts: every region of the file, in order
+        regs = t.column("regions").combine_chunks().values.to_numpy()
+        lens = wide.aux[wide.rstep, kernels.A_REGLEN].astype(np.int64)
+        assert len(regs) == lens.sum() and np.array_equal(wide.rbeg, np.cumsum(lens) - lens)
+
+
+def _rewritten(moves, out, column, change, version=None):
+    """The table with `column`'s values changed by change(list of per-game
+    lists, type) -> (lists, type); its metadata's version replaced if given."""
+    t = pq.read_table(moves)
+    i = t.schema.get_field_index(column)
+    col, typ = change(t.column(column).to_pylist(), t.schema.field(column).type)
+    t = t.set_column(i, column, pa.array(col, typ))
+    meta = dict(t.schema.metadata)
+    if version is not None:
+        m = json.loads(meta[b"ringrift.move_table"])
+        m["version"] = version
+        meta[b"ringrift.move_table"] = json.dumps(m).encode()
+    pq.write_table(t.replace_schema_metadata(meta), out)
+    return out
+
+
+def test_a_value_that_does_not_fit_the_narrow_table_is_one_line(trace_tables, tmp_path, capsys):
+    part, moves = trace_tables[0]
+
+    def too_big(col, typ):  # a wide column (as a version-1 writer made), one value out of int16
+        col[0][0] = 40000
+        return col, pa.list_(pa.int32())
+
+    wide = _rewritten(moves, tmp_path / "wide.parquet", "move", too_big)
+    out = str(tmp_path / "x.jsonl.gz")
+    assert cli_main(["export", "--output", out, str(part), "--moves", str(wide)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "wide.parquet" in err and "move value 40000" in err and "does not fit int16" in err
+    assert not (tmp_path / "x.jsonl.gz").exists()
+
+    def fits(col, typ):  # wide but every value fits: loaded as narrow, the same bytes
+        return col, pa.list_(pa.int32())
+
+    ok = _rewritten(moves, tmp_path / "ok.parquet", "move", fits)
+    rows = shuffled(part, seed=11)
+    plain = export_bytes([rows], tmp_path, "plain")
+    assert export_bytes([rows], tmp_path, "wide", moves=[str(ok)]) == plain
+
+
+def test_making_a_table_whose_value_does_not_fit_is_one_line(trace_tables, tmp_path, monkeypatch):
+    from ringrift.export import moves as M
+
+    part, _ = trace_tables[0]
+    real = M.record_games
+
+    def wide_cell(*args):  # as if a board had 2^15 cells or more
+        status, (mv, aux, idx, hsh, reg), new_reg, nreg = real(*args)
+        mv[3, L.F_PLAYER] = -40000
+        return status, (mv, aux, idx, hsh, reg), new_reg, nreg
+
+    monkeypatch.setattr(M, "record_games", wide_cell)
+    out = tmp_path / "m.parquet"
+    with pytest.raises(DataError) as exc:
+        build_move_table(str(part), str(out))
+    msg = str(exc.value)
+    assert "\n" not in msg and "m.parquet" in msg, msg
+    assert f"move value -40000 (at {3 * L.MF + L.F_PLAYER})" in msg, msg
+    assert not out.exists()
+
+
+def test_an_old_or_inconsistent_move_table_is_one_line(trace_tables, tmp_path, capsys):
+    # the trace whose table has territory regions
+    part, moves = next(
+        (p, m) for p, m in trace_tables if pq.read_metadata(m).num_rows and _regions(m)
+    )
+    old = _rewritten(moves, tmp_path / "old.parquet", "index", lambda c, t: (c, t), version=1)
+
+    def lose_a_cell(col, typ):
+        g = next(i for i, r in enumerate(col) if r)
+        col[g] = col[g][:-1]
+        return col, typ
+
+    short = _rewritten(moves, tmp_path / "short.parquet", "regions", lose_a_cell)
+    out = str(tmp_path / "x.jsonl.gz")
+    for table, words in (
+        (old, "has version 1, expected 2: make it again with `ringrift moves`"),
+        (short, "its regions are not its steps' territory regions"),
+    ):
+        assert cli_main(["export", "--output", out, str(part), "--moves", str(table)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and table.name in err and len(err.splitlines()) == 1, err
+
+
+def _regions(moves) -> int:
+    return len(pq.read_table(moves, columns=["regions"]).column(0).combine_chunks().values)

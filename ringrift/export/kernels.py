@@ -781,19 +781,29 @@ def _unpack(pool, p, s0):
     return s
 
 
-MoveSteps = namedtuple("MoveSteps", ["mv", "aux", "idx", "hsh", "reg"])
-MoveSteps.__doc__ = """A move table's steps (export/moves.py), flat: move, facts
-(A_REG indexes reg), legal index and the digest of the state after it."""
+MoveSteps = namedtuple("MoveSteps", ["mv", "aux", "idx", "hsh", "reg", "rstep", "rbeg"])
+MoveSteps.__doc__ = """A move table's steps (export/moves.py), flat: move, facts, legal
+index (int16, narrowed from the engine's int32 where every value is checked
+to fit: cells, move types and small counts) and the digest of the state
+after it; territory regions' cells in reg (int16). A step has a region when
+its facts' A_REG >= 0 (the value itself is not an offset): the steps that
+have one are rstep (ascending), and rbeg[k] is where rstep[k]'s region
+begins in reg (int64, as rstep)."""
+
+# the loaded tables' narrow type; every value is checked against it (moves.py)
+STEP_INT = np.int16
 
 
 def no_move_steps() -> MoveSteps:
     """An empty table (an export without one)."""
     return MoveSteps(
-        np.zeros((0, L.MF), dtype=np.int32),
-        np.zeros((0, NAUX), dtype=np.int32),
-        np.zeros(0, dtype=np.int32),
+        np.zeros((0, L.MF), dtype=STEP_INT),
+        np.zeros((0, NAUX), dtype=STEP_INT),
+        np.zeros(0, dtype=STEP_INT),
         np.zeros((0, 2), dtype=np.uint64),
-        np.zeros(0, dtype=np.int32),
+        np.zeros(0, dtype=STEP_INT),
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.int64),
     )
 
 
@@ -823,8 +833,10 @@ def _table_agrees(hv, a0, ln, k, t_idx, t0):
 
 @njit(cache=True)
 def _copy_steps(table, t0, ln, want, ist, st_mv, st_aux, st_idx, st_hash, ent_beg, reg, rtop):
-    """Steps ln..want-1 of a table game into the instance at ist (regions
-    copied into reg, A_REG pointing at the copy); returns (reg, rtop)."""
+    """Steps ln..want-1 of a table game into the instance at ist, widened to
+    the store's int32 (regions copied into reg, A_REG pointing at the copy);
+    returns (reg, rtop)."""
+    k = -1  # the table's region entry of the next step with a region
     for j in range(ln, want):
         t = t0 + j
         e = ist + j
@@ -836,18 +848,22 @@ def _copy_steps(table, t0, ln, want, ist, st_mv, st_aux, st_idx, st_hash, ent_be
         st_hash[e, 0] = table.hsh[t, 0]
         st_hash[e, 1] = table.hsh[t, 1]
         ent_beg[e] = -1
-        ln_reg = table.aux[t, A_REGLEN]
+        ln_reg = np.int64(table.aux[t, A_REGLEN])
         if table.aux[t, A_REG] >= 0 and ln_reg > 0:
+            if k < 0:
+                k = np.searchsorted(table.rstep, t)
+            # the loader made rstep of exactly these steps (moves.MoveTable)
             if rtop + ln_reg > reg.shape[0]:
                 nr = np.empty(max(2 * reg.shape[0], rtop + ln_reg), dtype=np.int32)
                 for i in range(rtop):
                     nr[i] = reg[i]
                 reg = nr
-            a = table.aux[t, A_REG]
+            a = table.rbeg[k]
             for i in range(ln_reg):
                 reg[rtop + i] = table.reg[a + i]
             st_aux[e, A_REG] = rtop
             rtop += ln_reg
+            k += 1
     return reg, rtop
 
 
@@ -858,9 +874,11 @@ def record_games(geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, keys):
     has one, replayed from the start: the move, its facts, its legal index
     and the digest of the state after it. The row's stored state is compared
     exactly with the replay, and its move checked legal. Row i's steps go to
-    off[i]..off[i+1]. Returns (status, MoveSteps, new_reg, nreg): status 0,
-    or -1 - i for row i that does not check out; new_reg[:nreg] are the
-    (start, length) in reg of the territory regions, in find_regions order."""
+    off[i]..off[i+1]. Returns (status, (mv, aux, idx, hsh, reg), new_reg,
+    nreg), the engine's int32 (moves.py narrows them): status 0, or -1 - i
+    for row i that does not check out; new_reg[:nreg] are the (start, length)
+    in reg of the territory regions, in step order (each one's cells in
+    find_regions order)."""
     total = off[-1]
     mv = np.empty((total, L.MF), dtype=np.int32)
     aux = np.empty((total, NAUX), dtype=np.int32)
@@ -879,25 +897,25 @@ def record_games(geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, keys):
         e = off[i]
         for j in range(off[i + 1] - off[i]):
             if s[L.STATUS] != L.ST_ACTIVE:
-                return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+                return -1 - i, (mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
             nlegal = legal_moves_into(geo, s, buf)
             if j < k:
                 li = hv[a0 + j]
                 if li < 0 or li >= nlegal:
-                    return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+                    return -1 - i, (mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
             else:  # the row's own move, from its (checked) state
                 li = -1
                 if _same_state(s, states[r]):
                     li = _legal_index(buf, nlegal, rmove[r])
                 if li < 0:
-                    return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+                    return -1 - i, (mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
             for f in range(L.MF):
                 mv[e, f] = buf[li, f]
             idx[e] = li
             r0 = rtop
             reg, rtop = _facts(geo, s, mv[e], buf, nlegal, aux[e], reg, rtop)
             if rtop < 0:
-                return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:r0]), new_reg, nreg
+                return -1 - i, (mv, aux, idx, hsh, reg[:r0]), new_reg, nreg
             if rtop > r0:
                 new_reg[nreg, 0] = r0
                 new_reg[nreg, 1] = rtop - r0
@@ -906,8 +924,8 @@ def record_games(geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, keys):
             state_hash(s, keys, hsh[e])
             e += 1
         if off[i + 1] - off[i] == k and not _same_state(s, states[r]):
-            return -1 - i, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
-    return 0, MoveSteps(mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+            return -1 - i, (mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
+    return 0, (mv, aux, idx, hsh, reg[:rtop]), new_reg, nreg
 
 
 @njit(cache=True)

@@ -18,14 +18,31 @@ recorded for that step; anything else is replayed as without a table.
 File: Parquet, one row per game (from its row with the longest history):
 
     game_id  string
-    index    list<int32>   the legal-move index of each step
-    move     list<int32>   steps x MF move records (engine/layout.py), flat
-    facts    list<int32>   steps x NAUX JSON facts (export/kernels.py A_*),
-                           flat; A_REG indexes this game's ``regions``
+    index    list<int16>   the legal-move index of each step
+    move     list<int16>   steps x MF move records (engine/layout.py), flat
+    facts    list<int16>   steps x NAUX JSON facts (export/kernels.py A_*),
+                           flat; A_REG: -1, or 0 for a step with a territory
+                           region (A_REGLEN cells)
     digest   list<uint64>  steps x 2: kernels.state_hash after each step
-    regions  list<int32>   territory regions' cells, the reference's order
+    regions  list<int16>   the game's territory regions' cells, in step order
+                           (a region's cells in the reference's order)
 
 The steps are the row's history, then the move played there (if any).
+
+Narrow: the engine's moves and facts are int32, but every value in them is
+a cell (< 469, hexagonal), -1, a move type, a player, a legal index (<
+rules.MAX_MOVES_BUFFER = 8192), a line or region ordinal or length (below
+the cell count) or a phase: all below 2^15, so the table keeps int16, 60
+bytes a step loaded (was 104 with int32: 1.8 GB for 10M samples). Nothing
+is narrowed unchecked: a value that does not fit int16, when a table is
+made or loaded, is a one-line DataError naming the file; the copy into the
+export's int32 store widens exactly (the same bytes as replaying).
+
+Version 1 tables (int32, A_REG an offset) are refused with a one-line error
+telling to make them again with ``ringrift moves``: the workflow makes its
+tables in the same run as the export (temporary files), so an old one is a
+hand-made leftover; replaying in its place would hide a many-fold slower
+export.
 """
 
 from __future__ import annotations
@@ -42,24 +59,56 @@ from ..dataset.parts import DataError, atomic_output
 from ..engine import layout as L
 from ..storage import one_line, open_parquet
 from . import fast
-from .kernels import A_REG, NAUX, MoveSteps, hash_keys, join_states, record_games
+from .kernels import (
+    A_REG,
+    A_REGLEN,
+    NAUX,
+    STEP_INT,
+    MoveSteps,
+    hash_keys,
+    join_states,
+    record_games,
+)
 
 TABLE_KEY = b"ringrift.move_table"
-TABLE_VERSION = 1
+# 2: int16 index/move/facts/regions, A_REG a flag (1: int32, A_REG an offset)
+TABLE_VERSION = 2
+_NARROW = pa.int16()
+assert np.dtype(_NARROW.to_pandas_dtype()) == np.dtype(STEP_INT)
 
 
 def _table_schema(meta: dict) -> pa.Schema:
     return pa.schema(
         [
             ("game_id", pa.string()),
-            ("index", pa.list_(pa.int32())),
-            ("move", pa.list_(pa.int32())),
-            ("facts", pa.list_(pa.int32())),
+            ("index", pa.list_(_NARROW)),
+            ("move", pa.list_(_NARROW)),
+            ("facts", pa.list_(_NARROW)),
             ("digest", pa.list_(pa.uint64())),
-            ("regions", pa.list_(pa.int32())),
+            ("regions", pa.list_(_NARROW)),
         ],
         metadata={TABLE_KEY: json.dumps(meta, sort_keys=True).encode()},
     )
+
+
+def narrow(values: np.ndarray, where: str, column: str) -> np.ndarray:
+    """``values`` as the tables' int16, checked: a value outside int16 is a
+    one-line DataError naming ``where`` (the file) and the column, never a
+    wrapped value."""
+    values = np.asarray(values)
+    if values.dtype == STEP_INT:
+        return values
+    info = np.iinfo(STEP_INT)
+    if values.size:
+        lo, hi = values.min(), values.max()
+        if lo < info.min or hi > info.max:
+            bad = int(lo if lo < info.min else hi)
+            at = int(np.flatnonzero(values.reshape(-1) == bad)[0])
+            raise DataError(
+                f"move table {where}: {column} value {bad} (at {at}) does not fit"
+                f" {np.dtype(STEP_INT).name} [{info.min}, {info.max}]"
+            )
+    return values.astype(STEP_INT)
 
 
 def _longest_rows(inp) -> dict:
@@ -158,7 +207,7 @@ def build_move_table(src: str, out: str) -> dict:
     steps = (ho[1:] - ho[:-1])[rows] + rmove_ok[rows]
     off = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(steps, out=off[1:])
-    status, t, new_reg, nreg = record_games(
+    status, (mv, aux, idx, hsh, reg), new_reg, nreg = record_games(
         rules.geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, hash_keys(slen)
     )
     if status < 0:
@@ -166,18 +215,18 @@ def build_move_table(src: str, out: str) -> dict:
         raise DataError(
             f"{src}: game {g}: its recorded moves do not replay to its stored states (corrupt data)"
         )
-    reg = t.reg.copy()
+    reg = reg.copy()
     for a, ln in new_reg[:nreg].tolist():  # the reference's region order
         reg[a : a + ln] = fast._region_order(rules.board, reg[a : a + ln].copy())
-    # regions per game: A_REG made relative to the game's first region cell
-    aux = t.aux  # made relative in place
+    # regions per game: the game's region steps' cells, in step order (as
+    # record_games appended them); A_REG only says a step has one
     has = aux[:, A_REG] >= 0
     game_of = np.repeat(np.arange(len(rows)), steps)
-    rbeg = np.full(len(rows) + 1, len(reg), dtype=np.int64)
-    np.minimum.at(rbeg, game_of[has], aux[has, A_REG])
-    for i in range(len(rows) - 1, -1, -1):  # games without regions: empty spans
-        rbeg[i] = min(rbeg[i], rbeg[i + 1])
-    aux[has, A_REG] -= rbeg[game_of[has]].astype(np.int32)
+    rbeg = np.zeros(len(rows) + 1, dtype=np.int64)
+    per_game = np.bincount(game_of[has], weights=aux[has, A_REGLEN], minlength=len(rows))
+    np.cumsum(per_game.astype(np.int64), out=rbeg[1:])
+    assert rbeg[-1] == len(reg), "record_games: every region is a region step's"
+    aux[has, A_REG] = 0
 
     def listed(values, per_step: int, offsets=off):
         return pa.ListArray.from_arrays(
@@ -195,11 +244,13 @@ def build_move_table(src: str, out: str) -> dict:
     table = pa.Table.from_arrays(
         [
             pa.array(games, pa.string()),
-            listed(t.idx, 1),
-            listed(t.mv, L.MF),
-            listed(aux, NAUX),
-            listed(t.hsh, 2),
-            pa.ListArray.from_arrays(pa.array(rbeg, pa.int32()), pa.array(reg, pa.int32())),
+            listed(narrow(idx, out, "index"), 1),
+            listed(narrow(mv, out, "move"), L.MF),
+            listed(narrow(aux, out, "facts"), NAUX),
+            listed(hsh, 2),
+            pa.ListArray.from_arrays(
+                pa.array(rbeg, pa.int32()), pa.array(narrow(reg, out, "regions"))
+            ),
         ],
         schema=_table_schema(meta),
     )
@@ -209,10 +260,12 @@ def build_move_table(src: str, out: str) -> dict:
 
 
 # A loaded table above this many bytes lives in a mapped scratch file, not in
-# the heap: the kernel pages it in as it reads (104 bytes a step: ~180 MB for
-# 1M square8 samples) and can drop clean pages under memory pressure.
+# the heap: the kernel pages it in as it reads (STEP_BYTES a step: ~105 MB
+# for 1M square8 samples) and can drop clean pages under memory pressure.
 MAPPED_BYTES = 256 << 20
-STEP_BYTES = 4 * (L.MF + NAUX + 1) + 16
+# a loaded step: move, facts and legal index narrowed, the digest's 2 x 8
+# bytes (60; was 104 in int32); regions are apart (a few cells a game)
+STEP_BYTES = np.dtype(STEP_INT).itemsize * (L.MF + NAUX + 1) + 16
 
 
 class MoveTable:
@@ -227,11 +280,12 @@ class MoveTable:
         if total * STEP_BYTES > MAPPED_BYTES:
             self._dir = tempfile.TemporaryDirectory(prefix="ringrift-moves-", dir=scratch)
         n_reg = sum(int(m["regions"]) for m in metas)
-        mv = self._array("move", (total, L.MF), np.int32)
-        aux = self._array("facts", (total, NAUX), np.int32)
-        idx = self._array("index", (total,), np.int32)
+        mv = self._array("move", (total, L.MF), STEP_INT)
+        aux = self._array("facts", (total, NAUX), STEP_INT)
+        idx = self._array("index", (total,), STEP_INT)
         hsh = self._array("digest", (total, 2), np.uint64)
-        reg = self._array("regions", (n_reg,), np.int32)
+        reg = self._array("regions", (n_reg,), STEP_INT)
+        rsteps, rbegs = [], []
         at = 0
         rat = 0
         for uri, meta in zip(uris, metas):
@@ -246,21 +300,29 @@ class MoveTable:
                 if g in self.where:
                     raise DataError(f"move table {uri}: game {g} is also in another move table")
                 self.where[g] = (at + a, b - a)
-            regions = t.column("regions").combine_chunks()
-            rbase = regions.offsets.to_numpy(zero_copy_only=False).astype(np.int64) + rat
-            facts = _values(t, "facts", np.int32).reshape(-1, NAUX)
-            game_of = np.repeat(np.arange(len(offs) - 1), offs[1:] - offs[:-1])
-            has = facts[:, A_REG] >= 0
-            facts[has, A_REG] += rbase[game_of[has]].astype(np.int32)
-            mv[at : at + n] = _values(t, "move", np.int32).reshape(-1, L.MF)
+            facts = _values(t, "facts", uri, n * NAUX).reshape(-1, NAUX)
+            rstep, rbeg = _region_steps(t, uri, offs, facts)
+            rsteps.append(rstep + at)
+            rbegs.append(rbeg + rat)
             aux[at : at + n] = facts
-            idx[at : at + n] = _values(t, "index", np.int32)
-            hsh[at : at + n] = _values(t, "digest", np.uint64).reshape(-1, 2)
-            nr = len(regions.values)
-            reg[rat : rat + nr] = _values(t, "regions", np.int32)
+            del facts
+            mv[at : at + n] = _values(t, "move", uri, n * L.MF).reshape(-1, L.MF)
+            idx[at : at + n] = _values(t, "index", uri, n)
+            hsh[at : at + n] = _digests(t, uri, n)
+            nr = int(meta["regions"])
+            reg[rat : rat + nr] = _values(t, "regions", uri, nr)
             at += n
             rat += nr
-        self.steps = MoveSteps(mv, aux, idx, hsh, reg)
+            del t
+        self.steps = MoveSteps(
+            mv,
+            aux,
+            idx,
+            hsh,
+            reg,
+            np.concatenate(rsteps or [np.zeros(0, np.int64)]),
+            np.concatenate(rbegs or [np.zeros(0, np.int64)]),
+        )
 
     def _array(self, name: str, shape: tuple, dtype) -> np.ndarray:
         if self._dir is None or not shape[0]:
@@ -274,8 +336,40 @@ class MoveTable:
         return np.array([where.get(g, (-1, 0)) for g in gids], dtype=np.int64).reshape(-1, 2)
 
 
-def _values(t: pa.Table, name: str, dtype) -> np.ndarray:
-    return t.column(name).combine_chunks().values.to_numpy(zero_copy_only=False).astype(dtype)
+def _values(t: pa.Table, name: str, uri: str, count: int) -> np.ndarray:
+    """A list column's values, int16 (checked), ``count`` of them."""
+    col = t.column(name).combine_chunks()
+    if len(col.values) != count:
+        raise DataError(f"move table {uri}: {name} has {len(col.values)} values, expected {count}")
+    return narrow(col.values.to_numpy(zero_copy_only=False), uri, name)
+
+
+def _digests(t: pa.Table, uri: str, steps: int) -> np.ndarray:
+    col = t.column("digest").combine_chunks()
+    if len(col.values) != 2 * steps:
+        raise DataError(
+            f"move table {uri}: digest has {len(col.values)} values, expected {2 * steps}"
+        )
+    return col.values.to_numpy(zero_copy_only=False).astype(np.uint64, copy=False).reshape(-1, 2)
+
+
+def _region_steps(t: pa.Table, uri: str, offs: np.ndarray, facts: np.ndarray) -> tuple:
+    """(the steps with a territory region, where each one's cells begin in
+    the file's ``regions``), checked: every game's regions are its region
+    steps' cells (A_REGLEN each), in step order."""
+    has = facts[:, A_REG] >= 0
+    rstep = np.flatnonzero(has).astype(np.int64)
+    rlen = facts[has, A_REGLEN].astype(np.int64)
+    roffs = t.column("regions").combine_chunks().offsets.to_numpy(zero_copy_only=False)
+    roffs = roffs.astype(np.int64)
+    game_of = np.repeat(np.arange(len(offs) - 1), offs[1:] - offs[:-1])[rstep]
+    per_game = np.zeros(len(offs) - 1, dtype=np.int64)
+    np.add.at(per_game, game_of, rlen)
+    if (rlen <= 0).any() or not np.array_equal(per_game, roffs[1:] - roffs[:-1]):
+        raise DataError(f"move table {uri}: its regions are not its steps' territory regions")
+    rbeg = np.zeros(len(rlen), dtype=np.int64)
+    np.cumsum(rlen[:-1], out=rbeg[1:])
+    return rstep, rbeg + roffs[0]
 
 
 def _read_meta(uri: str) -> dict:
@@ -286,7 +380,8 @@ def _read_meta(uri: str) -> dict:
             raise DataError(f"{uri} is not a ringrift move table (`ringrift moves` writes them)")
         if meta.get("version") != TABLE_VERSION:
             raise DataError(
-                f"move table {uri} has version {meta.get('version')}, expected {TABLE_VERSION}"
+                f"move table {uri} has version {meta.get('version')}, expected {TABLE_VERSION}:"
+                " make it again with `ringrift moves`"
             )
         return meta
 
