@@ -227,6 +227,12 @@ def build_move_table(src: str, out: str) -> dict:
     np.cumsum(per_game.astype(np.int64), out=rbeg[1:])
     assert rbeg[-1] == len(reg), "record_games: every region is a region step's"
     aux[has, A_REG] = 0
+    # narrowed one by one, each int32 original dropped as its copy is made
+    del batch, states, hv, rv, has, game_of
+    idx = narrow(idx, out, "index")
+    mv = narrow(mv, out, "move")
+    aux = narrow(aux, out, "facts")
+    reg = narrow(reg, out, "regions")
 
     def listed(values, per_step: int, offsets=off):
         return pa.ListArray.from_arrays(
@@ -244,13 +250,11 @@ def build_move_table(src: str, out: str) -> dict:
     table = pa.Table.from_arrays(
         [
             pa.array(games, pa.string()),
-            listed(narrow(idx, out, "index"), 1),
-            listed(narrow(mv, out, "move"), L.MF),
-            listed(narrow(aux, out, "facts"), NAUX),
+            listed(idx, 1),
+            listed(mv, L.MF),
+            listed(aux, NAUX),
             listed(hsh, 2),
-            pa.ListArray.from_arrays(
-                pa.array(rbeg, pa.int32()), pa.array(narrow(reg, out, "regions"))
-            ),
+            pa.ListArray.from_arrays(pa.array(rbeg, pa.int32()), pa.array(reg)),
         ],
         schema=_table_schema(meta),
     )
