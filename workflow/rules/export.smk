@@ -50,7 +50,9 @@ rule export_chunk:
         chunk=lambda wc: f"{int(wc.k)}/{int(wc.n)}",
     threads: 1
     resources:
-        mem_mb=1500,
+        # from its move tables' sizes (export_plan.smk: 60 bytes a loaded
+        # step, at most 3.75 x the file; ~2.4 GB for 10M square8 samples)
+        mem_mb=export_chunk_mem_mb,
     shell:
         "NUMBA_NUM_THREADS={threads} ringrift export --chunk {params.chunk}"
         " --output {output.piece} {input.combined} --moves {input.moves} > {log} 2>&1"

@@ -1,5 +1,6 @@
 # The export's plan: how many chunk jobs, their pieces and the parts' move
-# tables (pure functions of config).
+# tables (pure functions of config), and the chunk jobs' memory (from their
+# inputs' sizes).
 
 # Games per chunk job when the dataset sets no `export_chunks`: ~280k square8
 # samples, under a minute at the fast path's rate.
@@ -39,3 +40,30 @@ def export_moves_part(wildcards):
     if k >= num_parts(wildcards.dataset):
         raise ValueError(f"dataset {wildcards.dataset} has no part {k:05d}")
     return part_path(wildcards.dataset, k)
+
+
+# The memory of a chunk job (resources.mem_mb), from the sizes of its move
+# tables (known when the job is about to run; `-n` shows <TBD>):
+# - a loaded table is 60 bytes a step (ringrift/export/moves.py STEP_BYTES:
+#   int16 move, facts and legal index, 16 bytes of digest), in the heap or a
+#   mapped scratch file whose pages count against the job's memory as well;
+# - its file is at least 16 bytes a step: the digest, 2 x uint64 of hash
+#   output, which zstd cannot shrink (measured: 17.8 bytes a step, 1M square8
+#   samples, 1.76M steps in 31.3 MB), so loaded tables take at most 60/16 =
+#   3.75 x their files' size (measured 3.37 x);
+# - the export's own memory, without its tables: measured 0.9 GB (chunk
+#   0/4 of 1M square8 samples) to 1.12 GB (a chunk of 10M samples: 2.95 GB
+#   peak with 1.8 GB of int32 tables); EXPORT_BASE_MB leaves some room.
+# 10M square8 samples: 10 tables of ~31 MB -> 1200 + 3.75 x 313 = ~2380 MB
+# (measured peak ~2.2 GB).
+EXPORT_BASE_MB = 1200
+EXPORT_TABLE_MEM_PER_FILE_BYTE = 60 / 16
+
+
+def export_chunk_mem_mb(wildcards, input):
+    """mem_mb of a chunk job: EXPORT_BASE_MB + its loaded move tables, at
+    most EXPORT_TABLE_MEM_PER_FILE_BYTE x their files' size."""
+    tables_mb = sum(
+        mb for f, mb in zip(input, input.size_files_mb) if f != input.combined
+    )
+    return int(EXPORT_BASE_MB + EXPORT_TABLE_MEM_PER_FILE_BYTE * tables_mb) + 1
