@@ -694,11 +694,22 @@ def test_an_old_or_inconsistent_move_table_is_one_line(trace_tables, tmp_path, c
         col[g] = col[g][:-1]
         return col, typ
 
+    def move_a_cell(col, typ):  # as many cells, one in another game's regions
+        g = next(i for i, r in enumerate(col) if r)
+        h = (g + 1) % len(col)
+        assert h != g
+        col[h] = col[h] + col[g][-1:]
+        col[g] = col[g][:-1]
+        return col, typ
+
     short = _rewritten(moves, tmp_path / "short.parquet", "regions", lose_a_cell)
+    moved = _rewritten(moves, tmp_path / "moved.parquet", "regions", move_a_cell)
+    n = _regions(moves)
     out = str(tmp_path / "x.jsonl.gz")
     for table, words in (
         (old, "has version 1, expected 2: make it again with `ringrift moves`"),
-        (short, "its regions are not its steps' territory regions"),
+        (short, f"regions has {n - 1} values, expected {n}"),
+        (moved, "its regions are not its steps' territory regions"),
     ):
         assert cli_main(["export", "--output", out, str(part), "--moves", str(table)]) == 2
         err = capsys.readouterr().err.strip()

@@ -53,6 +53,7 @@ import tempfile
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..dataset.parts import DataError, atomic_output
@@ -293,31 +294,34 @@ class MoveTable:
         at = 0
         rat = 0
         for uri, meta in zip(uris, metas):
-            t = _read_table(uri)
-            offs = t.column("index").combine_chunks().offsets.to_numpy(zero_copy_only=False)
-            offs = offs.astype(np.int64)
-            n = int(offs[-1])
-            if n != int(meta["steps"]):
-                raise DataError(f"move table {uri}: {n} steps, its metadata says {meta['steps']}")
-            gids = t.column("game_id").to_pylist()
-            for g, a, b in zip(gids, offs[:-1].tolist(), offs[1:].tolist()):
-                if g in self.where:
-                    raise DataError(f"move table {uri}: game {g} is also in another move table")
-                self.where[g] = (at + a, b - a)
-            facts = _values(t, "facts", uri, n * NAUX).reshape(-1, NAUX)
-            rstep, rbeg = _region_steps(t, uri, offs, facts)
+            # column by column, row group by row group, straight into place:
+            # no whole table in memory besides the loaded one
+            with open_parquet(uri, "move table") as pf:
+                lens = _list_lengths(pf, uri, "index")
+                n = int(lens.sum())
+                if n != int(meta["steps"]):
+                    raise DataError(
+                        f"move table {uri}: {n} steps, its metadata says {meta['steps']}"
+                    )
+                starts = np.cumsum(lens) - lens + at
+                gids = [g for c in _chunks(pf, uri, "game_id") for g in c.to_pylist()]
+                for g, a, ln in zip(gids, starts.tolist(), lens.tolist()):
+                    if g in self.where:
+                        raise DataError(f"move table {uri}: game {g} is also in another move table")
+                    self.where[g] = (a, ln)
+                nr = int(meta["regions"])
+                _fill(pf, uri, "facts", aux[at : at + n])
+                _fill(pf, uri, "move", mv[at : at + n])
+                _fill(pf, uri, "index", idx[at : at + n])
+                _fill(pf, uri, "digest", hsh[at : at + n])
+                _fill(pf, uri, "regions", reg[rat : rat + nr])
+                rstep, rbeg = _region_steps(
+                    uri, lens, aux[at : at + n], _list_lengths(pf, uri, "regions")
+                )
             rsteps.append(rstep + at)
             rbegs.append(rbeg + rat)
-            aux[at : at + n] = facts
-            del facts
-            mv[at : at + n] = _values(t, "move", uri, n * L.MF).reshape(-1, L.MF)
-            idx[at : at + n] = _values(t, "index", uri, n)
-            hsh[at : at + n] = _digests(t, uri, n)
-            nr = int(meta["regions"])
-            reg[rat : rat + nr] = _values(t, "regions", uri, nr)
             at += n
             rat += nr
-            del t
         self.steps = MoveSteps(
             mv,
             aux,
@@ -340,40 +344,59 @@ class MoveTable:
         return np.array([where.get(g, (-1, 0)) for g in gids], dtype=np.int64).reshape(-1, 2)
 
 
-def _values(t: pa.Table, name: str, uri: str, count: int) -> np.ndarray:
-    """A list column's values, int16 (checked), ``count`` of them."""
-    col = t.column(name).combine_chunks()
-    if len(col.values) != count:
-        raise DataError(f"move table {uri}: {name} has {len(col.values)} values, expected {count}")
-    return narrow(col.values.to_numpy(zero_copy_only=False), uri, name)
+def _chunks(pf, uri: str, name: str):
+    """A column of a move table, one row group at a time."""
+    for i in range(pf.num_row_groups):
+        try:
+            col = pf.read_row_group(i, columns=[name]).column(0)
+        except KeyError:
+            raise DataError(f"move table {uri} has no column {name}") from None
+        except Exception as exc:  # a bad page
+            raise DataError(f"corrupt or unreadable move table {uri}: {one_line(exc)}") from None
+        for chunk in col.chunks:
+            if chunk.null_count:
+                raise DataError(f"move table {uri}: {name} has nulls")
+            yield chunk
 
 
-def _digests(t: pa.Table, uri: str, steps: int) -> np.ndarray:
-    col = t.column("digest").combine_chunks()
-    if len(col.values) != 2 * steps:
-        raise DataError(
-            f"move table {uri}: digest has {len(col.values)} values, expected {2 * steps}"
-        )
-    return col.values.to_numpy(zero_copy_only=False).astype(np.uint64, copy=False).reshape(-1, 2)
+def _list_lengths(pf, uri: str, name: str) -> np.ndarray:
+    """The lengths of a list column's lists (one a game)."""
+    parts = [pc.list_value_length(c).to_numpy(zero_copy_only=False) for c in _chunks(pf, uri, name)]
+    return np.concatenate(parts or [np.zeros(0)]).astype(np.int64)
 
 
-def _region_steps(t: pa.Table, uri: str, offs: np.ndarray, facts: np.ndarray) -> tuple:
+def _fill(pf, uri: str, name: str, dest: np.ndarray) -> None:
+    """A list column's values into ``dest`` (as flat), narrowed to its type
+    (checked, see narrow), which they must fill exactly."""
+    flat = dest.reshape(-1)
+    pos = 0
+    for chunk in _chunks(pf, uri, name):
+        v = chunk.flatten().to_numpy(zero_copy_only=False)
+        if pos + len(v) <= len(flat):  # else only counted, for the error
+            if flat.dtype == STEP_INT:
+                flat[pos : pos + len(v)] = narrow(v, uri, name)
+            else:
+                flat[pos : pos + len(v)] = v.astype(flat.dtype, copy=False)
+        pos += len(v)
+    if pos != len(flat):
+        raise DataError(f"move table {uri}: {name} has {pos} values, expected {len(flat)}")
+
+
+def _region_steps(uri: str, lens: np.ndarray, facts: np.ndarray, reg_lens: np.ndarray) -> tuple:
     """(the steps with a territory region, where each one's cells begin in
-    the file's ``regions``), checked: every game's regions are its region
-    steps' cells (A_REGLEN each), in step order."""
+    the file's ``regions``), checked: every game's regions (reg_lens cells)
+    are its region steps' cells (A_REGLEN each), in step order."""
     has = facts[:, A_REG] >= 0
     rstep = np.flatnonzero(has).astype(np.int64)
     rlen = facts[has, A_REGLEN].astype(np.int64)
-    roffs = t.column("regions").combine_chunks().offsets.to_numpy(zero_copy_only=False)
-    roffs = roffs.astype(np.int64)
-    game_of = np.repeat(np.arange(len(offs) - 1), offs[1:] - offs[:-1])[rstep]
-    per_game = np.zeros(len(offs) - 1, dtype=np.int64)
+    game_of = np.repeat(np.arange(len(lens)), lens)[rstep]
+    per_game = np.zeros(len(lens), dtype=np.int64)
     np.add.at(per_game, game_of, rlen)
-    if (rlen <= 0).any() or not np.array_equal(per_game, roffs[1:] - roffs[:-1]):
+    if (rlen <= 0).any() or not np.array_equal(per_game, reg_lens):
         raise DataError(f"move table {uri}: its regions are not its steps' territory regions")
     rbeg = np.zeros(len(rlen), dtype=np.int64)
     np.cumsum(rlen[:-1], out=rbeg[1:])
-    return rstep, rbeg + roffs[0]
+    return rstep, rbeg
 
 
 def _read_meta(uri: str) -> dict:
@@ -388,11 +411,3 @@ def _read_meta(uri: str) -> dict:
                 " make it again with `ringrift moves`"
             )
         return meta
-
-
-def _read_table(uri: str) -> pa.Table:
-    with open_parquet(uri, "move table") as pf:
-        try:
-            return pf.read()
-        except Exception as exc:  # a bad page
-            raise DataError(f"corrupt or unreadable move table {uri}: {one_line(exc)}") from None
