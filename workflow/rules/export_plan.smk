@@ -51,11 +51,13 @@ def export_moves_part(wildcards):
 #   output, which zstd cannot shrink (measured: 17.8 bytes a step, 1M square8
 #   samples, 1.76M steps in 31.3 MB), so loaded tables take at most 60/16 =
 #   3.75 x their files' size (measured 3.37 x);
-# - the export's own memory, without its tables: measured 0.9 GB (chunk
-#   0/4 of 1M square8 samples) to 1.12 GB (a chunk of 10M samples: 2.95 GB
-#   peak with 1.8 GB of int32 tables); EXPORT_BASE_MB leaves some room.
-# 10M square8 samples: 10 tables of ~31 MB -> 1200 + 3.75 x 313 = ~2380 MB
-# (measured peak ~2.2 GB).
+# - the export's own memory, without its tables: measured 0.9 GB (chunk 0/4
+#   of 1M square8 samples) to 1.14 GiB (chunk 0/7 of 10M: 137k games), incl.
+#   the per-game index (~200 bytes a game, ~0.09 x the files' size: within
+#   the gap between 3.75 and the measured 3.37); EXPORT_BASE_MB leaves room.
+# Measured, 10M square8 samples (10 tables, 299 MiB of files, 17.6M steps):
+# this gives 2321 MB; the chunk job peaked at 2144 MiB (1006 MiB of it the
+# tables, mapped); with the int32 tables of table version 1 it was 3206 MiB.
 EXPORT_BASE_MB = 1200
 EXPORT_TABLE_MEM_PER_FILE_BYTE = 60 / 16
 
