@@ -213,7 +213,13 @@ def main(argv=None):
         # the workflow's way: the part's move table, then the export copying it
         moves = os.path.join(d, "moves.parquet")
         mt = run_measured(ringrift("moves", part, "--output", moves), env)
-        note = f"{os.path.getsize(moves) / n:.0f} B/sample; CPU incl. kernel load"
+        from ringrift.export.moves import STEP_BYTES, TABLE_KEY
+
+        steps = json.loads(pq.read_schema(moves).metadata[TABLE_KEY])["steps"]
+        note = (
+            f"{os.path.getsize(moves) / n:.0f} B/sample, {os.path.getsize(moves) / steps:.1f} "
+            f"B/step on file, {STEP_BYTES} B/step loaded; CPU incl. kernel load"
+        )
         rows.append(("move table of the part (`ringrift moves`)", n, mt, mt["cpu"], note))
         out = os.path.join(d, "x.jsonl.gz")
         ex = run_measured(ringrift("export", "--output", out, agg, "--moves", moves), env)
