@@ -6,7 +6,9 @@ Runs the real commands one after the other, each a child process:
 
 1. ``ringrift selfplay``: one part of ``--samples`` samples (random square8
    2p games, every position sampled: the fastest generation, so the hardest
-   ratio for the data path);
+   ratio for the data path); and ``--default-games`` games of the workflow's
+   default self-play (mixed/light, a sample every 10 steps: config/config.yaml),
+   the rate a real dataset is made at; every row is shown against both;
 2. Parquet write: the part's rows written again through the part writer
    (``PartWriter``, as a worker does), timing only the writing;
 3. ``ringrift aggregate`` of ``--aggregate-samples`` rows: the part plus
@@ -122,6 +124,12 @@ def main(argv=None):
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reference-rows", type=int, default=2000)
+    ap.add_argument(
+        "--default-games",
+        type=int,
+        default=300,
+        help="games of the workflow's default self-play (mixed/light), the second yardstick",
+    )
     ap.add_argument("--workdir", default=None, help="folder for the files (default: a temp one)")
     ap.add_argument("--write-part", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -161,6 +169,39 @@ def main(argv=None):
         stats = json.loads(sp["out"][sp["out"].index("{") :])
         n = int(stats["samples"])
         rows.append(("self-play (`ringrift selfplay`, incl. its part)", n, sp, sp["cpu"], ""))
+
+        # what the workflow runs by default (config/config.yaml): the rate a
+        # real dataset is generated at, the second yardstick
+        dpart = os.path.join(d, "default.parquet")
+        dsp = run_measured(
+            ringrift(
+                "selfplay",
+                "--quiet",
+                "--stats-json",
+                "--num-games",
+                args.default_games,
+                "--board-type",
+                "square8",
+                "--engine-mode",
+                "mixed",
+                "--difficulty-band",
+                "light",
+                "--sample-every-n-moves",
+                10,
+                "--seed",
+                args.seed,
+                "--worker-id",
+                "bench",
+                "--output",
+                dpart,
+            ),
+            env,
+        )
+        dstats = json.loads(dsp["out"][dsp["out"].index("{") :])
+        dn = int(dstats["samples"])
+        note = f"{args.default_games:,} games; the workflow's default config"
+        rows.append(("self-play mixed/light, a sample every 10 steps", dn, dsp, dsp["cpu"], note))
+        os.unlink(dpart)
 
         wp = run_measured([os.path.abspath(__file__), "--write-part", part, part + ".w"], env)
         wcpu = json.loads(wp["out"])["cpu"]
@@ -253,6 +294,7 @@ def main(argv=None):
         )
 
     sp_core = n / sp["cpu"]
+    dsp_core = dn / dsp["cpu"]
     print(
         f"square8 2p random games sampled every move: {games:,} games, {n:,} samples; "
         f"one core per step (NUMBA_NUM_THREADS=1); whole run {time.perf_counter() - t_start:.0f} s "
@@ -260,15 +302,15 @@ def main(argv=None):
     )
     print(
         "| step | samples | wall s | CPU s (process) | CPU s (work) | samples/s per core "
-        "| x self-play per core | peak RSS MB | notes |"
+        "| x random self-play per core | x default self-play per core | peak RSS MB | notes |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, count, r, cpu, note in rows:
         core = count / max(cpu, 1e-9)
         rss = f"{r['rss_mb']:,.0f}" if r["rss_mb"] else ""
         print(
             f"| {name} | {count:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {cpu:.1f} | "
-            f"{core:,.0f} | {core / sp_core:.2f} | {rss} | {note} |"
+            f"{core:,.0f} | {core / sp_core:.2f} | {core / dsp_core:.2f} | {rss} | {note} |"
         )
     # the path a sample takes after generation: aggregate, then JSONL or tensors
     big = [r for r in rows if r[0].startswith("aggregate")][-1]
@@ -283,7 +325,8 @@ def main(argv=None):
         total = agg_cost + extra + cost[3] / cost[1]
         print(
             f"\naggregate + {last}: {1 / total:,.0f} samples/s per core, "
-            f"{1 / total / sp_core:.2f}x self-play's {sp_core:,.0f}"
+            f"{1 / total / sp_core:.2f}x random self-play's {sp_core:,.0f}, "
+            f"{1 / total / dsp_core:.2f}x default self-play's {dsp_core:,.0f}"
         )
 
 
