@@ -123,16 +123,28 @@ def _flood(a, f, nrows, ishex, r0, seed):
 
 
 @njit(cache=True)
+def _flood_first(a, f, nrows, ishex, r0):
+    """f := the component of the first cell of a (its rows before r0 are
+    empty); returns that cell's row, or nrows when a is empty. Taking the
+    first cell each time meets the components in the order of their first
+    cells, the order a fill started from cell 0 meets them."""
+    while r0 < nrows and a[r0] == 0:
+        r0 += 1
+    if r0 < nrows:
+        x = a[r0]
+        _flood(a, f, nrows, ishex, r0, x & (~x + uint64(1)))
+    return r0
+
+
+@njit(cache=True)
 def _connected(a, t, f, nrows, ishex, use_t):
     """Is the cell set a (bit rows) empty or connected, or, with use_t, does
     each of its components meet the set t? a is consumed; f is scratch."""
-    one = uint64(1)
     r0 = 0
-    while r0 < nrows and a[r0] == 0:
-        r0 += 1
-    while r0 < nrows:
-        x = a[r0]
-        _flood(a, f, nrows, ishex, r0, x & (~x + one))
+    while True:
+        r0 = _flood_first(a, f, nrows, ishex, r0)
+        if r0 == nrows:
+            return True
         rest = False
         meets = False
         for r in range(nrows):
@@ -146,9 +158,6 @@ def _connected(a, t, f, nrows, ishex, use_t):
             return False
         for r in range(nrows):  # on with the next component
             a[r] &= ~f[r]
-        while r0 < nrows and a[r0] == 0:
-            r0 += 1
-    return True
 
 
 # rows of the scratch block _board_rows fills (one allocation per call)
@@ -321,11 +330,10 @@ def fill_regions(geo, s):
         if b < ALL_MARKERS and not anyb:
             continue
         r0 = 0
-        while r0 < nrows and a[r0] == 0:
-            r0 += 1
-        while r0 < nrows:
-            x = a[r0]
-            _flood(a, f, nrows, ishex, r0, x & (~x + one))
+        while True:
+            r0 = _flood_first(a, f, nrows, ishex, r0)
+            if r0 == nrows:
+                break
             touches = False
             ctrl = 0
             rn = 0
@@ -336,8 +344,6 @@ def fill_regions(geo, s):
                 for p in range(1, PSLOTS):
                     if f[r] & rows[R_STACKS + p, r]:
                         ctrl |= 1 << p
-            while r0 < nrows and a[r0] == 0:
-                r0 += 1
             if b == ALL_MARKERS and touches:
                 continue
             nctrl = _popcount(ctrl)
