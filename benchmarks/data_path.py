@@ -89,6 +89,21 @@ def export_report(out: str) -> tuple[float, float]:
     return float(m.group(1)), float(m.group(2))
 
 
+def run_selfplay(out: str, games: int, mode: str, every: int, seed: int, env: dict):
+    """`ringrift selfplay` of square8 2p games (band light), measured; returns
+    (measurement, its stats)."""
+    r = run_measured(
+        ringrift(
+            "selfplay", "--quiet", "--stats-json", "--num-games", games,
+            "--board-type", "square8", "--engine-mode", mode, "--difficulty-band", "light",
+            "--sample-every-n-moves", every, "--seed", seed, "--worker-id", "bench",
+            "--output", out,
+        ),
+        env,
+    )  # fmt: skip
+    return r, json.loads(r["out"][r["out"].index("{") :])
+
+
 def write_part(src: str, dst: str) -> None:
     """Child of step 2: ``src``'s rows through a PartWriter into ``dst``; prints
     the CPU seconds of the writing alone (reading ``src`` is not counted)."""
@@ -144,60 +159,14 @@ def main(argv=None):
         rows = []  # (step, samples, measurement, CPU s of the work, note)
 
         games = max(1, math.ceil(args.samples / SAMPLES_PER_GAME))
-        sp = run_measured(
-            ringrift(
-                "selfplay",
-                "--quiet",
-                "--stats-json",
-                "--num-games",
-                games,
-                "--board-type",
-                "square8",
-                "--engine-mode",
-                "random",
-                "--sample-every-n-moves",
-                1,
-                "--seed",
-                args.seed,
-                "--worker-id",
-                "bench",
-                "--output",
-                part,
-            ),
-            env,
-        )
-        stats = json.loads(sp["out"][sp["out"].index("{") :])
+        sp, stats = run_selfplay(part, games, "random", 1, args.seed, env)
         n = int(stats["samples"])
         rows.append(("self-play (`ringrift selfplay`, incl. its part)", n, sp, sp["cpu"], ""))
 
         # what the workflow runs by default (config/config.yaml): the rate a
         # real dataset is generated at, the second yardstick
         dpart = os.path.join(d, "default.parquet")
-        dsp = run_measured(
-            ringrift(
-                "selfplay",
-                "--quiet",
-                "--stats-json",
-                "--num-games",
-                args.default_games,
-                "--board-type",
-                "square8",
-                "--engine-mode",
-                "mixed",
-                "--difficulty-band",
-                "light",
-                "--sample-every-n-moves",
-                10,
-                "--seed",
-                args.seed,
-                "--worker-id",
-                "bench",
-                "--output",
-                dpart,
-            ),
-            env,
-        )
-        dstats = json.loads(dsp["out"][dsp["out"].index("{") :])
+        dsp, dstats = run_selfplay(dpart, args.default_games, "mixed", 10, args.seed, env)
         dn = int(dstats["samples"])
         note = f"{args.default_games:,} games; the workflow's default config"
         rows.append(("self-play mixed/light, a sample every 10 steps", dn, dsp, dsp["cpu"], note))
