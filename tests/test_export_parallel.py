@@ -547,6 +547,50 @@ def test_a_mapped_move_table_gives_the_same_bytes(trace_tables, tmp_path, monkey
     assert export_bytes([rows], tmp_path, "mapped", moves=[str(moves)]) == plain
 
 
+def test_a_move_table_made_in_chunks_holds_the_same_rows(trace_tables, tmp_path):
+    """Tables are made CHUNK_STEPS steps at a time, for memory: made one game
+    at a time, every trace part's table holds exactly the rows and the
+    metadata of the table made at once, one row group per game, and an
+    export with it gives the same bytes."""
+    from ringrift.export.moves import TABLE_KEY
+
+    for part, moves in trace_tables:
+        chunked = tmp_path / f"{part.stem}.chunked.parquet"
+        res = build_move_table(str(part), str(chunked), chunk_steps=1)
+        assert pq.read_table(chunked).equals(pq.read_table(moves)), part.name
+        meta = pq.read_metadata(chunked)
+        assert meta.metadata[TABLE_KEY] == pq.read_metadata(moves).metadata[TABLE_KEY]
+        assert meta.num_row_groups == res["games"]
+    part, moves = max(trace_tables, key=lambda pm: pq.read_metadata(pm[1]).num_rows)
+    assert pq.read_metadata(moves).num_rows >= 3
+    rows = shuffled(part, seed=5)
+    chunked = tmp_path / f"{part.stem}.chunked.parquet"
+    assert export_bytes([rows], tmp_path, "chunked", moves=[str(chunked)]) == export_bytes(
+        [rows], tmp_path, "whole", moves=[str(moves)]
+    )
+
+
+@pytest.mark.parametrize("chunk_steps", [1, 10**9])
+def test_a_part_mixing_rules_has_no_move_table(trace_tables, tmp_path, chunk_steps):
+    """Games of 2 and 3 players in one file: one line naming the file and the
+    rules, whether they meet in one chunk or in two; nothing written."""
+    from ringrift.dataset.parts import DataError
+
+    by_rules = {}
+    for part, _ in trace_tables:
+        t = pq.read_table(part, columns=["board_type", "num_players"])
+        by_rules.setdefault((str(t[0][0]), t[1][0].as_py()), part)
+    two, three = by_rules[("square8", 2)], by_rules[("square8", 3)]
+    mixed = tmp_path / "mixed.parquet"
+    write_part_file(
+        pa.concat_tables([pq.read_table(two), pq.read_table(three)]), mixed, row_group_rows=50
+    )
+    out = tmp_path / "mixed.moves.parquet"
+    with pytest.raises(DataError, match=r"mixed\.parquet mixes rules .*'square8', 2.*'square8', 3"):
+        build_move_table(str(mixed), str(out), chunk_steps=chunk_steps)
+    assert not out.exists()
+
+
 def _tampered(moves, out, column, game):
     """The table with one value of one game's `column` changed."""
     t = pq.read_table(moves)

@@ -15,7 +15,8 @@ Nothing is trusted: a row uses the table only where its history's indices
 equal the table's and its stored state's digest equals the digest the table
 recorded for that step; anything else is replayed as without a table.
 
-File: Parquet, one row per game (from its row with the longest history):
+File: Parquet, one row per game (from its row with the longest history),
+a row group per CHUNK_STEPS steps of games:
 
     game_id  string
     index    list<int16>   the legal-move index of each step
@@ -137,10 +138,12 @@ def _longest_rows(inp) -> dict:
 
 
 def _gather(inp, rows: np.ndarray) -> pa.RecordBatch:
-    """The given rows (sorted) of an input, in that order."""
+    """The given rows (sorted) of an input, in that order. Only the row
+    groups between the first and the last row are read (a part holds each
+    game's rows together, so a chunk of its games is one stretch of it)."""
     parts = []
-    at = 0
-    for batch in inp.batches(0, inp.num_rows):
+    at = int(rows[0])
+    for batch in inp.batches(at, int(rows[-1]) + 1):
         n = batch.num_rows
         a, b = np.searchsorted(rows, [at, at + n])
         if b > a:
@@ -149,10 +152,38 @@ def _gather(inp, rows: np.ndarray) -> pa.RecordBatch:
     return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
 
 
-def build_move_table(src: str, out: str) -> dict:
+# Games are replayed and recorded CHUNK_STEPS steps at a time (the whole
+# games that fit), each chunk written as it is done, so a part of any size
+# takes about the same memory. Measured on a square8 part of 1M samples
+# (14,000 random games sampled every step, 1.8M steps), peak RSS: 467 MB in
+# chunks of 100k steps, 563 MB of 300k (~480 bytes a chunk step on ~420 MB),
+# 831 MB in one piece; a part of an hour of the default self-play (~50M
+# steps) would have taken tens of GB in one piece.
+CHUNK_STEPS = 250_000
+
+
+def _game_chunks(lens: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive games [a, b) of at most ``budget`` steps each (a game has
+    at most its history's length + 1 steps), at least one game each."""
+    out = []
+    a = 0
+    n = len(lens)
+    ends = np.cumsum(lens + 1)
+    while a < n:
+        base = ends[a - 1] if a else 0
+        b = int(np.searchsorted(ends, base + budget, side="right"))
+        b = max(b, a + 1)
+        out.append((a, b))
+        a = b
+    return out
+
+
+def build_move_table(src: str, out: str, chunk_steps: int = CHUNK_STEPS) -> dict:
     """Write the move table of a sample file (a part, or any ringrift sample
-    Parquet) to ``out``; returns counts."""
-    from .jsonl import Replayer, _Input
+    Parquet) to ``out``; returns counts. Games are recorded ``chunk_steps``
+    steps at a time (memory), each chunk a row group; a table of one chunk
+    is written in one go."""
+    from .jsonl import _Input
 
     inp = _Input(src)
     best = _longest_rows(inp)
@@ -160,6 +191,71 @@ def build_move_table(src: str, out: str) -> dict:
         raise DataError(f"{src} has no rows: no move table to make")
     games = list(best)
     pick = np.array([best[g][1] for g in games], dtype=np.int64)
+    lens = np.array([best[g][0] for g in games], dtype=np.int64)
+    del best
+    chunks = _game_chunks(lens, chunk_steps)
+    kinds: set = set()
+    totals = {"steps": 0, "regions": 0}
+
+    def recorded(a: int, b: int) -> pa.Table:
+        table, chunk_kinds, steps, regions = _record_chunk(inp, src, out, games[a:b], pick[a:b])
+        kinds.update(chunk_kinds)
+        if len(kinds) != 1:
+            raise DataError(
+                f"{src} mixes rules (board, players, pie rule, LPS rounds): {sorted(kinds)}"
+            )
+        totals["steps"] += steps
+        totals["regions"] += regions
+        return table
+
+    def meta() -> dict:
+        board_type, n_players = next(iter(kinds))[:2]
+        return {
+            "version": TABLE_VERSION,
+            "board_type": board_type,
+            "num_players": int(n_players),
+            "games": len(games),
+            "steps": totals["steps"],
+            "regions": totals["regions"],
+        }
+
+    options = dict(compression="zstd", write_page_checksum=True)
+    if len(chunks) == 1:
+        table = recorded(*chunks[0])
+        table = table.replace_schema_metadata(_table_schema(meta()).metadata)
+        with atomic_output(out) as fh:
+            pq.write_table(table, fh, **options)
+        return {"input": src, "output": out, **meta()}
+    # several chunks: each written as it is done to a local scratch file;
+    # the totals the file's metadata carries are known at the end, so the
+    # row groups are then copied, one at a time, into the table
+    with tempfile.TemporaryDirectory(prefix="ringrift-moves-") as tmp:
+        scratch = os.path.join(tmp, "chunks.parquet")
+        writer = None
+        for a, b in chunks:
+            table = recorded(a, b)
+            if writer is None:
+                writer = pq.ParquetWriter(scratch, table.schema, **options)
+            writer.write_table(table, row_group_size=table.num_rows)
+            del table
+        writer.close()
+        schema = _table_schema(meta())
+        pf = pq.ParquetFile(scratch)
+        with atomic_output(out) as fh:
+            with pq.ParquetWriter(fh, schema, **options) as final:
+                for g in range(pf.metadata.num_row_groups):
+                    rg = pf.read_row_group(g)
+                    final.write_table(rg, row_group_size=rg.num_rows)
+    return {"input": src, "output": out, **meta()}
+
+
+def _record_chunk(inp, src: str, out: str, games: list, pick: np.ndarray) -> tuple:
+    """(the table rows of these games, their rules' kinds (board, players,
+    pie rule, LPS rounds), their steps, their region cells): each game
+    replayed from its row with the longest history; no rows when the games
+    mix rules."""
+    from .jsonl import Replayer
+
     sorted_rows = np.sort(pick)
     batch = _gather(inp, sorted_rows)
     # the gathered batch is in row order; rows[i] = game i's row in it
@@ -176,10 +272,8 @@ def build_move_table(src: str, out: str) -> dict:
         )
     )
     if len(kinds) != 1:
-        raise DataError(
-            f"{src} mixes rules (board, players, pie rule, LPS rounds): {sorted(kinds)}"
-        )
-    board_type, n_players, swap, lps = kinds.pop()
+        return None, kinds, 0, 0  # the caller says which rules are mixed
+    board_type, n_players, swap, lps = next(iter(kinds))
     rules = Replayer().rules_for(board_type, n_players, header[0])
     s0 = rules.new_game()
     n, m, slen = rules.board.ncell, int(s0[L.MAXH]), len(s0)
@@ -240,14 +334,6 @@ def build_move_table(src: str, out: str) -> dict:
             pa.array(offsets * per_step, pa.int32()), pa.array(values.reshape(-1))
         )
 
-    meta = {
-        "version": TABLE_VERSION,
-        "board_type": board_type,
-        "num_players": int(n_players),
-        "games": len(games),
-        "steps": int(off[-1]),
-        "regions": len(reg),
-    }
     table = pa.Table.from_arrays(
         [
             pa.array(games, pa.string()),
@@ -257,11 +343,9 @@ def build_move_table(src: str, out: str) -> dict:
             listed(hsh, 2),
             pa.ListArray.from_arrays(pa.array(rbeg, pa.int32()), pa.array(reg)),
         ],
-        schema=_table_schema(meta),
+        schema=_table_schema({}),
     )
-    with atomic_output(out) as fh:
-        pq.write_table(table, fh, compression="zstd", write_page_checksum=True)
-    return {"input": src, "output": out, **meta}
+    return table, kinds, int(off[-1]), len(reg)
 
 
 # A loaded table above this many bytes lives in a mapped scratch file, not in

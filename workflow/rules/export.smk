@@ -27,6 +27,9 @@ rule export_moves:
         "logs/export/{dataset}/moves/part_{part}.log",
     threads: 1
     resources:
+        # bounded whatever the part's size: games are recorded 250k steps at
+        # a time (ringrift/export/moves.py CHUNK_STEPS); measured 0.55-0.57 GB
+        # peak on square8 (5.1M steps), square19 and hexagonal parts
         mem_mb=1000,
     shell:
         "NUMBA_NUM_THREADS={threads} ringrift moves {input.part}"
