@@ -216,10 +216,9 @@ def _static_children(geo, s, moves, k, mover, srch, scr):
     """Score every child of s statically: tmp[0, i] = the mover's value after
     moves[i] (+/- WIN_SCORE when it ends the game), tmp[1 + p, i] = the
     child's value for player p in [0, 1]. Returns the largest tmp[0, i].
-    On big boards (worth_scanning) placements take the one-ply scan's
-    shortcut (the same scores bit for bit, without copying the state or
-    rescanning the board): most children of a placement node are placements,
-    and scoring children is most of a search."""
+    Placements take the one-ply scan's shortcut (the same scores bit for bit,
+    without copying the state or rescanning the board): most children of a
+    placement node are placements, and scoring children is most of a search."""
     raw = scr.tmp[0, :k]
     vv = scr.tmp[1 : 1 + PSLOTS, :k]
     sc = scr.sc
