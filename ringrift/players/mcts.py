@@ -55,7 +55,6 @@ from .params import (
     ROLLOUT_HEURISTIC,
     WIN_SCORE,
 )
-from .scan import scan_alloc, scan_fill, scan_scores, worth_scanning
 
 
 @njit(cache=True)
@@ -82,16 +81,10 @@ def leaf_values(geo, s, w, scale, sc, out):
 @njit(cache=True)
 def leaf_values_from(s, sc, scale, out):
     """As leaf_values, with the player scores of s already in sc."""
+    np_ = s[NP]
     if s[STATUS] != ST_ACTIVE:
         terminal_values(s, out)
         return
-    active_values(sc, s[NP], scale, out)
-
-
-@njit(cache=True)
-def active_values(sc, np_, scale, out):
-    """out[p] for p in 1..np_: the value in [0, 1] of a game going on whose
-    player scores are sc."""
     for p in range(1, np_ + 1):
         x = relative_value(sc, np_, p) / scale
         if x > 30.0:
@@ -172,7 +165,6 @@ Scratch = namedtuple(
         "sc",  # float64 (PSLOTS,): player scores
         "val",  # float64 (PSLOTS,): a value vector in [0, 1]
         "path",  # int32: the nodes from the root to the leaf
-        "sn",  # Scan: the recorded board pass of the state being expanded
     ],
 )
 
@@ -200,14 +192,13 @@ def _search_settings(iparams, fparams, w):
 
 
 @njit(cache=True)
-def _new_scratch(s):
+def _new_scratch():
     return Scratch(
         np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32),
         np.empty((1 + PSLOTS, MAX_MOVES_BUFFER), dtype=np.float64),
         np.zeros(PSLOTS),
         np.zeros(PSLOTS),
         np.empty(4096, dtype=np.int32),
-        scan_alloc(s),
     )
 
 
@@ -215,32 +206,21 @@ def _new_scratch(s):
 def _static_children(geo, s, moves, k, mover, srch, scr):
     """Score every child of s statically: tmp[0, i] = the mover's value after
     moves[i] (+/- WIN_SCORE when it ends the game), tmp[1 + p, i] = the
-    child's value for player p in [0, 1]. Returns the largest tmp[0, i].
-    Placements take the one-ply scan's shortcut (the same scores bit for bit,
-    without copying the state or rescanning the board): most children of a
-    placement node are placements, and scoring children is most of a search."""
+    child's value for player p in [0, 1]. Returns the largest tmp[0, i]."""
     raw = scr.tmp[0, :k]
     vv = scr.tmp[1 : 1 + PSLOTS, :k]
     sc = scr.sc
     val = scr.val
-    np_ = s[NP]
-    scanning = worth_scanning(s, moves, k)
-    if scanning:
-        scan_fill(geo, s, srch.w, scr.sn)
     mx = -np.inf
     for i in range(k):
-        if scanning and scan_scores(geo, s, scr.sn, moves[i], srch.w, sc):
-            v = relative_value(sc, np_, mover)
-            active_values(sc, np_, srch.scale, val)
+        ch = apply_move(geo, s, moves[i])
+        if ch[STATUS] != ST_ACTIVE:
+            wn = ch[WINNER]
+            v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
         else:
-            ch = apply_move(geo, s, moves[i])
-            if ch[STATUS] != ST_ACTIVE:
-                wn = ch[WINNER]
-                v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
-            else:
-                player_scores(geo, ch, srch.w, sc)
-                v = relative_value(sc, np_, mover)
-            leaf_values_from(ch, sc, srch.scale, val)
+            player_scores(geo, ch, srch.w, sc)
+            v = relative_value(sc, ch[NP], mover)
+        leaf_values_from(ch, sc, srch.scale, val)
         for p in range(PSLOTS):
             vv[p, i] = val[p]
         raw[i] = v
@@ -465,7 +445,7 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
         temperature = 0.0
 
     tree = _new_tree(cap)
-    scr = _new_scratch(s0)
+    scr = _new_scratch()
     tree.nvis[0] = 0.0
     tree.wsum[0, :] = 0.0
     _expand(geo, s0, moves, k, tree, 0, 1, srch, scr)

@@ -23,8 +23,7 @@ Material (hand, board rings, controllers) follows by counting; a placement
 leaves the game active and in the movement phase (no region terms) unless the
 after-move checks could end it (an elimination or territory winner, or one
 player left controlling stacks): such candidates, and every non-placement,
-take the plain apply_move + evaluate path. So does every move on boards of
-fewer than SCAN_MIN_CELLS cells (square8, hex8), where that path is faster.
+take the plain apply_move + evaluate path.
 tests/test_players.py checks the shortcut bit for bit against that path.
 """
 
@@ -342,10 +341,9 @@ Scan = namedtuple(
 
 
 @njit(cache=True)
-def scan_safe(s):
+def _safe(s):
     """No ring-elimination or territory winner: the after-move checks a
-    placement cannot change, so placements may take the shortcut (when one
-    holds, they take the plain path)."""
+    placement cannot change (when one holds, placements take the plain path)."""
     np_ = s[NP]
     tot = 0
     for p in range(1, np_ + 1):
@@ -431,16 +429,14 @@ def _touch(stamp, mark, touched, nt, before, j0, y):
 
 
 @njit(cache=True)
-def scan_scores(geo, s, sn, mv, w, sc):
-    """True with sc[1..NP] = player_scores of the state after mv, bit for bit,
-    when the placement shortcut applies; False (sc undefined) when mv must take
-    the plain path: not a placement on an open cell, or it leaves fewer than
-    two controllers (the after-move checks could end the game). s is the state
-    scan_fill recorded into sn with the same weights w, mv one of its legal
-    moves, and scan_safe(s) true."""
+def scan_value(geo, s, sn, mv, w, me, sc, ply):
+    """exact_value(geo, s, mv, w, me, sc, ply) bit for bit, for s the state
+    scan_fill recorded into sn (with the same weights w), mv one of its legal
+    moves, and worth_scanning(s, ...) true (no winner a placement could
+    reveal)."""
     c = mv[F_TO]
     if mv[F_TYPE] != MT_PLACE_RING or marker(s, c) != 0 or collapsed(s, c) != 0:
-        return False
+        return exact_value(geo, s, mv, w, me, sc, ply)
     np_ = s[NP]
     nd = s[NDIR]
     half = nd // 2
@@ -473,7 +469,7 @@ def scan_scores(geo, s, sn, mv, w, sc):
         if nstk[q] > 0:
             ctrl += 1
     if ctrl < 2:
-        return False
+        return exact_value(geo, s, mv, w, me, sc, ply)
     h1 = h0 + r
     ch1 = r
     if h0 > 0 and t0 == p:
@@ -558,43 +554,24 @@ def scan_scores(geo, s, sn, mv, w, sc):
             hand -= r
         if nrg[q] == 0 and hand == 0:
             sc[q] = DEAD
+    v = relative_value(sc, np_, me)
     # restore the changed rows
     for a in range(nt):
         x = touched[a]
         for d in range(nd):
             natt[x, d] = catt[x, d]
         nmob[x] = sn.cmob[x]
-    return True
-
-
-@njit(cache=True)
-def scan_value(geo, s, sn, mv, w, me, sc, ply):
-    """exact_value(geo, s, mv, w, me, sc, ply) bit for bit, for s the state
-    scan_fill recorded into sn (with the same weights w), mv one of its legal
-    moves, and scan_safe(s) true (no winner a placement could reveal)."""
-    if scan_scores(geo, s, sn, mv, w, sc):
-        return relative_value(sc, s[NP], me)
-    return exact_value(geo, s, mv, w, me, sc, ply)
-
-
-# The shortcut pays on big boards only: its cost is per move, the plain path's
-# grows with the board. Per placement, on the states of random games (µs,
-# scanned vs apply_move + evaluate): square8 0.96 vs 0.68, hex8 0.94 vs 0.67,
-# square19 0.92 vs 1.86, hexagonal 0.90 vs 2.05.
-SCAN_MIN_CELLS = 128
+    return v
 
 
 @njit(cache=True)
 def worth_scanning(s, moves, k):
-    """A board big enough, and enough placements to pay for scan_fill (about
-    one full evaluation), with scan_safe(s)."""
-    if s[NCELL] < SCAN_MIN_CELLS:
-        return False
+    """Enough placements to pay for scan_setup (about one full evaluation)."""
     nplace = 0
     for i in range(k):
         if moves[i, F_TYPE] == MT_PLACE_RING:
             nplace += 1
-    return nplace >= 8 and scan_safe(s)
+    return nplace >= 8 and _safe(s)
 
 
 @njit(cache=True)
@@ -616,8 +593,6 @@ __all__ = [
     "position_value",
     "scan_alloc",
     "scan_fill",
-    "scan_safe",
-    "scan_scores",
     "scan_value",
     "scan_values",
     "worth_scanning",
