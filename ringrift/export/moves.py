@@ -222,10 +222,11 @@ def build_move_table(src: str, out: str, chunk_steps: int = CHUNK_STEPS) -> dict
     options = dict(compression="zstd", write_page_checksum=True)
     if len(chunks) == 1:
         table = recorded(*chunks[0])
-        table = table.replace_schema_metadata(_table_schema(meta()).metadata)
+        counts = meta()
+        table = table.replace_schema_metadata(_table_schema(counts).metadata)
         with atomic_output(out) as fh:
             pq.write_table(table, fh, **options)
-        return {"input": src, "output": out, **meta()}
+        return {"input": src, "output": out, **counts}
     # several chunks: each written as it is done to a local scratch file;
     # the totals the file's metadata carries are known at the end, so the
     # row groups are then copied, one at a time, into the table
@@ -239,14 +240,15 @@ def build_move_table(src: str, out: str, chunk_steps: int = CHUNK_STEPS) -> dict
             writer.write_table(table, row_group_size=table.num_rows)
             del table
         writer.close()
-        schema = _table_schema(meta())
+        counts = meta()
+        schema = _table_schema(counts)
         pf = pq.ParquetFile(scratch)
         with atomic_output(out) as fh:
             with pq.ParquetWriter(fh, schema, **options) as final:
                 for g in range(pf.metadata.num_row_groups):
                     rg = pf.read_row_group(g)
                     final.write_table(rg, row_group_size=rg.num_rows)
-    return {"input": src, "output": out, **meta()}
+    return {"input": src, "output": out, **counts}
 
 
 def _record_chunk(inp, src: str, out: str, games: list, pick: np.ndarray) -> tuple:
