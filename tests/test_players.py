@@ -354,6 +354,14 @@ def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
                         [exact_value(rules.geo, s, m, w, me, np.zeros(L.PSLOTS), ply) for m in ms]
                     )
                     assert np.array_equal(got.view(np.int64), want.view(np.int64)), (step, ply)
+                # a cell's placements are scored together: any order of the
+                # moves, with its counts apart or reversed, gives the same
+                perm = rng.permutation(ms.shape[0]) if ply == 0 else np.arange(ms.shape[0])[::-1]
+                got = np.full(ms.shape[0], np.nan)
+                scan_values(
+                    rules.geo, s, ms[perm], ms.shape[0], w, me, np.zeros(L.PSLOTS), got, ply
+                )
+                assert np.array_equal(got.view(np.int64), want[perm].view(np.int64)), (step, ply)
                 # minimax's leaves: one Scan reused across states
                 if worth_scanning(s, ms, ms.shape[0]):
                     scan_fill(rules.geo, s, w, sn)
@@ -369,3 +377,69 @@ def test_scan_values_equal_evaluate_after_apply_bit_for_bit(board, n):
             s = apply_move(rules.geo, s, ms[rng.integers(ms.shape[0])])
             step += 1
     assert checked >= 5 and placements >= 100
+
+
+@pytest.mark.parametrize(
+    "board,n", [("square8", 2), ("hex8", 3), ("square19", 2), ("hexagonal", 4)]
+)
+def test_mcts_child_values_equal_apply_and_player_scores_bit_for_bit(board, n):
+    """MCTS scores every child of a node it expands (priors and one-ply
+    values); a cell's placements take the scan's shortcut together. Every
+    child's prior input and per-player value equal the plain path's floats:
+    apply_move, then player_scores (or the terminal values of a finished
+    game)."""
+    from ringrift.engine.rules import apply_move, legal_moves
+    from ringrift.players.evaluate import player_scores, relative_value
+    from ringrift.players.mcts import (
+        _new_scratch,
+        _search_settings,
+        _static_children,
+        leaf_values_from,
+    )
+    from ringrift.players.scan import worth_scanning
+
+    rules = Rules(board, n)
+    rng = np.random.default_rng(11)
+    _, ip, fp, base = player_params(MCTS_LEVELS[0], board)
+    checked = scanned = 0
+    s = rules.new_game()
+    scr = _new_scratch(s)
+    step = 0
+    while s[L.STATUS] == L.ST_ACTIVE and step < 1500:
+        ms = legal_moves(rules.geo, s)
+        k = ms.shape[0]
+        if step % 4 == 0 and k > 1:
+            # the generator's order, then shuffled (a cell's counts apart)
+            if step % 8 == 4:
+                ms = ms[rng.permutation(k)]
+            w = base * (1.0 + 0.3 * rng.standard_normal(base.shape[0]))
+            srch = _search_settings(ip, fp, w)
+            mover = int(s[L.CUR])
+            mx = _static_children(rules.geo, s, ms, k, mover, srch, scr)
+            want_raw = np.empty(k)
+            want_val = np.empty((L.PSLOTS, k))
+            sc = np.zeros(L.PSLOTS)
+            val = np.zeros(L.PSLOTS)
+            for i in range(k):
+                ch = apply_move(rules.geo, s, ms[i])
+                if ch[L.STATUS] != L.ST_ACTIVE:
+                    wn = ch[L.WINNER]
+                    want_raw[i] = P.WIN_SCORE if wn == mover else (-P.WIN_SCORE if wn else 0.0)
+                else:
+                    player_scores(rules.geo, ch, w, sc)
+                    want_raw[i] = relative_value(sc, n, mover)
+                leaf_values_from(ch, sc, srch.scale, val)
+                want_val[:, i] = val
+            got_raw = scr.tmp[0, :k]
+            got_val = scr.tmp[1 : 1 + L.PSLOTS, :k]
+            assert np.array_equal(got_raw.view(np.int64), want_raw.view(np.int64)), step
+            players = slice(1, n + 1)
+            assert np.array_equal(
+                got_val[players].view(np.int64), want_val[players].view(np.int64)
+            ), step
+            assert mx == want_raw.max()
+            checked += 1
+            scanned += bool(worth_scanning(s, ms, k))
+        s = apply_move(rules.geo, s, ms[rng.integers(k)])
+        step += 1
+    assert checked >= 20 and scanned >= 5, (checked, scanned)

@@ -36,7 +36,18 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.layout import CUR, MF, MOVE_COUNT, NP, PSLOTS, ST_ACTIVE, STATUS, WINNER
+from ..engine.layout import (
+    CUR,
+    F_PLAYER,
+    F_TO,
+    MF,
+    MOVE_COUNT,
+    NP,
+    PSLOTS,
+    ST_ACTIVE,
+    STATUS,
+    WINNER,
+)
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from .basic import greedy_index
 from .evaluate import player_scores, relative_value
@@ -55,6 +66,7 @@ from .params import (
     ROLLOUT_HEURISTIC,
     WIN_SCORE,
 )
+from .scan import group_alloc, place_group, scan_alloc, scan_fill, scan_scores, worth_scanning
 
 
 @njit(cache=True)
@@ -81,10 +93,16 @@ def leaf_values(geo, s, w, scale, sc, out):
 @njit(cache=True)
 def leaf_values_from(s, sc, scale, out):
     """As leaf_values, with the player scores of s already in sc."""
-    np_ = s[NP]
     if s[STATUS] != ST_ACTIVE:
         terminal_values(s, out)
         return
+    active_values(sc, s[NP], scale, out)
+
+
+@njit(cache=True)
+def active_values(sc, np_, scale, out):
+    """out[p] for p in 1..np_: the value in [0, 1] of a game going on whose
+    player scores are sc."""
     for p in range(1, np_ + 1):
         x = relative_value(sc, np_, p) / scale
         if x > 30.0:
@@ -165,6 +183,8 @@ Scratch = namedtuple(
         "sc",  # float64 (PSLOTS,): player scores
         "val",  # float64 (PSLOTS,): a value vector in [0, 1]
         "path",  # int32: the nodes from the root to the leaf
+        "sn",  # scan.Scan: the recorded board pass of the state expanded
+        "gr",  # scan.Group: scan_scores' scratch
     ],
 )
 
@@ -192,13 +212,15 @@ def _search_settings(iparams, fparams, w):
 
 
 @njit(cache=True)
-def _new_scratch():
+def _new_scratch(s):
     return Scratch(
         np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32),
         np.empty((1 + PSLOTS, MAX_MOVES_BUFFER), dtype=np.float64),
         np.zeros(PSLOTS),
         np.zeros(PSLOTS),
         np.empty(4096, dtype=np.int32),
+        scan_alloc(s),
+        group_alloc(s),
     )
 
 
@@ -206,26 +228,51 @@ def _new_scratch():
 def _static_children(geo, s, moves, k, mover, srch, scr):
     """Score every child of s statically: tmp[0, i] = the mover's value after
     moves[i] (+/- WIN_SCORE when it ends the game), tmp[1 + p, i] = the
-    child's value for player p in [0, 1]. Returns the largest tmp[0, i]."""
+    child's value for player p in [0, 1]. Returns the largest tmp[0, i].
+    A cell's placements are scored together by the one-ply scan (the same
+    scores bit for bit, without copying the state or rescanning the board):
+    most children of a placement node are placements, and scoring children
+    is most of a search."""
     raw = scr.tmp[0, :k]
     vv = scr.tmp[1 : 1 + PSLOTS, :k]
     sc = scr.sc
     val = scr.val
+    sn = scr.sn
+    gr = scr.gr
+    np_ = s[NP]
+    scanning = worth_scanning(s, moves, k)
+    if scanning:
+        scan_fill(geo, s, srch.w, sn)
     mx = -np.inf
-    for i in range(k):
-        ch = apply_move(geo, s, moves[i])
-        if ch[STATUS] != ST_ACTIVE:
-            wn = ch[WINNER]
-            v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
-        else:
-            player_scores(geo, ch, srch.w, sc)
-            v = relative_value(sc, ch[NP], mover)
-        leaf_values_from(ch, sc, srch.scale, val)
-        for p in range(PSLOTS):
-            vv[p, i] = val[p]
-        raw[i] = v
-        if v > mx:
-            mx = v
+    i = 0
+    while i < k:
+        g = place_group(s, moves, i, k, gr.rs) if scanning else 0
+        if g > 0 and scan_scores(geo, s, sn, gr, moves[i, F_TO], moves[i, F_PLAYER], g, srch.w):
+            for j in range(g):
+                v = relative_value(gr.sc[j], np_, mover)
+                active_values(gr.sc[j], np_, srch.scale, val)
+                for p in range(PSLOTS):
+                    vv[p, i + j] = val[p]
+                raw[i + j] = v
+                if v > mx:
+                    mx = v
+            i += g
+            continue
+        for j in range(i, i + max(g, 1)):
+            ch = apply_move(geo, s, moves[j])
+            if ch[STATUS] != ST_ACTIVE:
+                wn = ch[WINNER]
+                v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
+            else:
+                player_scores(geo, ch, srch.w, sc)
+                v = relative_value(sc, ch[NP], mover)
+            leaf_values_from(ch, sc, srch.scale, val)
+            for p in range(PSLOTS):
+                vv[p, j] = val[p]
+            raw[j] = v
+            if v > mx:
+                mx = v
+        i += max(g, 1)
     return mx
 
 
@@ -445,7 +492,7 @@ def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
         temperature = 0.0
 
     tree = _new_tree(cap)
-    scr = _new_scratch()
+    scr = _new_scratch(s0)
     tree.nvis[0] = 0.0
     tree.wsum[0, :] = 0.0
     _expand(geo, s0, moves, k, tree, 0, 1, srch, scr)
