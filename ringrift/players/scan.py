@@ -639,14 +639,15 @@ def scan_scores(geo, s, sn, gr, c, p, g, w):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def scan_value(geo, s, sn, mv, w, me, sc, ply):
     """exact_value(geo, s, mv, w, me, sc, ply) bit for bit, for s the state
     scan_fill recorded into sn (with the same weights w), mv one of its legal
     moves, and worth_scanning(s, ...) true (no winner a placement could
     reveal). scan_scores' walk for one placement, written apart: through
     scan_scores with one count it measured 870 against 593 ns a placement
-    (square8), and minimax's leaves call it most."""
+    (square8), and minimax's leaves call it most. Inlined into minimax's
+    search: passing the Scan tuple costs a leaf call much of its time."""
     c = mv[F_TO]
     if mv[F_TYPE] != MT_PLACE_RING or marker(s, c) != 0 or collapsed(s, c) != 0:
         return exact_value(geo, s, mv, w, me, sc, ply)
