@@ -146,16 +146,6 @@ def _runs(geo, s, run, blk):
 
 
 @njit(cache=True, inline="always")
-def _open_dirs(run, c, nd):
-    """Directions in which an open cell follows c: a stack's mobility."""
-    mob = 0
-    for d in range(nd):
-        if run[c, d] > 0:
-            mob += 1
-    return mob
-
-
-@njit(cache=True, inline="always")
 def _target(t, ch, h, dist, t2, cap2, land):
     """_cell_terms' overtaking test: an attacker (owner t, cap ch, height h)
     whose first stack on a ray (owner t2, cap cap2) is dist steps away, with
@@ -261,7 +251,10 @@ def _record(
                     rec_p[na + 1] = t2
                     rec_v[na + 1] = w[W_VULN]
                     na += 2
-            mob = _open_dirs(run, c, nd)
+            mob = 0
+            for d in range(nd):
+                if run[c, d] > 0:
+                    mob += 1
             cmob[c] = mob
             rec_p[na] = t
             rec_v[na] = w[W_MOBILITY] * mob
@@ -346,7 +339,8 @@ Scan = namedtuple(
         "natt",  # int64 (n, nd), (n,): the candidate's rows (restored after)
         "nmob",
         "touched",  # int64: the changed cells
-        "nstk",  # int64 (PSLOTS,): stacks per player after the move
+        "nstk",  # int64 (PSLOTS,): stacks and board rings after the move
+        "nrg",
     ],
 )
 
@@ -409,6 +403,7 @@ def scan_alloc(s):
         np.empty((n, nd), dtype=np.int64),
         np.empty(n, dtype=np.int64),
         np.empty(3 * nd + 1, dtype=np.int64),
+        np.empty(PSLOTS, dtype=np.int64),
         np.empty(PSLOTS, dtype=np.int64),
     )
 
@@ -480,41 +475,6 @@ def _touch_rows(stamp, mark, touched, nt, before, j0, y, catt, att, g):
 
 
 @njit(cache=True, inline="always")
-def _controllers_after(s, counts, nstk, c, h0, t0, p):
-    """nstk[q] := stacks of q after p places on c (h0 rings there, top t0);
-    returns how many players then control a stack (fewer than 2 could end
-    the game: the plain path)."""
-    for q in range(PSLOTS):
-        nstk[q] = counts[0, q]
-    if h0 > 0:
-        nstk[t0] -= 1
-    nstk[p] += 1
-    ctrl = 0
-    for q in range(1, s[NP] + 1):
-        if nstk[q] > 0:
-            ctrl += 1
-    return ctrl
-
-
-@njit(cache=True, inline="always")
-def _material_after(s, w, sc, counts, nstk, p, r):
-    """Per player, after p places r rings: material, the no-stacks penalty
-    and DEAD for a player with no ring left, as player_scores adds them (a
-    placement leads to the movement phase: no region terms in between)."""
-    for q in range(1, s[NP] + 1):
-        hand = s[HAND + q]
-        nrg = counts[1, q]
-        if q == p:
-            hand -= r
-            nrg += r
-        sc[q] += _material(s, w, q, hand, nrg, nstk[q])
-        if nstk[q] == 0:
-            sc[q] += w[W_NO_STACKS]
-        if nrg == 0 and hand == 0:
-            sc[q] = DEAD
-
-
-@njit(cache=True, inline="always")
 def scan_scores(geo, s, sn, gr, c, p, g, w):
     """gr.sc[i] = player_scores after placing gr.rs[i] rings of p on c (no
     marker, not collapsed), i < g, bit for bit, from the recorded pass (s as
@@ -525,6 +485,7 @@ def scan_scores(geo, s, sn, gr, c, p, g, w):
     one walk of the recorded addends, each summing into its own row of
     gr.sc in the plain path's order (scan_value, one placement at a time,
     is the same walk)."""
+    np_ = s[NP]
     nd = s[NDIR]
     half = nd // 2
     run = sn.run
@@ -549,7 +510,17 @@ def scan_scores(geo, s, sn, gr, c, p, g, w):
     gsc = gr.sc
     h0 = height(s, c)
     t0 = ctop[c]
-    if _controllers_after(s, counts, nstk, c, h0, t0, p) < 2:
+    # stacks after the move; a single controller could end the game
+    for q in range(PSLOTS):
+        nstk[q] = counts[0, q]
+    if h0 > 0:
+        nstk[t0] -= 1
+    nstk[p] += 1
+    ctrl = 0
+    for q in range(1, np_ + 1):
+        if nstk[q] > 0:
+            ctrl += 1
+    if ctrl < 2:
         return False
     for i in range(g):
         hs[i] = h0 + rs[i]
@@ -567,7 +538,11 @@ def scan_scores(geo, s, sn, gr, c, p, g, w):
         for d in range(nd):
             att[i, c, d] = _ray_target(run, blk, c, d, p, chs[i], hs[i], ctop, ccap)
     if h0 == 0:
-        nmob[c] = _open_dirs(run, c, nd)
+        mob = 0
+        for d in range(nd):
+            if run[c, d] > 0:
+                mob += 1
+        nmob[c] = mob
     j0 = before[c]
     # stacks next to an emptied-now-filled cell lose one open neighbour
     if h0 == 0:
@@ -638,7 +613,24 @@ def scan_scores(geo, s, sn, gr, c, p, g, w):
     # material, no-stacks penalty and dead players (no region terms in
     # the movement phase a placement leads to)
     for i in range(g):
-        _material_after(s, w, gsc[i], counts, nstk, p, rs[i])
+        sc = gsc[i]
+        for q in range(1, np_ + 1):
+            hand = s[HAND + q]
+            nrg = counts[1, q]
+            if q == p:
+                hand -= rs[i]
+                nrg += rs[i]
+            sc[q] += _material(s, w, q, hand, nrg, nstk[q])
+            if nstk[q] == 0:
+                sc[q] += w[W_NO_STACKS]
+        for q in range(1, np_ + 1):
+            hand = s[HAND + q]
+            nrg = counts[1, q]
+            if q == p:
+                hand -= rs[i]
+                nrg += rs[i]
+            if nrg == 0 and hand == 0:
+                sc[q] = DEAD
     # restore the mobility of the changed stacks (attack rows are set anew
     # when a stack is touched)
     for a in range(nt):
@@ -673,11 +665,24 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
     touched = sn.touched
     before = sn.before
     nstk = sn.nstk
+    nrg = sn.nrg
     p = mv[F_PLAYER]
     r = mv[F_A]
     h0 = height(s, c)
     t0 = ctop[c]
-    if _controllers_after(s, sn.counts, nstk, c, h0, t0, p) < 2:
+    # material after the move; a single controller could end the game
+    for q in range(PSLOTS):
+        nstk[q] = sn.counts[0, q]
+        nrg[q] = sn.counts[1, q]
+    if h0 > 0:
+        nstk[t0] -= 1
+    nstk[p] += 1
+    nrg[p] += r
+    ctrl = 0
+    for q in range(1, np_ + 1):
+        if nstk[q] > 0:
+            ctrl += 1
+    if ctrl < 2:
         return exact_value(geo, s, mv, w, me, sc, ply)
     h1 = h0 + r
     ch1 = r
@@ -693,7 +698,11 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
     for d in range(nd):
         natt[c, d] = _ray_target(run, blk, c, d, p, ch1, h1, ctop, ccap)
     if h0 == 0:
-        nmob[c] = _open_dirs(run, c, nd)
+        mob = 0
+        for d in range(nd):
+            if run[c, d] > 0:
+                mob += 1
+        nmob[c] = mob
     j0 = before[c]
     # stacks next to an emptied-now-filled cell lose one open neighbour
     if h0 == 0:
@@ -746,7 +755,19 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
         _emit_stack(s, w, sc, c, h0, r, p, ch1, h1, natt[c], nmob[c], p)
     # material, no-stacks penalty and dead players (no region terms in
     # the movement phase a placement leads to)
-    _material_after(s, w, sc, sn.counts, nstk, p, r)
+    for q in range(1, np_ + 1):
+        hand = s[HAND + q]
+        if q == p:
+            hand -= r
+        sc[q] += _material(s, w, q, hand, nrg[q], nstk[q])
+        if nstk[q] == 0:
+            sc[q] += w[W_NO_STACKS]
+    for q in range(1, np_ + 1):
+        hand = s[HAND + q]
+        if q == p:
+            hand -= r
+        if nrg[q] == 0 and hand == 0:
+            sc[q] = DEAD
     v = relative_value(sc, np_, me)
     # restore the changed rows
     for a in range(nt):
