@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from .layout import MF, MOVE_COUNT, ST_ACTIVE, STATUS
-from .rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
+from .rules import MAX_MOVES_BUFFER, apply_in_place, legal_moves_into
 
 
 @njit(cache=True)
@@ -22,6 +22,6 @@ def play_random_games(geo, s0, n_games, seed, max_moves):
                 capped += 1
                 break
             k = legal_moves_into(geo, s, out)
-            s = apply_move(geo, s, out[np.random.randint(k)])
+            apply_in_place(geo, s, out[np.random.randint(k)])
             steps += 1
     return steps, capped

@@ -890,6 +890,16 @@ def advance_turn(geo, s, mv):
 def apply_move(geo, s0, mv):
     """Return the state after mv (s0 is left untouched). mv must be legal."""
     s = s0.copy()
+    apply_in_place(geo, s, mv)
+    return s
+
+
+@njit(cache=True)
+def apply_in_place(geo, s, mv):
+    """Play mv on s itself (apply_move without the copy), for game loops that
+    never look back at the state before: the copy is a tenth of a random
+    step on square8. mv must be legal."""
+    elim0 = s[TOTAL_ELIM]
     s[NO_REGIONS] = 0
     t = mv[F_TYPE]
     p = mv[F_PLAYER]
@@ -944,9 +954,8 @@ def apply_move(geo, s0, mv):
     # condition that holds still decides (winner and reason); when none holds
     # the LPS result stands. A win found by _on_territory_done is found again.
     check_victory(geo, s)
-    if s[TOTAL_ELIM] != s0[TOTAL_ELIM]:
+    if s[TOTAL_ELIM] != elim0:
         mark_permanent_eliminations(s)
-    return s
 
 
 @njit(cache=True)

@@ -48,7 +48,7 @@ from ..engine.layout import (
     STATUS,
     WINNER,
 )
-from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
+from ..engine.rules import MAX_MOVES_BUFFER, apply_in_place, apply_move, legal_moves_into
 from .basic import greedy_index
 from .evaluate import player_scores, relative_value
 from .params import (
@@ -115,6 +115,7 @@ def active_values(sc, np_, scale, out):
 
 @njit(cache=True)
 def rollout(geo, s, w, length, kind, buf, sc, vals):
+    s = s.copy()  # s may be a tree's state
     for _ in range(length):
         if s[STATUS] != ST_ACTIVE:
             break
@@ -125,7 +126,7 @@ def rollout(geo, s, w, length, kind, buf, sc, vals):
             i = greedy_index(geo, s, buf, k, w, s[CUR], sc, vals)
         else:
             i = np.random.randint(k)
-        s = apply_move(geo, s, buf[i])
+        apply_in_place(geo, s, buf[i])
     return s
 
 

@@ -22,7 +22,7 @@ from ..engine.layout import (
     ST_ACTIVE,
     STATUS,
 )
-from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
+from ..engine.rules import MAX_MOVES_BUFFER, apply_in_place, legal_moves_into
 from ..players.select import select_move
 
 
@@ -47,7 +47,7 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
     nsteps = 0
     ndec = 0
     npol = 0
-    s = s0
+    s = s0.copy()  # played in place from here
     while s[STATUS] == ST_ACTIVE and s[MOVE_COUNT] < max_moves:
         k = legal_moves_into(geo, s, out)
         if k == 0:
@@ -75,7 +75,7 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
                     npol += 1
             ndec += 1
             poff[ndec] = npol
-        s = apply_move(geo, s, out[choices[nsteps]])
+        apply_in_place(geo, s, out[choices[nsteps]])
         nsteps += 1
     return (
         s,
@@ -97,6 +97,7 @@ def replay_span(geo, s, step0, choices, want):
     out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
     states = np.empty((want.shape[0], s.shape[0]), dtype=np.int32)
     moves = np.full((want.shape[0], MF), -1, dtype=np.int32)
+    s = s.copy()  # the caller's state stays as it is
     j = 0
     for step in range(step0, choices.shape[0] + 1):
         while j < want.shape[0] and want[j] == step:
@@ -110,7 +111,7 @@ def replay_span(geo, s, step0, choices, want):
         k = legal_moves_into(geo, s, out)
         if choices[step] >= k:
             raise ValueError("recorded move index out of range")
-        s = apply_move(geo, s, out[choices[step]])
+        apply_in_place(geo, s, out[choices[step]])
     return states, moves, s
 
 
@@ -124,10 +125,10 @@ def replay(geo, s0, choices, want):
 @njit(cache=True)
 def replay_final(geo, s0, choices):
     out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
-    s = s0
+    s = s0.copy()
     for step in range(choices.shape[0]):
         k = legal_moves_into(geo, s, out)
         if choices[step] >= k:
             raise ValueError("recorded move index out of range")
-        s = apply_move(geo, s, out[choices[step]])
+        apply_in_place(geo, s, out[choices[step]])
     return s

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from ..engine.layout import CUR, F_TYPE, MF, PHASE
-from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
+from ..engine.rules import MAX_MOVES_BUFFER, apply_in_place, legal_moves_into
 from .encode import encode_frame
 from .policy import policy_index
 
@@ -108,6 +108,7 @@ def encode_steps(
     hl = ring.shape[0]
     nsteps = choices.shape[0]
     out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
+    s = s.copy()  # the caller's state stays as it is
     m = 0
     npol = 0
     pol_off[0] = 0
@@ -153,6 +154,6 @@ def encode_steps(
                 ring[head] = cur
                 if nring < hl:
                     nring += 1
-        s = apply_move(geo, s, out[ch])
+        apply_in_place(geo, s, out[ch])
         step += 1
     return s, step, nring, head, m, npol
