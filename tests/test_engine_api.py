@@ -116,3 +116,29 @@ def test_final_ranks_winner_first_and_ties_share():
     assert final_ranks(s) == [3, 2, 1, 4]
     s[L.ELIMTURN + 1] = 0
     assert final_ranks(s) == [3, 2, 1, 4]
+
+
+@pytest.mark.parametrize("board,players", [("square8", 2), ("hex8", 3), ("square19", 4)])
+def test_apply_move_keeps_its_input_and_equals_apply_in_place(board, players):
+    """Game loops play in place (apply_in_place); searches rely on apply_move
+    leaving the state it was given as it was. Both give the same state at every
+    step of random games, through every phase and move type they reach."""
+    from ringrift.engine.rules import apply_in_place, apply_move, legal_moves
+
+    r = Rules(board, players)
+    rng = np.random.default_rng(7)
+    types = set()
+    for _ in range(2):
+        s = r.new_game()
+        while s[L.STATUS] == L.ST_ACTIVE and s[L.MOVE_COUNT] < 400:
+            ms = legal_moves(r.geo, s)
+            mv = ms[rng.integers(len(ms))]
+            before = s.copy()
+            t = apply_move(r.geo, s, mv)
+            assert np.array_equal(s, before), f"apply_move changed its input ({mv})"
+            apply_in_place(r.geo, s, mv)
+            assert np.array_equal(s, t), f"apply_in_place differs from apply_move ({mv})"
+            types.add(int(mv[L.F_TYPE]))
+    # placements, movements, captures and the bookkeeping steps were all played
+    assert {L.MT_PLACE_RING, L.MT_MOVE_STACK, L.MT_NO_LINE, L.MT_NO_TERRITORY} <= types
+    assert types & {L.MT_OVERTAKING_CAPTURE, L.MT_CONTINUE_CAPTURE}
