@@ -1,7 +1,9 @@
 """The engine's data layout, documented once.
 
 A game state is ONE flat ``int32`` numpy array ``s``. States are values: every
-``apply`` copies the array, so a state handed to a search never changes under it.
+``apply_move`` copies the array, so a state handed to a search never changes
+under it. Only game loops that never look back at a state (random play, the
+self-play loop, replays) copy once and then play with ``apply_in_place``.
 
 Header ``s[0:HDR]`` (scalar fields, index constants below):
 
