@@ -894,11 +894,13 @@ def apply_move(geo, s0, mv):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def apply_in_place(geo, s, mv):
     """Play mv on s itself (apply_move without the copy), for game loops that
     never look back at the state before: the copy is a tenth of a random
-    step on square8. mv must be legal."""
+    step on square8. mv must be legal. Inlined: as a call of its own, every
+    library using apply_move optimised its callee tree once more (a cold
+    compile of apply_move took 24 s instead of 19)."""
     elim0 = s[TOTAL_ELIM]
     s[NO_REGIONS] = 0
     t = mv[F_TYPE]
