@@ -254,6 +254,10 @@ def sshd(workdir: Path, aliases=("lanhost1", "lanhost2")):
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", exist_ok=True)  # privilege separation dir
     port = free_port()
+    # Sessions get the tests' Numba cache (conftest imports ringrift, which
+    # sets NUMBA_CACHE_DIR), as hosts sharing a home folder would: the hosts
+    # here are this machine, and a cold ~/.cache made each LAN run compile
+    # every kernel again (minutes).
     (d / "sshd_config").write_text(f"""\
 Port {port}
 ListenAddress {HOST}
@@ -268,6 +272,7 @@ StrictModes no
 UsePAM no
 MaxStartups 100:30:200
 MaxSessions 100
+SetEnv NUMBA_CACHE_DIR={os.environ["NUMBA_CACHE_DIR"]}
 """)
     host_pub = (d / "host_key.pub").read_text().split()
     (d / "known_hosts").write_text(f"[{HOST}]:{port} {host_pub[0]} {host_pub[1]}\n")

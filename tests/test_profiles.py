@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -285,6 +286,10 @@ def test_lan_profile_runs_jobs_over_ssh(tmp_path, ssh_server):
     assert (res / "mini" / "combined_training.jsonl.gz").stat().st_size > 0
     # finished jobs leave nothing behind on the hosts
     assert not [d for d in (tmp_path / "jobs").glob("*/*") if d.is_dir()]
+    # the hosts' jobs warmed their machine's Numba cache (sshd gives them the
+    # tests' cache folder): a marker for this machine, made by a LAN job
+    marker = Path(env["NUMBA_CACHE_DIR"]) / "nodes" / socket.gethostname()
+    assert marker.exists() and "by job on LAN host lanhost" in marker.read_text()
     assert "Nothing to be done" in snakemake(wd, "--profile", "profiles/lan", "-n", env=env).stdout
 
 

@@ -32,8 +32,8 @@ onstart:
     # A hook, not a rule: a marker file as every job's input would make all
     # finished parts look out of date whenever the marker is made again.
     # Only jobs sharing this machine's disk use this cache; cloud containers
-    # use the one baked into their image (Dockerfile), LAN hosts fill their own.
-    # On Slurm the compute nodes warm their own caches (below), not the login node.
+    # use the one baked into their image (Dockerfile). Slurm nodes and LAN
+    # hosts warm their own caches (below); on Slurm the login node compiles nothing.
     if (SharedFSUsage.INPUT_OUTPUT in workflow.storage_settings.shared_fs_usage
             and getattr(workflow.executor_plugin, "name", "") != "slurm"):
         os.makedirs("logs", exist_ok=True)
@@ -41,9 +41,10 @@ onstart:
 
 
 # A Slurm job (profiles/slurm) may land on a node whose CPU or disk differs from
-# the login node's: the node's first job fills its Numba cache once, the node's
-# other jobs wait for it instead of each compiling everything.
-if workflow.remote_exec and "SLURM_JOB_ID" in os.environ:
+# the login node's, and a LAN job (profiles/lan) on a machine with its own
+# cache: the machine's first job fills its Numba cache once, its other jobs
+# wait for it instead of each compiling everything at the same time.
+if workflow.remote_exec and ("SLURM_JOB_ID" in os.environ or "RINGRIFT_LAN_HOST" in os.environ):
     import subprocess
 
     if subprocess.run([sys.executable, os.path.join(workflow.basedir, "scripts", "node_warmup.py")]).returncode:

@@ -305,7 +305,9 @@ def launch_script(h: dict, name: str, script: str, env: dict, threads: int) -> s
     the forwarded variables in memory and starts the job detached."""
     rdir = f"{rpath(h['jobdir'])}/{shlex.quote(h['host'])}/{shlex.quote(name)}"
     payload = base64.b64encode(script.encode()).decode()
-    pre = [f"cd {rpath(h['workdir'])}"]
+    # RINGRIFT_LAN_HOST tells the job it runs on a LAN host: its first job
+    # there fills the host's Numba cache (workflow/rules/common.smk)
+    pre = [f"cd {rpath(h['workdir'])}", f"export RINGRIFT_LAN_HOST={shlex.quote(h['host'])}"]
     if h.get("venv"):
         pre.append(f'export PATH={rpath(h["venv"])}/bin:"$PATH"')
     else:

@@ -3,13 +3,14 @@
 warmup`, callers arriving meanwhile wait for it (a file lock), later callers
 return at once (a marker per host name in the cache folder).
 
-Every Slurm job calls this before its rule runs (workflow/rules/common.smk),
-so each compute node compiles once, whatever the login node's CPU, and jobs
-starting together on a fresh node do not all compile the whole engine at
-once. The cache folder is Numba's (NUMBA_CACHE_DIR, by default keyed by the
-package source: a code change gets a new folder and new markers). Nodes that
-share that folder through a shared home still each get a marker, since Numba
-keys compiled code by CPU: a node of another CPU model compiles its own.
+Every Slurm job and every LAN job calls this before its rule runs
+(workflow/rules/common.smk), so each compute node or LAN machine compiles
+once, whatever the submitting machine's CPU, and jobs starting together on a
+fresh machine do not all compile the whole engine at once. The cache folder
+is Numba's (NUMBA_CACHE_DIR, by default keyed by the package source: a code
+change gets a new folder and new markers). Machines that share that folder
+through a shared home still each get a marker, since Numba keys compiled code
+by CPU: a machine of another CPU model compiles its own.
 
 Exit status 0 when the cache is warm; otherwise 1 and one line on stderr
 naming the log.
@@ -51,9 +52,8 @@ def main() -> int:
             )
             return 1
         tmp = marker.with_name(f".{host}.{os.getpid()}")
-        tmp.write_text(
-            f"warmed in {time.time() - t0:.1f} s by job {os.environ.get('SLURM_JOB_ID', '-')}\n"
-        )
+        who = os.environ.get("SLURM_JOB_ID") or f"on LAN host {os.environ.get('RINGRIFT_LAN_HOST')}"
+        tmp.write_text(f"warmed in {time.time() - t0:.1f} s by job {who}\n")
         tmp.replace(marker)
     return 0
 
