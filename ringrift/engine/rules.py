@@ -100,7 +100,7 @@ from .layout import (
     o_pool,
     o_stamp,
 )
-from .lines import find_lines, line_cell
+from .lines import find_lines, has_line, line_cell
 from .movegen import (
     add,
     bare_board_placement_exists,
@@ -220,6 +220,8 @@ def _line_moves(geo, s, p, out, k):
         for c in range(s[NCELL]):
             if height(s, c) > 0 and top(s, c) == p:
                 k = add(out, k, MT_ELIMINATE, p, -1, c, -1, CTX_LINE, 0, 0)
+        return k
+    if not has_line(s, p):
         return k
     lines = find_lines(geo, s, p)
     ll = s[LINELEN]
@@ -780,7 +782,7 @@ def _any_line_move(geo, s):
     p = s[CUR]
     if s[PENDLINE] != 0:
         return controls_any_stack(s, p)
-    return find_lines(geo, s, p).shape[0] > 0
+    return has_line(s, p)
 
 
 @njit(cache=True)
