@@ -72,7 +72,7 @@ def replicate(base: str, dst: str, k: int, games: int) -> None:
     meta = verify_file(base)
     stats = json.loads(meta.metadata[b"ringrift.stats"])
     worker = f"{stats['worker_id']}_copy{k}"
-    ncell = pq.ParquetFile(base).schema_arrow.field("height").type.list_size
+    ncell = pq.ParquetFile(base).schema_arrow.field("height").type.byte_width
     w = PartWriter(dst, ncell)
     try:
         for batch in iter_checked_batches(base):

@@ -113,7 +113,7 @@ def write_part(src: str, dst: str) -> None:
 
     meta = verify_file(src)
     stats = json.loads(meta.metadata[b"ringrift.stats"])
-    ncell = pq.ParquetFile(src).schema_arrow.field("height").type.list_size
+    ncell = pq.ParquetFile(src).schema_arrow.field("height").type.byte_width
     cpu = 0.0
     w = PartWriter(dst, ncell)
     # batches of a worker's row group: what the worker hands the writer

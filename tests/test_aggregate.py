@@ -203,9 +203,8 @@ def test_a_bad_part_in_the_middle_stops_it_with_nothing_written(square_parts, tm
     t = read_part(square_parts[2])
     outcome = t.column("outcome").to_numpy().copy()
     outcome[-1] = 0.25
-    t = t.set_column(
-        t.schema.get_field_index("outcome"), "outcome", pa.array(outcome, type=pa.float32())
-    )
+    i = t.schema.get_field_index("outcome")
+    t = t.set_column(i, t.schema.field(i), pa.array(outcome, type=pa.float32()))
     odd = tmp_path / "odd.parquet"
     with atomic_output(str(odd)) as fh:
         w = DigestParquetWriter(fh, t.schema, row_group_rows=50)

@@ -403,9 +403,10 @@ def test_export_rejects_corrupt_rows(tmp_path):
     table = _table(rules, [3])
     rows = table.to_pylist()
     bad = rows[len(rows) // 2]
-    c = int(np.flatnonzero(np.asarray(bad["height"]))[0])
-    bad["marker"] = list(bad["marker"])
-    bad["marker"][c] = 0 if bad["marker"][c] else 1  # a marker under a stack
+    c = int(np.flatnonzero(np.frombuffer(bad["height"], np.int8))[0])
+    marker = bytearray(bad["marker"])  # int8 cells as bytes
+    marker[c] = 0 if marker[c] else 1  # a marker under a stack
+    bad["marker"] = bytes(marker)
     cols = {k: [r[k] for r in rows] for k in rows[0]}
     corrupt = table_from_rows(cols, arrow_schema(rules.board.ncell))
     out = tmp_path / "bad.jsonl.gz"

@@ -115,7 +115,8 @@ def test_inconsistent_values_are_refused(part, tmp_path, column, value, message)
     stats = part_stats(table)
     col = table.column(column)
     edited = pa.array([value] * table.num_rows, type=col.type)
-    table = table.set_column(table.schema.get_field_index(column), column, edited)
+    i = table.schema.get_field_index(column)
+    table = table.set_column(i, table.schema.field(i), edited)  # the field: not null
     odd = tmp_path / "odd.parquet"
     _rewrite(part, odd, table, stats)
     with pytest.raises(DataError, match=f"odd.parquet: row 0 has .*{message}"):
@@ -126,11 +127,8 @@ def test_policy_must_be_a_distribution(part, tmp_path):
     table = read_part(str(part))
     probs = table.column("policy_prob").combine_chunks()
     doubled = pa.ListArray.from_arrays(probs.offsets, pc.multiply(probs.flatten(), 2.0))
-    table = table.set_column(
-        table.schema.get_field_index("policy_prob"),
-        "policy_prob",
-        doubled.cast(table.schema.field("policy_prob").type),
-    )
+    i = table.schema.get_field_index("policy_prob")
+    table = table.set_column(i, table.schema.field(i), doubled.cast(table.schema.field(i).type))
     odd = tmp_path / "policy.parquet"
     _rewrite(part, odd, table, part_stats(read_part(str(part))))
     with pytest.raises(DataError, match="does not sum to 1"):

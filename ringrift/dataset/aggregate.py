@@ -130,11 +130,12 @@ def _bits(valid: np.ndarray | None):
 
 
 class Column:
-    """One column as numpy arrays: ``plain`` (n,) values, ``fixed`` (n, w)
-    list elements, ``var`` offsets (n+1,) from 0 + the elements' bytes;
-    ``valid`` (per row) and ``cvalid`` (per fixed-list element) when there
-    are nulls. Covers every column type of the sample schema (dictionary
-    columns travel as int32 codes)."""
+    """One column as numpy arrays: ``plain`` (n,) values or (n, w) bytes of
+    a fixed-size binary column, ``fixed`` (n, w) list elements, ``var``
+    offsets (n+1,) from 0 + the elements' bytes; ``valid`` (per row) and
+    ``cvalid`` (per fixed-list element) when there are nulls. Covers every
+    column type of the sample schema (dictionary columns travel as int32
+    codes)."""
 
     __slots__ = ("type", "kind", "n", "data", "offsets", "width", "valid", "cvalid")
 
@@ -154,6 +155,10 @@ class Column:
                 _view(arr.buffers()[1], t.to_pandas_dtype(), arr.offset, n),
                 valid=_valid(arr),
             )
+        if pa.types.is_fixed_size_binary(t):  # rows of bytes: a (n, width) uint8 block
+            w = t.byte_width
+            data = _view(arr.buffers()[1], np.uint8, arr.offset * w, n * w).reshape(n, w)
+            return cls(t, "plain", n, data, valid=_valid(arr))
         if pa.types.is_fixed_size_list(t) and _plain_width(t.value_type):
             w = t.list_size
             child = arr.values  # the whole child: the list's offset is not applied
@@ -221,7 +226,7 @@ class Column:
         valid = None if self.valid is None else _bits(self.valid[idx])
         if self.kind == "plain":
             return pa.Array.from_buffers(
-                self.type, n, [valid, pa.py_buffer(np.take(self.data, idx))]
+                self.type, n, [valid, pa.py_buffer(np.take(self.data, idx, axis=0))]
             )
         if self.kind == "fixed":
             w = self.type.list_size

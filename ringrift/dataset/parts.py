@@ -258,8 +258,20 @@ def worker_row_group_rows(ncell: int) -> int:
 
 
 def table_from_rows(cols: dict, schema: pa.Schema) -> pa.Table:
-    arrays = [pa.array(cols.get(f.name, []), type=f.type) for f in schema]
+    """A table from per-column lists of values; the byte-string state columns
+    also take int8 arrays or lists."""
+
+    def value(f: pa.Field, v):
+        if v is None or isinstance(v, bytes) or not _is_bytes(f.type):
+            return v
+        return np.asarray(v, dtype=np.int8).tobytes()
+
+    arrays = [pa.array([value(f, v) for v in cols.get(f.name, [])], type=f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _is_bytes(t: pa.DataType) -> bool:
+    return pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t)
 
 
 class PartWriter:

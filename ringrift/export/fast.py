@@ -62,7 +62,15 @@ def _codes(col: pa.Array) -> tuple[np.ndarray, list]:
 
 
 def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
-    """(rows, width) numpy view of a fixed-size-list column (nulls as 0)."""
+    """(rows, width) numpy view of a fixed-size-list column (nulls as 0), or
+    of a fixed-size binary one (int8 bytes, no nulls)."""
+    if pa.types.is_fixed_size_binary(col.type) and col.type.byte_width == width:
+        if col.null_count:
+            return None
+        data = np.frombuffer(
+            col.buffers()[1], dtype=np.int8, count=len(col) * width, offset=col.offset * width
+        )
+        return data.astype(dtype, copy=False).reshape(len(col), width)
     if not pa.types.is_fixed_size_list(col.type) or col.type.list_size != width:
         return None
     vals = col.values.slice(col.offset * width, len(col) * width)
@@ -72,7 +80,17 @@ def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
 
 
 def _listed(col: pa.Array, dtype) -> tuple[np.ndarray, np.ndarray] | None:
-    """(values, offsets) of a list column; offsets index into values."""
+    """(values, offsets) of a list column, or of a binary one (int8 bytes, no
+    nulls); offsets index into values."""
+    if pa.types.is_binary(col.type):
+        if col.null_count:
+            return None
+        offsets = np.frombuffer(
+            col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4
+        )
+        data = col.buffers()[2]
+        vals = np.frombuffer(data, dtype=np.int8) if data is not None else np.zeros(0, np.int8)
+        return vals.astype(dtype, copy=False), offsets.astype(np.int64)
     if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
         return None
     vals = col.values

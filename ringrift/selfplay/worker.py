@@ -198,11 +198,11 @@ def game_table(
         "policy_prob": _lists(pprob, pstart, plen, schema.field("policy_prob").type),
         "history": _lists(choices.astype(np.uint16), 0, want, schema.field("history").type),
         "header": _fixed(header, schema.field("header").type),
-        "height": _fixed(height, schema.field("height").type),
-        "marker": _fixed(marker, schema.field("marker").type),
-        "collapsed": _fixed(collapsed, schema.field("collapsed").type),
+        "height": _byte_rows(height, schema.field("height").type),
+        "marker": _byte_rows(marker, schema.field("marker").type),
+        "collapsed": _byte_rows(collapsed, schema.field("collapsed").type),
         "stamp": _fixed(stamp, schema.field("stamp").type),
-        "rings": _lists(rings, None, nrings, schema.field("rings").type),
+        "rings": _byte_strings(rings, nrings),
     }
     arrays = []
     for f in schema:
@@ -230,6 +230,22 @@ def _fixed(rows: np.ndarray, typ: pa.DataType, mask=None) -> pa.Array:
     if mask is not None and mask.any():
         return pa.FixedSizeListArray.from_arrays(values, type=typ, mask=pa.array(mask))
     return pa.FixedSizeListArray.from_arrays(values, type=typ)
+
+
+def _byte_rows(rows: np.ndarray, typ: pa.DataType) -> pa.Array:
+    """A k x width int8 array as a fixed-size binary column."""
+    data = np.ascontiguousarray(rows, dtype=np.int8)
+    return pa.Array.from_buffers(typ, len(data), [None, pa.py_buffer(data)])
+
+
+def _byte_strings(values: np.ndarray, length: np.ndarray) -> pa.Array:
+    """int8 ``values`` cut into rows of ``length`` as a binary column."""
+    offsets = np.zeros(len(length) + 1, dtype=np.int32)
+    np.cumsum(length, out=offsets[1:])
+    data = np.ascontiguousarray(values[: offsets[-1]], dtype=np.int8)
+    return pa.Array.from_buffers(
+        pa.binary(), len(length), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def _lists(values: np.ndarray, start, length: np.ndarray, typ: pa.DataType) -> pa.Array:
