@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ringrift.dataset.aggregate import ProgressLine, aggregate, take
+from ringrift.dataset.aggregate import ProgressLine, _buckets, _seeded, aggregate, take
 from ringrift.dataset.parts import (
     DataError,
     DigestParquetWriter,
@@ -148,6 +148,37 @@ def test_bytes_depend_on_the_bucket_count_not_on_how_it_was_chosen(square_parts,
         for f in ("b.parquet", "o.parquet")
     )
     assert a != b and sorted(a, key=str) == sorted(b, key=str)
+
+
+def _shuffled_by_arrow(parts, seed, nb):
+    """The aggregate's rows by the obviously-correct route: every part whole
+    (in the order the aggregate takes them: by first game), each row's bucket
+    from the part's generator, bucket b's rows in part and row order, then
+    Arrow's take of bucket b's permutation."""
+    tables = sorted((read_part(p) for p in parts), key=lambda t: part_stats(t)["game_offset"])
+    rows = [[] for _ in range(nb)]
+    for pi, t in enumerate(tables):
+        bucket = _buckets(_seeded(seed, 1, pi).bit_generator, t.num_rows, nb)
+        for b in range(nb):
+            rows[b].append(t.filter(pa.array(bucket == b)))
+    out = []
+    for b in range(nb):
+        t = pa.concat_tables(rows[b])
+        out.extend(t.take(pa.array(_seeded(seed, 2, b).permutation(t.num_rows))).to_pylist())
+    return out
+
+
+@pytest.mark.parametrize("bucket_rows", [90, 1000])
+def test_output_is_the_seeded_bucket_shuffle(square_parts, tmp_path, bucket_rows):
+    """Row for row what the slow route gives: pass 1 (bucket files written
+    batch by batch) and pass 2 (each bucket scattered into place, the output
+    row groups cut across buckets) move every row where the seeds say."""
+    out = tmp_path / "all.parquet"
+    res = aggregate(square_parts, str(out), seed=4, bucket_rows=bucket_rows)
+    assert res["buckets"] == math.ceil(
+        sum(read_part(p).num_rows for p in square_parts) / bucket_rows
+    )
+    assert read_part(str(out)).to_pylist() == _shuffled_by_arrow(square_parts, 4, res["buckets"])
 
 
 def test_take_matches_arrow(square_parts):
