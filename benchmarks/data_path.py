@@ -153,6 +153,8 @@ def main(argv=None):
     t_start = time.perf_counter()
     sys.path[:0] = [ROOT, HERE]  # ringrift and aggregate_scale, in this process too
     env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONPATH=ROOT)
+    if args.workdir:
+        os.makedirs(args.workdir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as d:
         part = os.path.join(d, "part.parquet")
         agg = os.path.join(d, "aggregate.parquet")
