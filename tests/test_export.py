@@ -398,6 +398,25 @@ def test_export_streams_checks_and_writes_atomically(tmp_path):
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".tmp")]
 
 
+def test_state_byte_columns_read_as_int8():
+    """The export's accessors read the byte-string state columns (schema v3)
+    as int8 rows: signed, sliced batches and empty ones included."""
+    from ringrift.export.fast import _fixed, _listed
+
+    col = pa.array([bytes([1, 255, 3, 4]), bytes([5, 6, 7, 8])], pa.binary(4))
+    assert _fixed(col, 4, np.int32).tolist() == [[1, -1, 3, 4], [5, 6, 7, 8]]
+    assert _fixed(col.slice(1), 4, np.int32).tolist() == [[5, 6, 7, 8]]
+    assert _fixed(col.slice(2), 4, np.int32).shape == (0, 4)
+    assert _fixed(col, 3, np.int32) is None  # another board's width
+    col = pa.array([b"\x01", b"\xff\x02", b""], pa.binary())
+    values, offsets = _listed(col.slice(1), np.int32)
+    assert [values[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[-1, 2], []]
+    for empty in (col.slice(3), pa.array([], pa.binary())):
+        values, offsets = _listed(empty, np.int32)
+        assert len(values) == 0 and offsets.tolist() == [0]
+    assert _fixed(pa.array([], pa.binary(4)), 4, np.int32).shape == (0, 4)
+
+
 def test_export_rejects_corrupt_rows(tmp_path):
     rules = Rules("square8", 2)
     table = _table(rules, [3])

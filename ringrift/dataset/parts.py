@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import ENGINE_VERSION, MAX_PLAYERS, SCHEMA_VERSION, arrow_schema
+from .schema import BYTE_COLUMNS, ENGINE_VERSION, MAX_PLAYERS, SCHEMA_VERSION, arrow_schema
 
 ROW_GROUP_ROWS = 32_768
 STATS_KEY = b"ringrift.stats"
@@ -261,17 +261,15 @@ def table_from_rows(cols: dict, schema: pa.Schema) -> pa.Table:
     """A table from per-column lists of values; the byte-string state columns
     also take int8 arrays or lists."""
 
-    def value(f: pa.Field, v):
-        if v is None or isinstance(v, bytes) or not _is_bytes(f.type):
+    def value(name: str, v):
+        if v is None or isinstance(v, bytes) or name not in BYTE_COLUMNS:
             return v
         return np.asarray(v, dtype=np.int8).tobytes()
 
-    arrays = [pa.array([value(f, v) for v in cols.get(f.name, [])], type=f.type) for f in schema]
+    arrays = [
+        pa.array([value(f.name, v) for v in cols.get(f.name, [])], type=f.type) for f in schema
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _is_bytes(t: pa.DataType) -> bool:
-    return pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t)
 
 
 class PartWriter:

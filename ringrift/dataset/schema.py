@@ -32,8 +32,8 @@ SCHEMA_VERSION = 3
 # (ringrift/dataset/parts.py); the stats sidecar is gone.
 # Version 3: the same values; every column but ``move`` (null on a game's
 # last row) and every list element declared not null, and the int8 state
-# columns as byte strings (BYTE_COLUMNS): reading a part ~2.5x faster, writing
-# an aggregate ~1.4x, at the same size.
+# columns as byte strings (BYTE_COLUMNS): reading a part ~2.1x faster, writing
+# an aggregate ~1.5x, at the same size (square8, measured in session 12).
 # Bumped whenever a rules change could alter games (recorded in every file).
 ENGINE_VERSION = 2
 # The rules' behaviour digest for ENGINE_VERSION (ringrift/engine/fingerprint.py):
