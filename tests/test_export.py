@@ -413,7 +413,7 @@ def test_state_byte_columns_read_as_int8():
     assert [values[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[-1, 2], []]
     for empty in (col.slice(3), pa.array([], pa.binary())):
         values, offsets = _listed(empty, np.int32)
-        assert len(values) == 0 and offsets.tolist() == [0]
+        assert len(offsets) == 1 and offsets[0] <= len(values)  # no rows
     assert _fixed(pa.array([], pa.binary(4)), 4, np.int32).shape == (0, 4)
 
 

@@ -67,8 +67,6 @@ def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
     if pa.types.is_fixed_size_binary(col.type) and col.type.byte_width == width:
         if col.null_count:
             return None
-        if len(col) == 0:
-            return np.zeros((0, width), dtype=dtype)
         data = np.frombuffer(
             col.buffers()[1], dtype=np.int8, count=len(col) * width, offset=col.offset * width
         )
@@ -87,8 +85,6 @@ def _listed(col: pa.Array, dtype) -> tuple[np.ndarray, np.ndarray] | None:
     if pa.types.is_binary(col.type):
         if col.null_count:
             return None
-        if len(col) == 0:
-            return np.zeros(0, dtype=dtype), np.zeros(1, dtype=np.int64)
         offsets = np.frombuffer(
             col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4
         )
