@@ -171,8 +171,8 @@ def _shuffled_by_arrow(parts, seed, nb):
 @pytest.mark.parametrize("bucket_rows", [90, 1000])
 def test_output_is_the_seeded_bucket_shuffle(square_parts, tmp_path, bucket_rows):
     """Row for row what the slow route gives: pass 1 (bucket files written
-    batch by batch) and pass 2 (each bucket scattered into place, the output
-    row groups cut across buckets) move every row where the seeds say."""
+    batch by batch) and pass 2 (each bucket permuted, the output's row groups
+    cut across buckets) move every row where the seeds say."""
     out = tmp_path / "all.parquet"
     res = aggregate(square_parts, str(out), seed=4, bucket_rows=bucket_rows)
     assert res["buckets"] == math.ceil(
