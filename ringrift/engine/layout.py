@@ -91,6 +91,11 @@ MAX_PLAYERS = 4
 # as the header's HAND/ELIM/TERR/ELIMTURN blocks are
 PSLOTS = MAX_PLAYERS + 1
 
+# ---- boards -----------------------------------------------------------------
+# cells of the largest board (hexagonal, radius 12): the bound of the kernels'
+# stack scratch (engine/jit.py); tests/test_kernels.py checks every board
+MAX_CELLS = 469
+
 # ---- header -------------------------------------------------------------
 NCELL = 0
 NDIR = 1

@@ -4,7 +4,8 @@ import numpy as np
 from numba import njit, uint64
 
 from .bitrows import HEX_STEPS, SQUARE_STEPS, row_span, shape, shifted
-from .layout import G_RAY, ISHEX, LINELEN, NCELL, NDIR, o_marker
+from .jit import kernel, stack_empty, stack_rows
+from .layout import G_RAY, ISHEX, LINELEN, MAX_CELLS, NCELL, NDIR, o_marker
 from .stacks import marker
 
 
@@ -12,10 +13,29 @@ from .stacks import marker
 def find_lines(geo, s, p):
     """Lines of player p (all players if p == 0), one row each:
     (start cell, axis, length, owner). A line starts at its backward end."""
+    out = line_buffer(s)
+    return out[: 4 * find_lines_into(geo, s, p, out)].copy().reshape((-1, 4))
+
+
+# A line holds >= 3 markers and a cell starts at most one line per axis
+# (at most 4 axes), so no board has more than this many lines.
+# (4 int32 each; the stack capacity must be a plain constant for Numba)
+LINE_WORDS = 4 * (MAX_CELLS * 4 // 3 + 1)
+
+
+@njit(cache=True, inline="always")
+def line_buffer(s):
+    """A buffer for find_lines_into, on the caller's stack."""
+    return stack_empty(LINE_WORDS, LINE_WORDS, np.int32)
+
+
+@kernel
+def find_lines_into(geo, s, p, out):
+    """find_lines into out (line_buffer): line i is out[4 * i : 4 * i + 4];
+    returns the number of lines."""
     n = s[NCELL]
     half = s[NDIR] // 2
     ll = s[LINELEN]
-    out = np.empty((n * half // ll + 1, 4), dtype=np.int32)
     k = 0
     for c in range(n):
         m = marker(s, c)
@@ -31,15 +51,15 @@ def find_lines(geo, s, p):
                 ln += 1
                 cur = geo[cur, G_RAY + a]
             if ln >= ll:
-                out[k, 0] = c
-                out[k, 1] = a
-                out[k, 2] = ln
-                out[k, 3] = m
+                out[4 * k] = c
+                out[4 * k + 1] = a
+                out[4 * k + 2] = ln
+                out[4 * k + 3] = m
                 k += 1
-    return out[:k]
+    return k
 
 
-@njit(cache=True)
+@kernel
 def line_cell(geo, start, axis, j):
     cur = start
     for _ in range(j):
@@ -47,7 +67,7 @@ def line_cell(geo, start, axis, j):
     return cur
 
 
-@njit(cache=True)
+@kernel
 def has_line(s, p):
     """Whether player p has a line: ``find_lines(geo, s, p)`` is not empty.
 
@@ -60,7 +80,7 @@ def has_line(s, p):
     rad, nrows = shape(n, ishex)
     ll = s[LINELEN]
     om = o_marker(n)
-    rows = np.zeros(nrows, dtype=np.uint64)
+    rows = stack_rows(1, nrows)[0]
     one = uint64(1)
     count = 0
     c = 0

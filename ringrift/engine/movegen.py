@@ -4,10 +4,10 @@ Each generator appends move records to a buffer ``out`` (rows of MF int32) and
 returns the new row count; ``has_*`` predicates answer without building lists.
 """
 
-import numpy as np
-from numba import njit, uint64
+from numba import uint64
 
 from .bitrows import HEX_STEPS, SQUARE_STEPS, row_span, shape, shifted
+from .jit import kernel, stack_rows
 from .layout import (
     CHAIN,
     F_A,
@@ -52,7 +52,7 @@ from .stacks import (
 )
 
 
-@njit(cache=True)
+@kernel
 def add(out, k, mtype, player, frm, to, cap, a, b, c):
     if k >= out.shape[0]:
         raise IndexError("move buffer full")
@@ -70,7 +70,7 @@ def add(out, k, mtype, player, frm, to, cap, a, b, c):
 # ---- movement -------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def gen_moves_from(geo, s, p, c, out, k):
     """Non-capture moves of the stack on c: straight, distance >= height, no
     stack or collapsed cell on the way, landing on an empty or marker cell."""
@@ -89,12 +89,12 @@ def gen_moves_from(geo, s, p, c, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def has_move_from(geo, s, c):
     return _move_from_height(geo, s, c, height(s, c))
 
 
-@njit(cache=True)
+@kernel
 def _move_from_height(geo, s, c, h):
     """A simple move from c for a stack of height h there."""
     need = h if h > 1 else 1
@@ -111,7 +111,7 @@ def _move_from_height(geo, s, c, h):
     return False
 
 
-@njit(cache=True)
+@kernel
 def gen_captures_from(geo, s, p, c, mtype, out, k):
     """Overtaking segments from c: the first stack on a ray with cap <= ours is
     the target; every open cell beyond it at distance >= height is a landing."""
@@ -145,14 +145,14 @@ def gen_captures_from(geo, s, p, c, mtype, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def has_capture_from(geo, s, p, c):
     if height(s, c) == 0 or top(s, c) != p:
         return False
     return _capture_from_stack(geo, s, c, height(s, c), cap_height(s, c))
 
 
-@njit(cache=True)
+@kernel
 def _capture_from_stack(geo, s, c, h, ch):
     """An overtaking segment from c for a stack of height h and cap ch there."""
     for d in range(s[NDIR]):
@@ -181,7 +181,7 @@ def _capture_from_stack(geo, s, c, h, ch):
     return False
 
 
-@njit(cache=True)
+@kernel
 def gen_movement(geo, s, p, must, out, k):
     for c in range(s[NCELL]):
         if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
@@ -189,7 +189,7 @@ def gen_movement(geo, s, p, must, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def gen_captures(geo, s, p, must, out, k):
     """Captures as the reference lists them in movement / chain phases."""
     ch = s[CHAIN]
@@ -201,7 +201,7 @@ def gen_captures(geo, s, p, must, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def has_movement(geo, s, p, must):
     for c in range(s[NCELL]):
         if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
@@ -210,7 +210,7 @@ def has_movement(geo, s, p, must):
     return False
 
 
-@njit(cache=True)
+@kernel
 def has_captures(geo, s, p, must):
     for c in range(s[NCELL]):
         if height(s, c) > 0 and top(s, c) == p and (must < 0 or c == must):
@@ -222,7 +222,7 @@ def has_captures(geo, s, p, must):
 # ---- placement ------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def _placement_budget(s, p):
     hand = s[HAND + p]
     if hand <= 0:
@@ -231,7 +231,7 @@ def _placement_budget(s, p):
     return by_cap if by_cap < hand else hand
 
 
-@njit(cache=True)
+@kernel
 def _live_after_placing(geo, s, p, c, n):
     """No-dead-placement: after placing n rings on c, can that stack move or
     capture? Asked of the stack it would make (height, cap), not a copy."""
@@ -240,15 +240,16 @@ def _live_after_placing(geo, s, p, c, n):
     return _move_from_height(geo, s, c, h0 + n) or _capture_from_stack(geo, s, c, h0 + n, ch)
 
 
-@njit(cache=True)
-def _three_free_rows(s, rad, nrows, ishex):
-    """Bit rows of the cells with three open cells (no stack, not collapsed)
-    in a row in some movement direction: a new stack of 3 there can move."""
+@kernel
+def _three_free_rows(s, rad, nrows, ishex, live):
+    """live := bit rows of the cells with three open cells (no stack, not
+    collapsed) in a row in some movement direction: a new stack of 3 there
+    can move."""
     n = s[NCELL]
     oh = o_height(n)
     oc = o_collapsed(n)
     one = uint64(1)
-    free = np.zeros(nrows, dtype=np.uint64)
+    free = stack_rows(1, nrows)[0]
     c = 0
     for r in range(nrows):
         b0, ln = row_span(r, rad, nrows, ishex)
@@ -259,7 +260,6 @@ def _three_free_rows(s, rad, nrows, ishex):
             bit <<= one
             c += 1
     steps = HEX_STEPS if ishex else SQUARE_STEPS
-    live = np.zeros(nrows, dtype=np.uint64)
     for d in range(steps.shape[0]):
         dx = steps[d, 0]
         dy = steps[d, 1]
@@ -271,10 +271,9 @@ def _three_free_rows(s, rad, nrows, ishex):
                 & shifted(free[r + 2 * dx], 2 * dy)
                 & shifted(free[r + 3 * dx], 3 * dy)
             )
-    return live
 
 
-@njit(cache=True)
+@kernel
 def gen_placements(geo, s, p, out, k):
     budget = _placement_budget(s, p)
     if budget <= 0:
@@ -283,7 +282,9 @@ def gen_placements(geo, s, p, out, k):
     ishex = s[ISHEX] != 0
     rad, nrows = shape(n, ishex)
     # most empty cells take 3 rings by a free run alone: found for all at once
-    live3 = _three_free_rows(s, rad, nrows, ishex) if budget >= 3 else np.zeros(nrows, np.uint64)
+    live3 = stack_rows(1, nrows)[0]
+    if budget >= 3:
+        _three_free_rows(s, rad, nrows, ishex, live3)
     c = 0
     for r in range(nrows):
         b0, ln = row_span(r, rad, nrows, ishex)
@@ -308,7 +309,7 @@ def gen_placements(geo, s, p, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def has_placement(geo, s, p):
     budget = _placement_budget(s, p)
     if budget <= 0:
@@ -323,7 +324,7 @@ def has_placement(geo, s, p):
     return False
 
 
-@njit(cache=True)
+@kernel
 def _loose_move_or_capture_from(geo, s, p, c):
     """The reference's looser reachability test behind skip_placement: the cell
     at distance == height must be open and reachable (it may hold a stack)."""
@@ -344,12 +345,12 @@ def _loose_move_or_capture_from(geo, s, p, c):
     return has_capture_from(geo, s, p, c)
 
 
-@njit(cache=True)
+@kernel
 def recovery_eligible(s, p):
     return (not controls_any_stack(s, p)) and has_marker_of(s, p) and buried_count(s, p) >= 1
 
 
-@njit(cache=True)
+@kernel
 def can_skip_placement(geo, s, p):
     if s[HAND + p] <= 0:
         return False
@@ -364,7 +365,7 @@ def can_skip_placement(geo, s, p):
     return False
 
 
-@njit(cache=True)
+@kernel
 def bare_board_placement_exists(geo, s):
     """Called only when no stacks remain: is there a cell a single ring could be
     placed on and then move from?"""
@@ -381,7 +382,7 @@ def bare_board_placement_exists(geo, s):
 # ---- recovery -------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def line_through(geo, s, c, p):
     """First line axis through c (in the reference's axis order) carrying a run
     of >= line length markers of p; returns (start cell, axis, length)."""
@@ -408,7 +409,7 @@ def line_through(geo, s, c, p):
     return -1, -1, 0
 
 
-@njit(cache=True)
+@kernel
 def _slide_line(geo, s, p, frm, to):
     om = o_marker(s[NCELL])
     s[om + frm] = 0
@@ -419,7 +420,7 @@ def _slide_line(geo, s, p, frm, to):
     return r
 
 
-@njit(cache=True)
+@kernel
 def gen_recovery(geo, s, p, out, k):
     if not recovery_eligible(s, p):
         return k
@@ -458,7 +459,7 @@ def gen_recovery(geo, s, p, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def has_recovery(geo, s, p):
     """Any recovery slide at all (a line slide, a fallback slide or a strike)."""
     if not recovery_eligible(s, p):

@@ -8,6 +8,7 @@ nothing else exists, and forced elimination is an explicit phase.
 import numpy as np
 from numba import njit
 
+from .jit import kernel, stack_empty
 from .layout import (
     CHAIN,
     CTX_LINE,
@@ -44,6 +45,7 @@ from .layout import (
     LPS_MASK_VAL,
     LPS_REQ,
     LPS_ROUND,
+    MAX_CELLS,
     MF,
     MOVE_COUNT,
     MT_CHOOSE_LINE_OPTION,
@@ -100,7 +102,7 @@ from .layout import (
     o_pool,
     o_stamp,
 )
-from .lines import find_lines, has_line, line_cell
+from .lines import find_lines_into, has_line, line_buffer, line_cell
 from .movegen import (
     add,
     bare_board_placement_exists,
@@ -140,11 +142,12 @@ from .stacks import (
 )
 from .territory import (
     any_marker,
-    border_markers,
+    border_markers_into,
     can_process,
-    fill_regions,
-    find_regions,
+    fill_regions_into,
+    region_buffers,
     region_has_stack,
+    surely_no_regions,
 )
 
 MAX_MOVES_BUFFER = 8192
@@ -153,7 +156,7 @@ MAX_MOVES_BUFFER = 8192
 # ---- small queries --------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def changes_board(t):
     return not (
         t == MT_NO_PLACEMENT
@@ -167,17 +170,17 @@ def changes_board(t):
     )
 
 
-@njit(cache=True)
+@kernel
 def _had_action_this_turn(s):
     return s[LAST_MOVER] == s[CUR] and s[RUN_CHANGED] != 0
 
 
-@njit(cache=True)
+@kernel
 def _turn_had_recovery(s, p):
     return s[LAST_MOVER] == p and s[RUN_RECOVERY] != 0
 
 
-@njit(cache=True)
+@kernel
 def has_any_rings(s, p):
     """p is not permanently eliminated: a ring in hand or anywhere on the board."""
     if s[HAND + p] > 0:
@@ -189,7 +192,7 @@ def has_any_rings(s, p):
     return False
 
 
-@njit(cache=True)
+@kernel
 def real_action(geo, s, p):
     """LPS real action: a placement, a move or a capture (recovery excluded)."""
     return (
@@ -199,7 +202,7 @@ def real_action(geo, s, p):
     )
 
 
-@njit(cache=True)
+@kernel
 def valid_action(geo, s, p):
     """Any placement, movement, capture or recovery (the FE gate)."""
     must = s[MUSTMOVE]
@@ -214,7 +217,7 @@ def valid_action(geo, s, p):
 # ---- per-phase decision lists -------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def _line_moves(geo, s, p, out, k):
     if s[PENDLINE] != 0:
         for c in range(s[NCELL]):
@@ -223,19 +226,20 @@ def _line_moves(geo, s, p, out, k):
         return k
     if not has_line(s, p):
         return k
-    lines = find_lines(geo, s, p)
+    lines = line_buffer(s)
     ll = s[LINELEN]
-    for i in range(lines.shape[0]):
-        ln = lines[i, 2]
-        k = add(out, k, MT_PROCESS_LINE, p, -1, lines[i, 0], -1, i, -1, 0)
-        k = add(out, k, MT_CHOOSE_LINE_OPTION, p, -1, lines[i, 0], -1, i, -1, 0)
+    for i in range(find_lines_into(geo, s, p, lines)):
+        start = lines[4 * i]
+        ln = lines[4 * i + 2]
+        k = add(out, k, MT_PROCESS_LINE, p, -1, start, -1, i, -1, 0)
+        k = add(out, k, MT_CHOOSE_LINE_OPTION, p, -1, start, -1, i, -1, 0)
         if ln > ll:
             for st in range(ln - ll + 1):
-                k = add(out, k, MT_CHOOSE_LINE_OPTION, p, -1, lines[i, 0], -1, i, st, 0)
+                k = add(out, k, MT_CHOOSE_LINE_OPTION, p, -1, start, -1, i, st, 0)
     return k
 
 
-@njit(cache=True)
+@kernel
 def _territory_moves(geo, s, p, out, k):
     rec = _turn_had_recovery(s, p)
     if s[LAST_MOVER] == p and s[LAST_TYPE] == MT_CHOOSE_TERRITORY:
@@ -258,10 +262,11 @@ def _territory_moves(geo, s, p, out, k):
         return k
     # entered with a region found (the line phase's exit or the last move's
     # check), so the fast "none" test would only cost
-    cells, offs = fill_regions(geo, s)
+    cells, offs = region_buffers(s)
+    nreg = fill_regions_into(geo, s, cells, offs)
     need_stack = not any_marker(s)
     k0 = k
-    for r in range(offs.shape[0] - 1):
+    for r in range(nreg):
         a0 = offs[r]
         a1 = offs[r + 1]
         if need_stack and not region_has_stack(s, cells, a0, a1):
@@ -273,7 +278,7 @@ def _territory_moves(geo, s, p, out, k):
     return k
 
 
-@njit(cache=True)
+@kernel
 def _fe_moves(geo, s, p, out, k):
     first = -1
     best = 0
@@ -296,7 +301,7 @@ def _fe_moves(geo, s, p, out, k):
     return add(out, k, MT_FORCED_ELIM, p, -1, first, -1, 0, 0, 0)
 
 
-@njit(cache=True)
+@kernel
 def _swap_offered(s):
     return (
         s[SWAP_EN] != 0
@@ -311,7 +316,7 @@ def _swap_offered(s):
     )
 
 
-@njit(cache=True)
+@kernel
 def legal_moves_into(geo, s, out):
     """Fill `out` with the legal moves (interactive, or the one bookkeeping
     move the host must record) and return how many there are."""
@@ -365,7 +370,7 @@ def legal_moves(geo, s):
 # ---- board mutations --------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def _walk_markers(geo, s, frm, to, d, p):
     """Flip opponent markers and collapse own markers strictly between frm and
     to along direction d; returns how many cells collapsed."""
@@ -382,7 +387,7 @@ def _walk_markers(geo, s, frm, to, d, p):
     return k
 
 
-@njit(cache=True)
+@kernel
 def _direction(geo, s, frm, to):
     for d in range(s[NDIR]):
         cur = geo[frm, G_RAY + d]
@@ -393,7 +398,7 @@ def _direction(geo, s, frm, to):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def _move_stack_cells(s, frm, to):
     """Move the whole stack frm -> to (to is empty); the stack re-enters the
     stack order at the end, as a dict delete + insert does."""
@@ -401,7 +406,7 @@ def _move_stack_cells(s, frm, to):
     new_stack(s, to)
 
 
-@njit(cache=True)
+@kernel
 def _apply_move_stack(geo, s, mv):
     p = mv[F_PLAYER]
     frm = mv[F_FROM]
@@ -415,7 +420,7 @@ def _apply_move_stack(geo, s, mv):
         eliminate_top(s, to, p)
 
 
-@njit(cache=True)
+@kernel
 def _apply_capture(geo, s, mv):
     p = mv[F_PLAYER]
     frm = mv[F_FROM]
@@ -435,14 +440,15 @@ def _apply_capture(geo, s, mv):
     s[CHAIN] = to
 
 
-@njit(cache=True)
+@kernel
 def _apply_line(geo, s, mv):
     p = mv[F_PLAYER]
-    lines = find_lines(geo, s, p)
+    lines = line_buffer(s)
+    find_lines_into(geo, s, p, lines)
     i = mv[F_A]
-    start = lines[i, 0]
-    axis = lines[i, 1]
-    ln = lines[i, 2]
+    start = lines[4 * i]
+    axis = lines[4 * i + 1]
+    ln = lines[4 * i + 2]
     if mv[F_TYPE] == MT_CHOOSE_LINE_OPTION and mv[F_B] >= 0:
         j0 = mv[F_B]
         cnt = s[LINELEN]
@@ -458,26 +464,28 @@ def _apply_line(geo, s, mv):
         s[PENDLINE] = 1
 
 
-@njit(cache=True)
+@kernel
 def _apply_territory(geo, s, mv):
     p = mv[F_PLAYER]
-    cells, offs = fill_regions(geo, s)  # the move names one, so there are some
+    cells, offs = region_buffers(s)
+    fill_regions_into(geo, s, cells, offs)  # the move names one, so there are some
     r = mv[F_A]
     a0 = offs[r]
     a1 = offs[r + 1]
-    border = border_markers(geo, s, cells, a0, a1)
+    border = stack_empty(MAX_CELLS, s[NCELL], np.int32)
+    nb = border_markers_into(geo, s, cells, a0, a1, border)
     for i in range(a0, a1):
         c = cells[i]
         if height(s, c) > 0:
             eliminate_many(s, c, height(s, c), p)
     for i in range(a0, a1):
         set_collapsed(s, cells[i], p)
-    for i in range(border.shape[0]):
+    for i in range(nb):
         set_collapsed(s, border[i], p)
-    s[TERR + p] += (a1 - a0) + border.shape[0]
+    s[TERR + p] += (a1 - a0) + nb
 
 
-@njit(cache=True)
+@kernel
 def _extract_bottom(s, c, p):
     """Remove p's bottommost ring from c; True if one was there."""
     i = first_index_of(s, c, p)
@@ -488,7 +496,7 @@ def _extract_bottom(s, c, p):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _apply_eliminate(s, mv):
     p = mv[F_PLAYER]
     c = mv[F_TO]
@@ -512,7 +520,7 @@ def _apply_eliminate(s, mv):
     eliminate_many(s, c, n, p)
 
 
-@njit(cache=True)
+@kernel
 def _apply_recovery(geo, s, mv):
     p = mv[F_PLAYER]
     frm = mv[F_FROM]
@@ -544,7 +552,7 @@ def _apply_recovery(geo, s, mv):
 # ---- victory, LPS, turn rotation -------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def _finish(s, winner, reason):
     s[STATUS] = ST_COMPLETED
     s[WINNER] = winner
@@ -553,7 +561,7 @@ def _finish(s, winner, reason):
     s[END_REASON] = reason
 
 
-@njit(cache=True)
+@kernel
 def _elimination_winner(s):
     """First player whose eliminated-ring credit reached the threshold, or 0."""
     for p in range(1, s[NP] + 1):
@@ -562,7 +570,7 @@ def _elimination_winner(s):
     return 0
 
 
-@njit(cache=True)
+@kernel
 def _territory_winner(s):
     """First player with territory at the threshold and more than all the
     others together, or 0. Territory counts are the TERR counters: every
@@ -579,7 +587,7 @@ def _territory_winner(s):
     return 0
 
 
-@njit(cache=True)
+@kernel
 def _stack_controllers(s):
     """Bit p set when p controls a stack. Only "none" and "exactly one" matter
     to the caller, so the scan stops at the second controller."""
@@ -593,7 +601,7 @@ def _stack_controllers(s):
     return ctrl
 
 
-@njit(cache=True)
+@kernel
 def _sole_material_holds(s, owner):
     """owner controls every stack: it wins if no other player has a ring."""
     for p in range(1, s[NP] + 1):
@@ -602,7 +610,7 @@ def _sole_material_holds(s, owner):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _bare_board_stalemate(geo, s):
     """No stacks on the board: (True, winner) when the game is stuck - no ring
     in any hand, or no cell a ring could be placed on and move from - else
@@ -618,7 +626,8 @@ def _bare_board_stalemate(geo, s):
         if bare_board_placement_exists(geo, s):
             return False, 0
         hand_counts = True
-    mk = np.zeros(PSLOTS, dtype=np.int64)
+    mk = stack_empty(PSLOTS, PSLOTS, np.int64)
+    mk[:] = 0
     for c in range(s[NCELL]):
         m = marker(s, c)
         if m > 0:
@@ -643,7 +652,7 @@ def _bare_board_stalemate(geo, s):
     return True, best
 
 
-@njit(cache=True)
+@kernel
 def check_victory(geo, s):
     """The reference's after-move checks, in its order: ring elimination,
     territory, sole material (one player controls every stack and nobody else
@@ -670,7 +679,7 @@ def check_victory(geo, s):
             _finish(s, best, END_STALEMATE)
 
 
-@njit(cache=True)
+@kernel
 def _lps_update(geo, s):
     np_ = s[NP]
     active = 0
@@ -723,7 +732,7 @@ def _lps_update(geo, s):
         s[LPS_MASK_VAL] &= ~(1 << cur)
 
 
-@njit(cache=True)
+@kernel
 def _lps_victory(geo, s):
     if s[STATUS] != ST_ACTIVE or s[PHASE] > PH_CHAIN_CAPTURE:
         return
@@ -742,7 +751,7 @@ def _lps_victory(geo, s):
     _finish(s, cand, END_LPS)
 
 
-@njit(cache=True)
+@kernel
 def mark_permanent_eliminations(s):
     np_ = s[NP]
     for p in range(1, np_ + 1):
@@ -750,7 +759,7 @@ def mark_permanent_eliminations(s):
             s[ELIMTURN + p] = s[MOVE_COUNT]
 
 
-@njit(cache=True)
+@kernel
 def _end_turn(geo, s):
     if s[STATUS] != ST_ACTIVE:
         return
@@ -770,14 +779,14 @@ def _end_turn(geo, s):
     s[MUSTMOVE] = -1
 
 
-@njit(cache=True)
+@kernel
 def _to_line_phase(s):
     s[CHAIN] = -1
     s[MUSTMOVE] = -1
     s[PHASE] = PH_LINE
 
 
-@njit(cache=True)
+@kernel
 def _any_line_move(geo, s):
     p = s[CUR]
     if s[PENDLINE] != 0:
@@ -785,7 +794,7 @@ def _any_line_move(geo, s):
     return has_line(s, p)
 
 
-@njit(cache=True)
+@kernel
 def _any_territory_move(geo, s):
     p = s[CUR]
     rec = _turn_had_recovery(s, p)
@@ -803,9 +812,12 @@ def _any_territory_move(geo, s):
         return False
     if not rec and not controls_any_stack(s, p):
         return False  # nothing outside any region could pay for it
-    cells, offs = find_regions(geo, s)
+    if surely_no_regions(s):
+        return False
+    cells, offs = region_buffers(s)
+    nreg = fill_regions_into(geo, s, cells, offs)
     need_stack = not any_marker(s)
-    for r in range(offs.shape[0] - 1):
+    for r in range(nreg):
         a0 = offs[r]
         a1 = offs[r + 1]
         if need_stack and not region_has_stack(s, cells, a0, a1):
@@ -815,7 +827,7 @@ def _any_territory_move(geo, s):
     return False
 
 
-@njit(cache=True)
+@kernel
 def _on_line_done(geo, s):
     if s[PENDLINE] != 0:
         return
@@ -828,7 +840,7 @@ def _on_line_done(geo, s):
     s[NO_REGIONS] = 1 if none else 0
 
 
-@njit(cache=True)
+@kernel
 def _on_territory_done(geo, s):
     p = s[CUR]
     if not _had_action_this_turn(s) and controls_any_stack(s, p):
@@ -840,7 +852,7 @@ def _on_territory_done(geo, s):
     _end_turn(geo, s)
 
 
-@njit(cache=True)
+@kernel
 def advance_turn(geo, s, mv):
     t = mv[F_TYPE]
     if t == MT_FORCED_ELIM:
@@ -962,7 +974,7 @@ def apply_in_place(geo, s, mv):
         mark_permanent_eliminations(s)
 
 
-@njit(cache=True)
+@kernel
 def same_move(a, b):
     for i in range(MF):
         if a[i] != b[i]:

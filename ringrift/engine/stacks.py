@@ -2,6 +2,7 @@
 
 from numba import njit
 
+from .jit import kernel
 from .layout import (
     ELIM,
     NCELL,
@@ -56,7 +57,7 @@ def top(s, c):
     return s[ring_base(s, c) + h - 1]
 
 
-@njit(cache=True)
+@kernel
 def cap_height(s, c):
     h = height(s, c)
     if h == 0:
@@ -69,12 +70,12 @@ def cap_height(s, c):
     return k
 
 
-@njit(cache=True)
+@kernel
 def set_marker(s, c, p):
     s[o_marker(s[NCELL]) + c] = p
 
 
-@njit(cache=True)
+@kernel
 def set_collapsed(s, c, p):
     """Collapse cell c to player p; a marker there disappears."""
     n = s[NCELL]
@@ -82,14 +83,14 @@ def set_collapsed(s, c, p):
     s[o_marker(n) + c] = 0
 
 
-@njit(cache=True)
+@kernel
 def new_stack(s, c):
     """Cell c gets an (empty) stack inserted at the end of the stack order."""
     s[o_stamp(s[NCELL]) + c] = s[STAMP]
     s[STAMP] += 1
 
 
-@njit(cache=True)
+@kernel
 def _resize(s, c, i, d):
     """Open (d > 0) or close (d < 0) |d| ring slots at position i of the stack
     on c. The pool stays packed in cell order with zeros after its end, so
@@ -113,7 +114,7 @@ def _resize(s, c, i, d):
         s[k] += d
 
 
-@njit(cache=True)
+@kernel
 def push_many(s, c, p, k):
     """k rings of p on top of the stack on c."""
     h = height(s, c)
@@ -123,7 +124,7 @@ def push_many(s, c, p, k):
         s[base + i] = p
 
 
-@njit(cache=True)
+@kernel
 def pop_top(s, c):
     h = height(s, c) - 1
     p = s[ring_base(s, c) + h]
@@ -131,7 +132,7 @@ def pop_top(s, c):
     return p
 
 
-@njit(cache=True)
+@kernel
 def remove_at(s, c, i):
     """Remove ring i (0 = bottom) from the stack on c, return its owner."""
     p = s[ring_base(s, c) + i]
@@ -139,13 +140,13 @@ def remove_at(s, c, i):
     return p
 
 
-@njit(cache=True)
+@kernel
 def insert_bottom(s, c, p):
     _resize(s, c, 0, 1)
     s[ring_base(s, c)] = p
 
 
-@njit(cache=True)
+@kernel
 def _reverse(s, a, b):
     b -= 1
     while a < b:
@@ -156,7 +157,7 @@ def _reverse(s, a, b):
         b -= 1
 
 
-@njit(cache=True)
+@kernel
 def move_stack(s, frm, to):
     """The whole stack frm -> to (to is empty): its span rotates past the
     stacks between the two cells, which shift by its height."""
@@ -181,13 +182,13 @@ def move_stack(s, frm, to):
     s[o_height(n) + frm] = 0
 
 
-@njit(cache=True)
+@kernel
 def credit_elimination(s, p, k):
     s[ELIM + p] += k
     s[TOTAL_ELIM] += k
 
 
-@njit(cache=True)
+@kernel
 def eliminate_top(s, c, credited):
     """Remove the top ring of c, credited to `credited` (stack vanishes at 0)."""
     if height(s, c) == 0:
@@ -196,7 +197,7 @@ def eliminate_top(s, c, credited):
     credit_elimination(s, credited, 1)
 
 
-@njit(cache=True)
+@kernel
 def eliminate_many(s, c, k, credited):
     """Remove the top k rings of c (k <= its height) in one go, credited to
     `credited`."""
@@ -204,7 +205,7 @@ def eliminate_many(s, c, k, credited):
     credit_elimination(s, credited, k)
 
 
-@njit(cache=True)
+@kernel
 def rings_on_board(s, p):
     """Rings of colour p anywhere on the board (buried included)."""
     op = o_pool(s[NCELL])
@@ -215,7 +216,7 @@ def rings_on_board(s, p):
     return k
 
 
-@njit(cache=True)
+@kernel
 def controls_any_stack(s, p):
     for c in range(s[NCELL]):
         if height(s, c) > 0 and top(s, c) == p:
@@ -223,7 +224,7 @@ def controls_any_stack(s, p):
     return False
 
 
-@njit(cache=True)
+@kernel
 def has_marker_of(s, p):
     n = s[NCELL]
     for c in range(n):
@@ -232,7 +233,7 @@ def has_marker_of(s, p):
     return False
 
 
-@njit(cache=True)
+@kernel
 def buried_count(s, p):
     """Rings of p below the top of stacks p does not control."""
     n = s[NCELL]
@@ -250,7 +251,7 @@ def buried_count(s, p):
     return k
 
 
-@njit(cache=True)
+@kernel
 def first_index_of(s, c, p):
     h = height(s, c)
     base = ring_base(s, c)
@@ -260,7 +261,7 @@ def first_index_of(s, c, p):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def first_extraction_stack(s, p):
     """First stack (in the reference's dict order) holding a buried ring of p."""
     n = s[NCELL]
@@ -280,11 +281,11 @@ def first_extraction_stack(s, p):
     return best
 
 
-@njit(cache=True)
+@kernel
 def add_territory(s, p, k):
     s[TERR + p] += k
 
 
-@njit(cache=True)
+@kernel
 def num_players(s):
     return s[NP]

@@ -11,10 +11,13 @@ import numpy as np
 from numba import njit, uint64
 
 from .bitrows import row_span, shape
+from .jit import kernel, stack_empty, stack_rows
 from .layout import (
     G_BORDER,
     G_TER,
     ISHEX,
+    MAX_CELLS,
+    MAX_PLAYERS,
     NCELL,
     NP,
     NTDIR,
@@ -31,7 +34,7 @@ from .stacks import height, marker, ring_base, rings_total, top
 ALL_MARKERS = PSLOTS
 
 
-@njit(cache=True)
+@kernel
 def _ring_colours(s):
     op = o_pool(s[NCELL])
     mask = 0
@@ -40,7 +43,7 @@ def _ring_colours(s):
     return mask
 
 
-@njit(cache=True)
+@kernel
 def _popcount(x):
     k = 0
     while x:
@@ -84,7 +87,7 @@ def _row_runs(g, m):
     return up | down
 
 
-@njit(cache=True)
+@kernel
 def _flood(a, f, nrows, ishex, r0, seed):
     """f := the component of the cell set a (bit rows) that holds the bits
     seed of row r0: sweeps down and up until a sweep adds nothing (each
@@ -122,7 +125,7 @@ def _flood(a, f, nrows, ishex, r0, seed):
             return
 
 
-@njit(cache=True)
+@kernel
 def _flood_first(a, f, nrows, ishex, r0):
     """f := the component of the first cell of a (its rows before r0 are
     empty); returns that cell's row, or nrows when a is empty. Taking the
@@ -136,7 +139,7 @@ def _flood_first(a, f, nrows, ishex, r0):
     return r0
 
 
-@njit(cache=True)
+@kernel
 def _connected(a, t, f, nrows, ishex, use_t):
     """Is the cell set a (bit rows) empty or connected, or, with use_t, does
     each of its components meet the set t? a is consumed; f is scratch."""
@@ -171,7 +174,7 @@ R_STACKS = ALL_MARKERS + 5  # + p: stacks whose top ring is p's
 N_ROWS = R_STACKS + PSLOTS
 
 
-@njit(cache=True)
+@kernel
 def _board_rows(s, rows, rad, nrows, ishex):
     """Fill rows R_OPEN, 1..MAX_PLAYERS and R_MARKERS of s; returns the
     players controlling a stack on an open cell (a bit mask)."""
@@ -207,7 +210,7 @@ def _board_rows(s, rows, rad, nrows, ishex):
     return ctrl
 
 
-@njit(cache=True)
+@kernel
 def _near_rows(rows, nrows, ishex):
     """Row R_NEAR: the cells next to (or on) a marker."""
     one = uint64(1)
@@ -227,7 +230,7 @@ def _near_rows(rows, nrows, ishex):
         rows[R_NEAR, r] = d
 
 
-@njit(cache=True)
+@kernel
 def _stack_rows(s, rows, rad, nrows, ishex):
     """Rows R_STACKS + p: the stacks whose top ring is p's (any cell)."""
     n = s[NCELL]
@@ -247,13 +250,13 @@ def _stack_rows(s, rows, rad, nrows, ishex):
             c += 1
 
 
-@njit(cache=True)
+@kernel
 def surely_no_regions(s):
     """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
     n = s[NCELL]
     ishex = s[ISHEX] != 0
     rad, nrows = shape(n, ishex)
-    rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
+    rows = stack_rows(N_ROWS, nrows)
     ctrl = _board_rows(s, rows, rad, nrows, ishex)
     if ctrl != _ring_colours(s):
         return False
@@ -285,31 +288,52 @@ def surely_no_regions(s):
 def find_regions(geo, s):
     """The qualifying regions as (cells, offsets), in the reference's order."""
     if surely_no_regions(s):
-        e = np.empty(1, dtype=np.int32)
-        z = np.zeros(1, dtype=np.int32)
-        return e[:0], z[:1]
+        return np.empty(0, dtype=np.int32), np.zeros(1, dtype=np.int32)
     return fill_regions(geo, s)
 
 
 @njit(cache=True)
 def fill_regions(geo, s):
-    """find_regions without the fast "no region" test, for callers that know
-    a region exists (the territory phase after its entry check found one).
+    """find_regions without the fast "no region" test (fill_regions_into)."""
+    cells, offs = region_buffers(s)
+    nreg = fill_regions_into(geo, s, cells, offs)
+    return cells[: offs[nreg]].copy(), offs[: nreg + 1].copy()
+
+
+# Region buffers: a region is a component of one pass and a pass's components
+# are disjoint, so the passes (MAX_PLAYERS border colours + "every marker a
+# wall") find at most n * (players + 1) cells, n * (players + 1) regions.
+REGION_CAP = MAX_CELLS * (MAX_PLAYERS + 2)
+OFFSET_CAP = REGION_CAP + 1  # (a plain constant, as Numba needs)
+
+
+@njit(cache=True, inline="always")
+def region_buffers(s):
+    """(cells, offsets) buffers for fill_regions_into, on the caller's stack."""
+    size = s[NCELL] * (s[NP] + 2)
+    return stack_empty(REGION_CAP, size, np.int32), stack_empty(OFFSET_CAP, size + 1, np.int32)
+
+
+@kernel
+def fill_regions_into(geo, s, cells, offs):
+    """The regions into (cells, offs) (region_buffers), without the fast "no
+    region" test, for callers that know a region exists (the territory phase
+    after its entry check found one); returns their number: region r is
+    cells[offs[r]:offs[r + 1]].
 
     Each pass's components are flood-filled as bit rows, in the order of
     their first cell (the order a cell-by-cell fill started from cell 0 meets
     them); only a qualifying one is turned into its (sorted) cell list."""
     n = s[NCELL]
     active = _ring_colours(s)
-    cells = np.empty(n * (s[NP] + 2), dtype=np.int32)
-    offs = np.zeros(n * (s[NP] + 2) + 1, dtype=np.int32)
+    offs[0] = 0
     nreg = 0
     if active == 0:
-        return cells[:0], offs[:1]
+        return 0
     nact = _popcount(active)
     ishex = s[ISHEX] != 0
     rad, nrows = shape(n, ishex)
-    rows = np.zeros((N_ROWS, nrows), dtype=np.uint64)
+    rows = stack_rows(N_ROWS, nrows)
     _board_rows(s, rows, rad, nrows, ishex)
     _near_rows(rows, nrows, ishex)
     _stack_rows(s, rows, rad, nrows, ishex)
@@ -381,19 +405,18 @@ def fill_regions(geo, s):
                 continue
             offs[nreg + 1] = a0 + rn
             nreg += 1
-    return cells[: offs[nreg]], offs[: nreg + 1]
+    return nreg
 
 
-@njit(cache=True)
-def border_markers(geo, s, cells, a0, a1):
+@kernel
+def border_markers_into(geo, s, cells, a0, a1, queue):
     """Markers the reference collapses with a region: markers next to it (by
-    territory adjacency), grown over markers by its border neighbourhood."""
-    n = s[NCELL]
-    inreg = np.zeros(n, dtype=np.bool_)
+    territory adjacency), grown over markers by its border neighbourhood.
+    Written to queue (n cells); returns their number."""
+    inreg = _cell_flags(s)
     for i in range(a0, a1):
         inreg[cells[i]] = True
-    seen = np.zeros(n, dtype=np.bool_)
-    queue = np.empty(n, dtype=np.int32)
+    seen = _cell_flags(s)
     qt = 0
     nt = s[NTDIR]
     for i in range(a0, a1):
@@ -415,10 +438,25 @@ def border_markers(geo, s, cells, a0, a1):
             seen[y] = True
             queue[qt] = y
             qt += 1
-    return queue[:qt].copy()
+    return qt
 
 
 @njit(cache=True)
+def border_markers(geo, s, cells, a0, a1):
+    """border_markers_into as a new array."""
+    queue = np.empty(s[NCELL], dtype=np.int32)
+    return queue[: border_markers_into(geo, s, cells, a0, a1, queue)].copy()
+
+
+@njit(cache=True, inline="always")
+def _cell_flags(s):
+    """n False flags, one per cell, on the caller's stack."""
+    flags = stack_empty(MAX_CELLS, s[NCELL], np.bool_)
+    flags[:] = False
+    return flags
+
+
+@kernel
 def region_has_stack(s, cells, a0, a1):
     for i in range(a0, a1):
         if height(s, cells[i]) > 0:
@@ -426,12 +464,12 @@ def region_has_stack(s, cells, a0, a1):
     return False
 
 
-@njit(cache=True)
+@kernel
 def can_process(s, cells, a0, a1, p, recovery_ctx):
     """Self-elimination prerequisite: a stack outside the region that can pay
     (a controlled stack; in a recovery turn, a stack with a buried ring of p)."""
     n = s[NCELL]
-    inreg = np.zeros(n, dtype=np.bool_)
+    inreg = _cell_flags(s)
     for i in range(a0, a1):
         inreg[cells[i]] = True
     for c in range(n):
@@ -448,7 +486,7 @@ def can_process(s, cells, a0, a1, p, recovery_ctx):
     return False
 
 
-@njit(cache=True)
+@kernel
 def any_marker(s):
     n = s[NCELL]
     for c in range(n):

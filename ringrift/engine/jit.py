@@ -1,0 +1,88 @@
+"""The engine's jit tools: the kernel decorator and stack scratch arrays.
+
+A function compiled by ``njit`` increfs every array it is passed on entry
+and decrefs it on exit, with atomic instructions, and Numba's refcount
+pruning misses most of these pairs in functions with loops: random play on
+square8 made 39 increfs and as many decrefs a step, about a third of its
+time. A kernel is compiled without the runtime's reference counting
+(``_nrt=False``): it may index, slice and pass on the arrays it is given, and
+use stack scratch (below), but neither it nor anything it calls may allocate
+or return an array. Numba refuses to compile that (so a kernel cannot leak
+what a callee hands it); tests/test_kernels.py also counts the runtime's
+allocations and frees over games of every board and player kind.
+
+Scratch arrays live in the calling function's stack frame: no allocation,
+no reference count, freed on return. They must not escape the function that
+made them (returned, or stored where a caller keeps it).
+"""
+
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
+
+kernel = njit(cache=True, _nrt=False)
+
+# A bit row holds at most 64 cells (engine/bitrows.py), so no board has more.
+MAX_ROWS = 64
+
+
+def _stack_array(context, builder, aryty, slot_type, shape):
+    """A C-contiguous ``aryty`` over a stack slot of ``slot_type`` (in the
+    function's entry block, so a loop reuses it), of the given shape. Not
+    cgutils.alloca_once: it zero-fills the whole slot on every call."""
+    itemty = context.get_data_type(aryty.dtype)
+    with builder.goto_entry_block():
+        slot = builder.alloca(slot_type)
+    data = builder.bitcast(slot, itemty.as_pointer())
+    intp = context.get_value_type(types.intp)
+    itemsize = intp(context.get_abi_sizeof(itemty))
+    strides = [itemsize]
+    for dim in reversed(shape[1:]):
+        strides.insert(0, builder.mul(strides[0], dim))
+    ary = make_array(aryty)(context, builder)
+    populate_array(ary, data=data, shape=shape, strides=strides, itemsize=itemsize, meminfo=None)
+    return ary, data
+
+
+@intrinsic
+def stack_rows(typingctx, count, nrows):
+    """``count`` (a literal) zeroed blocks of ``nrows`` <= MAX_ROWS bit rows:
+    a (count, nrows) uint64 array on the stack."""
+    if not isinstance(count, types.IntegerLiteral) or not isinstance(nrows, types.Integer):
+        return None
+    nblocks = count.literal_value
+    aryty = types.Array(types.uint64, 2, "C")
+
+    def codegen(context, builder, sig, args):
+        intp = context.get_value_type(types.intp)
+        ncols = context.cast(builder, args[1], sig.args[1], types.intp)
+        slot = ir.ArrayType(ir.IntType(64), nblocks * MAX_ROWS)
+        ary, data = _stack_array(context, builder, aryty, slot, [intp(nblocks), ncols])
+        cgutils.memset(builder, data, builder.mul(ncols, intp(8 * nblocks)), 0)
+        return ary._getvalue()
+
+    return aryty(count, nrows), codegen
+
+
+@intrinsic
+def stack_empty(typingctx, cap, n, dtype):
+    """``n`` <= ``cap`` (a literal) uninitialised values of ``dtype`` (a
+    number class such as ``np.int32``): a 1-D array on the stack."""
+    if (
+        not isinstance(cap, types.IntegerLiteral)
+        or not isinstance(n, types.Integer)
+        or not isinstance(dtype, types.NumberClass)
+    ):
+        return None
+    aryty = types.Array(dtype.dtype, 1, "C")
+    size = cap.literal_value
+
+    def codegen(context, builder, sig, args):
+        slot = ir.ArrayType(context.get_data_type(aryty.dtype), size)
+        count = context.cast(builder, args[1], sig.args[1], types.intp)
+        ary, _ = _stack_array(context, builder, aryty, slot, [count])
+        return ary._getvalue()
+
+    return aryty(cap, n, dtype), codegen
