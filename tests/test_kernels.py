@@ -6,6 +6,9 @@
   statistics on plays random games on every board and player count, and
   self-play games of every ladder level, twice; the second round must free
   exactly what it allocates.
+- A kernel returning an array, alone or in a tuple, is refused at compile
+  time (its caller would drop a reference the kernel never took, and free
+  the array under its owner).
 - Every board fits the kernels' stack scratch (MAX_CELLS cells, MAX_ROWS bit
   rows): a larger one would write past it.
 - Stack scratch: ``stack_rows`` is zeroed on every call, ``stack_empty`` has
@@ -22,9 +25,11 @@ import json
 import os
 import subprocess
 import sys
+from collections import namedtuple
 
 import numpy as np
-from numba import njit
+import pytest
+from numba import errors, njit
 
 from ringrift.engine.bitrows import shape
 from ringrift.engine.geometry import BOARD_TYPES, board
@@ -85,6 +90,35 @@ def test_kernels_leak_nothing():
     got = json.loads(run.stdout.strip().splitlines()[-1])
     assert got["steps"] == got["first"] > 10_000  # the same games, and many
     assert got["after"] == got["before"], got
+
+
+Pair = namedtuple("Pair", "n a")
+
+
+@kernel
+def _returns_a_view(a):
+    return a[1:]
+
+
+@kernel
+def _returns_a_tuple(a):
+    return Pair(a.shape[0], a)
+
+
+@kernel
+def _returns_a_number(a):
+    return a[1] + 1
+
+
+def test_a_kernel_returning_an_array_is_refused():
+    a = np.arange(4)
+    assert _returns_a_number(a) == 2
+    with pytest.raises(
+        errors.TypingError, match="_returns_a_tuple returns .*may not return an array"
+    ):
+        _returns_a_tuple(a)
+    with pytest.raises(errors.TypingError):  # refused by Numba itself
+        _returns_a_view(a)
 
 
 def test_every_board_fits_the_stack_scratch():

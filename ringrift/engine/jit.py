@@ -7,8 +7,9 @@ square8 made 39 increfs and as many decrefs a step, about a third of its
 time. A kernel is compiled without the runtime's reference counting
 (``_nrt=False``): it may index, slice and pass on the arrays it is given, and
 use stack scratch (below), but neither it nor anything it calls may allocate
-or return an array. Numba refuses to compile that (so a kernel cannot leak
-what a callee hands it); tests/test_kernels.py also counts the runtime's
+or return an array: Numba refuses to compile a kernel that would (so none
+can leak what a callee hands it), and this module's pass refuses a kernel
+that returns one itself. tests/test_kernels.py also counts the runtime's
 allocations and frees over games of every board and player kind.
 
 Scratch arrays live in the calling function's stack frame: no allocation,
@@ -19,10 +20,50 @@ made them (returned, or stored where a caller keeps it).
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.errors import TypingError
+from numba.core.typed_passes import NopythonTypeInference
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
-kernel = njit(cache=True, _nrt=False)
+
+def _holds_array(t) -> bool:
+    if isinstance(t, types.Buffer):
+        return True
+    return isinstance(t, types.BaseTuple) and any(_holds_array(x) for x in t.types)
+
+
+@register_pass(mutates_CFG=False, analysis_only=True)
+class _NoArrayReturned(FunctionPass):
+    """Refuses a kernel that returns an array, alone or in a tuple: the
+    caller would drop a reference the kernel never took, and free the array
+    under its owner. Numba itself refuses a kernel's allocations, but not
+    this."""
+
+    _name = "ringrift_no_array_returned"
+
+    def __init__(self):
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        if _holds_array(state.return_type):
+            raise TypingError(
+                f"kernel {state.func_id.func_qualname} returns {state.return_type}: "
+                "a kernel may not return an array (make it njit)"
+            )
+        return False
+
+
+class _KernelPipeline(CompilerBase):
+    def define_pipelines(self):
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(_NoArrayReturned, NopythonTypeInference)
+        pm.finalize()
+        return [pm]
+
+
+kernel = njit(cache=True, _nrt=False, pipeline_class=_KernelPipeline)
 
 # A bit row holds at most 64 cells (engine/bitrows.py), so no board has more.
 MAX_ROWS = 64
