@@ -5,6 +5,7 @@ cheap move-type ordering. The random player is a uniform draw in select.py."""
 import numpy as np
 from numba import njit
 
+from ..engine.jit import kernel
 from ..engine.layout import (
     MT_CHOOSE_LINE_OPTION,
     MT_CHOOSE_TERRITORY,
@@ -21,7 +22,7 @@ from .scan import scan_values
 TIE = 1e-9
 
 
-@njit(cache=True)
+@kernel
 def one_hot(pol, k, i):
     for j in range(k):
         pol[j] = 0.0
@@ -63,7 +64,7 @@ def greedy_index(geo, s, moves, k, w, me, sc, vals):
     return bi
 
 
-@njit(cache=True)
+@kernel
 def move_type_priority(t):
     """Cheap move ordering: tactical and scoring moves first."""
     if t == MT_OVERTAKING_CAPTURE or t == MT_CONTINUE_CAPTURE:

@@ -18,6 +18,7 @@ territory steps - the regions the mover could claim now.
 import numpy as np
 from numba import njit
 
+from ..engine.jit import kernel, stack_empty
 from ..engine.layout import (
     CUR,
     ELIM,
@@ -45,7 +46,7 @@ from ..engine.layout import (
     o_pool,
     o_start,
 )
-from ..engine.territory import can_process, find_regions
+from ..engine.territory import can_process, fill_regions_into, region_buffers, surely_no_regions
 from .params import (
     W_ATTACK,
     W_BOARD,
@@ -72,7 +73,7 @@ from .params import (
 DEAD = -1.0e9  # score of a player with no rings left (out of the game)
 
 
-@njit(cache=True)
+@kernel
 def _cap(s, base, h):
     t = s[base + h - 1]
     k = 1
@@ -81,7 +82,7 @@ def _cap(s, base, h):
     return k
 
 
-@njit(cache=True)
+@kernel
 def _cell_terms(geo, s, w, sc, nstacks, nrings):
     """The terms of one pass over the cells, in cell order: a marker's weight
     and the marker runs starting at it (lines and near-lines); a stack's
@@ -181,7 +182,7 @@ def _cell_terms(geo, s, w, sc, nstacks, nrings):
             sc[t] += w[W_STUCK]
 
 
-@njit(cache=True)
+@kernel
 def _material_terms(s, w, nstacks, nrings, sc):
     """Per player: rings on the board and in hand, eliminations and territory
     (linear, and cubic in the fraction of the victory threshold), and the
@@ -206,20 +207,23 @@ def _material_terms(s, w, nstacks, nrings, sc):
             sc[p] += w[W_NO_STACKS]
 
 
-@njit(cache=True)
+@kernel
 def _region_terms(geo, s, w, sc):
     """The regions the player to move could claim now: size plus rings each
     (regions without rings count only while some marker is on the board)."""
     n = s[NCELL]
     om = o_marker(n)
     cur_p = s[CUR]
-    cells, offs = find_regions(geo, s)
+    if surely_no_regions(s):
+        return
+    cells, offs = region_buffers(s)
+    nreg = fill_regions_into(geo, s, cells, offs)
     anym = False
     for c in range(n):
         if s[om + c] != 0:
             anym = True
             break
-    for r in range(offs.shape[0] - 1):
+    for r in range(nreg):
         a0 = offs[r]
         a1 = offs[r + 1]
         rings = 0
@@ -241,15 +245,17 @@ def _regions_count(s, w, nstacks):
     return ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE or ph == PH_CHAIN_CAPTURE
 
 
-@njit(cache=True)
+@kernel
 def player_scores(geo, s, w, sc):
     """sc[p] for p in 1..NP (sc must have >= PSLOTS entries): the cell pass,
     then material per player, then the regions the mover could claim;
     players with no ring left score DEAD."""
     for p in range(PSLOTS):
         sc[p] = 0.0
-    nstacks = np.zeros(PSLOTS, dtype=np.int64)
-    nrings = np.zeros(PSLOTS, dtype=np.int64)
+    nstacks = stack_empty(PSLOTS, PSLOTS, np.int64)
+    nrings = stack_empty(PSLOTS, PSLOTS, np.int64)
+    nstacks[:] = 0
+    nrings[:] = 0
     _cell_terms(geo, s, w, sc, nstacks, nrings)
     _material_terms(s, w, nstacks, nrings, sc)
     if _regions_count(s, w, nstacks):
@@ -259,7 +265,7 @@ def player_scores(geo, s, w, sc):
             sc[p] = DEAD
 
 
-@njit(cache=True)
+@kernel
 def relative_value(sc, np_, me):
     best = -1.0e300
     for q in range(1, np_ + 1):
@@ -268,7 +274,7 @@ def relative_value(sc, np_, me):
     return sc[me] - best
 
 
-@njit(cache=True)
+@kernel
 def terminal_value(s, me):
     wn = s[WINNER]
     if wn == me:
@@ -278,7 +284,7 @@ def terminal_value(s, me):
     return -WIN_SCORE
 
 
-@njit(cache=True)
+@kernel
 def evaluate(geo, s, w, me, sc):
     """Value of s for player me (sc: scratch of >= PSLOTS floats)."""
     if s[STATUS] != ST_ACTIVE:

@@ -36,6 +36,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from ..engine.jit import kernel
 from ..engine.layout import (
     CUR,
     F_PLAYER,
@@ -69,7 +70,7 @@ from .params import (
 from .scan import group_alloc, place_group, scan_alloc, scan_fill, scan_scores, worth_scanning
 
 
-@njit(cache=True)
+@kernel
 def terminal_values(s, out):
     """out[p] for a finished game: 1 for the winner, 0 for the others; 1/NP
     each when nobody won."""
@@ -82,7 +83,7 @@ def terminal_values(s, out):
             out[p] = 1.0 if p == wn else 0.0
 
 
-@njit(cache=True)
+@kernel
 def leaf_values(geo, s, w, scale, sc, out):
     """out[p] for p in 1..NP: the value of s for p in [0, 1]."""
     if s[STATUS] == ST_ACTIVE:
@@ -90,7 +91,7 @@ def leaf_values(geo, s, w, scale, sc, out):
     leaf_values_from(s, sc, scale, out)
 
 
-@njit(cache=True)
+@kernel
 def leaf_values_from(s, sc, scale, out):
     """As leaf_values, with the player scores of s already in sc."""
     if s[STATUS] != ST_ACTIVE:
@@ -99,7 +100,7 @@ def leaf_values_from(s, sc, scale, out):
     active_values(sc, s[NP], scale, out)
 
 
-@njit(cache=True)
+@kernel
 def active_values(sc, np_, scale, out):
     """out[p] for p in 1..np_: the value in [0, 1] of a game going on whose
     player scores are sc."""
@@ -398,7 +399,7 @@ def _backup(tree, path, depth, val):
             tree.wsum[nd, p] += val[p]
 
 
-@njit(cache=True)
+@kernel
 def _root_policy(tree, k, widen, cnt, pol):
     """pol[:k] = the root's visit distribution over the moves as given (root
     child c holds moves[mi[c]]), without each child's first visit when
@@ -425,7 +426,7 @@ def _root_policy(tree, k, widen, cnt, pol):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _sample(pol, k, temperature, wt):
     """A move index drawn from pol^(1/temperature)."""
     acc = 0.0
@@ -443,7 +444,7 @@ def _sample(pol, k, temperature, wt):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def _most_visited(tree, k, me):
     """The most visited root move; ties go to the higher value for me."""
     bi = tree.mi[1]

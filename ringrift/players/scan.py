@@ -37,6 +37,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from ..engine.jit import kernel
 from ..engine.layout import (
     ELIM,
     F_A,
@@ -83,7 +84,7 @@ from .params import (
 )
 
 
-@njit(cache=True)
+@kernel
 def position_value(geo, s, w, me, sc, ply):
     """The static value of position s for player me: evaluate, or the
     terminal value; ply > 0 (minimax's leaves) prefers quicker wins and later
@@ -157,7 +158,7 @@ def _target(t, ch, h, dist, t2, cap2, land):
     return 0
 
 
-@njit(cache=True)
+@kernel
 def _ray_target(run, blk, x, d, t, ch, h, ctop, ccap):
     """The player whose stack the stack on x can overtake along d, or 0."""
     y = blk[x, d]
@@ -272,7 +273,7 @@ def _record(
     return no
 
 
-@njit(cache=True)
+@kernel
 def _emit_stack(s, w, sc, c, h0, r, t, ch, h, att, mob, p):
     """A stack's addends, as _cell_terms adds them: the base rings of cell c
     (h0 of them in s) with r rings of p on top (r = 0: the stack as it is),
@@ -297,7 +298,7 @@ def _emit_stack(s, w, sc, c, h0, r, t, ch, h, att, mob, p):
         sc[t] += w[W_STUCK]
 
 
-@njit(cache=True)
+@kernel
 def _material(s, w, p, hand, nrings_p, nstacks_p):
     """_material_terms' addend for p (and whether p pays no_stacks)."""
     vthr = float(s[VTHR])
@@ -363,7 +364,7 @@ Group = namedtuple(
 GROUP = 3
 
 
-@njit(cache=True)
+@kernel
 def _safe(s):
     """No ring-elimination or territory winner: the after-move checks a
     placement cannot change (when one holds, placements take the plain path)."""
@@ -474,7 +475,7 @@ def _touch_rows(stamp, mark, touched, nt, before, j0, y, catt, att, g):
     return _touch(stamp, mark, touched, nt, before, j0, y)
 
 
-@njit(cache=True, inline="always")
+@kernel
 def scan_scores(geo, s, sn, gr, c, p, g, w):
     """gr.sc[i] = player_scores after placing gr.rs[i] rings of p on c (no
     marker, not collapsed), i < g, bit for bit, from the recorded pass (s as
@@ -778,7 +779,7 @@ def scan_value(geo, s, sn, mv, w, me, sc, ply):
     return v
 
 
-@njit(cache=True)
+@kernel
 def place_group(s, moves, i, k, rs):
     """The placements scan_scores can score at once from moves[i] on: those
     of the same player on the same cell (the move generator lists a cell's
@@ -799,7 +800,7 @@ def place_group(s, moves, i, k, rs):
     return g
 
 
-@njit(cache=True)
+@kernel
 def worth_scanning(s, moves, k):
     """Enough placements to pay for scan_setup (about one full evaluation)."""
     nplace = 0
