@@ -21,7 +21,7 @@ from ringrift.players.ladder import (
     profile_weights,
     seat_levels,
 )
-from ringrift.players.mcts import mcts_choose
+from ringrift.players.mcts import _by_decreasing, mcts_choose
 from ringrift.players.minimax import minimax_choose
 from ringrift.players.select import select_move
 from ringrift.selfplay.game import play_game, replay_final
@@ -443,3 +443,21 @@ def test_mcts_child_values_equal_apply_and_player_scores_bit_for_bit(board, n):
         s = apply_move(rules.geo, s, ms[rng.integers(k)])
         step += 1
     assert checked >= 20 and scanned >= 5, (checked, scanned)
+
+
+def test_children_order_is_the_stable_argsort():
+    """MCTS orders children by prior with its own merge sort (no allocation);
+    it must be np.argsort(-x, kind="mergesort"): ties in index order, every
+    length (odd, powers of two, one), many ties and none."""
+    rng = np.random.default_rng(5)
+    order = np.full(2 * 600, -1, dtype=np.int64)
+    for k in (1, 2, 3, 7, 8, 64, 65, 255, 600):
+        for x in (
+            rng.random(k),
+            rng.integers(0, 3, k).astype(np.float64),  # many ties
+            np.zeros(k),
+            np.exp(-np.arange(k, dtype=np.float64)),  # already in order
+            np.arange(k, dtype=np.float64),  # reversed
+        ):
+            _by_decreasing(x, k, order)
+            assert np.array_equal(order[:k], np.argsort(-x, kind="mergesort")), (k, x[:10])

@@ -908,7 +908,7 @@ def apply_move(geo, s0, mv):
     return s
 
 
-@njit(cache=True, inline="always")
+@kernel
 def apply_in_place(geo, s, mv):
     """Play mv on s itself (apply_move without the copy), for game loops that
     never look back at the state before: the copy is a tenth of a random

@@ -49,7 +49,7 @@ from ..engine.layout import (
     STATUS,
     WINNER,
 )
-from ..engine.rules import MAX_MOVES_BUFFER, apply_in_place, apply_move, legal_moves_into
+from ..engine.rules import MAX_MOVES_BUFFER, apply_in_place, legal_moves_into
 from .basic import greedy_index
 from .evaluate import player_scores, relative_value
 from .params import (
@@ -114,9 +114,9 @@ def active_values(sc, np_, scale, out):
             out[p] = 1.0 / (1.0 + np.exp(-x))
 
 
-@njit(cache=True)
+@kernel
 def rollout(geo, s, w, length, kind, buf, sc, vals):
-    s = s.copy()  # s may be a tree's state
+    """Plays up to length moves on s, in place."""
     for _ in range(length):
         if s[STATUS] != ST_ACTIVE:
             break
@@ -128,7 +128,6 @@ def rollout(geo, s, w, length, kind, buf, sc, vals):
         else:
             i = np.random.randint(k)
         apply_in_place(geo, s, buf[i])
-    return s
 
 
 # The tree lives in flat arrays indexed by node (node 0 = the root); a node's
@@ -187,6 +186,9 @@ Scratch = namedtuple(
         "path",  # int32: the nodes from the root to the leaf
         "sn",  # scan.Scan: the recorded board pass of the state expanded
         "gr",  # scan.Group: scan_scores' scratch
+        "child",  # int32 state: a child of the state expanded
+        "leaf",  # int32 state: the leaf a simulation reached
+        "order",  # int64 (2 * MAX_MOVES_BUFFER,): children by prior, and sort scratch
     ],
 )
 
@@ -223,10 +225,13 @@ def _new_scratch(s):
         np.empty(4096, dtype=np.int32),
         scan_alloc(s),
         group_alloc(s),
+        np.empty_like(s),
+        np.empty_like(s),
+        np.empty(2 * MAX_MOVES_BUFFER, dtype=np.int64),
     )
 
 
-@njit(cache=True)
+@kernel
 def _static_children(geo, s, moves, k, mover, srch, scr):
     """Score every child of s statically: tmp[0, i] = the mover's value after
     moves[i] (+/- WIN_SCORE when it ends the game), tmp[1 + p, i] = the
@@ -261,7 +266,10 @@ def _static_children(geo, s, moves, k, mover, srch, scr):
             i += g
             continue
         for j in range(i, i + max(g, 1)):
-            ch = apply_move(geo, s, moves[j])
+            ch = scr.child
+            for x in range(s.shape[0]):  # (a kernel cannot copy by slices)
+                ch[x] = s[x]
+            apply_in_place(geo, ch, moves[j])
             if ch[STATUS] != ST_ACTIVE:
                 wn = ch[WINNER]
                 v = WIN_SCORE if wn == mover else (-WIN_SCORE if wn != 0 else 0.0)
@@ -278,7 +286,47 @@ def _static_children(geo, s, moves, k, mover, srch, scr):
     return mx
 
 
-@njit(cache=True)
+@kernel
+def _by_decreasing(x, k, order):
+    """order[:k] = the indices of x[:k] by decreasing value, ties in index
+    order: np.argsort(-x[:k], kind="mergesort"), without allocating (a
+    bottom-up merge sort; order[k:2k] is scratch)."""
+    for i in range(k):
+        order[i] = i
+    src = 0  # the sorted runs are in order[src:src + k]
+    width = 1
+    while width < k:
+        dst = k - src
+        for lo in range(0, k, 2 * width):
+            mid = min(lo + width, k)
+            hi = min(lo + 2 * width, k)
+            i = lo
+            j = mid
+            o = lo
+            while i < mid and j < hi:
+                if x[order[src + j]] > x[order[src + i]]:
+                    order[dst + o] = order[src + j]
+                    j += 1
+                else:
+                    order[dst + o] = order[src + i]
+                    i += 1
+                o += 1
+            while i < mid:
+                order[dst + o] = order[src + i]
+                i += 1
+                o += 1
+            while j < hi:
+                order[dst + o] = order[src + j]
+                j += 1
+                o += 1
+        src = dst
+        width *= 2
+    if src != 0:
+        for i in range(k):
+            order[i] = order[k + i]
+
+
+@kernel
 def _expand(geo, s, moves, k, tree, node, at, srch, scr):
     """Children at[0:k] of node for moves[:k], best prior first (mi = index
     into moves). With priors, returns the slot of the mover's best child."""
@@ -294,7 +342,8 @@ def _expand(geo, s, moves, k, tree, node, at, srch, scr):
             wsum[c, p] = 0.0
     if not srch.use_priors:
         for i in range(k):
-            mv[at + i] = moves[i]
+            for f in range(moves.shape[1]):
+                mv[at + i, f] = moves[i, f]
             mi[at + i] = i
             prior[at + i] = 1.0 / k
         return -1
@@ -306,11 +355,13 @@ def _expand(geo, s, moves, k, tree, node, at, srch, scr):
     for i in range(k):
         raw[i] = np.exp((raw[i] - mx) / srch.ptemp)
         tot += raw[i]
-    order = np.argsort(-raw, kind="mergesort")
+    order = scr.order
+    _by_decreasing(raw, k, order)
     for j in range(k):
         i = order[j]
         c = at + j
-        mv[c] = moves[i]
+        for f in range(moves.shape[1]):
+            mv[c, f] = moves[i, f]
         mi[c] = i
         prior[c] = raw[i] / tot
         for p in range(PSLOTS):
@@ -362,21 +413,23 @@ def _select(node, p, tree, srch):
 
 
 @njit(cache=True, inline="always")
-def _descend(geo, s0, tree, srch, path):
-    """Selection: walk from the root to a leaf (unexpanded or finished);
-    (its state, its node, its depth), with the nodes on the way in path[:depth+1]."""
+def _descend(geo, s0, tree, srch, path, s):
+    """Selection: walk from the root to a leaf (unexpanded or finished),
+    playing the way on s (a copy of s0); (its node, its depth), with the
+    nodes on the way in path[:depth+1]."""
     node = 0
-    s = s0
+    for x in range(s0.shape[0]):  # (a kernel cannot copy by slices)
+        s[x] = s0[x]
     depth = 0
     path[0] = 0
     while tree.first[node] >= 0 and s[STATUS] == ST_ACTIVE:
         c = _select(node, s[CUR], tree, srch)
-        s = apply_move(geo, s, tree.mv[c])
+        apply_in_place(geo, s, tree.mv[c])
         node = c
         if depth + 1 < path.shape[0]:
             depth += 1
             path[depth] = node
-    return s, node, depth
+    return node, depth
 
 
 @njit(cache=True, inline="always")
@@ -460,13 +513,14 @@ def _most_visited(tree, k, me):
     return bi
 
 
-@njit(cache=True, inline="always")
+@kernel
 def _simulate(geo, s0, tree, used, cap, srch, scr):
     """One simulation: descend to a leaf, expand it if its children fit
     (used + their number <= cap), roll out, score it and back the value up.
     Returns the nodes in use after it."""
     val = scr.val
-    s, node, depth = _descend(geo, s0, tree, srch, scr.path)
+    s = scr.leaf
+    node, depth = _descend(geo, s0, tree, srch, scr.path, s)
     scored = False
     if s[STATUS] == ST_ACTIVE:
         kk = legal_moves_into(geo, s, scr.buf)
@@ -477,7 +531,7 @@ def _simulate(geo, s0, tree, used, cap, srch, scr):
                 _one_ply_value(tree, bc, kk, s[CUR], val)
                 scored = True
         if srch.rlen > 0:
-            s = rollout(geo, s, srch.w, srch.rlen, srch.rkind, scr.buf, scr.sc, scr.tmp[0])
+            rollout(geo, s, srch.w, srch.rlen, srch.rkind, scr.buf, scr.sc, scr.tmp[0])
     if not scored:
         leaf_values(geo, s, srch.w, srch.scale, scr.sc, val)
     _backup(tree, scr.path, depth, val)

@@ -37,7 +37,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.jit import kernel
+from ..engine.jit import kernel, stack_empty
 from ..engine.layout import (
     ELIM,
     F_A,
@@ -47,6 +47,7 @@ from ..engine.layout import (
     G_RAY,
     HAND,
     LINELEN,
+    MAX_CELLS,
     MAXH,
     MT_PLACE_RING,
     NCELL,
@@ -105,14 +106,18 @@ def exact_value(geo, s, mv, w, me, sc, ply):
     return position_value(geo, apply_move(geo, s, mv), w, me, sc, ply)
 
 
-@njit(cache=True)
+# cells of a run plus its end (a plain constant, as Numba's stack scratch needs)
+PATH_CAP = MAX_CELLS + 1
+
+
+@kernel
 def _runs(geo, s, run, blk):
     """For every cell c and direction d: run[c, d] open cells (not collapsed,
     no stack; markers are open) follow c along d, then blk[c, d]: the stack
     that ends the run, or -1 (board edge or a collapsed cell)."""
     n = s[NCELL]
     nd = s[NDIR]
-    path = np.empty(n + 1, dtype=np.int64)
+    path = stack_empty(PATH_CAP, n + 1, np.int64)
     for d in range(nd):
         for c in range(n):
             run[c, d] = -1
@@ -167,7 +172,7 @@ def _ray_target(run, blk, x, d, t, ch, h, ctop, ccap):
     return _target(t, ch, h, run[x, d] + 1, ctop[y], ccap[y], run[y, d])
 
 
-@njit(cache=True)
+@kernel
 def _record(
     geo, s, w, run, blk, rec_p, rec_v, occ, aoff, prefix, before, ctop, ccap, cmob, catt, counts
 ):
@@ -421,7 +426,7 @@ def group_alloc(s):
     )
 
 
-@njit(cache=True)
+@kernel
 def scan_fill(geo, s, w, sn):
     """Record the board pass of s into sn (from scan_alloc) for scan_value.
     The stamps and their counter carry over, so no stamp is ever stale."""
@@ -448,8 +453,12 @@ def scan_fill(geo, s, w, sn):
         sn.catt,
         sn.counts,
     )
-    sn.natt[:, :] = sn.catt
-    sn.nmob[:] = sn.cmob
+    # (loops: a kernel cannot copy one array into another by slices)
+    for i in range(sn.catt.shape[0]):
+        for d in range(sn.catt.shape[1]):
+            sn.natt[i, d] = sn.catt[i, d]
+    for i in range(sn.cmob.shape[0]):
+        sn.nmob[i] = sn.cmob[i]
 
 
 @njit(cache=True, inline="always")
