@@ -301,8 +301,9 @@ def fill_regions(geo, s):
 
 
 # Region buffers: a region is a component of one pass and a pass's components
-# are disjoint, so the passes (MAX_PLAYERS border colours + "every marker a
-# wall") find at most n * (players + 1) cells, n * (players + 1) regions.
+# are disjoint, so the passes (a border colour per player + "every marker a
+# wall") find at most n * (players + 1) cells and regions; the buffers hold
+# n * (players + 2).
 REGION_CAP = MAX_CELLS * (MAX_PLAYERS + 2)
 OFFSET_CAP = REGION_CAP + 1  # (a plain constant, as Numba needs)
 
