@@ -12,7 +12,8 @@
 - Every board fits the kernels' stack scratch (MAX_CELLS cells, MAX_ROWS bit
   rows): a larger one would write past it.
 - Stack scratch: ``stack_rows`` is zeroed on every call, ``stack_empty`` has
-  the asked length and dtype, and both work inside a kernel.
+  the asked length and dtype, both work inside a kernel, and asking either
+  for more than its slot holds raises ValueError.
 """
 
 # ringrift first: it keys the Numba cache by the engine's source (see
@@ -170,3 +171,10 @@ def test_stack_scratch():
     assert _filled(100, 1) == (sum(range(1, 101)), 100)
     total, row = _rows_in_njit(25)  # in a function with reference counting
     assert total == 5 and row.dtype == np.uint64 and row.tolist() == [0] * 24 + [5]
+    # past the slot: an error, not a write beyond it
+    with pytest.raises(ValueError, match="stack_empty: more than 100 items"):
+        _filled(101, 1)
+    with pytest.raises(ValueError, match="stack_empty: more than 100 items"):
+        _filled(-1, 1)
+    with pytest.raises(ValueError, match=f"stack_rows: more than {MAX_ROWS} items"):
+        _rows_twice(MAX_ROWS + 1)

@@ -69,6 +69,15 @@ kernel = njit(cache=True, _nrt=False, pipeline_class=_KernelPipeline)
 MAX_ROWS = 64
 
 
+def _check_room(context, builder, n, cap, what):
+    """Raise ValueError unless 0 <= n <= cap: a larger n would write past the
+    stack slot (a board above MAX_CELLS, say) and corrupt memory silently."""
+    over = builder.icmp_unsigned(">", n, n.type(cap))
+    with builder.if_then(over, likely=False):
+        msg = f"{what}: more than {cap} items asked of stack scratch (raise its capacity)"
+        context.call_conv.return_user_exc(builder, ValueError, (msg,))
+
+
 def _stack_array(context, builder, aryty, slot_type, shape):
     """A C-contiguous ``aryty`` over a stack slot of ``slot_type`` (in the
     function's entry block, so a loop reuses it), of the given shape. Not
@@ -90,7 +99,7 @@ def _stack_array(context, builder, aryty, slot_type, shape):
 @intrinsic
 def stack_rows(typingctx, count, nrows):
     """``count`` (a literal) zeroed blocks of ``nrows`` <= MAX_ROWS bit rows:
-    a (count, nrows) uint64 array on the stack."""
+    a (count, nrows) uint64 array on the stack (ValueError past MAX_ROWS)."""
     if not isinstance(count, types.IntegerLiteral) or not isinstance(nrows, types.Integer):
         return None
     nblocks = count.literal_value
@@ -99,6 +108,7 @@ def stack_rows(typingctx, count, nrows):
     def codegen(context, builder, sig, args):
         intp = context.get_value_type(types.intp)
         ncols = context.cast(builder, args[1], sig.args[1], types.intp)
+        _check_room(context, builder, ncols, MAX_ROWS, "stack_rows")
         slot = ir.ArrayType(ir.IntType(64), nblocks * MAX_ROWS)
         ary, data = _stack_array(context, builder, aryty, slot, [intp(nblocks), ncols])
         cgutils.memset(builder, data, builder.mul(ncols, intp(8 * nblocks)), 0)
@@ -110,7 +120,8 @@ def stack_rows(typingctx, count, nrows):
 @intrinsic
 def stack_empty(typingctx, cap, n, dtype):
     """``n`` <= ``cap`` (a literal) uninitialised values of ``dtype`` (a
-    number class such as ``np.int32``): a 1-D array on the stack."""
+    number class such as ``np.int32``): a 1-D array on the stack (ValueError
+    past cap)."""
     if (
         not isinstance(cap, types.IntegerLiteral)
         or not isinstance(n, types.Integer)
@@ -123,6 +134,7 @@ def stack_empty(typingctx, cap, n, dtype):
     def codegen(context, builder, sig, args):
         slot = ir.ArrayType(context.get_data_type(aryty.dtype), size)
         count = context.cast(builder, args[1], sig.args[1], types.intp)
+        _check_room(context, builder, count, size, "stack_empty")
         ary, _ = _stack_array(context, builder, aryty, slot, [count])
         return ary._getvalue()
 
