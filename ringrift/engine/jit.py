@@ -65,6 +65,15 @@ class _KernelPipeline(CompilerBase):
 
 kernel = njit(cache=True, _nrt=False, pipeline_class=_KernelPipeline)
 
+
+@njit(cache=True, inline="always")
+def copy_into(dst, src):
+    """dst[:] = src for 1-D arrays, which a kernel cannot write (slice
+    assignment from an array needs the runtime)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
 # A bit row holds at most 64 cells (engine/bitrows.py), so no board has more.
 MAX_ROWS = 64
 

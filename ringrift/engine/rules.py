@@ -145,9 +145,9 @@ from .territory import (
     border_markers_into,
     can_process,
     fill_regions_into,
+    find_regions_into,
     region_buffers,
     region_has_stack,
-    surely_no_regions,
 )
 
 MAX_MOVES_BUFFER = 8192
@@ -812,10 +812,8 @@ def _any_territory_move(geo, s):
         return False
     if not rec and not controls_any_stack(s, p):
         return False  # nothing outside any region could pay for it
-    if surely_no_regions(s):
-        return False
     cells, offs = region_buffers(s)
-    nreg = fill_regions_into(geo, s, cells, offs)
+    nreg = find_regions_into(geo, s, cells, offs)
     need_stack = not any_marker(s)
     for r in range(nreg):
         a0 = offs[r]

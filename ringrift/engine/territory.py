@@ -287,9 +287,9 @@ def surely_no_regions(s):
 @njit(cache=True)
 def find_regions(geo, s):
     """The qualifying regions as (cells, offsets), in the reference's order."""
-    if surely_no_regions(s):
-        return np.empty(0, dtype=np.int32), np.zeros(1, dtype=np.int32)
-    return fill_regions(geo, s)
+    cells, offs = region_buffers(s)
+    nreg = find_regions_into(geo, s, cells, offs)
+    return cells[: offs[nreg]].copy(), offs[: nreg + 1].copy()
 
 
 @njit(cache=True)
@@ -298,6 +298,15 @@ def fill_regions(geo, s):
     cells, offs = region_buffers(s)
     nreg = fill_regions_into(geo, s, cells, offs)
     return cells[: offs[nreg]].copy(), offs[: nreg + 1].copy()
+
+
+@kernel
+def find_regions_into(geo, s, cells, offs):
+    """find_regions into (cells, offs) (region_buffers); returns their number."""
+    if surely_no_regions(s):
+        offs[0] = 0
+        return 0
+    return fill_regions_into(geo, s, cells, offs)
 
 
 # Region buffers: a region is a component of one pass and a pass's components

@@ -46,7 +46,7 @@ from ..engine.layout import (
     o_pool,
     o_start,
 )
-from ..engine.territory import can_process, fill_regions_into, region_buffers, surely_no_regions
+from ..engine.territory import can_process, find_regions_into, region_buffers
 from .params import (
     W_ATTACK,
     W_BOARD,
@@ -214,10 +214,8 @@ def _region_terms(geo, s, w, sc):
     n = s[NCELL]
     om = o_marker(n)
     cur_p = s[CUR]
-    if surely_no_regions(s):
-        return
     cells, offs = region_buffers(s)
-    nreg = fill_regions_into(geo, s, cells, offs)
+    nreg = find_regions_into(geo, s, cells, offs)
     anym = False
     for c in range(n):
         if s[om + c] != 0:

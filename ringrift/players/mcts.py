@@ -36,7 +36,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.jit import kernel
+from ..engine.jit import copy_into, kernel
 from ..engine.layout import (
     CUR,
     F_PLAYER,
@@ -267,8 +267,7 @@ def _static_children(geo, s, moves, k, mover, srch, scr):
             continue
         for j in range(i, i + max(g, 1)):
             ch = scr.child
-            for x in range(s.shape[0]):  # (a kernel cannot copy by slices)
-                ch[x] = s[x]
+            copy_into(ch, s)
             apply_in_place(geo, ch, moves[j])
             if ch[STATUS] != ST_ACTIVE:
                 wn = ch[WINNER]
@@ -418,8 +417,7 @@ def _descend(geo, s0, tree, srch, path, s):
     playing the way on s (a copy of s0); (its node, its depth), with the
     nodes on the way in path[:depth+1]."""
     node = 0
-    for x in range(s0.shape[0]):  # (a kernel cannot copy by slices)
-        s[x] = s0[x]
+    copy_into(s, s0)
     depth = 0
     path[0] = 0
     while tree.first[node] >= 0 and s[STATUS] == ST_ACTIVE:

@@ -37,7 +37,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..engine.jit import kernel, stack_empty
+from ..engine.jit import copy_into, kernel, stack_empty
 from ..engine.layout import (
     ELIM,
     F_A,
@@ -453,12 +453,9 @@ def scan_fill(geo, s, w, sn):
         sn.catt,
         sn.counts,
     )
-    # (loops: a kernel cannot copy one array into another by slices)
     for i in range(sn.catt.shape[0]):
-        for d in range(sn.catt.shape[1]):
-            sn.natt[i, d] = sn.catt[i, d]
-    for i in range(sn.cmob.shape[0]):
-        sn.nmob[i] = sn.cmob[i]
+        copy_into(sn.natt[i], sn.catt[i])
+    copy_into(sn.nmob, sn.cmob)
 
 
 @njit(cache=True, inline="always")
