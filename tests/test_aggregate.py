@@ -13,7 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ringrift.dataset.aggregate import ProgressLine, _buckets, _seeded, aggregate, take
+from ringrift.dataset.aggregate import (
+    Column,
+    ProgressLine,
+    _buckets,
+    _seeded,
+    aggregate,
+    take,
+)
 from ringrift.dataset.parts import (
     DataError,
     DigestParquetWriter,
@@ -181,6 +188,23 @@ def test_output_is_the_seeded_bucket_shuffle(square_parts, tmp_path, bucket_rows
     assert read_part(str(out)).to_pylist() == _shuffled_by_arrow(square_parts, 4, res["buckets"])
 
 
+def test_scratch_compression_follows_the_free_space_not_the_output(
+    square_parts, tmp_path, monkeypatch
+):
+    """Bucket files are raw Arrow when the scratch disk has room, lz4 when
+    not; the aggregate's bytes are the same."""
+    import ringrift.dataset.aggregate as agg
+
+    got = {}
+    for room, want in ((0.0, "raw"), (float("inf"), "lz4")):
+        monkeypatch.setattr(agg, "SCRATCH_ROOM", room)
+        out = tmp_path / f"{want}.parquet"
+        res = aggregate(square_parts, str(out), seed=4, bucket_rows=150)
+        assert res["scratch"] == want
+        got[want] = out.read_bytes()
+    assert got["raw"] == got["lz4"]
+
+
 def test_take_matches_arrow(square_parts):
     t = read_part(square_parts[0])
     rng = np.random.default_rng(0)
@@ -197,6 +221,19 @@ def test_take_matches_arrow(square_parts):
     assert t.column("move").null_count > 0  # terminal samples: null lists were covered
     arr = pa.array([[1], None, [2, 3], []], pa.list_(pa.uint16()))
     assert take(arr, np.array([2, 1, 0, 3])).equals(arr.take(pa.array([2, 1, 0, 3])))
+
+
+def test_take_refuses_offsets_outside_the_data():
+    """Damaged offsets (past the end, or decreasing: Arrow checks neither
+    when it maps a bucket file) are refused, not copied from beyond the
+    buffer."""
+    data = np.arange(6, dtype=np.uint16).view(np.uint8)  # as a bucket file holds them
+    for offsets in ([0, 2, 9], [0, 4, 2]):
+        col = Column(pa.list_(pa.uint16()), "var", 2, data, np.array(offsets, np.int32), 2)
+        with pytest.raises(DataError, match="offsets outside their data"):
+            col.take(np.array([1, 0]))
+    good = Column(pa.list_(pa.uint16()), "var", 2, data, np.array([0, 2, 6], np.int32), 2)
+    assert good.take(np.array([1, 0])).to_pylist() == [[2, 3, 4, 5], [0, 1]]
 
 
 def test_duplicate_game_refused(parts, tmp_path):

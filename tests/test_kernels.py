@@ -34,7 +34,7 @@ from numba import errors, njit
 
 from ringrift.engine.bitrows import shape
 from ringrift.engine.geometry import BOARD_TYPES, board
-from ringrift.engine.jit import MAX_ROWS, kernel, stack_empty, stack_rows
+from ringrift.engine.jit import MAX_ROWS, copy_range, kernel, stack_empty, stack_rows
 from ringrift.engine.layout import MAX_CELLS
 
 LEAKS = r"""
@@ -178,3 +178,26 @@ def test_stack_scratch():
         _filled(-1, 1)
     with pytest.raises(ValueError, match=f"stack_rows: more than {MAX_ROWS} items"):
         _rows_twice(MAX_ROWS + 1)
+
+
+@kernel
+def _copy_range_in_kernel(dst, dpos, src, spos, n):
+    return copy_range(dst, dpos, src, spos, n)
+
+
+def test_copy_range_is_a_checked_memcpy():
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.uint16, np.int32, np.float32, np.int64):
+        src = rng.integers(0, 100, 50).astype(dtype)
+        for dpos, spos, n in ((0, 0, 50), (3, 7, 20), (49, 0, 1), (10, 40, 10), (5, 5, 0)):
+            dst = np.full(50, 7, dtype)
+            want = dst.copy()
+            want[dpos : dpos + n] = src[spos : spos + n]
+            assert _copy_range_in_kernel(dst, dpos, src, spos, n)
+            assert np.array_equal(dst, want), (dtype, dpos, spos, n)
+    # a range past either end, or a negative one, copies nothing
+    src = np.arange(10, dtype=np.int32)
+    for dpos, spos, n in ((0, 5, 6), (5, 0, 6), (-1, 0, 1), (0, -1, 1), (0, 0, -1), (0, 0, 11)):
+        dst = np.zeros(10, np.int32)
+        assert not _copy_range_in_kernel(dst, dpos, src, spos, n)
+        assert not dst.any()

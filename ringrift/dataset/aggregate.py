@@ -29,8 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
-from numba import njit
 
+from ..engine.jit import copy_range, kernel
 from ..storage import redact_uri
 from .parts import (
     DIGEST_KEY,
@@ -49,9 +49,17 @@ from .schema import arrow_schema
 # into arrays allocated once) and the output row group being encoded; with
 # ~300 MB of libraries the peak is ~1.1-1.3 GB, whatever the number of rows.
 BUCKET_BYTES = 640 << 20
-# Bucket files: lz4 makes them ~5x smaller than raw Arrow (square8: ~210
-# bytes a row) for about a microsecond a row each way.
-SCRATCH_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+# Bucket files are raw Arrow when the scratch disk has room for them twice
+# over (square8: ~1.1 KB a row), else lz4 (~5x smaller, ~210 bytes a row),
+# which costs about a microsecond a row each way: ~15% of the aggregate
+# (benchmarks/aggregate_scale.py). The output is the same bytes either way.
+# No threads: the aggregate is one core's job, and the pool's hand-offs for
+# each small batch cost more than they save.
+SCRATCH_OPTIONS = {
+    "raw": ipc.IpcWriteOptions(compression=None, use_threads=False),
+    "lz4": ipc.IpcWriteOptions(compression="lz4", use_threads=False),
+}
+SCRATCH_ROOM = 2.0
 
 
 def output_options(schema: pa.Schema) -> dict:
@@ -92,18 +100,21 @@ def _buckets(bits: np.random.BitGenerator, n: int, nb: int) -> np.ndarray:
 # board planes and the move history, which are most of a row.
 
 
-@njit(cache=True, nogil=True)
+@kernel  # no reference counting: an njit loop increfs its arrays per inlined call
 def _gather_var(offsets, data, width, idx, out_offsets, out):
     """Rows ``idx`` of a list/string column (values as bytes, ``width`` bytes
-    per element; offsets in elements) into ``out``/``out_offsets``."""
+    per element; offsets in elements) into ``out``/``out_offsets``; False
+    if the offsets point outside the data."""
     pos = 0
     for j in range(idx.shape[0]):
         i = idx[j]
         a = offsets[i] * width
-        b = offsets[i + 1] * width
-        out[pos : pos + b - a] = data[a:b]
-        pos += b - a
+        n = offsets[i + 1] * width - a
+        if not copy_range(out, pos, data, a, n):
+            return False
+        pos += n
         out_offsets[j + 1] = pos // width
+    return True
 
 
 def _plain_width(t: pa.DataType) -> bool:
@@ -240,7 +251,8 @@ class Column:
             raise DataError(f"{total} list elements in one row group: too many for {self.type}")
         out_offsets = np.zeros(n + 1, np.int32)
         out = np.empty(total * self.width, np.uint8)
-        _gather_var(self.offsets, self.data, self.width, idx, out_offsets, out)
+        if not _gather_var(self.offsets, self.data, self.width, idx, out_offsets, out):
+            raise DataError(f"list offsets outside their data in a {self.type} column")
         if pa.types.is_list(self.type):
             ch = pa.Array.from_buffers(self.type.value_type, total, [None, pa.py_buffer(out)])
             return pa.Array.from_buffers(
@@ -370,8 +382,9 @@ class _BucketFiles:
     """B append-only Arrow IPC streams on scratch disk, with each bucket's
     rows and list elements counted so pass 2 can allocate it once."""
 
-    def __init__(self, folder: str, nb: int, schema: pa.Schema):
+    def __init__(self, folder: str, nb: int, schema: pa.Schema, compression: str = "lz4"):
         self.folder = folder
+        self.compression = compression
         self.schema = schema
         self.paths = [os.path.join(folder, f"b{b}.arrow") for b in range(nb)]
         self.rows = np.zeros(nb, np.int64)
@@ -380,7 +393,7 @@ class _BucketFiles:
         self.writers = []
         with self._io():
             for p in self.paths:
-                self.writers.append(ipc.new_stream(p, schema, options=SCRATCH_OPTIONS))
+                self.writers.append(ipc.new_stream(p, schema, options=SCRATCH_OPTIONS[compression]))
 
     @contextmanager
     def _io(self):
@@ -664,13 +677,17 @@ class _Scatter:
 
     def _open(self, sample: pa.RecordBatch) -> _BucketFiles:
         """The bucket files, once the first rows tell the bytes of a row: B =
-        total rows / rows of ``bucket_bytes``, unless ``bucket_rows`` is given."""
-        rows = self.bucket_rows
-        if rows is None:
-            per_row = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
-            rows = max(1, int(self.bucket_bytes / per_row))
+        total rows / rows of ``bucket_bytes``, unless ``bucket_rows`` is
+        given; raw if the scratch disk holds SCRATCH_ROOM times their raw
+        size, else lz4."""
+        per_row = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
+        rows = self.bucket_rows or max(1, int(self.bucket_bytes / per_row))
         nb = max(1, math.ceil(self.total / rows))
-        self.buckets = _BucketFiles(self.folder, nb, self.dicts.scratch_schema)
+        free = shutil.disk_usage(self.folder).free
+        raw = free >= SCRATCH_ROOM * per_row * self.total
+        self.buckets = _BucketFiles(
+            self.folder, nb, self.dicts.scratch_schema, "raw" if raw else "lz4"
+        )
         return self.buckets
 
     def close(self) -> _BucketFiles:
@@ -805,6 +822,7 @@ def aggregate(
             "games": games,
             "samples": kept,
             "buckets": nb,
+            "scratch": buckets.compression,
             "dropped_duplicate_games": dropped,
             "seconds": time.perf_counter() - t_start,
         }
