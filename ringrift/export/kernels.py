@@ -39,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from ..engine import layout as L
+from ..engine.jit import kernel, stack_empty
 from ..engine.lines import find_lines
 from ..engine.movegen import line_through
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into, valid_action
@@ -542,7 +543,7 @@ def _row(buf, pos, tab, ln, i):
     return _copy(buf, pos, tab[i], 0, ln[i])
 
 
-@njit(cache=True)
+@kernel
 def _int(buf, pos, v):
     v = np.int64(v)
     if v < 0:
@@ -554,7 +555,7 @@ def _int(buf, pos, v):
     return _uint(buf, pos, u)
 
 
-@njit(cache=True)
+@kernel
 def _uint(buf, pos, u):
     """Decimal digits of u (no allocation: count the digits, then fill)."""
     u = np.uint64(u)
@@ -570,14 +571,14 @@ def _uint(buf, pos, u):
     return pos + k
 
 
-@njit(cache=True)
+@kernel
 def _opt(buf, pos, pool, poff, v):
     if v == 0:
         return _frag(buf, pos, pool, poff, FR_NULL)
     return _int(buf, pos, v)
 
 
-@njit(cache=True)
+@kernel
 def _bool(buf, pos, pool, poff, v):
     return _frag(buf, pos, pool, poff, FR_TRUE if v else FR_FALSE)
 
@@ -589,7 +590,7 @@ A_RSTART, A_RAXIS, A_TORD, A_REG, A_REGLEN = range(8, 13)
 NAUX = 13
 
 
-@njit(cache=True)
+@kernel
 def _stack_order(s, n, out):
     """Cells holding a stack, by insertion stamp (ties by cell): count."""
     k = 0
@@ -680,7 +681,7 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
     return reg, rtop
 
 
-@njit(cache=True)
+@kernel
 def _same_state(s, st):
     if s.shape[0] != st.shape[0]:
         return False
@@ -697,7 +698,7 @@ def hash_keys(slen: int) -> np.ndarray:
     return rng.integers(0, 1 << 32, size=(4, slen // 2 + 1), dtype=np.uint64).astype(np.uint32)
 
 
-@njit(cache=True)
+@kernel
 def state_hash(s, keys, out):
     """Digest of a state into out[0:2]: two lanes of the NH hash (sum of
     products of key-offset word pairs, collision probability <= 2^-32 each,
@@ -725,14 +726,14 @@ def state_hash(s, keys, out):
     out[1] = b
 
 
-@njit(cache=True)
+@kernel
 def _hash_is(s, keys, h):
-    t = np.empty(2, dtype=np.uint64)
+    t = stack_empty(2, 2, np.uint64)
     state_hash(s, keys, t)
     return t[0] == h[0] and t[1] == h[1]
 
 
-@njit(cache=True)
+@kernel
 def _same_move(a, b):
     for f in range(L.MF):
         if a[f] != b[f]:
@@ -740,7 +741,7 @@ def _same_move(a, b):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _legal_index(buf, nlegal, mv):
     for i in range(nlegal):
         ok = True
@@ -753,7 +754,7 @@ def _legal_index(buf, nlegal, mv):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def _pack(s, pool, p):
     """A state, compact (header, cell blocks, the used ring pool) at pool[p:];
     returns the end, or -1 when it does not fit or is not a well-formed state
@@ -807,7 +808,7 @@ def no_move_steps() -> MoveSteps:
     )
 
 
-@njit(cache=True)
+@kernel
 def _move_entries(ist, top, ln, st_mv, st_aux, st_idx, st_hash, ent_beg, ent_end):
     """Copy an instance's ln entries from ist to top (the store's end)."""
     for j in range(ln):
@@ -822,7 +823,7 @@ def _move_entries(ist, top, ln, st_mv, st_aux, st_idx, st_hash, ent_beg, ent_end
         ent_end[top + j] = ent_end[ist + j]
 
 
-@njit(cache=True)
+@kernel
 def _table_agrees(hv, a0, ln, k, t_idx, t0):
     """The row's history steps ln..k-1 are the table's."""
     for j in range(ln, k):
@@ -1200,7 +1201,7 @@ def join_states(states, header, height, marker, collapsed, stamp, rv, ro, slen, 
 # ---- JSON writers ------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def _cells(buf, pos, pool, poff, pos_buf, pos_len, geo, start, axis, j0, count):
     """Positions of `count` cells along a line axis from `start`, skipping j0."""
     cur = start
@@ -1214,7 +1215,7 @@ def _cells(buf, pos, pool, poff, pos_buf, pos_len, geo, start, axis, j0, count):
     return pos
 
 
-@njit(cache=True)
+@kernel
 def write_move(
     buf,
     pos,
@@ -1370,7 +1371,7 @@ def _piece(buf, pos, spool, soff, i):
     return _copy(buf, pos, spool, soff[i], soff[i + 1] - soff[i])
 
 
-@njit(cache=True)
+@kernel
 def _chain(buf, pos, s, st_mv, ist, k, pool, poff, pos_buf, pos_len, key_buf, key_len):
     """chain_capture_state: null, or the trailing captures of the mover."""
     if s[L.CHAIN] < 0 or k == 0:
@@ -1420,7 +1421,7 @@ def _chain(buf, pos, s, st_mv, ist, k, pool, poff, pos_buf, pos_len, key_buf, ke
     return _frag(buf, pos, pool, poff, FR_RBRACE)
 
 
-@njit(cache=True)
+@kernel
 def _board(buf, pos, s, n, m, np_, order, pool, poff, pos_buf, pos_len, key_buf, key_len):
     """stacks (insertion order), markers, collapsed spaces, eliminated rings."""
     ks = _stack_order(s, n, order)
@@ -1494,7 +1495,7 @@ def _board(buf, pos, s, n, m, np_, order, pool, poff, pos_buf, pos_len, key_buf,
     return pos
 
 
-@njit(cache=True)
+@kernel
 def _players_and_rest(buf, pos, s, np_, pool, poff):
     """players .. current_player (before the move history)."""
     for p in range(1, np_ + 1):
