@@ -40,12 +40,13 @@ from numba import njit
 
 from ..engine import layout as L
 from ..engine.jit import kernel, stack_empty
-from ..engine.lines import find_lines
+from ..engine.layout import MAX_CELLS
+from ..engine.lines import find_lines_into, line_buffer
 from ..engine.movegen import line_through
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into, valid_action
 from ..engine.stacks import ring_base, rings_total
 from ..engine.stacks import top as stack_top
-from ..engine.territory import find_regions
+from ..engine.territory import find_regions_into, region_buffers
 from ..reference.json_common import EPOCH, axis_vector, pos
 from ..reference.move_json import MOVE_FIELDS
 
@@ -608,9 +609,19 @@ def _stack_order(s, n, out):
 
 
 @njit(cache=True)
+def _grown(reg, rtop, need):
+    """reg with room for need more entries after rtop (at least doubled)."""
+    nr = np.empty(max(2 * reg.shape[0], rtop + need), dtype=np.int32)
+    for i in range(rtop):
+        nr[i] = reg[i]
+    return nr
+
+
+@kernel
 def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
-    """Fill aux for mv in state s; territory regions go to reg. Returns
-    (reg, rtop), rtop < 0 on a move the JSON writer cannot describe."""
+    """Fill aux for mv in state s; territory regions go to reg, which the
+    caller gave room for a board's cells after rtop. Returns the new rtop,
+    < 0 on a move the JSON writer cannot describe."""
     t = mv[L.F_TYPE]
     p = mv[L.F_PLAYER]
     n = s[L.NCELL]
@@ -621,7 +632,7 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
     if t == L.MT_PLACE_RING:
         aux[A_PLACED] = 1 if s[L.o_height(n) + mv[L.F_TO]] > 0 else 0
     elif t == L.MT_SKIP_PLACEMENT:
-        order = np.empty(n, dtype=np.int64)
+        order = stack_empty(MAX_CELLS, n, np.int64)
         k = _stack_order(s, n, order)
         for i in range(k):
             c = order[i]
@@ -629,27 +640,22 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
                 aux[A_FIRSTOWN] = c
                 break
     elif t == L.MT_PROCESS_LINE or t == L.MT_CHOOSE_LINE_OPTION:
-        lines = find_lines(geo, s, p)
+        lines = line_buffer(s)
         a = mv[L.F_A]
-        if a < 0 or a >= lines.shape[0]:
-            return reg, -1
-        aux[A_LSTART] = lines[a, 0]
-        aux[A_LAXIS] = lines[a, 1]
-        aux[A_LLEN] = lines[a, 2]
+        if a < 0 or a >= find_lines_into(geo, s, p, lines):
+            return -1
+        aux[A_LSTART] = lines[4 * a]
+        aux[A_LAXIS] = lines[4 * a + 1]
+        aux[A_LLEN] = lines[4 * a + 2]
     elif t == L.MT_CHOOSE_TERRITORY:
-        cells, offs = find_regions(geo, s)
+        cells, offs = region_buffers(s)
         a = mv[L.F_A]
-        if a < 0 or a + 1 >= offs.shape[0]:
-            return reg, -1
+        if a < 0 or a >= find_regions_into(geo, s, cells, offs):
+            return -1
         c0 = offs[a]
         ln = offs[a + 1] - c0
-        if ln <= 0:
-            return reg, -1
-        if rtop + ln > reg.shape[0]:
-            nr = np.empty(max(2 * reg.shape[0], rtop + ln), dtype=np.int32)
-            for i in range(rtop):
-                nr[i] = reg[i]
-            reg = nr
+        if ln <= 0 or rtop + ln > reg.shape[0]:
+            return -1
         for i in range(ln):
             reg[rtop + i] = cells[c0 + i]
         aux[A_REG] = rtop
@@ -670,15 +676,20 @@ def _facts(geo, s, mv, legal, nlegal, aux, reg, rtop):
         aux[A_FE] = 0 if valid_action(geo, s, p) else 1
     elif t == L.MT_RECOVERY_SLIDE:
         if mv[L.F_A] == L.RM_LINE and mv[L.F_B] == 2:
-            t2 = s.copy()
-            t2[L.o_marker(n) + mv[L.F_FROM]] = 0
-            t2[L.o_marker(n) + mv[L.F_TO]] = p
-            res = line_through(geo, t2, mv[L.F_TO], p)
-            aux[A_RSTART] = res[0]
-            aux[A_RAXIS] = res[1]
+            # the line the slide makes: s with the marker moved, put back after
+            om = L.o_marker(n)
+            frm, to = mv[L.F_FROM], mv[L.F_TO]
+            m_frm, m_to = s[om + frm], s[om + to]
+            s[om + frm] = 0
+            s[om + to] = p
+            start, axis, _ = line_through(geo, s, to, p)
+            s[om + frm] = m_frm
+            s[om + to] = m_to
+            aux[A_RSTART] = start
+            aux[A_RAXIS] = axis
     elif t < 0 or t > L.MT_SWAP_SIDES:
-        return reg, -1
-    return reg, rtop
+        return -1
+    return rtop
 
 
 @kernel
@@ -914,7 +925,9 @@ def record_games(geo, s0, rows, off, hv, ho, states, rmove, rmove_ok, keys):
                 mv[e, f] = buf[li, f]
             idx[e] = li
             r0 = rtop
-            reg, rtop = _facts(geo, s, mv[e], buf, nlegal, aux[e], reg, rtop)
+            if rtop + s[L.NCELL] > reg.shape[0]:
+                reg = _grown(reg, rtop, s[L.NCELL])
+            rtop = _facts(geo, s, mv[e], buf, nlegal, aux[e], reg, rtop)
             if rtop < 0:
                 return -1 - i, (mv, aux, idx, hsh, reg[:r0]), new_reg, nreg
             if rtop > r0:
@@ -1125,7 +1138,9 @@ def replay_cached(
                 st_idx[e] = i
                 ent_beg[e] = -1
                 r0 = rtop
-                reg, rtop = _facts(geo, s, st_mv[e], buf, nlegal, st_aux[e], reg, rtop)
+                if rtop + s[L.NCELL] > reg.shape[0]:
+                    reg = _grown(reg, rtop, s[L.NCELL])
+                rtop = _facts(geo, s, st_mv[e], buf, nlegal, st_aux[e], reg, rtop)
                 if rtop < 0:
                     return -1 - r, top, reg, r0, nreg, ftop
                 if rtop > r0:
@@ -1154,7 +1169,9 @@ def replay_cached(
             if _legal_index(buf, nlegal, rmove[r]) < 0:
                 return -1 - r, top, reg, rtop, nreg, ftop
             r0 = rtop
-            reg, rtop = _facts(geo, s, rmove[r], buf, nlegal, rm_aux[r], reg, rtop)
+            if rtop + s[L.NCELL] > reg.shape[0]:
+                reg = _grown(reg, rtop, s[L.NCELL])
+            rtop = _facts(geo, s, rmove[r], buf, nlegal, rm_aux[r], reg, rtop)
             if rtop < 0:
                 return -1 - r, top, reg, r0, nreg, ftop
             if rtop > r0:
