@@ -4,10 +4,11 @@
 Pass 1 streams the parts one row group at a time, each checked as it is read
 (digest, page checksums, values, duplicate games), gives every row a bucket
 drawn from a generator seeded by (seed, part number) and appends the rows to B
-bucket files on local scratch disk (Arrow IPC, lz4). Pass 2 loads one bucket
-at a time, permutes it with a generator seeded by (seed, bucket) and writes it
-to the output row group by row group. B is chosen from the data: the decoded
-bytes of all rows over a per-bucket memory budget. Memory is one row group in
+bucket files on local scratch disk (Arrow IPC; lz4 when the disk is short).
+Pass 2 loads one bucket at a time, permutes it with a generator seeded by
+(seed, bucket) and writes it to the output row group by row group. B is
+chosen from the data: the decoded bytes of all rows over a per-bucket memory
+budget. Memory is one row group in
 pass 1 and one bucket in pass 2, whatever the number of rows; the result
 depends only on the seed, the bucket count and the set of parts (ordered by
 their first game).
