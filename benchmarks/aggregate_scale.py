@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -227,7 +226,6 @@ def main(argv=None):
             ringrift("aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts)
         )
         r["bytes"] = os.path.getsize(out)
-        r["scratch"] = scratch_of(r["out"])
         rows_out.append((f"aggregate {k} parts ({k - 1} replicas)", n, r))
         os.unlink(out)
         if i == 0 and args.baseline:
@@ -238,33 +236,25 @@ def main(argv=None):
                 pythonpath=args.baseline,
             )
             r["bytes"] = os.path.getsize(out)
-            r["scratch"] = scratch_of(r["out"])
             rows_out.append((f"baseline aggregate ({args.baseline})", n, r))
             os.unlink(out)
 
     print(
         "| step | rows | wall s | CPU s | rows/s (wall) | rows/s per CPU-s | peak RSS | "
-        "output B/row | scratch |"
+        "output B/row |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, n, r in rows_out:
         size = f"{r['bytes'] / n:.0f}" if "bytes" in r else ""
         print(
             f"| {name} | {n:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {n / r['wall']:,.0f} | "
-            f"{n / r['cpu']:,.0f} | {r['rss'] / 2**20:,.0f} MB | {size} | {r.get('scratch', '')} |"
+            f"{n / r['cpu']:,.0f} | {r['rss'] / 2**20:,.0f} MB | {size} |"
         )
     print(
         f"\nparts: one real part of {per_part:,} samples ({games} random square8 games); "
         "larger datasets add copies of it rewritten as distinct games (new worker id, game "
         "ids, indices and seeds; valid digests)."
     )
-
-
-def scratch_of(cli_out: str) -> str:
-    """The bucket files' kind from `ringrift aggregate`'s summary line (raw or
-    lz4; older versions do not say)."""
-    m = re.search(r"(\w+) scratch", cli_out)
-    return m.group(1) if m else "?"
 
 
 def part_stats_of(path: str) -> dict:

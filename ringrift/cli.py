@@ -372,7 +372,7 @@ def _cmd_aggregate(args) -> int:
     )
     print(
         f"aggregated {res['parts']} parts: {res['games']} games, {res['samples']} samples "
-        f"({res['buckets']} buckets, {res['scratch']} scratch{dropped}) in {res['seconds']:.1f} s "
+        f"({res['buckets']} buckets{dropped}) in {res['seconds']:.1f} s "
         f"({res['samples'] / max(res['seconds'], 1e-9):,.0f} rows/s) -> {args.output}"
     )
     return 0

@@ -188,23 +188,6 @@ def test_output_is_the_seeded_bucket_shuffle(square_parts, tmp_path, bucket_rows
     assert read_part(str(out)).to_pylist() == _shuffled_by_arrow(square_parts, 4, res["buckets"])
 
 
-def test_scratch_compression_follows_the_free_space_not_the_output(
-    square_parts, tmp_path, monkeypatch
-):
-    """Bucket files are raw Arrow when the scratch disk has room, lz4 when
-    not; the aggregate's bytes are the same."""
-    import ringrift.dataset.aggregate as agg
-
-    got = {}
-    for room, want in ((0.0, "raw"), (float("inf"), "lz4")):
-        monkeypatch.setattr(agg, "SCRATCH_ROOM", room)
-        out = tmp_path / f"{want}.parquet"
-        res = aggregate(square_parts, str(out), seed=4, bucket_rows=150)
-        assert res["scratch"] == want
-        got[want] = out.read_bytes()
-    assert got["raw"] == got["lz4"]
-
-
 def test_take_matches_arrow(square_parts):
     t = read_part(square_parts[0])
     rng = np.random.default_rng(0)

@@ -4,11 +4,10 @@
 Pass 1 streams the parts one row group at a time, each checked as it is read
 (digest, page checksums, values, duplicate games), gives every row a bucket
 drawn from a generator seeded by (seed, part number) and appends the rows to B
-bucket files on local scratch disk (Arrow IPC; lz4 when the disk is short).
-Pass 2 loads one bucket at a time, permutes it with a generator seeded by
-(seed, bucket) and writes it to the output row group by row group. B is
-chosen from the data: the decoded bytes of all rows over a per-bucket memory
-budget. Memory is one row group in
+bucket files on local scratch disk (Arrow IPC, lz4). Pass 2 loads one bucket
+at a time, permutes it with a generator seeded by (seed, bucket) and writes it
+to the output row group by row group. B is chosen from the data: the decoded
+bytes of all rows over a per-bucket memory budget. Memory is one row group in
 pass 1 and one bucket in pass 2, whatever the number of rows; the result
 depends only on the seed, the bucket count and the set of parts (ordered by
 their first game).
@@ -50,17 +49,13 @@ from .schema import arrow_schema
 # into arrays allocated once) and the output row group being encoded; with
 # ~300 MB of libraries the peak is ~1.1-1.3 GB, whatever the number of rows.
 BUCKET_BYTES = 640 << 20
-# Bucket files are raw Arrow when the scratch disk has room for them twice
-# over (square8: ~1.1 KB a row), else lz4 (~5x smaller, ~210 bytes a row),
-# which costs about a microsecond a row each way: ~15% of the aggregate
-# (benchmarks/aggregate_scale.py). The output is the same bytes either way.
-# No threads: the aggregate is one core's job, and the pool's hand-offs for
-# each small batch cost more than they save.
-SCRATCH_OPTIONS = {
-    "raw": ipc.IpcWriteOptions(compression=None, use_threads=False),
-    "lz4": ipc.IpcWriteOptions(compression="lz4", use_threads=False),
-}
-SCRATCH_ROOM = 2.0
+# Bucket files: lz4 makes them ~5x smaller than raw Arrow (square8: ~210
+# bytes a row instead of ~1.1 KB) for about a microsecond a row each way.
+# Raw files cost as much at 10M rows (the page cache's copies and reclaim,
+# as system time) and need 5x the disk. No threads: the aggregate is one
+# core's job, and the pool's hand-offs for each small batch cost more than
+# they save.
+SCRATCH_OPTIONS = ipc.IpcWriteOptions(compression="lz4", use_threads=False)
 
 
 def output_options(schema: pa.Schema) -> dict:
@@ -383,9 +378,8 @@ class _BucketFiles:
     """B append-only Arrow IPC streams on scratch disk, with each bucket's
     rows and list elements counted so pass 2 can allocate it once."""
 
-    def __init__(self, folder: str, nb: int, schema: pa.Schema, compression: str = "lz4"):
+    def __init__(self, folder: str, nb: int, schema: pa.Schema):
         self.folder = folder
-        self.compression = compression
         self.schema = schema
         self.paths = [os.path.join(folder, f"b{b}.arrow") for b in range(nb)]
         self.rows = np.zeros(nb, np.int64)
@@ -394,7 +388,7 @@ class _BucketFiles:
         self.writers = []
         with self._io():
             for p in self.paths:
-                self.writers.append(ipc.new_stream(p, schema, options=SCRATCH_OPTIONS[compression]))
+                self.writers.append(ipc.new_stream(p, schema, options=SCRATCH_OPTIONS))
 
     @contextmanager
     def _io(self):
@@ -678,17 +672,13 @@ class _Scatter:
 
     def _open(self, sample: pa.RecordBatch) -> _BucketFiles:
         """The bucket files, once the first rows tell the bytes of a row: B =
-        total rows / rows of ``bucket_bytes``, unless ``bucket_rows`` is
-        given; raw if the scratch disk holds SCRATCH_ROOM times their raw
-        size, else lz4."""
-        per_row = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
-        rows = self.bucket_rows or max(1, int(self.bucket_bytes / per_row))
+        total rows / rows of ``bucket_bytes``, unless ``bucket_rows`` is given."""
+        rows = self.bucket_rows
+        if rows is None:
+            per_row = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
+            rows = max(1, int(self.bucket_bytes / per_row))
         nb = max(1, math.ceil(self.total / rows))
-        free = shutil.disk_usage(self.folder).free
-        raw = free >= SCRATCH_ROOM * per_row * self.total
-        self.buckets = _BucketFiles(
-            self.folder, nb, self.dicts.scratch_schema, "raw" if raw else "lz4"
-        )
+        self.buckets = _BucketFiles(self.folder, nb, self.dicts.scratch_schema)
         return self.buckets
 
     def close(self) -> _BucketFiles:
@@ -823,7 +813,6 @@ def aggregate(
             "games": games,
             "samples": kept,
             "buckets": nb,
-            "scratch": buckets.compression,
             "dropped_duplicate_games": dropped,
             "seconds": time.perf_counter() - t_start,
         }
