@@ -1,4 +1,5 @@
-"""The engine's jit tools: the kernel decorator and stack scratch arrays.
+"""The engine's jit tools: the kernel decorator, stack scratch arrays and
+copy_range (a bounds-checked memcpy between arrays).
 
 A function compiled by ``njit`` increfs every array it is passed on entry
 and decrefs it on exit, with atomic instructions, and Numba's refcount
