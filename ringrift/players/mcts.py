@@ -341,8 +341,7 @@ def _expand(geo, s, moves, k, tree, node, at, srch, scr):
             wsum[c, p] = 0.0
     if not srch.use_priors:
         for i in range(k):
-            for f in range(moves.shape[1]):
-                mv[at + i, f] = moves[i, f]
+            copy_into(mv[at + i], moves[i])
             mi[at + i] = i
             prior[at + i] = 1.0 / k
         return -1
@@ -359,8 +358,7 @@ def _expand(geo, s, moves, k, tree, node, at, srch, scr):
     for j in range(k):
         i = order[j]
         c = at + j
-        for f in range(moves.shape[1]):
-            mv[c, f] = moves[i, f]
+        copy_into(mv[c], moves[i])
         mi[c] = i
         prior[c] = raw[i] / tot
         for p in range(PSLOTS):
