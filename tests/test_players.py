@@ -6,11 +6,20 @@ from importlib import resources
 
 import numpy as np
 import pytest
+from numba import njit
 
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
 from ringrift.engine.geometry import BOARD_TYPES
+from ringrift.engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ringrift.players import params as P
+from ringrift.players.evaluate import (
+    DEAD,
+    _cell_terms,
+    _material_terms,
+    _region_terms,
+    player_scores,
+)
 from ringrift.players.ladder import (
     BANDS,
     ENGINE_MODES,
@@ -461,3 +470,64 @@ def test_children_order_is_the_stable_argsort():
         ):
             _by_decreasing(x, k, order)
             assert np.array_equal(order[:k], np.argsort(-x, kind="mergesort")), (k, x[:10])
+
+
+@njit(cache=True)
+def _scores_with_every_region_term(geo, s, w, sc):
+    """player_scores as defined: the region terms counted in every capture,
+    line and territory state of a mover with a stack, with no shortcut."""
+    sc[:] = 0.0
+    nstacks = np.zeros(L.PSLOTS, dtype=np.int64)
+    nrings = np.zeros(L.PSLOTS, dtype=np.int64)
+    _cell_terms(geo, s, w, sc, nstacks, nrings)
+    _material_terms(s, w, nstacks, nrings, sc)
+    ph = s[L.PHASE]
+    counted = ph == L.PH_LINE or ph == L.PH_TERRITORY
+    counted = counted or ph == L.PH_CAPTURE or ph == L.PH_CHAIN_CAPTURE
+    terms = 0  # 1 when a region term counted
+    if w[P.W_REGION] != 0.0 and nstacks[s[L.CUR]] > 0 and counted:
+        before = sc.copy()
+        _region_terms(geo, s, w, sc)
+        terms = 0 if np.array_equal(before, sc) else 1
+    for p in range(1, s[L.NP] + 1):
+        if nrings[p] == 0 and s[L.HAND + p] == 0:
+            sc[p] = DEAD
+    return terms
+
+
+@njit(cache=True)
+def _region_shortcut_check(geo, s0, w, games, seed0, counts):
+    """counts: [states compared, ones player_scores skipped the regions of
+    (territory phase, NO_REGIONS set), ones with a region term]; returns the
+    (game, move) of the first state whose scores differ, or (-1, -1)."""
+    out = np.empty((MAX_MOVES_BUFFER, L.MF), dtype=np.int32)
+    got = np.zeros(L.PSLOTS)
+    want = np.zeros(L.PSLOTS)
+    for g in range(games):
+        np.random.seed(seed0 + g)
+        s = s0.copy()
+        while s[L.STATUS] == L.ST_ACTIVE and s[L.MOVE_COUNT] < 100_000:
+            player_scores(geo, s, w, got)
+            counts[2] += _scores_with_every_region_term(geo, s, w, want)
+            counts[0] += 1
+            if s[L.PHASE] == L.PH_TERRITORY and s[L.NO_REGIONS] != 0:
+                counts[1] += 1
+            if not np.array_equal(got, want):
+                return g, s[L.MOVE_COUNT]
+            k = legal_moves_into(geo, s, out)
+            s = apply_move(geo, s, out[np.random.randint(k)])
+    return -1, -1
+
+
+@pytest.mark.parametrize("board,n,games", [("square8", 2, 30), ("hex8", 3, 20), ("square19", 4, 2)])
+def test_scores_skip_only_region_terms_that_count_nothing(board, n, games):
+    """player_scores skips the region search where the line phase's exit has
+    just found no region to process (NO_REGIONS): the scores must equal,
+    bit for bit, those that count the region terms everywhere."""
+    r = Rules(board, n)
+    w = np.array(profile_weights(board))
+    w[P.W_REGION] = 1.0  # the terms must count, whatever the profile says
+    counts = np.zeros(3, dtype=np.int64)
+    g, move = _region_shortcut_check(r.geo, r.new_game(), w, games, 40, counts)
+    assert g < 0, f"{board} {n}p game seed {40 + g} move {move}: scores differ"
+    assert counts[1] > 0 and counts[2] > 0, counts  # the shortcut taken; terms that count

@@ -24,9 +24,11 @@ from ..engine.layout import (
     ELIM,
     G_RAY,
     HAND,
+    LAST_MOVER,
     LINELEN,
     NCELL,
     NDIR,
+    NO_REGIONS,
     NP,
     PH_CAPTURE,
     PH_CHAIN_CAPTURE,
@@ -34,6 +36,7 @@ from ..engine.layout import (
     PH_TERRITORY,
     PHASE,
     PSLOTS,
+    RUN_RECOVERY,
     ST_ACTIVE,
     STATUS,
     TERR,
@@ -240,6 +243,12 @@ def _regions_count(s, w, nstacks):
     if w[W_REGION] == 0.0 or nstacks[s[CUR]] == 0:
         return False
     ph = s[PHASE]
+    if ph == PH_TERRITORY and s[NO_REGIONS] != 0:
+        # the line phase's exit has just looked for a region the mover could
+        # process and found none; _region_terms would find the same regions
+        # and score none of them, unless this is a recovery turn (that search
+        # counted buried rings as payment, _region_terms does not)
+        return s[LAST_MOVER] == s[CUR] and s[RUN_RECOVERY] != 0
     return ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE or ph == PH_CHAIN_CAPTURE
 
 
