@@ -1,4 +1,5 @@
-"""The territory regions (``fill_regions``, bit-row floods) equal the regions
+"""The territory regions (``fill_regions``, bit-row floods, and
+``find_regions``, the same after the "no region" shortcut) equal the regions
 an obvious cell-by-cell flood fill over the geometry table finds, region for
 region and in the same order, on every state of seeded random games on every
 board and player count. The games are counted so that states with regions,
@@ -28,7 +29,13 @@ from ringrift.engine.layout import (
 )
 from ringrift.engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ringrift.engine.stacks import collapsed, height, marker, top
-from ringrift.engine.territory import ALL_MARKERS, _popcount, _ring_colours, fill_regions
+from ringrift.engine.territory import (
+    ALL_MARKERS,
+    _popcount,
+    _ring_colours,
+    fill_regions,
+    find_regions,
+)
 
 
 @njit(cache=True)
@@ -150,7 +157,8 @@ def _check(geo, s0, games, seed0, counts):
                 counts[1] += 1
             if o2.shape[0] > 2:
                 counts[2] += 1
-            if not _same(c1, o1, c2, o2):
+            c3, o3 = find_regions(geo, s)
+            if not _same(c1, o1, c2, o2) or not _same(c3, o3, c2, o2):
                 return g, s[MOVE_COUNT]
             k = legal_moves_into(geo, s, out)
             s = apply_move(geo, s, out[np.random.randint(k)])
