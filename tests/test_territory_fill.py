@@ -17,8 +17,10 @@ import pytest
 from numba import njit
 
 from ringrift.engine import Rules
+from ringrift.engine.bitrows import row_span, shape
 from ringrift.engine.layout import (
     G_TER,
+    ISHEX,
     MF,
     MOVE_COUNT,
     NCELL,
@@ -31,6 +33,7 @@ from ringrift.engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ringrift.engine.stacks import collapsed, height, marker, top
 from ringrift.engine.territory import (
     ALL_MARKERS,
+    _flood,
     _popcount,
     _ring_colours,
     fill_regions,
@@ -185,3 +188,54 @@ def test_fill_regions_equals_cell_by_cell_fill(board, n, games):
     assert counts[1] > 0 and counts[1] < counts[0], counts  # regions seen, and none
     if board in ("square8", "hex8"):
         assert counts[2] > 0, counts  # several regions at once seen
+
+
+def _cell_rows(n, ishex, cells):
+    """Bit rows of a set of cells (the engine's cell order: row by row)."""
+    rad, nrows = shape(n, ishex)
+    rows = np.zeros(nrows, dtype=np.uint64)
+    where = {}
+    c = 0
+    for r in range(nrows):
+        b0, ln = row_span(r, rad, nrows, ishex)
+        for y in range(ln):
+            where[c] = (r, b0 + y)
+            c += 1
+    for c in cells:
+        r, b = where[c]
+        rows[r] |= np.uint64(1) << np.uint64(b)
+    return rows, where
+
+
+@pytest.mark.parametrize("board", ["square8", "hex8", "square19", "hexagonal"])
+def test_flood_is_the_component_a_search_finds(board):
+    """_flood (one word on square8, row sweeps elsewhere) returns exactly the
+    component of the seed that a plain search over the geometry table's
+    territory neighbours finds, on random cell sets of every density."""
+    r = Rules(board, 2)
+    s = r.new_game()
+    n, ishex, nt = int(s[NCELL]), bool(s[ISHEX]), int(s[NTDIR])
+    rng = np.random.default_rng(11)
+    sizes = set()
+    for density in (0.3, 0.5, 0.6, 0.75, 0.9, 1.0):
+        for _ in range(40):
+            cells = {c for c in range(n) if rng.random() < density}
+            if not cells:
+                continue
+            seed = int(rng.choice(sorted(cells)))
+            comp, todo = {seed}, [seed]
+            while todo:
+                x = todo.pop()
+                for j in range(nt):
+                    y = int(r.geo[x, G_TER + j])
+                    if y >= 0 and y in cells and y not in comp:
+                        comp.add(y)
+                        todo.append(y)
+            a, where = _cell_rows(n, ishex, cells)
+            want, _ = _cell_rows(n, ishex, comp)
+            f = np.zeros_like(a)
+            row, bit = where[seed]
+            _flood(a, f, len(a), ishex, row, np.uint64(1) << np.uint64(bit))
+            assert np.array_equal(f, want), (board, density, seed)
+            sizes.add(len(comp) == len(cells))
+    assert sizes == {True, False}  # whole sets and proper components both seen
