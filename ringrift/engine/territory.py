@@ -218,8 +218,9 @@ def _board_rows(s, rows, rad, nrows, ishex):
 
     A row's masks are built branch-free, a cell a lane: LLVM vectorises the
     loop only when its indices are unsigned (a signed index costs a
-    negative-index check per load), which made this ~3x faster on square8.
-    Stacks are then visited bit by bit for their top ring."""
+    negative-index check per load). Stacks are then visited bit by bit for
+    their top ring. Board and stack rows together take half the time of
+    the cell-by-cell branches before (1.8-2.1x faster on every board)."""
     n = s[NCELL]
     oh = uint64(o_height(n))
     om = uint64(o_marker(n))
