@@ -176,7 +176,8 @@ def _had_action_this_turn(s):
 
 
 @kernel
-def _turn_had_recovery(s, p):
+def turn_had_recovery(s, p):
+    """p's trailing run of moves this turn includes a recovery slide."""
     return s[LAST_MOVER] == p and s[RUN_RECOVERY] != 0
 
 
@@ -241,7 +242,7 @@ def _line_moves(geo, s, p, out, k):
 
 @kernel
 def _territory_moves(geo, s, p, out, k):
-    rec = _turn_had_recovery(s, p)
+    rec = turn_had_recovery(s, p)
     if s[LAST_MOVER] == p and s[LAST_TYPE] == MT_CHOOSE_TERRITORY:
         # the region just processed must be paid for; its cells hold no stacks now
         for c in range(s[NCELL]):
@@ -797,7 +798,7 @@ def _any_line_move(geo, s):
 @kernel
 def _any_territory_move(geo, s):
     p = s[CUR]
-    rec = _turn_had_recovery(s, p)
+    rec = turn_had_recovery(s, p)
     if s[LAST_MOVER] == p and s[LAST_TYPE] == MT_CHOOSE_TERRITORY:
         for c in range(s[NCELL]):
             h = height(s, c)

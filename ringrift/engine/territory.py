@@ -287,13 +287,21 @@ def _near_rows(rows, nrows, ishex):
         rows[R_NEAR, r] = d
 
 
-@kernel
-def surely_no_regions(s):
-    """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
+@njit(cache=True, inline="always")
+def _rows_of(s):
+    """(rows, rad, nrows, ishex, ctrl): the bit rows _board_rows fills for s,
+    on the caller's stack, and its result."""
     ishex = s[ISHEX] != 0
     rad, nrows = shape(s[NCELL], ishex)
     rows = stack_rows(N_ROWS, nrows)
     ctrl = _board_rows(s, rows, rad, nrows, ishex)
+    return rows, rad, nrows, ishex, ctrl
+
+
+@kernel
+def surely_no_regions(s):
+    """True only when find_regions(geo, s) is certainly empty (False: unknown)."""
+    rows, rad, nrows, ishex, ctrl = _rows_of(s)
     return _surely_none(s, rows, nrows, ishex, ctrl)
 
 
@@ -348,10 +356,7 @@ def fill_regions(geo, s):
 def find_regions_into(geo, s, cells, offs):
     """find_regions into (cells, offs) (region_buffers); returns their number."""
     offs[0] = 0
-    ishex = s[ISHEX] != 0
-    rad, nrows = shape(s[NCELL], ishex)
-    rows = stack_rows(N_ROWS, nrows)
-    ctrl = _board_rows(s, rows, rad, nrows, ishex)
+    rows, rad, nrows, ishex, ctrl = _rows_of(s)
     if _surely_none(s, rows, nrows, ishex, ctrl):
         return 0
     return _fill_into(s, cells, offs, rows, rad, nrows, ishex)
@@ -382,10 +387,7 @@ def fill_regions_into(geo, s, cells, offs):
     Each pass's components are flood-filled as bit rows, in the order of
     their first cell (the order a cell-by-cell fill started from cell 0 meets
     them); only a qualifying one is turned into its (sorted) cell list."""
-    ishex = s[ISHEX] != 0
-    rad, nrows = shape(s[NCELL], ishex)
-    rows = stack_rows(N_ROWS, nrows)
-    _board_rows(s, rows, rad, nrows, ishex)
+    rows, rad, nrows, ishex, _ = _rows_of(s)
     return _fill_into(s, cells, offs, rows, rad, nrows, ishex)
 
 

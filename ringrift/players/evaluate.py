@@ -24,7 +24,6 @@ from ..engine.layout import (
     ELIM,
     G_RAY,
     HAND,
-    LAST_MOVER,
     LINELEN,
     NCELL,
     NDIR,
@@ -36,7 +35,6 @@ from ..engine.layout import (
     PH_TERRITORY,
     PHASE,
     PSLOTS,
-    RUN_RECOVERY,
     ST_ACTIVE,
     STATUS,
     TERR,
@@ -49,6 +47,7 @@ from ..engine.layout import (
     o_pool,
     o_start,
 )
+from ..engine.rules import turn_had_recovery
 from ..engine.territory import can_process, find_regions_into, region_buffers
 from .params import (
     W_ATTACK,
@@ -248,7 +247,7 @@ def _regions_count(s, w, nstacks):
         # process and found none; _region_terms would find the same regions
         # and score none of them, unless this is a recovery turn (that search
         # counted buried rings as payment, _region_terms does not)
-        return s[LAST_MOVER] == s[CUR] and s[RUN_RECOVERY] != 0
+        return turn_had_recovery(s, s[CUR])
     return ph == PH_LINE or ph == PH_TERRITORY or ph == PH_CAPTURE or ph == PH_CHAIN_CAPTURE
 
 
