@@ -79,6 +79,10 @@ def _run(tree: str, board: str, args) -> dict:
             str(args.random_games),
         ],
         env=env,
+        # from /: `python -c` puts the working folder first on sys.path, which
+        # would shadow PYTHONPATH (run from inside a checkout, both sides
+        # would import that checkout)
+        cwd="/",
         capture_output=True,
         text=True,
         check=False,
