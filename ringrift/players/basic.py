@@ -41,7 +41,10 @@ def noisy_weights(w, noise):
     return out
 
 
-@njit(cache=True)
+# _nrt=True stated: an njit function compiled first from a kernel's call
+# (MCTS's heuristic rollout) would inherit the kernel's nrt=False, and its
+# callees that allocate (exact_value's apply_move) would not compile
+@njit(cache=True, _nrt=True)
 def greedy_index(geo, s, moves, k, w, me, sc, vals):
     """Best move by the static value of the position after it, for player
     me; ties are broken uniformly at random. vals[:k] gets every value
