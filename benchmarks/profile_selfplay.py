@@ -46,6 +46,7 @@ from ringrift.engine.stacks import height, top
 from ringrift.engine.territory import surely_no_regions
 from ringrift.players.evaluate import _regions_count, evaluate
 from ringrift.players.ladder import seat_levels
+from ringrift.players.mcts import memo_step, new_memo
 from ringrift.players.params import K_MINIMAX, W_REGION
 from ringrift.players.scan import (
     position_value,
@@ -76,6 +77,7 @@ def play(rules, g, mode, band, board, dec):
     out = np.empty((MAX_MOVES_BUFFER, MF), dtype=np.int32)
     pol = np.empty(MAX_MOVES_BUFFER, dtype=np.float64)
     s = rules.new_game()
+    memo = new_memo(kinds, ip, rules.num_players)
     t = defaultdict(float)
     n = defaultdict(int)
     while s[STATUS] == ST_ACTIVE and s[MOVE_COUNT] < 10_000:
@@ -90,13 +92,14 @@ def play(rules, g, mode, band, board, dec):
             lv = levels[p - 1]
             if kinds[p] == K_MINIMAX:
                 dec.append((s.copy(), out[:k].copy(), ip[p].copy(), w[p].copy()))
-            i = select_move(geo, s, out, k, kinds[p], ip[p], fp[p], w[p], pol)
+            i = select_move(geo, s, out, k, kinds[p], ip[p], fp[p], w[p], pol, memo)
             t2 = time.perf_counter()
             key = f"level {lv} decisions" + (" (k=1)" if k == 1 else "")
             t[key] += t2 - t1
             n[key] += 1
         t3 = time.perf_counter()
         s = apply_move(geo, s, out[i])
+        memo_step(memo, i)
         t["apply (game loop)"] += time.perf_counter() - t3
         n["steps"] += 1
     return t, n, levels

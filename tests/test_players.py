@@ -30,7 +30,17 @@ from ringrift.players.ladder import (
     profile_weights,
     seat_levels,
 )
-from ringrift.players.mcts import _by_decreasing, mcts_choose
+from ringrift.players.mcts import (
+    M_SEAT,
+    M_STEPS,
+    M_TREE,
+    PATH_CAP,
+    _by_decreasing,
+    mcts_choose,
+    memo_step,
+    new_memo,
+    no_memo,
+)
 from ringrift.players.minimax import minimax_choose
 from ringrift.players.select import select_move
 from ringrift.selfplay.game import play_game, replay_final
@@ -48,6 +58,7 @@ def small(kind_name, board="square8"):
         ip[P.I_VISITS], ip[P.I_ROLLOUT_LEN], ip[P.I_PRIORS], ip[P.I_MAX_NODES] = 10, 4, 1, 4000
         fp[P.F_CPUCT], fp[P.F_PRIOR_TEMP], fp[P.F_VALUE_SCALE] = 1.5, 8.0, 30.0
         fp[P.F_WIDEN] = 0.5
+        ip[P.I_REUSE] = 1
     elif kind == P.K_HEURISTIC:
         fp[P.F_RANDOMNESS], fp[P.F_NOISE] = 0.1, 0.1
     return kind, ip, fp, np.array(profile_weights(board))
@@ -190,7 +201,7 @@ def test_mcts_respects_visit_and_memory_budgets(priors, rollout, widen):
             moves = rules.legal(s)
             k = len(moves)
             pol = np.full(k, -1.0)
-            i, used = mcts_choose(rules.geo, s, moves, k, ip, fp, w, pol)
+            i, used = mcts_choose(rules.geo, s, moves, k, ip, fp, w, pol, no_memo())
             assert 0 <= i < k
             assert used <= max(cap, k + 1)
             assert abs(pol.sum() - 1.0) < 1e-9 and (pol >= 0).all()
@@ -198,6 +209,146 @@ def test_mcts_respects_visit_and_memory_budgets(priors, rollout, widen):
                 counts = pol * visits
                 assert np.allclose(counts, np.round(counts)) and round(counts.sum()) == visits
             assert pol[i] == pol.max()  # no temperature: the most visited move
+
+
+@njit(cache=True)
+def _seed_numba(x):
+    np.random.seed(x)
+
+
+def _reusing_seats(visits):
+    """Two PUCT seats with tree reuse, no noise and no temperature."""
+    kind, ip, fp, w = small("mcts")
+    ip[P.I_VISITS], ip[P.I_ROLLOUT_LEN], ip[P.I_MAX_NODES] = visits, 0, 200_000
+    return seats([(kind, ip, fp, w), (kind, ip.copy(), fp, w)])
+
+
+def _subtree(memo, b, node):
+    """Buffer b's subtree under node as nested tuples (slow oracle)."""
+    a, m = int(memo.first[b][node]), int(memo.nch[b][node])
+    return (
+        int(memo.mi[b][node]),
+        tuple(memo.mv[b][node]),
+        float(memo.nvis[b][node]),
+        tuple(memo.wsum[b][node]),
+        float(memo.prior[b][node]),
+        tuple(memo.sv[b][node]),
+        () if a < 0 else tuple(_subtree(memo, b, c) for c in range(a, a + m)),
+    )
+
+
+def _follow_oracle(memo, b, path):
+    node = 0
+    for choice in path:
+        a, m = int(memo.first[b][node]), int(memo.nch[b][node])
+        hits = [c for c in range(a, a + m) if a >= 0 and memo.mi[b][c] == choice]
+        if not hits:
+            return -1
+        node = hits[0]
+    return node
+
+
+def _visit_policy(counts, widen):
+    """The root policy of child visit counts (first visits dropped when widening)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if widen > 0 and (counts > 1).any():
+        counts = np.where(counts > 1, counts - 1, 0.0)
+    return counts / counts.sum()
+
+
+def test_mcts_reuse_starts_from_the_seats_subtree():
+    """A seat's next search starts from the node its last tree holds for the
+    steps played since: with no simulation to run it is exactly that subtree
+    (nested walk of both trees), and its policy the subtree's visits; with
+    more visits to make, the root is topped up to I_VISITS and no child loses
+    a visit. After the other seat's search the tree is not followed: the
+    search is the same as on a new tree."""
+    rules = Rules("square8", 2)
+    kinds, ip, fp, w = _reusing_seats(300)
+    widen = fp[1, P.F_WIDEN]
+    memo = new_memo(kinds, ip, 2)
+    _seed_numba(3)
+    s = rules.new_game()
+    exact = topped = fresh = 0
+    while s[L.STATUS] == L.ST_ACTIVE and min(exact, topped, fresh) < 3:
+        moves = rules.legal(s)
+        k = len(moves)
+        i = 0
+        if k > 1:
+            p = s[L.CUR]
+            b, n = memo.meta[M_TREE], memo.meta[M_STEPS]
+            mine = memo.meta[M_SEAT] == p and n > 0
+            node = _follow_oracle(memo, b, memo.path[:n]) if mine else -1
+            ipp = ip[p].copy()
+            pol = np.zeros(k)
+            if node > 0 and memo.first[b][node] >= 0:
+                want = _subtree(memo, b, node)
+                m = memo.nvis[b][node]
+                kids = [c[2] for c in want[6]]
+                ipp[P.I_VISITS] = 1 if exact <= topped else int(m) + 40
+                i, _ = mcts_choose(rules.geo, s, moves, k, ipp, fp[p], w[p], pol, memo)
+                nb = memo.meta[M_TREE]
+                assert nb != b
+                got = _subtree(memo, nb, 0)
+                if ipp[P.I_VISITS] == 1:
+                    assert got == want
+                    counts = np.zeros(k)
+                    for c in want[6]:
+                        counts[c[0]] = c[2]
+                    assert np.array_equal(pol, _visit_policy(counts, widen))
+                    exact += 1
+                else:
+                    assert got[2] == ipp[P.I_VISITS]
+                    now = [c[2] for c in got[6]]
+                    assert sum(now) == sum(kids) + 40
+                    assert all(x >= y for x, y in zip(now, kids))
+                    topped += 1
+            else:
+                other = memo.meta[M_SEAT] not in (0, p)
+                _seed_numba(11 + k)
+                i, _ = mcts_choose(rules.geo, s, moves, k, ipp, fp[p], w[p], pol, memo)
+                if other:  # the other seat's tree is not followed: a fresh search
+                    _seed_numba(11 + k)
+                    alone = np.zeros(k)
+                    j, _ = mcts_choose(rules.geo, s, moves, k, ipp, fp[p], w[p], alone, no_memo())
+                    assert j == i and np.array_equal(alone, pol)
+                    fresh += 1
+        s = rules.apply(s, moves[i])
+        memo_step(memo, i)
+    assert exact >= 3 and topped >= 3 and fresh >= 3
+
+
+def test_mcts_fresh_tree_in_a_memo_equals_a_new_tree():
+    """A search that cannot reuse (a seat's first, or no step since) plays
+    exactly as one on a new tree, whatever the memo's buffers held before."""
+    rules, states = _midgame_states("square8", 2, 8)
+    kinds, ip, fp, w = _reusing_seats(200)
+    memo = new_memo(kinds, ip, 2)
+    for s in states:
+        moves = rules.legal(s)
+        k = len(moves)
+        p = s[L.CUR]
+        got = []
+        for m in (no_memo(), memo):
+            _seed_numba(5)
+            pol = np.zeros(k)
+            i, used = mcts_choose(rules.geo, s, moves, k, ip[p], fp[p], w[p], pol, m)
+            got.append((i, used, pol))
+        assert got[0][:2] == got[1][:2] and np.array_equal(got[0][2], got[1][2])
+
+
+def test_memo_path_holds_path_cap_steps():
+    kinds, ip, fp, w = _reusing_seats(10)
+    memo = new_memo(kinds, ip, 2)
+    memo_step(memo, 3)
+    assert memo.meta[M_STEPS] == -1  # no search yet: nothing to follow
+    memo.meta[M_STEPS] = 0  # as a search leaves it
+    for j in range(PATH_CAP):
+        memo_step(memo, j % 7)
+    assert memo.meta[M_STEPS] == PATH_CAP
+    assert list(memo.path) == [j % 7 for j in range(PATH_CAP)]
+    memo_step(memo, 0)  # one more: too far to follow, the next search starts fresh
+    assert memo.meta[M_STEPS] == -1
 
 
 def test_select_move_policy_and_single_move():
@@ -208,7 +359,7 @@ def test_select_move_policy_and_single_move():
             moves = rules.legal(s)
             k = np.int64(len(moves))
             pol = np.full(len(moves), -1.0)
-            i = select_move(rules.geo, s, moves, k, np.int32(kind), ip, fp, w, pol)
+            i = select_move(rules.geo, s, moves, k, np.int32(kind), ip, fp, w, pol, no_memo())
             assert 0 <= i < k
             assert abs(pol.sum() - 1.0) < 1e-9 and (pol >= 0).all() and pol[i] > 0
             if name != "mcts":
@@ -225,6 +376,7 @@ def test_select_move_policy_and_single_move():
                 fp,
                 w,
                 pol,
+                no_memo(),
             )
             == 0
         )
@@ -253,7 +405,16 @@ def test_heuristic_takes_an_immediate_win():
             if wins and len(wins) < len(legal):
                 pol = np.zeros(len(legal))
                 i = select_move(
-                    rules.geo, s, legal, np.int64(len(legal)), np.int32(kind), ip, fp, w, pol
+                    rules.geo,
+                    s,
+                    legal,
+                    np.int64(len(legal)),
+                    np.int32(kind),
+                    ip,
+                    fp,
+                    w,
+                    pol,
+                    no_memo(),
                 )
                 assert i in wins
                 found += 1

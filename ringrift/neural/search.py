@@ -50,7 +50,7 @@ from numba import njit
 from ..engine.layout import CUR, F_TYPE, MF, MOVE_COUNT, NP, PSLOTS, ST_ACTIVE, STATUS
 from ..engine.rules import MAX_MOVES_BUFFER, apply_move, legal_moves_into
 from ..players.basic import one_hot
-from ..players.mcts import terminal_values
+from ..players.mcts import no_memo, terminal_values
 from ..players.params import (
     F_CPUCT,
     F_DIR_ALPHA,
@@ -152,6 +152,7 @@ Scratch = namedtuple(
         "cur",  # (C, H, W) float32: one encoded frame
         "gv",  # (NUM_GLOBALS,) float32: its globals
         "gtmp",  # (NUM_GLOBALS,) float32: a history frame's globals (discarded)
+        "memo",  # mcts.Memo with no room: other seats' MCTS starts fresh trees
     ],
 )
 
@@ -259,6 +260,7 @@ def _new_scratch(games, batch):
         np.empty((C, batch.feats.shape[2], batch.feats.shape[3]), dtype=np.float32),
         np.empty(batch.glob.shape[1], dtype=np.float32),
         np.empty(batch.glob.shape[1], dtype=np.float32),
+        no_memo(),
     )
 
 
@@ -509,7 +511,7 @@ def _run_game(geo, g, ph, nreq, games, trees, enc, batch, max_moves, scr):
         if kind != K_NEURAL or k == 1:
             np.random.seed(_mix(games.seed[g], games.nsteps[g], R_SELECT))
             i = select_move(
-                geo, s, out, k, kind, games.ip[g, p], games.fp[g, p], games.w[g, p], pol
+                geo, s, out, k, kind, games.ip[g, p], games.fp[g, p], games.w[g, p], pol, scr.memo
             )
             _record(g, games, k, i, True, pol)
             _play(geo, g, games, enc, out[i], scr)

@@ -7,8 +7,11 @@
     level 5-10   MCTS, PUCT with heuristic priors and progressive widening,
                  64 * 2**(level - 5) visits (64 ... 2048); weight noise 0.05 and
                  visit-proportional sampling in the first 8 engine steps keep
-                 self-play games apart. The reference's neural tiers map here;
-                 ONNX networks play in engine mode neural (below).
+                 self-play games apart. A search starts from the subtree its
+                 seat's last search grew for the moves played since (tree
+                 reuse), so the root's visits cost fewer new simulations.
+                 The reference's neural tiers map here; ONNX networks play
+                 in engine mode neural (below).
 
 Depth 2 is the mover's whole place-then-move turn; a third step (the next
 player's placement) costs a full placement scan and barely changes the static
@@ -71,6 +74,7 @@ for _lv, _v in _MCTS_VISITS.items():
             P.I_PRIORS: 1,
             P.I_MAX_NODES: min(1 << 19, 160 * _v + 8192),
             P.I_TEMP_STEPS: 8,
+            P.I_REUSE: 1,
         },
         {
             P.F_CPUCT: 1.5,

@@ -25,6 +25,15 @@ Optional rollouts (random or greedy, bounded length) run from the leaf before
 it is scored. Memory is bounded: the tree holds at most ``max_nodes`` nodes;
 a leaf whose children would not fit is scored without being expanded.
 
+Tree reuse (``I_REUSE``): a search's tree outlives it in the game's Memo.
+When the same seat searches next, the node that tree holds for the moves
+played since (every seat's, bookkeeping included) becomes the root, with its
+subtree, visits and values, and simulations only top the root up to
+``I_VISITS`` visits. Most decisions follow one of the seat's own in the same
+turn (a placement, then its movement), whose subtree the last search
+explored. The reused nodes keep the priors and static values scored with the
+weight noise of the decision that grew them.
+
 The policy target is the root visit distribution, without the first visit of
 each child when widening (that visit is exploration by construction). The
 move played is the most visited one or, during the first I_TEMP_STEPS engine
@@ -60,10 +69,12 @@ from .params import (
     F_WIDEN,
     I_MAX_NODES,
     I_PRIORS,
+    I_REUSE,
     I_ROLLOUT_KIND,
     I_ROLLOUT_LEN,
     I_TEMP_STEPS,
     I_VISITS,
+    K_MCTS,
     ROLLOUT_HEURISTIC,
     WIN_SCORE,
 )
@@ -534,23 +545,219 @@ def _simulate(geo, s0, tree, used, cap, srch, scr):
     return used
 
 
+# ---- tree reuse ------------------------------------------------------------------------
+# The steps the path can hold between two searches of the tree's seat; a
+# longer gap (rare: a long chain capture by the others) starts a fresh tree.
+PATH_CAP = 256
+# Memo.meta: the buffer holding the last search's tree, the spare buffer, the
+# seat that searched, and the steps played since (-1: no tree to follow).
+M_TREE = 0
+M_SPARE = 1
+M_SEAT = 2
+M_STEPS = 3
+Memo = namedtuple(
+    "Memo",
+    # Tree's fields with a leading buffer axis (2, cap, ...): the last
+    # search's tree and a spare (flat, not a Tree inside: Numba leaked a
+    # nested tuple of arrays on select_move's paths that do not use it)
+    list(Tree._fields)
+    + [
+        "meta",  # int64 (4,): M_TREE, M_SPARE, M_SEAT, M_STEPS
+        "path",  # int32 (PATH_CAP,): the choices played since that search
+        "srcof",  # int32 (cap,): reroot scratch: the old node of each new node
+    ],
+)
+
+
 @njit(cache=True)
-def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol):
-    """(index of the move to play, nodes used); pol[:k] = the policy target."""
+def new_memo(kinds, iparams, np_):
+    """The Memo of one game: room for the last search's tree of an MCTS seat
+    that reuses, of the largest such seat's capacity (no_memo when none
+    does). One tree, not one per seat: another seat's search replaces it,
+    so with several MCTS seats a seat reuses within its own turn only, and
+    a worker holds two trees whatever the number of players."""
+    cap = 1
+    for p in range(1, np_ + 1):
+        if kinds[p] == K_MCTS and iparams[p, I_REUSE] != 0:
+            cap = max(cap, iparams[p, I_MAX_NODES])
+    return _memo(cap)
+
+
+@njit(cache=True)
+def no_memo():
+    """A Memo with no room: every search starts a fresh tree."""
+    return _memo(1)
+
+
+@njit(cache=True)
+def _memo(cap):
+    nb = 2 if cap > 1 else 1
+    meta = np.zeros(4, dtype=np.int64)
+    meta[M_SPARE] = nb - 1
+    meta[M_STEPS] = -1
+    return Memo(
+        np.empty((nb, cap), dtype=np.int32),
+        np.empty((nb, cap), dtype=np.int32),
+        np.empty((nb, cap, MF), dtype=np.int32),
+        np.empty((nb, cap), dtype=np.int32),
+        np.empty((nb, cap), dtype=np.float64),
+        np.empty((nb, cap, PSLOTS), dtype=np.float64),
+        np.empty((nb, cap), dtype=np.float64),
+        np.empty((nb, cap, PSLOTS), dtype=np.float64),
+        meta,
+        np.empty(PATH_CAP, dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+    )
+
+
+@kernel
+def memo_step(memo, choice):
+    """Record a step played (its move's index in the legal list) on the path
+    from the last search's root."""
+    n = memo.meta[M_STEPS]
+    if n >= 0:
+        if n < PATH_CAP:
+            memo.path[n] = choice
+            memo.meta[M_STEPS] = n + 1
+        else:
+            memo.meta[M_STEPS] = -1
+
+
+@njit(cache=True, inline="always")
+def _buffer(memo, b):
+    """Buffer b of the memo as a Tree."""
+    return Tree(
+        memo.first[b],
+        memo.nch[b],
+        memo.mv[b],
+        memo.mi[b],
+        memo.nvis[b],
+        memo.wsum[b],
+        memo.prior[b],
+        memo.sv[b],
+    )
+
+
+@kernel
+def _follow(tree, path, n):
+    """The node reached from the root by the choices path[:n] (-1 when the
+    tree stops before)."""
+    node = 0
+    for t in range(n):
+        a = tree.first[node]
+        if a < 0:
+            return -1
+        nxt = -1
+        for c in range(a, a + tree.nch[node]):
+            if tree.mi[c] == path[t]:
+                nxt = c
+                break
+        if nxt < 0:
+            return -1
+        node = nxt
+    return node
+
+
+@kernel
+def _copy_node(src, a, dst, b):
+    copy_into(dst.mv[b], src.mv[a])
+    dst.mi[b] = src.mi[a]
+    dst.nvis[b] = src.nvis[a]
+    dst.prior[b] = src.prior[a]
+    for p in range(PSLOTS):
+        dst.wsum[b, p] = src.wsum[a, p]
+        dst.sv[b, p] = src.sv[a, p]
+
+
+@kernel
+def _reroot(src, node, dst, srcof):
+    """dst := the subtree of src under node, node as the root (0), children
+    blocks in breadth-first order (so the root's are 1..k); returns its
+    nodes."""
+    _copy_node(src, node, dst, 0)
+    srcof[0] = node
+    n = 1
+    d = 0
+    while d < n:
+        q = srcof[d]
+        a = src.first[q]
+        if a < 0:
+            dst.first[d] = -1
+            dst.nch[d] = 0
+        else:
+            m = src.nch[q]
+            dst.first[d] = n
+            dst.nch[d] = m
+            for j in range(m):
+                _copy_node(src, a + j, dst, n + j)
+                srcof[n + j] = a + j
+            n += m
+        d += 1
+    return n
+
+
+@kernel
+def _same_root(tree, moves, k):
+    """Does the tree's root hold k children for exactly these moves?"""
+    if tree.first[0] != 1 or tree.nch[0] != k:
+        return False
+    for c in range(1, 1 + k):
+        i = tree.mi[c]
+        if i < 0 or i >= k:
+            return False
+        for f in range(MF):
+            if tree.mv[c, f] != moves[i, f]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _seat_tree(memo, s0, moves, k):
+    """(tree, nodes in use): the last search's tree rerooted at s0 when it
+    was this seat's and holds s0 expanded, else a buffer to start afresh
+    (0 nodes)."""
+    meta = memo.meta
+    tree = _buffer(memo, meta[M_TREE])
+    n = meta[M_STEPS]
+    if meta[M_SEAT] == s0[CUR] and n > 0:
+        node = _follow(tree, memo.path, n)
+        if node > 0 and tree.first[node] >= 0:
+            dst = _buffer(memo, meta[M_SPARE])
+            used = _reroot(tree, node, dst, memo.srcof)
+            if _same_root(dst, moves, k):
+                meta[M_TREE], meta[M_SPARE] = meta[M_SPARE], meta[M_TREE]
+                return dst, used
+    return tree, 0
+
+
+@njit(cache=True)
+def mcts_choose(geo, s0, moves, k, iparams, fparams, w, pol, memo):
+    """(index of the move to play, nodes used); pol[:k] = the policy target.
+    With I_REUSE and room in memo (new_memo), the search starts from the
+    seat's last tree (module docstring)."""
     srch = _search_settings(iparams, fparams, w)
     cap = max(iparams[I_MAX_NODES], k + 1)
     temperature = fparams[F_TEMPERATURE]
     if s0[MOVE_COUNT] >= iparams[I_TEMP_STEPS]:
         temperature = 0.0
 
-    tree = _new_tree(cap)
     scr = _new_scratch(s0)
-    tree.nvis[0] = 0.0
-    tree.wsum[0, :] = 0.0
-    _expand(geo, s0, moves, k, tree, 0, 1, srch, scr)
-    used = 1 + k
-    for _ in range(iparams[I_VISITS]):
+    reuse = iparams[I_REUSE] != 0 and memo.srcof.shape[0] >= cap
+    used = 0
+    if reuse:
+        tree, used = _seat_tree(memo, s0, moves, k)
+    else:
+        tree = _new_tree(cap)
+    if used == 0:
+        tree.nvis[0] = 0.0
+        tree.wsum[0, :] = 0.0
+        _expand(geo, s0, moves, k, tree, 0, 1, srch, scr)
+        used = 1 + k
+    for _ in range(iparams[I_VISITS] - int(tree.nvis[0])):
         used = _simulate(geo, s0, tree, used, cap, srch, scr)
+    if reuse:
+        memo.meta[M_SEAT] = s0[CUR]
+        memo.meta[M_STEPS] = 0
 
     tmp = scr.tmp
     if not _root_policy(tree, k, srch.widen, tmp[0, :k], pol):

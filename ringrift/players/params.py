@@ -41,14 +41,16 @@ I_DEPTH = 0  # decision steps searched (forced single-move steps are free)
 I_NODES = 1  # node budget: apply_move calls below the root scan
 I_BEAM = 2  # children searched deeper per interior node (0 = all)
 # mcts
-I_VISITS = 0  # simulations per decision
+I_VISITS = 0  # root visits per decision (simulations, with I_REUSE = 0)
 I_ROLLOUT_LEN = 1  # rollout steps after the leaf (0 = evaluate the leaf)
 I_ROLLOUT_KIND = 2  # 0 random rollout, 1 greedy heuristic rollout
 I_PRIORS = 3  # 1 = PUCT with heuristic priors, 0 = UCT
 I_MAX_NODES = 4  # tree capacity (nodes); memory is bounded by it
 I_TEMP_STEPS = 5  # ... while s[MOVE_COUNT] < this (0: never sample)
+I_REUSE = 6  # 1 = a search starts from the subtree its seat's last search
+# grew for the moves played since (the root then has I_VISITS visits in all)
 # neural: I_VISITS = 0 plays from the policy alone (no search)
-NI = 6
+NI = 7
 
 ROLLOUT_RANDOM = 0
 ROLLOUT_HEURISTIC = 1

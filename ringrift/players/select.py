@@ -1,13 +1,15 @@
 """One entry point for every player kind, called by the jitted game loop.
 
-    i = select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out)
+    i = select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out, memo)
 
 returns the index of the chosen move among moves[:k] and fills policy_out[:k]
 with the policy target: one-hot on the chosen move for random, heuristic and
 minimax players, the root visit distribution for MCTS. Every kind first
 plays a uniformly random move with probability fparams[F_RANDOMNESS] (policy
 one-hot on it) and redraws its weight noise per decision. All randomness
-comes from Numba's np.random (seeded once per game by the caller).
+comes from Numba's np.random (seeded once per game by the caller). ``memo``
+(mcts.new_memo, one per game, told every step played with mcts.memo_step)
+keeps the MCTS seats' trees between their searches.
 """
 
 import numpy as np
@@ -21,7 +23,7 @@ from .params import F_NOISE, F_RANDOMNESS, K_HEURISTIC, K_MCTS, K_MINIMAX, K_RAN
 
 
 @njit(cache=True)
-def select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out):
+def select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out, memo):
     if k <= 1:
         one_hot(policy_out, k, 0)
         return 0
@@ -44,7 +46,7 @@ def select_move(geo, s, moves, k, kind, iparams, fparams, weights, policy_out):
         one_hot(policy_out, k, i)
         return i
     if kind == K_MCTS:
-        i, _ = mcts_choose(geo, s, moves, k, iparams, fparams, w, policy_out)
+        i, _ = mcts_choose(geo, s, moves, k, iparams, fparams, w, policy_out, memo)
         return i
     raise ValueError("unknown player kind")
 

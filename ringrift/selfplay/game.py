@@ -19,10 +19,12 @@ from ..engine.layout import (
     MT_NO_MOVEMENT,
     MT_NO_PLACEMENT,
     MT_NO_TERRITORY,
+    NP,
     ST_ACTIVE,
     STATUS,
 )
 from ..engine.rules import MAX_MOVES_BUFFER, apply_in_place, legal_moves_into
+from ..players.mcts import memo_step, new_memo
 from ..players.select import select_move
 
 
@@ -48,6 +50,7 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
     ndec = 0
     npol = 0
     s = s0.copy()  # played in place from here
+    memo = new_memo(kinds, iparams, s[NP])
     while s[STATUS] == ST_ACTIVE and s[MOVE_COUNT] < max_moves:
         k = legal_moves_into(geo, s, out)
         if k == 0:
@@ -62,7 +65,7 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
             decision[nsteps] = False
         else:
             p = s[CUR]
-            i = select_move(geo, s, out, k, kinds[p], iparams[p], fparams[p], weights[p], pol)
+            i = select_move(geo, s, out, k, kinds[p], iparams[p], fparams[p], weights[p], pol, memo)
             choices[nsteps] = i
             decision[nsteps] = True
             for j in range(k):
@@ -76,6 +79,7 @@ def play_game(geo, s0, kinds, iparams, fparams, weights, seed, max_moves):
             ndec += 1
             poff[ndec] = npol
         apply_in_place(geo, s, out[choices[nsteps]])
+        memo_step(memo, choices[nsteps])
         nsteps += 1
     return (
         s,
