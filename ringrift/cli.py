@@ -243,7 +243,7 @@ def _cmd_selfplay(args) -> int:
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from .dataset.parts import DataError, check_output_uri
     from .engine.api import Rules
-    from .players.ladder import check_mode_and_band, load_profile, weights_digest
+    from .players.ladder import check_mode_and_band, load_profile, players_version, weights_digest
     from .selfplay.worker import (
         OUTPUT_SUFFIXES,
         WorkerConfig,
@@ -262,6 +262,12 @@ def _cmd_selfplay(args) -> int:
         raise CliError(str(exc)) from None
     if args.game_offset + args.num_games - 1 > INT32_MAX:
         raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
+    plays = players_version(args.engine_mode, args.difficulty_band)
+    if args.players_version is not None and args.players_version != plays:
+        raise CliError(
+            f"the run was planned for players version {args.players_version}, this ringrift's "
+            f"players are version {plays}: run the workflow again"
+        )
     try:
         _preflight(inputs=[args.heuristic_profile, args.model], outputs=[args.output])
         check_output_uri(args.output, OUTPUT_SUFFIXES)
@@ -698,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run's profile.json) for every seat; default: the board's shipped one",
     )
     w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
+    w.add_argument("--players-version", type=int, default=None, help=argparse.SUPPRESS)
     w.add_argument(
         "--model",
         default=None,

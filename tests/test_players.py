@@ -23,12 +23,16 @@ from ringrift.players.evaluate import (
 from ringrift.players.ladder import (
     BANDS,
     ENGINE_MODES,
+    LEVEL_VERSION,
     LEVELS,
     MCTS_LEVELS,
+    NEURAL_MODE,
     check_mode_and_band,
     player_params,
+    players_version,
     profile_weights,
     seat_levels,
+    seatable_levels,
 )
 from ringrift.players.mcts import (
     M_SEAT,
@@ -444,6 +448,23 @@ def test_modes_and_bands_are_validated():
         player_params(11, "square8")
     with pytest.raises(ValueError, match="valid board types"):
         player_params(2, "square7")
+
+
+def test_players_version_and_seatable_levels():
+    """Every level seat_levels draws is one seatable_levels names; the players'
+    version is the highest of those levels' play versions."""
+    rng = np.random.default_rng(4)
+    for mode in ENGINE_MODES:
+        for band in BANDS:
+            can = seatable_levels(mode, band)
+            if mode != NEURAL_MODE:
+                for _ in range(30):
+                    assert set(seat_levels(mode, band, 4, rng)) <= set(can), (mode, band)
+            want = max([LEVEL_VERSION[lv] for lv in can] + [1])
+            assert players_version(mode, band) == want
+    assert players_version("mixed", "full") == players_version("mcts", "light") == 2
+    assert players_version("mixed", "light") == players_version("random", "full") == 1
+    assert players_version(NEURAL_MODE, "full") == 1
 
 
 def test_seat_levels_by_mode_and_band():

@@ -138,6 +138,8 @@ def test_cli_summary_and_stats(tmp_path):
         (["--output", "out.csv"], ".parquet or .jsonl or .jsonl.gz"),
         (["--output", "out.json"], ".parquet or .jsonl or .jsonl.gz"),
         (["--output", "/proc/nope/x.parquet"], "/proc/nope"),
+        (["--difficulty-band", "full", "--players-version", "1"], "players version 1"),
+        (["--players-version", "2"], "players are version 1"),
     ],
 )
 def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
@@ -147,6 +149,28 @@ def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
     assert needle in p.stderr and "Traceback" not in p.stderr
     assert p.stderr.strip().count("\n") == 0
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_parts_of_bands_with_mcts_record_the_players_version(tmp_path, monkeypatch):
+    """A full-band part records players_version; a light-band part does not,
+    so parts made before the version existed stay valid. A full-band part of
+    older players (no version recorded) is not taken over by reuse_part: its
+    settings differ, so it is replayed."""
+    from ringrift.players.ladder import players_version
+    from ringrift.selfplay import worker
+
+    full_band = dict(engine_mode="mixed", difficulty_band="full")
+    (tmp_path / "other").mkdir()
+    full = run_worker(_cfg(tmp_path, "other/full.parquet", num_games=1, **full_band))
+    assert full["players_version"] == players_version("mixed", "full") == 2
+    assert "players_version" not in run_worker(_cfg(tmp_path, "light.parquet", num_games=1))
+    want = _cfg(tmp_path, "new.parquet", num_games=1, **full_band)
+    with monkeypatch.context() as m:  # the same part as older players wrote it
+        m.setattr(worker, "players_version", lambda mode, band: 1)
+        run_worker(_cfg(tmp_path, "older/full.parquet", num_games=1, **full_band))
+    assert worker.reuse_part(want, str(tmp_path / "older" / "*.parquet")) is None
+    assert worker.reuse_part(want, str(tmp_path / "other" / "*.parquet"))
+    assert (tmp_path / "new.parquet").exists()
 
 
 def test_killed_worker_leaves_no_part(tmp_path):

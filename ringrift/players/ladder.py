@@ -50,6 +50,11 @@ NEURAL_LEVEL = 11  # seat_levels of a neural seat (its settings are the dataset'
 BANDS = {"light": (1, 2, 3, 4), "full": tuple(range(1, 11))}
 LEVELS = tuple(range(1, 11))
 MCTS_LEVELS = (5, 6, 7, 8, 9, 10)
+# A level's play version: bumped when its games change (so a dataset's bytes
+# do). Version 2: MCTS tree reuse. A dataset that can seat a level above
+# version 1 records the highest in its game settings (players_version), so
+# its parts from older players are replayed, never mixed with new ones.
+LEVEL_VERSION = {lv: 2 if lv in MCTS_LEVELS else 1 for lv in LEVELS}
 
 # level -> (kind, iparams by slot, fparams by slot); tree memory for MCTS is
 # bounded by I_MAX_NODES (about 140 bytes a node)
@@ -100,6 +105,27 @@ def check_mode_and_band(mode: str, band: str) -> None:
         )
 
 
+def seatable_levels(engine_mode: str, band: str) -> tuple[int, ...]:
+    """The ladder levels seat_levels can draw for a mode and band (none for
+    neural seats, whose play is the model's)."""
+    check_mode_and_band(engine_mode, band)
+    if engine_mode == "random":
+        return (1,)
+    if engine_mode == "heuristic":
+        return (2,)
+    if engine_mode == NEURAL_MODE:
+        return ()
+    if engine_mode == "mcts":
+        return tuple(lv for lv in BANDS[band] if lv in MCTS_LEVELS) or (MCTS_LEVELS[0],)
+    return BANDS[band]
+
+
+def players_version(engine_mode: str, band: str) -> int:
+    """The highest play version (LEVEL_VERSION) of the levels a mode and band
+    can seat (1 when none)."""
+    return max((LEVEL_VERSION[lv] for lv in seatable_levels(engine_mode, band)), default=1)
+
+
 def check_level(level: int) -> None:
     if level not in _LADDER:
         raise ValueError(f"unknown ladder level {level!r}; valid levels: 1-10")
@@ -118,7 +144,7 @@ def seat_levels(
     if engine_mode == NEURAL_MODE:
         return [NEURAL_LEVEL] * num_players
     if engine_mode == "mcts":
-        pool = [lv for lv in levels if lv in MCTS_LEVELS] or [MCTS_LEVELS[0]]
+        pool = seatable_levels(engine_mode, band)
         return [int(pool[rng.integers(len(pool))]) for _ in range(num_players)]
     if engine_mode == "diverse":
         out: list[int] = []
@@ -235,6 +261,8 @@ __all__ = [
     "load_profile",
     "parse_profile",
     "player_params",
+    "players_version",
     "profile_weights",
     "seat_levels",
+    "seatable_levels",
 ]

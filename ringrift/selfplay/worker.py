@@ -27,6 +27,7 @@ from ..players.ladder import (
     NEURAL_MODE,
     load_profile,
     player_params,
+    players_version,
     profile_weights,
     seat_levels,
     weights_digest,
@@ -285,6 +286,9 @@ def game_settings(cfg: WorkerConfig, weights) -> dict:
     }
     if weights is not None:
         out["heuristic_weights_digest"] = weights_digest(weights)
+    version = players_version(cfg.engine_mode, cfg.difficulty_band)
+    if version > 1:  # absent for version 1: older parts of those modes stay valid
+        out["players_version"] = version
     if cfg.engine_mode == NEURAL_MODE:
         from ..neural.model import model_digest, read_model_bytes
 

@@ -133,6 +133,15 @@ def game_settings(wildcards):
     return {key: d[key] for key in GAME_SETTINGS}
 
 
+def players_version_arg(d):
+    """' --players-version V' for a dataset whose band seats a level past
+    play version 1 (ringrift/players/ladder.py), else ''."""
+    from ringrift.players.ladder import players_version
+
+    v = players_version(d["engine_mode"], d["difficulty_band"])
+    return f" --players-version {v}" if v > 1 else ""
+
+
 @functools.cache
 def profile_digest(uri, board_type):
     """Digest of a heuristic profile's weights: a param of self-play, so

@@ -18,10 +18,15 @@ rule selfplay_part:
         games=part_info,
         g=game_settings,
         swap=lambda wc: "--swap-rule" if ds(wc.dataset)["swap_rule"] else "",
-        profile=lambda wc: (
-            f"--heuristic-profile {shlex.quote(ds(wc.dataset)['heuristic_profile'])}"
+        # what pins the players' play: the heuristic profile (and its weights'
+        # digest) and, for bands with a level past version 1, the players'
+        # version (older parts are replayed; empty otherwise, so those
+        # datasets' parts stay as they are)
+        players=lambda wc: (
+            (f"--heuristic-profile {shlex.quote(ds(wc.dataset)['heuristic_profile'])}"
             f" --heuristic-profile-digest {profile_digest(ds(wc.dataset)['heuristic_profile'], ds(wc.dataset)['board_type'])}"
-            if ds(wc.dataset)["heuristic_profile"] else ""),
+            if ds(wc.dataset)["heuristic_profile"] else "")
+            + players_version_arg(ds(wc.dataset))),
         model=model_args,
         # a part of a dataset whose worker count changed may already exist in
         # another worker's folder: the worker moves it instead of replaying it
@@ -35,6 +40,6 @@ rule selfplay_part:
         " --board-type {params.g[board_type]} --num-players {params.g[num_players]}"
         " --engine-mode {params.g[engine_mode]} --difficulty-band {params.g[difficulty_band]}"
         " --sample-every-n-moves {params.g[sample_every_n_moves]}"
-        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} {params.swap} {params.profile} {params.model}"
+        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} {params.swap} {params.players} {params.model}"
         " --worker-id {wildcards.dataset}_p{wildcards.part} --reuse {params.reuse:q}"
         " --output {output.part} > {log} 2>&1"
