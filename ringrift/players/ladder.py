@@ -7,9 +7,10 @@
     level 5-10   MCTS, PUCT with heuristic priors and progressive widening,
                  64 * 2**(level - 5) visits (64 ... 2048); weight noise 0.05 and
                  visit-proportional sampling in the first 8 engine steps keep
-                 self-play games apart. A search starts from the subtree its
-                 seat's last search grew for the moves played since (tree
-                 reuse), so the root's visits cost fewer new simulations.
+                 self-play games apart. A search starts from the subtree the
+                 game's last search grew for the moves played since, when it
+                 was the same seat's (tree reuse), so the root's visits cost
+                 fewer new simulations.
                  The reference's neural tiers map here; ONNX networks play
                  in engine mode neural (below).
 

@@ -47,8 +47,9 @@ I_ROLLOUT_KIND = 2  # 0 random rollout, 1 greedy heuristic rollout
 I_PRIORS = 3  # 1 = PUCT with heuristic priors, 0 = UCT
 I_MAX_NODES = 4  # tree capacity (nodes); memory is bounded by it
 I_TEMP_STEPS = 5  # ... while s[MOVE_COUNT] < this (0: never sample)
-I_REUSE = 6  # 1 = a search starts from the subtree its seat's last search
-# grew for the moves played since (the root then has I_VISITS visits in all)
+I_REUSE = 6  # 1 = a search starts from the subtree the game's last search
+# grew for the moves played since, when that search was its seat's (the
+# root then has I_VISITS visits in all; mcts.py)
 # neural: I_VISITS = 0 plays from the policy alone (no search)
 NI = 7
 

@@ -9,7 +9,7 @@ plays a uniformly random move with probability fparams[F_RANDOMNESS] (policy
 one-hot on it) and redraws its weight noise per decision. All randomness
 comes from Numba's np.random (seeded once per game by the caller). ``memo``
 (mcts.new_memo, one per game, told every step played with mcts.memo_step)
-keeps the MCTS seats' trees between their searches.
+keeps the last MCTS search's tree for its seat's next search.
 """
 
 import numpy as np
