@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import ringrift.dataset.aggregate as agg
 from ringrift.dataset.aggregate import (
     Column,
     ProgressLine,
@@ -175,11 +176,21 @@ def _shuffled_by_arrow(parts, seed, nb):
     return out
 
 
-@pytest.mark.parametrize("bucket_rows", [90, 1000])
-def test_output_is_the_seeded_bucket_shuffle(square_parts, tmp_path, bucket_rows):
-    """Row for row what the slow route gives: pass 1 (bucket files written
-    batch by batch) and pass 2 (each bucket permuted, the output's row groups
-    cut across buckets) move every row where the seeds say."""
+@pytest.mark.parametrize(
+    "bucket_rows, group_rows, scatter_bytes",
+    [(90, None, None), (1000, None, None), (90, 16, None), (90, 16, 1)],
+)
+def test_output_is_the_seeded_bucket_shuffle(
+    square_parts, tmp_path, monkeypatch, bucket_rows, group_rows, scatter_bytes
+):
+    """Row for row what the slow route gives: pass 1 (a part read in
+    batches, scattered a part at once or batch by batch) and pass 2 (each
+    bucket permuted, the output's row groups cut across buckets) move every
+    row where the seeds say."""
+    if group_rows:  # batches (and output row groups) of 16 rows
+        monkeypatch.setattr(agg, "part_row_group_rows", lambda ncell: group_rows)
+    if scatter_bytes:
+        monkeypatch.setattr(agg, "SCATTER_BYTES", scatter_bytes)
     out = tmp_path / "all.parquet"
     res = aggregate(square_parts, str(out), seed=4, bucket_rows=bucket_rows)
     assert res["buckets"] == math.ceil(
@@ -314,3 +325,31 @@ def test_progress_line_and_quiet_cli(parts, tmp_path):
     )
     assert p.returncode == 0 and "aggregate: writing" in p.stderr
     assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "q.parquet").read_bytes()
+
+
+def test_dropped_games_leave_the_same_rows_however_a_part_is_batched(tmp_path, monkeypatch):
+    """A part whose last game repeats another part's: its batches before that
+    game keep every row, the later ones drop some; scattered whole or in
+    16-row batches held a few at a time, the output has the same rows."""
+    given = []
+    for i, offset in enumerate((2, 0)):  # the second part's game 2 is the first's game 2
+        cfg = WorkerConfig(
+            num_games=3,
+            board_type="square8",
+            num_players=2,
+            output=str(tmp_path / f"p{i}.parquet"),
+            seed=9,
+            engine_mode="random",
+            sample_every_n_moves=1,
+            worker_id=f"w{i}",
+            game_offset=offset,
+        )
+        run_worker(cfg)
+        given.append(cfg.output)
+    whole = aggregate(given, str(tmp_path / "a.parquet"), seed=5, drop_duplicates=True)
+    monkeypatch.setattr(agg, "part_row_group_rows", lambda ncell: 16)
+    monkeypatch.setattr(agg, "SCATTER_BYTES", 3 << 16)
+    batched = aggregate(given, str(tmp_path / "b.parquet"), seed=5, drop_duplicates=True)
+    assert whole["dropped_duplicate_games"] == batched["dropped_duplicate_games"] == 1
+    a, b = (read_part(str(tmp_path / f)) for f in ("a.parquet", "b.parquet"))
+    assert a.num_rows == whole["samples"] and a.to_pylist() == b.to_pylist()

@@ -56,6 +56,12 @@ BUCKET_BYTES = 640 << 20
 # core's job, and the pool's hand-offs for each small batch cost more than
 # they save.
 SCRATCH_OPTIONS = ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+# Pass 1 scatters this many decoded bytes of a part at once. A part's row
+# groups are small (a worker's 8k square8 rows), and split B ways each gave
+# bucket files of ~500-row batches: per-batch and per-buffer costs (an lz4
+# frame per buffer, a Column per column when read back) were then most of
+# the scratch's cost. Held rows plus their grouped copy stay ~2x this.
+SCATTER_BYTES = 128 << 20
 
 
 def output_options(schema: pa.Schema) -> dict:
@@ -652,23 +658,48 @@ class _Scatter:
         self.games.start_part(uri)
         bits = _seeded(self.seed, 1, pi).bit_generator
         rows = 0
+        held: list[tuple[pa.RecordBatch, np.ndarray, np.ndarray | None]] = []
+        held_bytes = 0
         with _readable(uri, self.folder) as src:
             verify_file(src)
             for batch in iter_checked_batches(src, batch_rows=self.group_rows):
                 keep = self.games.keep(batch)
                 sb = self.dicts.encode(batch)
                 buckets = self.buckets or self._open(sb)
-                try:
-                    buckets.add(sb, _buckets(bits, batch.num_rows, len(buckets.paths)), keep)
-                except ValueError as exc:
-                    raise DataError(f"{uri}: {exc}") from None
+                held.append((sb, _buckets(bits, batch.num_rows, len(buckets.paths)), keep))
+                held_bytes += sb.nbytes
+                if held_bytes >= SCATTER_BYTES:
+                    self._scatter(uri, held)
+                    held, held_bytes = [], 0
                 rows += batch.num_rows
                 self.read += batch.num_rows
                 self.report("reading parts", self.read, self.total, self.read, 2 * self.total)
+            self._scatter(uri, held)
         if rows != st["samples"]:
             raise DataError(f"{uri}: {rows} rows but its stats say {st['samples']}")
         if len(self.games.part) != st["games"]:
             raise DataError(f"{uri}: {len(self.games.part)} games but its stats say {st['games']}")
+
+    def _scatter(self, uri: str, held: list) -> None:
+        """The held batches' rows into their buckets, as one batch: rows keep
+        their order within a bucket, so how a part was batched changes
+        nothing."""
+        if not held:
+            return
+        if len(held) == 1:
+            batch, bucket, keep = held[0]
+        else:
+            batch = pa.concat_batches([h[0] for h in held])
+            bucket = np.concatenate([h[1] for h in held])
+            keep = None
+            if any(h[2] is not None for h in held):
+                keep = np.concatenate(
+                    [np.ones(h[0].num_rows, bool) if h[2] is None else h[2] for h in held]
+                )
+        try:
+            self.buckets.add(batch, bucket, keep)
+        except ValueError as exc:
+            raise DataError(f"{uri}: {exc}") from None
 
     def _open(self, sample: pa.RecordBatch) -> _BucketFiles:
         """The bucket files, once the first rows tell the bytes of a row: B =
