@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -14,9 +15,12 @@ import pytest
 
 from ringrift.dataset.aggregate import aggregate
 from ringrift.dataset.parts import (
+    MAX_PLAYERS,
+    VALUE_FAULTS,
     DataError,
     DigestParquetWriter,
     atomic_output,
+    check_table_values,
     part_stats,
     read_part,
 )
@@ -121,6 +125,121 @@ def test_inconsistent_values_are_refused(part, tmp_path, column, value, message)
     _rewrite(part, odd, table, stats)
     with pytest.raises(DataError, match=f"odd.parquet: row 0 has .*{message}"):
         read_part(str(odd))
+
+
+def _faults_by_numpy(table):
+    """check_table_values' verdict by whole-column numpy (the obviously
+    correct route): the first fault's message, or None."""
+    names = iter(VALUE_FAULTS)
+
+    def fixed(name):
+        col = table.column(name).combine_chunks()
+        return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, MAX_PLAYERS)
+
+    def np_(name, dtype):
+        return table.column(name).to_numpy().astype(dtype)
+
+    n, winner, mover = (np_(c, np.int64) for c in ("num_players", "winner", "player_to_move"))
+    outcome = np_("outcome", np.float64)
+    ranks, values = fixed("ranks").astype(np.int64), fixed("values").astype(np.float64)
+    seat = np.arange(MAX_PLAYERS)[None, :]
+    inside = seat < n[:, None]
+    decided = winner > 0
+    expect = np.where(inside, 1.0 - 2.0 * (ranks - 1) / np.maximum(n[:, None] - 1, 1), 0.0)
+    pidx = table.column("policy_index").combine_chunks()
+    pprob = table.column("policy_prob").combine_chunks()
+    lens = pidx.value_lengths().to_numpy(zero_copy_only=False)
+    plens = pprob.value_lengths().to_numpy(zero_copy_only=False)
+    probs = pprob.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
+    row_of = np.repeat(np.arange(len(n)), plens)
+    sums = np.bincount(row_of, weights=probs, minlength=len(n))
+    bad_n = (n < 2) | (n > MAX_PLAYERS)
+    checks = [
+        bad_n,
+        (winner < 0) | (winner > n),
+        (mover < 1) | (mover > n),
+        outcome != np.where(winner == 0, 0.5, (winner == mover).astype(np.float64)),
+        np.any(inside & ((ranks < 1) | (ranks > n[:, None])), axis=1)
+        | np.any(~inside & (ranks != 0), axis=1),
+        decided & (ranks[np.arange(len(n)), np.clip(winner - 1, 0, 3)] != 1),
+        np.any(~(np.abs(values - np.where(decided[:, None], expect, 0.0)) <= 1e-6), axis=1),
+        lens != plens,
+        np.bincount(row_of, weights=probs < 0, minlength=len(n)) > 0,
+        (lens > 0) & ~(np.abs(sums - 1.0) <= 1e-4),
+        (table.column("ply_to_end").to_numpy() != 0) & (lens == 0),
+    ]
+    for i, mask in enumerate(checks):
+        what = next(names)
+        if 0 < i < 7:
+            mask = mask & ~bad_n  # such a row is reported for its player count only
+        if 7 < i < 10:
+            mask = mask & (lens == plens)
+        if mask.any():
+            return f"row {int(np.flatnonzero(mask)[0])} {what} ({int(mask.sum())} rows)"
+    return None
+
+
+def test_value_checks_agree_with_numpy(part):
+    """Random edits of the checked columns (alone or several at once):
+    check_table_values names the fault, row and count the numpy route does,
+    or passes when it does. NaN outcomes, values and probabilities fail."""
+    table = read_part(str(part)).slice(0, 80)
+    plain = {c: table.column(c).to_pylist() for c in EDITABLE}
+    rng = np.random.default_rng(1)
+    seen = set()
+    for _ in range(300):
+        cols = {c: list(v) for c, v in plain.items()}
+        for _ in range(rng.integers(1, 4)):
+            c = EDITABLE[rng.integers(len(EDITABLE))]
+            r = int(rng.integers(table.num_rows))
+            cols[c][r] = _edit(c, cols[c][r], rng)
+        edited = table
+        for c, v in cols.items():
+            i = table.schema.get_field_index(c)
+            edited = edited.set_column(
+                i, table.schema.field(i), pa.array(v, table.schema.field(i).type)
+            )
+        want = _faults_by_numpy(edited)
+        seen.add(want and want.split(" ", 2)[2])
+        if want is None:
+            check_table_values("t", edited)
+        else:
+            with pytest.raises(DataError) as err:
+                check_table_values("t", edited)
+            assert str(err.value) == f"t: {want}"
+    assert len(seen) >= 10  # most faults (and clean tables) were drawn
+
+
+EDITABLE = (
+    "num_players",
+    "winner",
+    "player_to_move",
+    "outcome",
+    "ranks",
+    "values",
+    "policy_prob",
+    "ply_to_end",
+)
+
+
+def _edit(column, value, rng):
+    nan = float("nan")
+    pick = {
+        "num_players": [0, 1, 2, 3, 4, 5],
+        "winner": [-1, 0, 1, 2, 3],
+        "player_to_move": [0, 1, 2, 3],
+        "outcome": [0.0, 0.5, 1.0, 0.25, nan],
+        "ranks": [[1, 2, 0, 0], [2, 1, 0, 0], [1, 1, 0, 0], [0, 2, 0, 0], [1, 2, 3, 0]],
+        "values": [[1.0, -1.0, 0.0, 0.0], [-1.0, 1.0, 0.0, 0.0], [0.0] * 4, [nan, -1.0, 0, 0]],
+        "ply_to_end": [0, 1, 7],
+    }
+    if column == "policy_prob":
+        how = rng.integers(5)
+        if how == 4:
+            return value[:-1]  # a probability short of the indices
+        return [p * (1.0, 2.0, -1.0, nan)[how] for p in value]
+    choices = pick[column]
+    return choices[rng.integers(len(choices))]
 
 
 def test_policy_must_be_a_distribution(part, tmp_path):

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..engine.jit import kernel
 from .schema import BYTE_COLUMNS, ENGINE_VERSION, MAX_PLAYERS, SCHEMA_VERSION, arrow_schema
 
 ROW_GROUP_ROWS = 32_768
@@ -472,56 +473,114 @@ def _fixed(table: pa.Table, name: str, width: int) -> np.ndarray:
     return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
 
 
+def _listed(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A list column's offsets (int64, from 0) and elements."""
+    col = table.column(name).combine_chunks()
+    offsets = col.offsets.to_numpy().astype(np.int64)
+    return offsets - offsets[0], col.flatten().to_numpy(zero_copy_only=False)
+
+
+# What every sample must satisfy, in the order check_table_values reports it.
+VALUE_FAULTS = (
+    f"has a player count outside 2-{MAX_PLAYERS}",
+    "has a winner outside 0..num_players",
+    "has a player to move outside 1..num_players",
+    "has an outcome that disagrees with its winner and player to move",
+    "has ranks outside 1..num_players",
+    "has a winner whose rank is not 1",
+    "has values that disagree with its ranks",
+    "has policy indices and probabilities of different lengths",
+    "has a negative policy probability",
+    "has a policy that does not sum to 1",
+    "has no policy target although a move was played",
+)
+
+
+@kernel
+def _value_faults(
+    n, winner, mover, outcome, ranks, values, idx_off, prob_off, probs, ply_to_end, count, first
+):
+    """Per fault of VALUE_FAULTS, the rows that have it (``count``) and the
+    first (``first``). A row with a bad player count is checked no further:
+    that fault is reported first anyway."""
+    for r in range(n.shape[0]):
+        np_ = n[r]
+        faults = 0
+        if np_ < 2 or np_ > MAX_PLAYERS:
+            faults |= 1 << 0
+        else:
+            w = winner[r]
+            m = mover[r]
+            if w < 0 or w > np_:
+                faults |= 1 << 1
+            if m < 1 or m > np_:
+                faults |= 1 << 2
+            want = 0.5 if w == 0 else (1.0 if w == m else 0.0)
+            if not (np.float64(outcome[r]) == want):
+                faults |= 1 << 3
+            for p in range(MAX_PLAYERS):
+                k = ranks[r, p]
+                if (k < 1 or k > np_) if p < np_ else k != 0:
+                    faults |= 1 << 4
+            wi = min(max(w - 1, 0), MAX_PLAYERS - 1)
+            if w > 0 and ranks[r, wi] != 1:
+                faults |= 1 << 5
+            for p in range(MAX_PLAYERS):
+                e = 0.0
+                if w > 0 and p < np_:
+                    e = 1.0 - 2.0 * (ranks[r, p] - 1) / max(np_ - 1, 1)
+                if not (abs(np.float64(values[r, p]) - e) <= 1e-6):
+                    faults |= 1 << 6
+        lens = idx_off[r + 1] - idx_off[r]
+        if lens != prob_off[r + 1] - prob_off[r]:
+            faults |= 1 << 7
+        else:
+            total = 0.0
+            for j in range(prob_off[r], prob_off[r + 1]):
+                q = np.float64(probs[j])
+                if q < 0:
+                    faults |= 1 << 8
+                total += q
+            if lens > 0 and not (abs(total - 1.0) <= 1e-4):
+                faults |= 1 << 9
+        if ply_to_end[r] != 0 and lens == 0:
+            faults |= 1 << 10
+        for f in range(count.shape[0]):
+            if faults & (1 << f):
+                if count[f] == 0:
+                    first[f] = r
+                count[f] += 1
+
+
 def check_table_values(uri: str, table: pa.Table, first_row: int = 0) -> None:
     """What every sample must satisfy, whatever produced it: outcome in the
     domain of its game's result, winner/outcome/values/ranks agreeing, policy
-    targets that are distributions. One line naming the file and the row."""
+    targets that are distributions (VALUE_FAULTS). One line naming the file,
+    the first bad row and how many rows share its fault."""
     if table.num_rows == 0:
         return
 
-    def bad(mask, what):
-        rows = np.flatnonzero(mask)
-        if len(rows):
-            raise DataError(f"{uri}: row {first_row + int(rows[0])} {what} ({len(rows)} rows)")
+    def col(name):
+        return table.column(name).combine_chunks().to_numpy(zero_copy_only=False)
 
-    n = table.column("num_players").to_numpy().astype(np.int64)
-    winner = table.column("winner").to_numpy().astype(np.int64)
-    mover = table.column("player_to_move").to_numpy().astype(np.int64)
-    outcome = table.column("outcome").to_numpy().astype(np.float64)
-    ranks = _fixed(table, "ranks", MAX_PLAYERS).astype(np.int64)
-    values = _fixed(table, "values", MAX_PLAYERS).astype(np.float64)
-    bad((n < 2) | (n > MAX_PLAYERS), f"has a player count outside 2-{MAX_PLAYERS}")
-    bad((winner < 0) | (winner > n), "has a winner outside 0..num_players")
-    bad((mover < 1) | (mover > n), "has a player to move outside 1..num_players")
-    want = np.where(winner == 0, 0.5, (winner == mover).astype(np.float64))
-    bad(outcome != want, "has an outcome that disagrees with its winner and player to move")
-    seat = np.arange(MAX_PLAYERS)[None, :]
-    inside = seat < n[:, None]
-    bad(
-        np.any(inside & ((ranks < 1) | (ranks > n[:, None])), axis=1)
-        | np.any(~inside & (ranks != 0), axis=1),
-        "has ranks outside 1..num_players",
+    idx_off, _ = _listed(table, "policy_index")
+    prob_off, probs = _listed(table, "policy_prob")
+    count = np.zeros(len(VALUE_FAULTS), np.int64)
+    first = np.zeros(len(VALUE_FAULTS), np.int64)
+    _value_faults(
+        col("num_players"),
+        col("winner"),
+        col("player_to_move"),
+        col("outcome"),
+        _fixed(table, "ranks", MAX_PLAYERS),
+        _fixed(table, "values", MAX_PLAYERS),
+        idx_off,
+        prob_off,
+        probs,
+        col("ply_to_end"),
+        count,
+        first,
     )
-    decided = winner > 0
-    wrank = ranks[np.arange(len(n)), np.clip(winner - 1, 0, 3)]
-    bad(decided & (wrank != 1), "has a winner whose rank is not 1")
-    expect = np.where(inside, 1.0 - 2.0 * (ranks - 1) / np.maximum(n[:, None] - 1, 1), 0.0)
-    expect = np.where(decided[:, None], expect, 0.0)
-    bad(np.any(np.abs(values - expect) > 1e-6, axis=1), "has values that disagree with its ranks")
-    pidx = table.column("policy_index").combine_chunks()
-    pprob = table.column("policy_prob").combine_chunks()
-    lens = pidx.value_lengths().to_numpy(zero_copy_only=False)
-    bad(
-        lens != pprob.value_lengths().to_numpy(zero_copy_only=False),
-        "has policy indices and probabilities of different lengths",
-    )
-    probs = pprob.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
-    row_of = np.repeat(np.arange(len(n)), lens)
-    bad(
-        np.bincount(row_of, weights=probs < 0, minlength=len(n)) > 0,
-        "has a negative policy probability",
-    )
-    sums = np.bincount(row_of, weights=probs, minlength=len(n))
-    bad((lens > 0) & (np.abs(sums - 1.0) > 1e-4), "has a policy that does not sum to 1")
-    terminal = table.column("ply_to_end").to_numpy() == 0
-    bad(~terminal & (lens == 0), "has no policy target although a move was played")
+    for what, c, r in zip(VALUE_FAULTS, count.tolist(), first.tolist()):
+        if c:
+            raise DataError(f"{uri}: row {first_row + r} {what} ({c} rows)")
