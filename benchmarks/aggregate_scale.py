@@ -2,7 +2,10 @@
 (wall and CPU time, rows/s, peak RSS), and the self-play worker's peak RSS.
 
 Real parts: one `ringrift selfplay --engine-mode random --sample-every-n-moves 1`
-part (7000 games, ~512k samples). Larger datasets replicate it: copy k is
+part (7000 games, ~512k samples: long games, every position sampled, so the
+largest rows), or with ``--base default`` one part of the workflow's default
+self-play (mixed/light, a sample every 10 moves: config/config.yaml; e.g.
+``--base-games 100000``, ~1.4M samples). Larger datasets replicate it: copy k is
 rewritten through the part writer as other games (worker id, game ids, game
 indices and game seeds changed, so no game repeats; a fresh digest), so the
 aggregate reads, checks and shuffles k distinct games' worth of real rows.
@@ -10,7 +13,10 @@ Every command runs as a child process; its peak RSS and CPU time come from
 wait4 (the machine may be shared: CPU time is the fair measure).
 
     python benchmarks/aggregate_scale.py [--rows 1000000 10000000] [--workdir DIR]
+        [--base random|default] [--base-games 7000]
         [--selfplay-random 7000] [--selfplay-mixed 4000] [--baseline /path/to/other/checkout]
+
+A workdir holds one base part: use another workdir for the other ``--base``.
 """
 
 from __future__ import annotations
@@ -107,6 +113,13 @@ def main(argv=None):
     ap.add_argument("--workdir", default="/tmp/ringrift-aggregate-scale")
     ap.add_argument("--base-games", type=int, default=7000)
     ap.add_argument(
+        "--base",
+        choices=("random", "default"),
+        default="random",
+        help="the base part's self-play: random, every move sampled; or the "
+        "workflow's default (mixed/light, a sample every 10 moves)",
+    )
+    ap.add_argument(
         "--selfplay-random",
         type=int,
         default=7000,
@@ -138,10 +151,18 @@ def main(argv=None):
                 args.base_games,
                 "--board-type",
                 "square8",
-                "--engine-mode",
-                "random",
-                "--sample-every-n-moves",
-                1,
+                *(
+                    ("--engine-mode", "random", "--sample-every-n-moves", 1)
+                    if args.base == "random"
+                    else (
+                        "--engine-mode",
+                        "mixed",
+                        "--difficulty-band",
+                        "light",
+                        "--sample-every-n-moves",
+                        10,
+                    )
+                ),
                 "--seed",
                 11,
                 "--worker-id",
@@ -151,7 +172,7 @@ def main(argv=None):
                 base,
             )
         )
-        if args.selfplay_random == args.base_games:
+        if args.base == "random" and args.selfplay_random == args.base_games:
             rows_out.append(
                 (
                     f"selfplay {args.base_games} random games, every move sampled",
@@ -212,7 +233,8 @@ def main(argv=None):
         )
 
     per_part = pq.read_metadata(base).num_rows
-    games = part_stats_of(base)["games"]
+    base_stats = part_stats_of(base)
+    games = base_stats["games"]
     for i, want in enumerate(args.rows):
         k = max(1, math.ceil(want / per_part))
         parts = [base]
@@ -251,7 +273,8 @@ def main(argv=None):
             f"{n / r['cpu']:,.0f} | {r['rss'] / 2**20:,.0f} MB | {size} |"
         )
     print(
-        f"\nparts: one real part of {per_part:,} samples ({games} random square8 games); "
+        f"\nparts: one real part of {per_part:,} samples ({games} square8 games, "
+        f"{base_stats.get('engine_mode')}/{base_stats.get('difficulty_band')}); "
         "larger datasets add copies of it rewritten as distinct games (new worker id, game "
         "ids, indices and seeds; valid digests)."
     )

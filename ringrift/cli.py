@@ -244,6 +244,7 @@ def _cmd_selfplay(args) -> int:
     from .dataset.parts import DataError, check_output_uri
     from .engine.api import Rules
     from .players.ladder import check_mode_and_band, load_profile, players_version, weights_digest
+    from .selfplay.seeds import GAME_SEEDS
     from .selfplay.worker import (
         OUTPUT_SUFFIXES,
         WorkerConfig,
@@ -262,6 +263,11 @@ def _cmd_selfplay(args) -> int:
         raise CliError(str(exc)) from None
     if args.game_offset + args.num_games - 1 > INT32_MAX:
         raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
+    if args.game_seeds is not None and args.game_seeds != GAME_SEEDS:
+        raise CliError(
+            f"the run was planned for game seeds version {args.game_seeds}, this ringrift's "
+            f"game seeds are version {GAME_SEEDS}: run the workflow again"
+        )
     plays = players_version(args.engine_mode, args.difficulty_band)
     if args.players_version is not None and args.players_version != plays:
         raise CliError(
@@ -705,6 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
     w.add_argument("--players-version", type=int, default=None, help=argparse.SUPPRESS)
+    w.add_argument("--game-seeds", type=int, default=None, help=argparse.SUPPRESS)
     w.add_argument(
         "--model",
         default=None,

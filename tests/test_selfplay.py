@@ -140,6 +140,7 @@ def test_cli_summary_and_stats(tmp_path):
         (["--output", "/proc/nope/x.parquet"], "/proc/nope"),
         (["--difficulty-band", "full", "--players-version", "1"], "players version 1"),
         (["--players-version", "2"], "players are version 1"),
+        (["--game-seeds", "1"], "game seeds are version 2"),
     ],
 )
 def test_bad_flags_fail_before_any_game(tmp_path, args, needle):
@@ -171,6 +172,53 @@ def test_parts_of_bands_with_mcts_record_the_players_version(tmp_path, monkeypat
     assert worker.reuse_part(want, str(tmp_path / "older" / "*.parquet")) is None
     assert worker.reuse_part(want, str(tmp_path / "other" / "*.parquet"))
     assert (tmp_path / "new.parquet").exists()
+
+
+def test_game_seeds_are_distinct_within_a_dataset():
+    """Every game index of a dataset gets its own seed (version 1 gave 3
+    pairs of a 100k-game part the same seed, hence the same game): the
+    keyed map is a bijection of [0, 2^31) (injective on a 2^20-index slice
+    and at the ends); other dataset seeds give other seeds, inside 31 bits."""
+    from ringrift.selfplay.seeds import MASK, _mix, game_seed
+
+    x = np.arange(1 << 20, dtype=np.int64)
+    y = x.copy()  # _mix on numpy arrays: the same integer steps
+    y ^= y >> 15
+    y = (y * 0x2C1B3C6D) & MASK
+    y ^= y >> 12
+    y = (y * 0x297A2D39) & MASK
+    y ^= y >> 15
+    assert len(np.unique(y)) == len(x) and [_mix(int(v)) for v in x[:50]] == y[:50].tolist()
+    top = np.arange(MASK - (1 << 20) + 1, MASK + 1, dtype=np.int64)  # wraps past 2^31 when keyed
+    for seed in (0, 1, 7):
+        seeds = [game_seed(seed, g) for g in range(100_000)] + [
+            game_seed(seed, int(g)) for g in top[:50_000]
+        ]
+        assert len(set(seeds)) == len(seeds) and 0 <= min(seeds) and max(seeds) <= MASK
+    assert [game_seed(1, g) for g in range(100)] != [game_seed(2, g) for g in range(100)]
+    with pytest.raises(ValueError, match="outside"):
+        game_seed(1, MASK + 1)
+
+
+def test_parts_record_their_game_seeds(tmp_path, monkeypatch):
+    """A part records its game seeds' version; a part of older seeds (no
+    version recorded) is not taken over by reuse_part, since its games differ."""
+    from ringrift.selfplay import worker
+    from ringrift.selfplay.seeds import GAME_SEEDS
+
+    (tmp_path / "other").mkdir()
+    assert run_worker(_cfg(tmp_path, "other/p.parquet", num_games=1))["game_seeds"] == GAME_SEEDS
+    want = _cfg(tmp_path, "new.parquet", num_games=1)
+    settings = worker.game_settings
+    with monkeypatch.context() as m:  # the same part as older seeds wrote it
+        m.setattr(
+            worker,
+            "game_settings",
+            lambda *a, **k: {x: v for x, v in settings(*a, **k).items() if x != "game_seeds"},
+        )
+        run_worker(_cfg(tmp_path, "older/p.parquet", num_games=1))
+    assert worker.reuse_part(want, str(tmp_path / "older" / "*.parquet")) is None
+    assert worker.reuse_part(want, str(tmp_path / "other" / "*.parquet"))
 
 
 def test_killed_worker_leaves_no_part(tmp_path):

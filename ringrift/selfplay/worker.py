@@ -35,6 +35,7 @@ from ..players.ladder import (
 from ..players.params import WEIGHT_NAMES
 from ..storage import redact_uri
 from .game import play_game, replay_span
+from .seeds import GAME_SEEDS, game_seed
 
 FIRST_LAST = 5  # the reference always keeps the first and last 5 positions
 # Sampled states replayed at a time (bytes): a whole square8 game, ~20 states of
@@ -64,11 +65,6 @@ class WorkerConfig:
 
 def default_worker_id() -> str:
     return os.environ.get("WORKER_ID") or f"worker_{uuid.uuid4().hex[:8]}"
-
-
-def game_seed(seed: int, game_index: int) -> int:
-    ss = np.random.SeedSequence([int(seed), int(game_index)])
-    return int(ss.generate_state(1, dtype=np.uint32)[0] & 0x7FFFFFFF)
 
 
 def sample_positions(ndec: int, every: int) -> list[int]:
@@ -286,6 +282,7 @@ def game_settings(cfg: WorkerConfig, weights) -> dict:
     }
     if weights is not None:
         out["heuristic_weights_digest"] = weights_digest(weights)
+    out["game_seeds"] = GAME_SEEDS  # older parts' games differ: never taken over
     version = players_version(cfg.engine_mode, cfg.difficulty_band)
     if version > 1:  # absent for version 1: older parts of those modes stay valid
         out["players_version"] = version

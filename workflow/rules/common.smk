@@ -133,6 +133,14 @@ def game_settings(wildcards):
     return {key: d[key] for key in GAME_SETTINGS}
 
 
+def game_seeds_version():
+    """The workers' game-seed version (ringrift/selfplay/seeds.py): a new one
+    changes every game, so it is a self-play param and older parts replay."""
+    from ringrift.selfplay.seeds import GAME_SEEDS
+
+    return GAME_SEEDS
+
+
 def players_version_arg(d):
     """' --players-version V' for a dataset whose band seats a level past
     play version 1 (ringrift/players/ladder.py), else ''."""

@@ -18,6 +18,8 @@ rule selfplay_part:
         games=part_info,
         g=game_settings,
         swap=lambda wc: "--swap-rule" if ds(wc.dataset)["swap_rule"] else "",
+        # which game each index plays (a new version replays every part)
+        seeds=lambda wc: game_seeds_version(),
         # what pins the players' play: the heuristic profile (and its weights'
         # digest) and, for bands with a level past version 1, the players'
         # version (older parts are replayed; empty otherwise, so those
@@ -40,6 +42,7 @@ rule selfplay_part:
         " --board-type {params.g[board_type]} --num-players {params.g[num_players]}"
         " --engine-mode {params.g[engine_mode]} --difficulty-band {params.g[difficulty_band]}"
         " --sample-every-n-moves {params.g[sample_every_n_moves]}"
-        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} {params.swap} {params.players} {params.model}"
+        " --max-moves {params.g[max_moves]} --seed {params.g[seed]} --game-seeds {params.seeds}"
+        " {params.swap} {params.players} {params.model}"
         " --worker-id {wildcards.dataset}_p{wildcards.part} --reuse {params.reuse:q}"
         " --output {output.part} > {log} 2>&1"
