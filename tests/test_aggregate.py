@@ -52,26 +52,31 @@ def parts(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def square_parts(tmp_path_factory):
-    """4 square8 parts with every position sampled (~200 rows each)."""
-    d = tmp_path_factory.mktemp("square")
+def _square_parts(folder, offsets) -> list[str]:
+    """Square8 parts of 3 games each, every position sampled (~200 rows),
+    part i from game ``offsets[i]`` on."""
     out = []
-    for i in range(4):
+    for i, offset in enumerate(offsets):
         cfg = WorkerConfig(
             num_games=3,
             board_type="square8",
             num_players=2,
-            output=str(d / f"part_{i}.parquet"),
+            output=str(folder / f"part_{i}.parquet"),
             seed=9,
             engine_mode="random",
             sample_every_n_moves=1,
             worker_id=f"w{i}",
-            game_offset=3 * i,
+            game_offset=offset,
         )
         run_worker(cfg)
         out.append(cfg.output)
     return out
+
+
+@pytest.fixture(scope="module")
+def square_parts(tmp_path_factory):
+    """4 square8 parts with every position sampled (~200 rows each)."""
+    return _square_parts(tmp_path_factory.mktemp("square"), [0, 3, 6, 9])
 
 
 def test_aggregate_counts_and_shuffle(parts, tmp_path):
@@ -328,24 +333,10 @@ def test_progress_line_and_quiet_cli(parts, tmp_path):
 
 
 def test_dropped_games_leave_the_same_rows_however_a_part_is_batched(tmp_path, monkeypatch):
-    """A part whose last game repeats another part's: its batches before that
-    game keep every row, the later ones drop some; scattered whole or in
-    16-row batches held a few at a time, the output has the same rows."""
-    given = []
-    for i, offset in enumerate((2, 0)):  # the second part's game 2 is the first's game 2
-        cfg = WorkerConfig(
-            num_games=3,
-            board_type="square8",
-            num_players=2,
-            output=str(tmp_path / f"p{i}.parquet"),
-            seed=9,
-            engine_mode="random",
-            sample_every_n_moves=1,
-            worker_id=f"w{i}",
-            game_offset=offset,
-        )
-        run_worker(cfg)
-        given.append(cfg.output)
+    """A part whose first game repeats another part's last: its first batches
+    drop rows, the later ones keep every row; scattered whole or in 16-row
+    batches held a few at a time, the output has the same rows."""
+    given = _square_parts(tmp_path, [2, 0])  # games 2-4 and 0-2: game 2 twice
     whole = aggregate(given, str(tmp_path / "a.parquet"), seed=5, drop_duplicates=True)
     monkeypatch.setattr(agg, "part_row_group_rows", lambda ncell: 16)
     monkeypatch.setattr(agg, "SCATTER_BYTES", 3 << 16)
