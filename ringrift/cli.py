@@ -236,6 +236,16 @@ def _neural_options(args):
     return opts
 
 
+def _as_planned(what: str, planned: int | None, have: int) -> None:
+    """The workflow passes the versions it planned a part for (game seeds,
+    players): a worker whose own differ must not write that part."""
+    if planned is not None and planned != have:
+        raise CliError(
+            f"the run was planned for {what} version {planned}, this ringrift's "
+            f"{what} are version {have}: run the workflow again"
+        )
+
+
 def _cmd_selfplay(args) -> int:
     # Before pyarrow loads: plain malloc for Arrow's buffers. A worker holds one
     # row group at a time, and Arrow's default mimalloc keeps ~40 MB more of it
@@ -263,17 +273,10 @@ def _cmd_selfplay(args) -> int:
         raise CliError(str(exc)) from None
     if args.game_offset + args.num_games - 1 > INT32_MAX:
         raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
-    if args.game_seeds is not None and args.game_seeds != GAME_SEEDS:
-        raise CliError(
-            f"the run was planned for game seeds version {args.game_seeds}, this ringrift's "
-            f"game seeds are version {GAME_SEEDS}: run the workflow again"
-        )
-    plays = players_version(args.engine_mode, args.difficulty_band)
-    if args.players_version is not None and args.players_version != plays:
-        raise CliError(
-            f"the run was planned for players version {args.players_version}, this ringrift's "
-            f"players are version {plays}: run the workflow again"
-        )
+    _as_planned("game seeds", args.game_seeds, GAME_SEEDS)
+    _as_planned(
+        "players", args.players_version, players_version(args.engine_mode, args.difficulty_band)
+    )
     try:
         _preflight(inputs=[args.heuristic_profile, args.model], outputs=[args.output])
         check_output_uri(args.output, OUTPUT_SUFFIXES)
