@@ -334,31 +334,14 @@ def _cmd_selfplay(args) -> int:
 
 
 def _cmd_warmup(args) -> int:
-    """Compile every jitted path self-play uses into Numba's on-disk cache."""
-    import tempfile
+    """Compile every jitted path of self-play and the dataset jobs into Numba's
+    on-disk cache (ringrift/warmup.py)."""
+    from .warmup import warm_all
 
     t0 = time.perf_counter()
-    from .dataset.schema import arrow_schema
-    from .engine.api import Rules
-    from .players.ladder import ENGINE_MODES
-    from .selfplay.worker import WorkerConfig, play_one
-
-    rules = Rules("square8", 2)
-    with tempfile.TemporaryDirectory() as tmp:
-        for mode in ENGINE_MODES:
-            if mode == "neural":  # needs a model; its kernels compile on first use
-                continue
-            cfg = WorkerConfig(
-                num_games=1,
-                board_type="square8",
-                num_players=2,
-                output=f"{tmp}/w.parquet",
-                engine_mode=mode,
-                difficulty_band="full",
-                max_moves=60,
-                worker_id="warmup",
-            )
-            play_one(rules, cfg, 0, arrow_schema(rules.board.ncell))
+    if problem := warm_all():
+        print(problem, file=sys.stderr)
+        return 1
     print(f"numba cache warm in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -793,7 +776,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--stats-json", action="store_true", help="also print the stats JSON")
     w.set_defaults(func=_cmd_selfplay)
 
-    wu = sub.add_parser("warmup", help="compile the engine and players into Numba's cache")
+    wu = sub.add_parser(
+        "warmup", help="compile the engine, players and dataset kernels into Numba's cache"
+    )
     wu.set_defaults(func=_cmd_warmup)
 
     a = sub.add_parser("aggregate", help="seeded shuffle of parts into one Parquet file")

@@ -29,6 +29,7 @@ onstart:
     # Compile every jitted function once into Numba's on-disk cache before any
     # job starts, so parallel jobs only read it (concurrent cold compiles each
     # redo the whole work; numba issue 4807 reports concurrent-writer crashes).
+    # Once warm, a marker in the cache folder makes this return at once.
     # A hook, not a rule: a marker file as every job's input would make all
     # finished parts look out of date whenever the marker is made again.
     # Only jobs sharing this machine's disk use this cache; cloud containers

@@ -10,7 +10,9 @@ fresh machine do not all compile the whole engine at once. The cache folder
 is Numba's (NUMBA_CACHE_DIR, by default keyed by the package source: a code
 change gets a new folder and new markers). Machines that share that folder
 through a shared home still each get a marker, since Numba keys compiled code
-by CPU: a machine of another CPU model compiles its own.
+by CPU: a machine of another CPU model compiles its own. The warm-up runs
+inside the calling job's allocation; it compiles in layers (ringrift/warmup.py)
+so it stays well below the smallest job's memory (1000 MB).
 
 Exit status 0 when the cache is warm; otherwise 1 and one line on stderr
 naming the log.
