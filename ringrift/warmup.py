@@ -148,6 +148,8 @@ def warm_layer(layer: str, folder: str) -> None:
     """Compile one layer; the data layers' files are in ``folder``."""
     from .cli import main
 
+    if layer not in LAYERS:
+        raise SystemExit(f"ringrift warmup: no layer {layer!r} (one of {', '.join(LAYERS)})")
     if layer == "games":
         _games()
     elif layer in CALL_LAYERS:
