@@ -7,6 +7,7 @@ after the warm-up the dataset jobs must find everything they run compiled."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,23 @@ def test_after_the_warmup_dataset_jobs_compile_nothing(warm_cache, tmp_path):
     after = _files(cache)
     assert sorted(set(after) - set(before)) == [], "compiled after the warm-up"
     assert [f for f in before if after[f] != before[f]] == [], "recompiled after the warm-up"
+
+
+def test_a_warm_cache_is_not_compiled_again(tmp_path):
+    """The start hook calls `ringrift warmup` on every run: with this host's
+    marker in the cache folder it returns at once and compiles nothing (an
+    empty cache would take minutes and fill the folder)."""
+    cache = tmp_path / "cache"
+    marker = cache / "warm" / socket.gethostname()
+    marker.parent.mkdir(parents=True)
+    marker.write_text("engine\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    run = subprocess.run(
+        [sys.executable, "-m", "ringrift", "warmup"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("numba cache warm in ")
+    assert sorted(str(p.relative_to(cache)) for p in cache.rglob("*")) == [
+        "warm",
+        f"warm/{socket.gethostname()}",
+    ]
