@@ -19,7 +19,7 @@ import time
 
 import pyarrow.parquet as pq
 
-from ringrift.warmup import LAYERS, _commands
+from ringrift.warmup import LAYERS, layer_commands
 
 ONE_PROCESS = (
     "import sys\nfrom ringrift import warmup\n"
@@ -75,7 +75,7 @@ def main(argv=None):
         for layer in SELFPLAY_LAYERS:
             run([py, "-m", "ringrift.warmup", layer, folder], env("before"))
         for layer in LAYERS[len(SELFPLAY_LAYERS) :]:
-            for argv in _commands(layer, folder):
+            for argv in layer_commands(layer, folder):
                 print(
                     row(
                         f"`ringrift {argv[0]}` ({layer} layer)",

@@ -118,7 +118,7 @@ def _games() -> None:
         play_one(rules, cfg, 0, arrow_schema(rules.board.ncell))
 
 
-def _commands(layer: str, folder: str) -> list[list[str]]:
+def layer_commands(layer: str, folder: str) -> list[list[str]]:
     """The `ringrift` commands a layer runs, on files in ``folder``."""
     part, hexes, combined, moves, out = (
         os.path.join(folder, n)
@@ -155,7 +155,7 @@ def warm_layer(layer: str, folder: str) -> None:
     elif layer in CALL_LAYERS:
         for fn, args in layer_calls(layer):
             fn(*args)
-    for argv in _commands(layer, folder):
+    for argv in layer_commands(layer, folder):
         if main(argv) != 0:
             raise SystemExit(f"ringrift warmup: `ringrift {' '.join(argv)}` failed")
 

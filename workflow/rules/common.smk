@@ -13,6 +13,9 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 from ringrift.tuning import files as TF  # a tuning run's file names
+# The workers' game-seed version (ringrift/selfplay/seeds.py): a new one changes
+# every game, so it is a self-play param and older parts replay.
+from ringrift.selfplay.seeds import GAME_SEEDS
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")
@@ -132,14 +135,6 @@ def part_info(wildcards):
 def game_settings(wildcards):
     d = ds(wildcards.dataset)
     return {key: d[key] for key in GAME_SETTINGS}
-
-
-def game_seeds_version():
-    """The workers' game-seed version (ringrift/selfplay/seeds.py): a new one
-    changes every game, so it is a self-play param and older parts replay."""
-    from ringrift.selfplay.seeds import GAME_SEEDS
-
-    return GAME_SEEDS
 
 
 def players_version_arg(d):

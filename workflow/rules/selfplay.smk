@@ -19,7 +19,7 @@ rule selfplay_part:
         g=game_settings,
         swap=lambda wc: "--swap-rule" if ds(wc.dataset)["swap_rule"] else "",
         # which game each index plays (a new version replays every part)
-        seeds=lambda wc: game_seeds_version(),
+        seeds=GAME_SEEDS,
         # what pins the players' play: the heuristic profile (and its weights'
         # digest) and, for bands with a level past version 1, the players'
         # version (older parts are replayed; empty otherwise, so those
