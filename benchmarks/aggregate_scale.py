@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ringrift.dataset.parts import PartWriter, iter_checked_batches, verify_file
+from ringrift.engine.geometry import board
 
 
 def run_measured(cmd: list[str], pythonpath: str | None = None) -> dict:
@@ -78,8 +79,7 @@ def replicate(base: str, dst: str, k: int, games: int) -> None:
     meta = verify_file(base)
     stats = json.loads(meta.metadata[b"ringrift.stats"])
     worker = f"{stats['worker_id']}_copy{k}"
-    ncell = pq.ParquetFile(base).schema_arrow.field("height").type.byte_width
-    w = PartWriter(dst, ncell)
+    w = PartWriter(dst, board(stats["board_type"]).ncell)
     try:
         for batch in iter_checked_batches(base):
             t = pa.Table.from_batches([batch])

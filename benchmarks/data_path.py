@@ -110,12 +110,12 @@ def write_part(src: str, dst: str) -> None:
     import pyarrow as pa
 
     from ringrift.dataset.parts import PartWriter, iter_checked_batches, verify_file
+    from ringrift.engine.geometry import board
 
     meta = verify_file(src)
     stats = json.loads(meta.metadata[b"ringrift.stats"])
-    ncell = pq.ParquetFile(src).schema_arrow.field("height").type.byte_width
     cpu = 0.0
-    w = PartWriter(dst, ncell)
+    w = PartWriter(dst, board(stats["board_type"]).ncell)
     # batches of a worker's row group: what the worker hands the writer
     for batch in iter_checked_batches(src, batch_rows=8192):
         table = pa.Table.from_batches([batch])

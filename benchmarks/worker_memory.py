@@ -33,7 +33,7 @@ BASELINE = (
     "from ringrift.selfplay.worker import WorkerConfig, play_one\n"
     "cfg = WorkerConfig(num_games=1, board_type='square8', num_players=2,\n"
     "                   output='x.parquet', engine_mode='random', worker_id='b')\n"
-    "play_one(Rules('square8', 2), cfg, 0, arrow_schema(64))\n"
+    "play_one(Rules('square8', 2), cfg, 0, arrow_schema())\n"
 )
 
 

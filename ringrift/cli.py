@@ -238,11 +238,13 @@ def _neural_options(args):
 
 def _as_planned(what: str, planned: int | None, have: int) -> None:
     """The workflow passes the versions it planned a part for (game seeds,
-    players): a worker whose own differ must not write that part."""
+    players, sample schema, engine): a worker whose own differ must not write
+    that part."""
     if planned is not None and planned != have:
         raise CliError(
             f"the run was planned for {what} version {planned}, this ringrift's "
-            f"{what} are version {have}: run the workflow again"
+            f"{what} {'are' if what.endswith('s') else 'is'} version {have}: "
+            "run the workflow again"
         )
 
 
@@ -252,6 +254,7 @@ def _cmd_selfplay(args) -> int:
     # resident (benchmarks/worker_memory.py); the user's own setting wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from .dataset.parts import DataError, check_output_uri
+    from .dataset.versions import ENGINE_VERSION, SCHEMA_VERSION
     from .engine.api import Rules
     from .players.ladder import check_mode_and_band, load_profile, players_version, weights_digest
     from .selfplay.seeds import GAME_SEEDS
@@ -274,6 +277,8 @@ def _cmd_selfplay(args) -> int:
     if args.game_offset + args.num_games - 1 > INT32_MAX:
         raise CliError("--game-offset + --num-games must stay below 2^31 (game_index is int32)")
     _as_planned("game seeds", args.game_seeds, GAME_SEEDS)
+    _as_planned("sample schema", args.schema_version, SCHEMA_VERSION)
+    _as_planned("engine", args.engine_version, ENGINE_VERSION)
     _as_planned(
         "players", args.players_version, players_version(args.engine_mode, args.difficulty_band)
     )
@@ -698,6 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--heuristic-profile-digest", default=None, help=argparse.SUPPRESS)
     w.add_argument("--players-version", type=int, default=None, help=argparse.SUPPRESS)
     w.add_argument("--game-seeds", type=int, default=None, help=argparse.SUPPRESS)
+    w.add_argument("--schema-version", type=int, default=None, help=argparse.SUPPRESS)
+    w.add_argument("--engine-version", type=int, default=None, help=argparse.SUPPRESS)
     w.add_argument(
         "--model",
         default=None,

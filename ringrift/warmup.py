@@ -115,7 +115,7 @@ def _games() -> None:
             max_moves=60,
             worker_id="warmup",
         )
-        play_one(rules, cfg, 0, arrow_schema(rules.board.ncell))
+        play_one(rules, cfg, 0, arrow_schema())
 
 
 def layer_commands(layer: str, folder: str) -> list[list[str]]:

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ringrift.dataset.parts import DataError, table_from_rows
-from ringrift.dataset.schema import arrow_schema, split_state
+from ringrift.dataset.schema import arrow_schema, history_of, history_parts, row_to_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules, stack_rings
 from ringrift.engine.rules import apply_move, legal_moves
@@ -255,7 +255,6 @@ def _game_rows(rules, seed, game_id, every=7):
     pad = [0] * (4 - rules.num_players)
     for step in keep:
         st = states[step]
-        header, height, marker, collapsed, stamp, rings = split_state(st)
         term = step == n
         row = dict(
             game_id=game_id,
@@ -284,12 +283,7 @@ def _game_rows(rules, seed, game_id, every=7):
             policy_index=[],
             policy_prob=[],
             history=np.array(choices[:step], dtype=np.uint16),
-            header=header,
-            height=height,
-            marker=marker,
-            collapsed=collapsed,
-            stamp=stamp,
-            rings=rings,
+            state=st,
         )
         for k, v in row.items():
             cols.setdefault(k, []).append(v)
@@ -303,7 +297,7 @@ def _table(rules, seeds):
         c, ncell = _game_rows(rules, seed, f"w_test_{seed}")
         for k, v in c.items():
             cols.setdefault(k, []).extend(v)
-    return table_from_rows(cols, arrow_schema(ncell))
+    return table_from_rows(cols, arrow_schema())
 
 
 def _read_jsonl_gz(path):
@@ -387,7 +381,7 @@ def test_export_streams_checks_and_writes_atomically(tmp_path):
         assert line["game_id"] == row["game_id"]
         assert line["move_number"] == row["move_number"]
         assert ("move" in line) == (row["move"] is not None)
-        assert len(line["state"]["move_history"]) == len(row["history"])
+        assert len(line["state"]["move_history"]) == len(history_of(row["history"]))
         assert line["state"]["current_player"] == row["player_to_move"]
         assert set(line["metadata"]["player_assignments"]) == {"player_1", "player_2", "player_3"}
         assert line["metadata"]["seed"] == row["game_seed"]
@@ -398,23 +392,17 @@ def test_export_streams_checks_and_writes_atomically(tmp_path):
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".tmp")]
 
 
-def test_state_byte_columns_read_as_int8():
-    """The export's accessors read the byte-string state columns (schema v3)
-    as int8 rows: signed, sliced batches and empty ones included."""
-    from ringrift.export.fast import _fixed, _listed
-
-    col = pa.array([bytes([1, 255, 3, 4]), bytes([5, 6, 7, 8])], pa.binary(4))
-    assert _fixed(col, 4, np.int32).tolist() == [[1, -1, 3, 4], [5, 6, 7, 8]]
-    assert _fixed(col.slice(1), 4, np.int32).tolist() == [[5, 6, 7, 8]]
-    assert _fixed(col.slice(2), 4, np.int32).shape == (0, 4)
-    assert _fixed(col, 3, np.int32) is None  # another board's width
-    col = pa.array([b"\x01", b"\xff\x02", b""], pa.binary())
-    values, offsets = _listed(col.slice(1), np.int32)
-    assert [values[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[-1, 2], []]
+def test_history_bytes_read_as_indices():
+    """The export reads ``history`` (uint16 bytes, schema v4) as move indices:
+    sliced batches and empty ones included; odd byte counts are refused."""
+    col = pa.array([b"\x01\x00", b"\xff\xff\x02\x00", b""], pa.binary())
+    values, offsets = history_parts(col.slice(1))
+    assert [values[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[65535, 2], []]
     for empty in (col.slice(3), pa.array([], pa.binary())):
-        values, offsets = _listed(empty, np.int32)
-        assert len(offsets) == 1 and offsets[0] <= len(values)  # no rows
-    assert _fixed(pa.array([], pa.binary(4)), 4, np.int32).shape == (0, 4)
+        values, offsets = history_parts(empty)
+        assert offsets.tolist() == [0] and len(values) == 0
+    assert history_parts(pa.array([b"\x01"], pa.binary())) is None
+    assert history_parts(pa.array([[1]], pa.list_(pa.uint16()))) is None  # schema v3
 
 
 def test_export_rejects_corrupt_rows(tmp_path):
@@ -422,12 +410,12 @@ def test_export_rejects_corrupt_rows(tmp_path):
     table = _table(rules, [3])
     rows = table.to_pylist()
     bad = rows[len(rows) // 2]
-    c = int(np.flatnonzero(np.frombuffer(bad["height"], np.int8))[0])
-    marker = bytearray(bad["marker"])  # int8 cells as bytes
-    marker[c] = 0 if marker[c] else 1  # a marker under a stack
-    bad["marker"] = bytes(marker)
+    state = row_to_state(bad)
+    c = int(np.flatnonzero(L.block(state, L.o_height))[0])
+    L.block(state, L.o_marker)[c] = 1  # a marker under a stack
+    bad["state"] = state
     cols = {k: [r[k] for r in rows] for k in rows[0]}
-    corrupt = table_from_rows(cols, arrow_schema(rules.board.ncell))
+    corrupt = table_from_rows(cols, arrow_schema())
     out = tmp_path / "bad.jsonl.gz"
     with pytest.raises(DataError) as exc:
         export_samples([corrupt], str(out))
@@ -436,10 +424,10 @@ def test_export_rejects_corrupt_rows(tmp_path):
     assert not out.exists()
     assert not list(tmp_path.iterdir())
     # a history index that is not legal
-    rows[1]["history"] = [60000] + list(rows[1]["history"])[1:]
+    rows[1]["history"] = [60000] + history_of(rows[1]["history"]).tolist()[1:]
     cols = {k: [r[k] for r in rows] for k in rows[0]}
     with pytest.raises(DataError, match=rows[1]["game_id"]):
-        export_samples([table_from_rows(cols, arrow_schema(rules.board.ncell))], str(out))
+        export_samples([table_from_rows(cols, arrow_schema())], str(out))
 
 
 def test_main_export_rejects_bad_arguments(tmp_path):
@@ -477,7 +465,6 @@ def test_export_of_a_worker_part(tmp_path):
     JSON names the row's move, and plain-string columns give the same bytes."""
     if importlib.util.find_spec("ringrift.players") is None:
         pytest.skip("ringrift.players not present: the constructed-row tests cover export")
-    from ringrift.dataset.schema import row_to_state
     from ringrift.selfplay.worker import WorkerConfig, run_worker
 
     part = tmp_path / "w.parquet"
@@ -517,7 +504,7 @@ def test_export_of_a_worker_part(tmp_path):
             assert a["model_id"] is None and a["elo_estimate"] is None
         stored = row_to_state(row)
         st = line["state"]
-        assert len(st["move_history"]) == len(row["history"])
+        assert len(st["move_history"]) == len(history_of(row["history"]))
         _, back = state_from_json(st, rings_top_first=False, num_players=n)
         for name, off in (("height", 0), ("marker", 1), ("collapsed", 2)):
             nc = int(stored[L.NCELL])

@@ -40,7 +40,7 @@ from test_workflow import smk
 
 from ringrift.cli import main as cli_main
 from ringrift.dataset.parts import DataError, table_from_rows
-from ringrift.dataset.schema import arrow_schema, split_state
+from ringrift.dataset.schema import arrow_schema
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
 from ringrift.engine.rules import apply_move, legal_moves
@@ -72,7 +72,6 @@ def game_rows(rules, choices, game_id, seed, every, levels=2):
     pad = [0] * (4 - rules.num_players)
     for step in sorted({0, n, *range(0, n, every)}):
         st = states[step]
-        header, height, marker, collapsed, stamp, rings = split_state(st)
         row = dict(
             game_id=game_id,
             worker_id=f"w_{seed % 3}",
@@ -100,12 +99,7 @@ def game_rows(rules, choices, game_id, seed, every, levels=2):
             policy_index=[],
             policy_prob=[],
             history=np.array(choices[:step], dtype=np.uint16),
-            header=header,
-            height=height,
-            marker=marker,
-            collapsed=collapsed,
-            stamp=stamp,
-            rings=rings,
+            state=st,
         )
         for k, v in row.items():
             cols.setdefault(k, []).append(v)
@@ -179,7 +173,7 @@ def test_fast_path_matches_slow_path_on_reference_games(tmp_path, fallbacks, rep
         for gi, (rules, choices) in enumerate(trace_games(path, TRACE_LIMITS.get(path.name, 5))):
             every = 3 if rules.board.ncell < 100 else 9
             cols = game_rows(rules, choices, f"{path.stem}_{gi}", gi, every=every)
-            tables.append(table_from_rows(cols, arrow_schema(rules.board.ncell)))
+            tables.append(table_from_rows(cols, arrow_schema()))
         table = pa.concat_tables(tables)
         slow = export_bytes([table], tmp_path, path.stem + "_slow", use_fast=False)
         got = export_bytes([table], tmp_path, path.stem + "_fast")
@@ -248,7 +242,7 @@ def test_corrupt_rows_fall_back_and_name_the_game(tmp_path, fallbacks):
         s = apply_move(rules.geo, s, legal_moves(rules.geo, s)[i])
     cols = game_rows(rules, choices, "g_bad", 4, every=5)
     cols["move"][2] = [L.MT_PLACE_RING, 1, -1, 0, -1, 9, 0, 0]  # not a legal move there
-    table = table_from_rows(cols, arrow_schema(rules.board.ncell))
+    table = table_from_rows(cols, arrow_schema())
     out = tmp_path / "bad.jsonl.gz"
     with pytest.raises(DataError, match="g_bad") as exc:
         export_samples([table], str(out))
@@ -282,7 +276,7 @@ def test_replays_kept_across_batches(tmp_path, fallbacks, monkeypatch, budget):
     rules, games = random_games(7, seed=11)
     cols = [game_rows(rules, ch, f"g{i}", i, every=2) for i, ch in enumerate(games)]
     cols.append(game_rows(rules, random_games(1, seed=12)[1][0], "g3", 9, every=3))
-    table = table_from_rows(merge(cols), arrow_schema(rules.board.ncell))
+    table = table_from_rows(merge(cols), arrow_schema())
     table = table.take(np.random.default_rng(2).permutation(table.num_rows))
     monkeypatch.setattr(jsonl, "BATCH_ROWS", 5)
     if budget == "tiny":
@@ -300,10 +294,10 @@ def test_kept_replay_checks_a_later_batch_state(tmp_path, fallbacks, monkeypatch
     rules, games = random_games(1, seed=5)
     cols = game_rows(rules, games[0], "g_late", 3, every=4)
     n = len(cols["game_id"])
-    header = np.array(cols["header"][1], dtype=np.int32)
-    header[L.HAND + 1] += 1  # one ring too many in hand at step 4
-    cols["header"][1] = header
-    table = table_from_rows(cols, arrow_schema(rules.board.ncell))
+    state = np.array(cols["state"][1], dtype=np.int32)
+    state[L.HAND + 1] += 1  # one ring too many in hand at step 4
+    cols["state"][1] = state
+    table = table_from_rows(cols, arrow_schema())
     table = table.take(list(range(n - 1, -1, -1)))  # longest history first
     monkeypatch.setattr(jsonl, "BATCH_ROWS", 3)
     with pytest.raises(DataError, match="g_late.*differs"):
@@ -330,7 +324,7 @@ def two_files(tmp_path_factory):
                 choices.append(int(rng.integers(len(legal))))
                 s = apply_move(rules.geo, s, legal[choices[-1]])
             cols.append(game_rows(rules, choices, f"g{seed}", seed, every=9))
-        table = table_from_rows(merge(cols), arrow_schema(rules.board.ncell))
+        table = table_from_rows(merge(cols), arrow_schema())
         path = d / f"in{f}.parquet"
         write_part_file(table, path, row_group_rows=7)
         paths.append(path)
@@ -494,7 +488,7 @@ def trace_tables(tmp_path_factory):
         for gi, (rules, choices) in enumerate(trace_games(path, TRACE_LIMITS.get(path.name, 5))):
             every = 3 if rules.board.ncell < 100 else 9
             cols = game_rows(rules, choices, f"{path.stem}_{gi}", gi, every=every)
-            tables.append(table_from_rows(cols, arrow_schema(rules.board.ncell)))
+            tables.append(table_from_rows(cols, arrow_schema()))
         part = d / f"{path.stem}.parquet"
         write_part_file(pa.concat_tables(tables), part, row_group_rows=50)
         moves = d / f"{path.stem}.moves.parquet"

@@ -9,7 +9,7 @@ import pytest
 
 import ringrift
 from ringrift.dataset.parts import part_stats, read_part
-from ringrift.dataset.schema import SCHEMA_VERSION, row_to_state
+from ringrift.dataset.schema import ENGINE_VERSION, SCHEMA_VERSION, history_of, row_to_state
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
 from ringrift.selfplay.game import replay
@@ -58,7 +58,7 @@ def test_part_round_trip_is_exact(tmp_path):
     assert len({r["game_id"] for r in rows}) == 4
     for r in rows:
         s = row_to_state(r)
-        hist = np.asarray(r["history"], dtype=np.int32)
+        hist = history_of(r["history"])
         states, _ = replay(rules.geo, rules.new_game(), hist, np.array([len(hist)]))
         assert np.array_equal(states[0], s), r["game_id"]
         assert r["player_to_move"] == s[L.CUR]
@@ -141,6 +141,8 @@ def test_cli_summary_and_stats(tmp_path):
         (["--difficulty-band", "full", "--players-version", "1"], "players version 1"),
         (["--players-version", "2"], "players are version 1"),
         (["--game-seeds", "1"], "game seeds are version 2"),
+        (["--schema-version", "3"], f"sample schema is version {SCHEMA_VERSION}"),
+        (["--engine-version", "1"], f"engine is version {ENGINE_VERSION}"),
     ],
 )
 def test_bad_flags_fail_before_any_game(tmp_path, args, needle):

@@ -11,6 +11,7 @@ import pytest
 
 from ringrift.cli import main as cli_main
 from ringrift.dataset.parts import DataError
+from ringrift.dataset.schema import history_of, row_to_state
 from ringrift.dataset.tensors import TensorShards
 from ringrift.engine import layout as L
 from ringrift.engine.api import Rules
@@ -128,9 +129,9 @@ def _games_from_parquet(paths):
                     r["game_id"],
                     r["board_type"],
                     r["num_players"],
-                    np.array(r["history"], dtype=np.int32),
-                    swap_rule=bool(r["header"][L.SWAP_EN]),
-                    lps_rounds=r["header"][L.LPS_REQ],
+                    history_of(r["history"]).astype(np.int32),
+                    swap_rule=bool(row_to_state(r)[L.SWAP_EN]),
+                    lps_rounds=row_to_state(r)[L.LPS_REQ],
                 )
         pol = {}
         for r in t:

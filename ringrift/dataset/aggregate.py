@@ -66,14 +66,13 @@ SCATTER_BYTES = 128 << 20
 
 def output_options(schema: pa.Schema) -> dict:
     """Parquet options of an aggregate. Its rows come from many games in
-    random order, so dictionaries shrink the per-row arrays (board planes,
-    history, policy) far less than in a part: byte-stream-split with zstd
-    level 1 encodes them ~1.7x faster than dictionary + zstd level 6 and
-    reads faster, for a ~15% larger file (square8: 136 bytes a row instead
-    of 117). The board planes (byte strings, one per row) are nearly all
-    distinct, so building their dictionaries only to drop them cost ~0.3 us
-    a row (10M rows; the file is ~1% smaller without). Scalars and strings
-    keep their dictionaries."""
+    random order, so dictionaries shrink the per-row arrays (policy, move,
+    values) far less than in a part: byte-stream-split with zstd level 1
+    encodes them ~1.7x faster than dictionary + zstd level 6 and reads
+    faster, for a ~15% larger file. The byte strings (BYTE_COLUMNS: state,
+    history) are nearly all distinct, so building their dictionaries only to
+    drop them costs time for nothing. Scalars and strings keep their
+    dictionaries."""
     wide = [
         f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type)
     ]
@@ -652,7 +651,7 @@ class _Scatter:
         self.folder, self.total, self.seed = folder, total, seed
         self.bucket_rows, self.bucket_bytes, self.report = bucket_rows, bucket_bytes, report
         self.group_rows = part_row_group_rows(ncell)
-        self.dicts = _Dictionaries(arrow_schema(ncell))
+        self.dicts = _Dictionaries(arrow_schema())
         self.games = _Games(drop)
         self.buckets: _BucketFiles | None = None
         self.read = 0
@@ -781,7 +780,7 @@ def aggregate(
         ncell = board(footers[0][2]["board_type"]).ncell
     except (KeyError, ValueError):
         raise DataError(f"{footers[0][0]}: its stats name no known board") from None
-    schema = arrow_schema(ncell)
+    schema = arrow_schema()
     total = sum(int(st["samples"]) for _, _, st in footers)
     try:
         tmp = tempfile.mkdtemp(prefix="ringrift-agg-", dir=scratch)

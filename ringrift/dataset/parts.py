@@ -28,7 +28,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..engine.jit import kernel
-from .schema import BYTE_COLUMNS, ENGINE_VERSION, MAX_PLAYERS, SCHEMA_VERSION, arrow_schema
+from .schema import (
+    BYTE_COLUMNS,
+    ENGINE_VERSION,
+    MAX_PLAYERS,
+    SCHEMA_VERSION,
+    arrow_schema,
+    state_bytes,
+)
 
 ROW_GROUP_ROWS = 32_768
 STATS_KEY = b"ringrift.stats"
@@ -259,13 +266,15 @@ def worker_row_group_rows(ncell: int) -> int:
 
 
 def table_from_rows(cols: dict, schema: pa.Schema) -> pa.Table:
-    """A table from per-column lists of values; the byte-string state columns
-    also take int8 arrays or lists."""
+    """A table from per-column lists of values; ``state`` also takes engine
+    states and ``history`` lists of indices."""
 
     def value(name: str, v):
         if v is None or isinstance(v, bytes) or name not in BYTE_COLUMNS:
             return v
-        return np.asarray(v, dtype=np.int8).tobytes()
+        if name == "state":
+            return state_bytes(v)
+        return np.asarray(v, dtype="<u2").tobytes()
 
     arrays = [
         pa.array([value(f.name, v) for v in cols.get(f.name, [])], type=f.type) for f in schema
@@ -279,7 +288,7 @@ class PartWriter:
     between leaves nothing)."""
 
     def __init__(self, uri: str, ncell: int):
-        self.schema = arrow_schema(ncell)
+        self.schema = arrow_schema()
         self._ctx = atomic_output(uri)
         self._fh = self._ctx.__enter__()
         self._w = DigestParquetWriter(self._fh, self.schema, worker_row_group_rows(ncell))
@@ -453,15 +462,13 @@ def check_schema(uri: str, schema: pa.Schema, stats: dict) -> None:
     from ..engine.geometry import board
 
     try:
-        want = arrow_schema(board(stats["board_type"]).ncell)
+        board(stats["board_type"])
     except (KeyError, ValueError):
         raise DataError(f"{uri}: its stats name no known board") from None
+    want = arrow_schema()
     if not schema.equals(want, check_metadata=False):
         bad = [f.name for f, g in zip(schema, want) if not f.equals(g)] or ["column count"]
-        raise DataError(
-            f"{uri}: columns differ from the sample schema for "
-            f"{stats['board_type']} (first: {bad[0]})"
-        )
+        raise DataError(f"{uri}: columns differ from the sample schema (first: {bad[0]})")
 
 
 def part_stats(table: pa.Table) -> dict:

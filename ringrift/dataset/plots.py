@@ -188,32 +188,21 @@ def throughput_figure(timings: list[dict], expected_parts: int | None = None) ->
 
 def board_figure(lf: pl.LazyFrame, scan_rows: int = 5000) -> Figure:
     """The board of the sample with the most rings on it among the first rows."""
+    from ..engine import layout as L
     from ..render import draw_board
     from .schema import row_to_state
 
-    cols = [
-        "game_id",
-        "move_number",
-        "header",
-        "height",
-        "marker",
-        "collapsed",
-        "stamp",
-        "rings",
-        "board_type",
-    ]
-    head = (
-        lf.select(cols)
-        .head(scan_rows)
-        .with_columns(pl.col("rings").bin.size().alias("rings_on_board"))
-    )
-    row = head.sort("rings_on_board", descending=True, maintain_order=True).head(1).collect()
-    if row.height == 0:
+    cols = ["game_id", "move_number", "board_type", "num_players", "state"]
+    rows = lf.select(cols).head(scan_rows).collect().rows(named=True)
+    if not rows:
         raise DataError("dataset has no samples")
-    r = row.row(0, named=True)
+    states = [row_to_state(r) for r in rows]
+    on_board = [int(L.block(st, L.o_height).sum()) for st in states]
+    best = on_board.index(max(on_board))  # the first of equals
+    r, state = rows[best], states[best]
     fig = Figure(figsize=(7, 7), dpi=100)
     draw_board(
-        row_to_state(r),
+        state,
         r["board_type"],
         ax=fig.add_subplot(),
         title=f"{r['game_id']}, decision {r['move_number']} (sample move_number)",

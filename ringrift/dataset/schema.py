@@ -1,14 +1,28 @@
 """The Parquet sample schema (one row per training sample), version SCHEMA_VERSION.
 
-State columns hold the engine state (ringrift/engine/layout.py) compactly and
-exactly: the 64-int header, per-cell arrays (stack height, marker, collapsed
-owner: one int8 byte per cell; stack order stamp: int32 per cell) and the
-stacks' rings (int8 bytes) concatenated bottom first in cell order. The int8
-columns are byte strings (``np.frombuffer(value, np.int8)``; ``row_to_state``
-does it): Parquet then writes one value per row, not one list element with its
-levels per cell, which halves the cost of writing and reading them.
-``history`` holds the legal-move index chosen at every engine step before the
-sample, so any sample can also be rebuilt by replay.
+``state`` holds the engine state (ringrift/engine/layout.py) before the
+sample's move as one compact byte string (STATE FORMAT below), exactly: every
+word of the state follows from it. ``history`` holds the legal-move index
+chosen at every engine step before the sample, as little-endian uint16 bytes
+(``np.frombuffer(value, "<u2")``), so any sample can also be rebuilt by replay.
+Both are byte strings rather than lists because Parquet writes a byte string
+as one value per row, not one value with its levels per element: reading and
+writing them is what an aggregate's time goes to.
+
+STATE FORMAT (``pack_states`` / ``unpack_states``; unsigned LEB128 varints of
+zigzag-coded int32 where it says varint):
+
+    header   HDR varints: the header words s[0:HDR]
+    cells    a varint k, then k varint gaps: the listed cells in increasing
+             order (each gap = cell - previous listed cell - 1, starting at -1);
+             a cell is listed when its stack height, marker, collapsed owner or
+             stamp is not 0
+    planes   k height bytes, k marker bytes, k collapsed bytes (listed cells)
+    stamps   k varints
+    rings    the stacks' ring owners, one byte each, bottom first, cells in order
+
+The start block and the pool's tail are functions of these. Grouping the bytes
+by kind keeps them compressible column-wise.
 
 Per-row training fields: outcome for the player to move (1 win, 0 loss, 0.5
 draw), a per-seat value vector from final ranks (+1 best .. -1 worst), ranks,
@@ -26,20 +40,9 @@ from numba import njit
 
 from .. import __version__
 from ..engine import layout as L
+from ..engine.geometry import board
+from .versions import ENGINE_DIGEST, ENGINE_VERSION, SCHEMA_VERSION  # noqa: F401 (re-exported)
 
-SCHEMA_VERSION = 3
-# Version 2: parts carry page checksums, a content digest and their settings
-# (ringrift/dataset/parts.py); the stats sidecar is gone.
-# Version 3: the same values; every column but ``move`` (null on a game's
-# last row) and every list element declared not null, and the int8 state
-# columns as byte strings (BYTE_COLUMNS): reading a part ~2.1x faster, writing
-# an aggregate ~1.5x, at the same size (square8, measured in session 12).
-# Bumped whenever a rules change could alter games (recorded in every file).
-ENGINE_VERSION = 2
-# The rules' behaviour digest for ENGINE_VERSION (ringrift/engine/fingerprint.py):
-# tests/test_engine_version.py fails when the engine's behaviour no longer
-# matches, so a rules change cannot ship under a stale version. Bump both.
-ENGINE_DIGEST = "3e52413a85617a1ca1de588ad56b943cba73e01703a2a68cce771fb6fbd85f8e"
 MAX_PLAYERS = L.MAX_PLAYERS
 
 
@@ -50,11 +53,11 @@ def _list(t: pa.DataType, size: int = -1) -> pa.DataType:
 
 # The only column with nulls: no move is played from a game's last state.
 NULLABLE = ("move",)
-# int8 state columns stored as byte strings (fixed size per board, or any).
-BYTE_COLUMNS = ("height", "marker", "collapsed", "rings")
+# Columns of one opaque byte string per row (no dictionary in an aggregate).
+BYTE_COLUMNS = ("history", "state")
 
 
-def arrow_schema(ncell: int) -> pa.Schema:
+def arrow_schema() -> pa.Schema:
     columns = [
         ("game_id", pa.string()),
         ("worker_id", pa.dictionary(pa.int32(), pa.string())),
@@ -81,13 +84,8 @@ def arrow_schema(ncell: int) -> pa.Schema:
         ("move", _list(pa.int32(), L.MF)),
         ("policy_index", _list(pa.int32())),
         ("policy_prob", _list(pa.float32())),
-        ("history", _list(pa.uint16())),
-        ("header", _list(pa.int32(), L.HDR)),
-        ("height", pa.binary(ncell)),
-        ("marker", pa.binary(ncell)),
-        ("collapsed", pa.binary(ncell)),
-        ("stamp", _list(pa.int32(), ncell)),
-        ("rings", pa.binary()),
+        ("history", pa.binary()),
+        ("state", pa.binary()),
     ]
     return pa.schema(
         [pa.field(name, t, nullable=name in NULLABLE) for name, t in columns],
@@ -99,85 +97,230 @@ def arrow_schema(ncell: int) -> pa.Schema:
     )
 
 
-def split_state(s: np.ndarray):
-    """Engine state -> (header, height, marker, collapsed, stamp, rings)."""
-    h = L.block(s, L.o_height)
-    total = int(h.sum())
+@njit(cache=True)
+def _put(out, p, v):
+    """Write int32 v at out[p] as a zigzag LEB128 varint; the next position."""
+    u = ((np.int64(v) << 1) ^ (np.int64(v) >> 31)) & 0xFFFFFFFF
+    while u >= 0x80:
+        out[p] = (u & 0x7F) | 0x80
+        p += 1
+        u >>= 7
+    out[p] = u
+    return p + 1
+
+
+@njit(cache=True)
+def _get(data, p, end):
+    """(int32 value, next position) of the varint at data[p]; position -1 when
+    it runs past ``end`` or is longer than an int32's 5 bytes."""
+    u = np.int64(0)
+    shift = 0
+    while True:
+        if p >= end or shift > 28:
+            return 0, -1
+        b = np.int64(data[p])
+        p += 1
+        u |= (b & 0x7F) << shift
+        if b < 0x80:
+            break
+        shift += 7
+    if u > 0xFFFFFFFF:
+        return 0, -1
+    return np.int32((u >> 1) ^ -(u & 1)), p
+
+
+@njit(cache=True)
+def _listed(s, n, c):
     return (
-        s[: L.HDR],
-        h,
-        L.block(s, L.o_marker),
-        L.block(s, L.o_collapsed),
-        L.block(s, L.o_stamp),
-        L.pool(s)[:total],  # the used pool: stacks in cell order
+        s[L.o_height(n) + c] != 0
+        or s[L.o_marker(n) + c] != 0
+        or s[L.o_collapsed(n) + c] != 0
+        or s[L.o_stamp(n) + c] != 0
     )
 
 
 @njit(cache=True)
 def pack_states(states):
-    """Engine states (k x S, one board) -> the state columns of k rows:
-    header (k x HDR int32), height, marker, collapsed (k x n int8), stamp
-    (k x n int32), rings per row (int32) and all rows' rings (int8), each
-    row's stacks bottom first in cell order, as split_state."""
+    """Engine states (k x S, one board) -> (bytes, offsets): row r's state
+    (STATE FORMAT) is bytes[offsets[r]:offsets[r + 1]]."""
     k = states.shape[0]
     n = states[0, L.NCELL] if k else 0
-    header = states[:, : L.HDR].copy()
-    height = np.empty((k, n), dtype=np.int8)
-    marker = np.empty((k, n), dtype=np.int8)
-    collapsed = np.empty((k, n), dtype=np.int8)
-    stamp = np.empty((k, n), dtype=np.int32)
-    counts = np.zeros(k, dtype=np.int32)
-    for r in range(k):
-        for c in range(n):
-            counts[r] += states[r, L.o_height(n) + c]
-    rings = np.empty(counts.sum(), dtype=np.int8)
-    pos = 0
+    offsets = np.zeros(k + 1, dtype=np.int32)
+    out = np.empty(k * (5 * L.HDR + 13 * n + 5) + 1, dtype=np.uint8)
+    p = 0
     for r in range(k):
         s = states[r]
+        need = p + 5 * L.HDR + 13 * n + 5
         for c in range(n):
-            h = s[L.o_height(n) + c]
-            if h > 127:  # the columns are int8: refuse rather than wrap
-                raise ValueError("stack taller than 127 rings")
-            height[r, c] = h
-            marker[r, c] = s[L.o_marker(n) + c]
-            collapsed[r, c] = s[L.o_collapsed(n) + c]
-            stamp[r, c] = s[L.o_stamp(n) + c]
-        op = L.o_pool(n)  # the pool holds the stacks' rings in cell order
-        for j in range(counts[r]):
-            rings[pos + j] = s[op + j]
-        pos += counts[r]
-    return header, height, marker, collapsed, stamp, counts, rings
+            need += s[L.o_height(n) + c]
+        if need > out.shape[0]:
+            grown = np.empty(2 * need, dtype=np.uint8)
+            grown[:p] = out[:p]
+            out = grown
+        for j in range(L.HDR):
+            p = _put(out, p, s[j])
+        cnt = 0
+        for c in range(n):
+            if _listed(s, n, c):
+                cnt += 1
+        p = _put(out, p, cnt)
+        prev = -1
+        for c in range(n):
+            if _listed(s, n, c):
+                p = _put(out, p, c - prev - 1)
+                prev = c
+        for o in (L.o_height(n), L.o_marker(n), L.o_collapsed(n)):
+            for c in range(n):
+                if _listed(s, n, c):
+                    v = s[o + c]
+                    if v < 0 or v > 127:  # one byte per value: refuse rather than wrap
+                        raise ValueError("stack height or owner outside 0..127")
+                    out[p] = v
+                    p += 1
+        for c in range(n):
+            if _listed(s, n, c):
+                p = _put(out, p, s[L.o_stamp(n) + c])
+        rings = 0
+        for c in range(n):
+            rings += s[L.o_height(n) + c]
+        for j in range(rings):
+            out[p] = s[L.o_pool(n) + j]
+            p += 1
+        offsets[r + 1] = p
+    return out[:p].copy(), offsets
 
 
-def _ints(x) -> np.ndarray:
-    """A state column's value as int32: a byte string holds int8s."""
-    if isinstance(x, (bytes, bytearray, memoryview)):
-        x = np.frombuffer(x, dtype=np.int8)
-    return np.asarray(x, dtype=np.int32)
+@njit(cache=True)
+def unpack_states(data, offsets, first, out):
+    """Rows first .. first + len(out) of packed states (pack_states) into
+    ``out`` (rows of one board's state size). Returns -1, or the first row
+    (counted from 0 in ``out``) whose bytes are not a state of that size."""
+    slen = out.shape[1]
+    for i in range(out.shape[0]):
+        s = out[i]
+        s[:] = 0
+        p = offsets[first + i]
+        end = offsets[first + i + 1]
+        for j in range(L.HDR):
+            v, p = _get(data, p, end)
+            if p < 0:
+                return i
+            s[j] = v
+        n = s[L.NCELL]
+        m = s[L.MAXH]
+        if n < 1 or m < 0 or L.HDR + 5 * n + m != slen:
+            return i
+        cnt, p = _get(data, p, end)
+        if p < 0 or cnt < 0 or cnt > n or end - p < 3 * cnt:
+            return i
+        cells = np.empty(cnt, dtype=np.int64)
+        c = -1
+        for j in range(cnt):
+            gap, p = _get(data, p, end)
+            if p < 0 or gap < 0:
+                return i
+            c += gap + 1
+            if c >= n:
+                return i
+            cells[j] = c
+        if end - p < 3 * cnt:
+            return i
+        for o in (L.o_height(n), L.o_marker(n), L.o_collapsed(n)):
+            for j in range(cnt):
+                v = data[p]
+                if v > 127:
+                    return i
+                s[o + cells[j]] = v
+                p += 1
+        for j in range(cnt):
+            v, p = _get(data, p, end)
+            if p < 0:
+                return i
+            s[L.o_stamp(n) + cells[j]] = v
+        total = 0
+        for c in range(n):
+            s[L.o_start(n) + c] = total
+            total += s[L.o_height(n) + c]
+        if total > m or end - p != total:
+            return i
+        for j in range(total):
+            s[L.o_pool(n) + j] = data[p + j]
+    return -1
 
 
-def join_state(header, height, marker, collapsed, stamp, rings) -> np.ndarray:
-    """Inverse of split_state (the int8 blocks as arrays or byte strings)."""
-    header = _ints(header)
-    n = int(header[L.NCELL])
-    m = int(header[L.MAXH])
-    s = np.zeros(L.state_words(n, m), dtype=np.int32)
-    s[: L.HDR] = header
-    height = _ints(height)
-    rings = _ints(rings)
-    if int(height.sum()) != len(rings) or len(rings) > m:
-        raise ValueError("ring count does not match stack heights")
-    L.block(s, L.o_height)[:] = height
-    L.block(s, L.o_marker)[:] = _ints(marker)
-    L.block(s, L.o_collapsed)[:] = _ints(collapsed)
-    L.block(s, L.o_stamp)[:] = stamp
-    L.block(s, L.o_start)[:] = np.cumsum(height) - height
-    L.pool(s)[: len(rings)] = rings
-    return s
+def state_bytes(s: np.ndarray) -> bytes:
+    """One engine state as its ``state`` column value."""
+    data, _ = pack_states(np.ascontiguousarray(s, dtype=np.int32)[None, :])
+    return data.tobytes()
+
+
+def state_from_bytes(value: bytes, n: int, m: int) -> np.ndarray:
+    """A ``state`` column value -> the engine state of a board with n cells
+    and m rings (ValueError when the bytes are not one)."""
+    data = np.frombuffer(value, dtype=np.uint8)
+    out = np.empty((1, L.state_words(n, m)), dtype=np.int32)
+    if unpack_states(data, np.array([0, len(data)], dtype=np.int64), 0, out) >= 0:
+        raise ValueError("the state bytes are not a state of this board")
+    return out[0]
+
+
+def history_of(value) -> np.ndarray:
+    """A ``history`` column value (bytes) -> the legal-move indices (int64)."""
+    return np.frombuffer(value or b"", dtype="<u2").astype(np.int64)
+
+
+def board_size(board_type: str, num_players: int) -> tuple[int, int]:
+    """(cells, rings in the game): what a state's size depends on."""
+    b = board(board_type)
+    return b.ncell, b.rings_per_player * int(num_players)
+
+
+def binary_parts(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(bytes as uint8, int64 offsets into them) of a binary column."""
+    offsets = np.frombuffer(
+        col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4
+    )
+    data = col.buffers()[2]
+    return (
+        np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8),
+        offsets.astype(np.int64),
+    )
+
+
+def history_parts(col: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """(int64 move indices, offsets into them) of a ``history`` column, or
+    None when it is not one (type, nulls, odd byte counts)."""
+    if not pa.types.is_binary(col.type) or col.null_count:
+        return None
+    data, offsets = binary_parts(col)
+    if (offsets & 1).any():
+        return None
+    base = int(offsets[0])
+    vals = data[base : int(offsets[-1])].view("<u2").astype(np.int64)
+    return vals, (offsets - base) // 2
+
+
+class StateError(ValueError):
+    """A ``state`` value that is not a state of the board (``row``: the first)."""
+
+    def __init__(self, row: int):
+        super().__init__(f"row {row}'s state bytes are not a state of this board")
+        self.row = row
+
+
+def column_states(col: pa.Array, n: int, m: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A ``state`` column (no nulls) -> its engine states, one row each (in
+    ``out`` when given). ValueError naming the first row that is not a state
+    of a board with n cells and m rings (StateError)."""
+    data, offsets = binary_parts(col)
+    if out is None:
+        out = np.empty((len(col), L.state_words(n, m)), dtype=np.int32)
+    bad = unpack_states(data, offsets, 0, out) if out.shape[1] == L.state_words(n, m) else 0
+    if bad >= 0:
+        raise StateError(bad)
+    return out
 
 
 def row_to_state(row: dict) -> np.ndarray:
     """A Parquet row (as a dict, e.g. from Table.to_pylist()) -> engine state."""
-    return join_state(
-        row["header"], row["height"], row["marker"], row["collapsed"], row["stamp"], row["rings"]
-    )
+    return state_from_bytes(row["state"], *board_size(row["board_type"], row["num_players"]))

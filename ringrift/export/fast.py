@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..dataset.schema import binary_parts, board_size, history_parts, unpack_states
 from ..engine import layout as L
 from ..reference.json_common import region_in_reference_order
 from .kernels import (
     NAUX,
     Tables,
     hash_keys,
-    join_states,
     no_move_steps,
     render_batch,
     replay_cached,
@@ -62,15 +62,7 @@ def _codes(col: pa.Array) -> tuple[np.ndarray, list]:
 
 
 def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
-    """(rows, width) numpy view of a fixed-size-list column (nulls as 0), or
-    of a fixed-size binary one (int8 bytes, no nulls)."""
-    if pa.types.is_fixed_size_binary(col.type) and col.type.byte_width == width:
-        if col.null_count:
-            return None
-        data = np.frombuffer(
-            col.buffers()[1], dtype=np.int8, count=len(col) * width, offset=col.offset * width
-        )
-        return data.astype(dtype, copy=False).reshape(len(col), width)
+    """(rows, width) numpy view of a fixed-size-list column (nulls as 0)."""
     if not pa.types.is_fixed_size_list(col.type) or col.type.list_size != width:
         return None
     vals = col.values.slice(col.offset * width, len(col) * width)
@@ -80,17 +72,7 @@ def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
 
 
 def _listed(col: pa.Array, dtype) -> tuple[np.ndarray, np.ndarray] | None:
-    """(values, offsets) of a list column, or of a binary one (int8 bytes, no
-    nulls); offsets index into values."""
-    if pa.types.is_binary(col.type):
-        if col.null_count:
-            return None
-        offsets = np.frombuffer(
-            col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4
-        )
-        data = col.buffers()[2]
-        vals = np.frombuffer(data, dtype=np.int8) if data is not None else np.zeros(0, np.int8)
-        return vals.astype(dtype, copy=False), offsets.astype(np.int64)
+    """(values, offsets) of a list column; offsets index into values."""
     if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
         return None
     vals = col.values
@@ -324,14 +306,21 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     np_arr = cols["num_players"].to_numpy(zero_copy_only=False)
     if len(set(bt_codes.tolist())) != 1 or (np_arr != np_arr[0]).any():
         return None
-    header = _fixed(cols["header"], L.HDR, np.int32)
-    if header is None:
+    board_type = bt_vals[int(bt_codes[0])]
+    try:
+        n, m = board_size(board_type, int(np_arr[0]))
+    except (ValueError, TypeError):
         return None
+    slen = L.state_words(n, m)
+    states = _workspace("states", B * slen, np.int32)[: B * slen].reshape(B, slen)
+    data, offsets = binary_parts(cols["state"])
+    if unpack_states(data, offsets, 0, states) >= 0:
+        return None
+    header = states[:, : L.HDR]
     if (header[:, L.SWAP_EN] != header[0, L.SWAP_EN]).any() or (
         header[:, L.LPS_REQ] != header[0, L.LPS_REQ]
     ).any():
         return None
-    board_type = bt_vals[int(bt_codes[0])]
     try:
         rules = replayer.rules_for(board_type, int(np_arr[0]), header[0])
     except (ValueError, TypeError):
@@ -341,26 +330,12 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     if tab is None:
         tab = _TABLES[key] = Tables(rules)
     s0 = rules.new_game()
-    n = rules.board.ncell
-    m = int(s0[L.MAXH])
-    height = _fixed(cols["height"], n, np.int32)
-    marker = _fixed(cols["marker"], n, np.int32)
-    collapsed = _fixed(cols["collapsed"], n, np.int32)
-    stamp = _fixed(cols["stamp"], n, np.int32)
-    rings = _listed(cols["rings"], np.int32)
-    hist = _listed(cols["history"], np.int64)
+    hist = history_parts(cols["history"])
     rmove = _fixed(cols["move"], L.MF, np.int32)
     levels = _fixed(cols["seat_levels"], L.MAX_PLAYERS, np.int64)
-    if any(x is None for x in (height, marker, collapsed, stamp, rings, hist, rmove, levels)):
+    if any(x is None for x in (hist, rmove, levels)):
         return None
     rmove_ok = ~cols["move"].is_null().to_numpy(zero_copy_only=False)
-    slen = len(s0)
-    states = _workspace("states", B * slen, np.int32)[: B * slen].reshape(B, slen)
-    bad = join_states(
-        states, header, height, marker, collapsed, stamp, rings[0], rings[1], slen, n, m
-    )
-    if bad >= 0:
-        return None
     hv, ho = hist
     lens = ho[1:] - ho[:-1]
     gcodes, gvals = _codes(cols["game_id"])
@@ -524,12 +499,11 @@ def split_rows(batch: pa.RecordBatch):
     if B == 0:
         return
     try:
-        h = batch.column("history")
-        offs = h.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-    except (KeyError, AttributeError, pa.ArrowInvalid):
+        _, offs = binary_parts(batch.column("history"))
+    except (KeyError, TypeError, pa.ArrowInvalid):
         yield batch
         return
-    cost = np.cumsum((offs[1:] - offs[:-1]) * BYTES_PER_MOVE + 8192)
+    cost = np.cumsum((offs[1:] - offs[:-1]) // 2 * BYTES_PER_MOVE + 8192)
     if cost[-1] <= MAX_LINE_BYTES:
         yield batch
         return

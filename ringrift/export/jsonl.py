@@ -63,7 +63,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..dataset.parts import DataError, atomic_output, verify_file
-from ..dataset.schema import SCHEMA_VERSION, row_to_state
+from ..dataset.schema import SCHEMA_VERSION, board_size, history_of, state_from_bytes
 from ..engine import layout as L
 from ..engine.api import Rules
 from ..engine.rules import apply_move, legal_moves
@@ -208,18 +208,17 @@ def sample_from_row(row: dict, replayer: Replayer | None = None) -> dict:
     """One Parquet row (dict) -> the seed's sample dict (checked by replay)."""
     replayer = replayer or Replayer(cache_games=1)
     gid = row["game_id"]
-    header = row["header"]
-    if header is None or len(header) != L.HDR:
-        raise DataError(f"game {gid}: sample has no valid state header (corrupt data)")
     try:
-        rules = replayer.rules_for(row["board_type"], row["num_players"], header)
-    except ValueError as exc:
-        raise DataError(f"game {gid}: {exc}") from None
-    s, moves = replayer.replay(rules, gid, row["history"] or [])
+        n, m = board_size(row["board_type"], row["num_players"])
+        stored = state_from_bytes(row["state"], n, m)
+        rules = replayer.rules_for(row["board_type"], row["num_players"], stored)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"game {gid}: {exc} (corrupt data)") from None
     try:
-        stored = row_to_state(row)
-    except (ValueError, TypeError, IndexError) as exc:
-        raise DataError(f"game {gid}: unreadable stored state ({exc}; corrupt data)") from None
+        history = history_of(row["history"])
+    except (ValueError, TypeError):
+        raise DataError(f"game {gid}: unreadable move history (corrupt data)") from None
+    s, moves = replayer.replay(rules, gid, history)
     if stored.shape != s.shape or not np.array_equal(stored, s):
         raise DataError(
             f"game {gid}: stored state at step {len(moves)} differs from the "
@@ -263,12 +262,7 @@ REQUIRED_COLUMNS = (
     "outcome",
     "move",
     "history",
-    "header",
-    "height",
-    "marker",
-    "collapsed",
-    "stamp",
-    "rings",
+    "state",
 )
 
 

@@ -1182,39 +1182,6 @@ def replay_cached(
     return 0, top, reg, rtop, nreg, ftop
 
 
-@njit(cache=True)
-def join_states(states, header, height, marker, collapsed, stamp, rv, ro, slen, ncell, maxh):
-    """Stored state columns -> states[:rows] (one row each), as
-    schema.join_state. Returns -1, or the first row that does not fit."""
-    B = header.shape[0]
-    for r in range(B):
-        if header[r, L.NCELL] != ncell or header[r, L.MAXH] != maxh:
-            return r
-        s = states[r]
-        for i in range(slen):
-            s[i] = 0
-        for i in range(L.HDR):
-            s[i] = header[r, i]
-        total = 0
-        for c in range(ncell):
-            h = height[r, c]
-            s[L.o_height(ncell) + c] = h
-            s[L.o_marker(ncell) + c] = marker[r, c]
-            s[L.o_collapsed(ncell) + c] = collapsed[r, c]
-            s[L.o_stamp(ncell) + c] = stamp[r, c]
-            s[L.o_start(ncell) + c] = total
-            if h < 0 or h > maxh:
-                return r
-            total += h
-        p = ro[r]
-        if total != ro[r + 1] - p or total > maxh:
-            return r
-        op = L.o_pool(ncell)  # the stored rings are the pool, in cell order
-        for i in range(total):
-            s[op + i] = rv[p + i]
-    return -1
-
-
 # ---- JSON writers ------------------------------------------------------------------------
 
 

@@ -58,6 +58,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..dataset.parts import DataError, atomic_output
+from ..dataset.schema import (
+    StateError,
+    binary_parts,
+    board_size,
+    column_states,
+    history_parts,
+    state_from_bytes,
+)
 from ..engine import layout as L
 from ..storage import one_line, open_parquet
 from . import fast
@@ -68,7 +76,6 @@ from .kernels import (
     STEP_INT,
     MoveSteps,
     hash_keys,
-    join_states,
     record_games,
 )
 
@@ -120,8 +127,8 @@ def _longest_rows(inp) -> dict:
     at = 0
     for batch in inp.batches(0, inp.num_rows, columns=("game_id", "history")):
         gc, gv = fast._codes(batch.column("game_id"))
-        offs = batch.column("history").offsets.to_numpy(zero_copy_only=False)
-        lens = (offs[1:] - offs[:-1]).astype(np.int64)
+        _, offs = binary_parts(batch.column("history"))
+        lens = (offs[1:] - offs[:-1]) // 2  # uint16 indices
         rows = np.arange(at, at + batch.num_rows, dtype=np.int64)
         # per game of the batch: its longest row, the first of equals
         order = np.lexsort((rows, -lens, gc))
@@ -264,7 +271,22 @@ def _record_chunk(inp, src: str, out: str, games: list, pick: np.ndarray) -> tup
     rows = np.searchsorted(sorted_rows, pick).astype(np.int64)
     bt = batch.column("board_type").cast(pa.string())
     nump = batch.column("num_players").to_numpy(zero_copy_only=False)
-    header = fast._fixed(batch.column("header"), L.HDR, np.int32)
+    boards = list(zip(bt.to_pylist(), nump.tolist()))
+    try:
+        if len(set(boards)) == 1:
+            states = column_states(batch.column("state"), *board_size(*boards[0]))
+        else:  # mixed rules, refused below: decode row by row, each on its board
+            states = []
+            for i, (v, b) in enumerate(zip(batch.column("state").to_pylist(), boards)):
+                try:
+                    states.append(state_from_bytes(v, *board_size(*b))[: L.HDR])
+                except ValueError:
+                    raise StateError(i) from None
+    except StateError as exc:
+        raise DataError(
+            f"{src}: game {batch.column('game_id')[exc.row]}: stored state does not fit its board"
+        ) from None
+    header = np.asarray(states)[:, : L.HDR]
     kinds = set(
         zip(
             bt.to_pylist(),
@@ -278,27 +300,11 @@ def _record_chunk(inp, src: str, out: str, games: list, pick: np.ndarray) -> tup
     board_type, n_players, swap, lps = next(iter(kinds))
     rules = Replayer().rules_for(board_type, n_players, header[0])
     s0 = rules.new_game()
-    n, m, slen = rules.board.ncell, int(s0[L.MAXH]), len(s0)
-    states = np.zeros((batch.num_rows, slen), dtype=np.int32)
-    rv, ro = fast._listed(batch.column("rings"), np.int32)
-    bad = join_states(
-        states,
-        header,
-        fast._fixed(batch.column("height"), n, np.int32),
-        fast._fixed(batch.column("marker"), n, np.int32),
-        fast._fixed(batch.column("collapsed"), n, np.int32),
-        fast._fixed(batch.column("stamp"), n, np.int32),
-        rv,
-        ro,
-        slen,
-        n,
-        m,
-    )
-    if bad >= 0:
-        raise DataError(
-            f"{src}: game {batch.column('game_id')[bad]}: stored state does not fit its board"
-        )
-    hv, ho = fast._listed(batch.column("history"), np.int64)
+    slen = len(s0)
+    hist = history_parts(batch.column("history"))
+    if hist is None:
+        raise DataError(f"{src}: a move history is not whole uint16 indices (corrupt data)")
+    hv, ho = hist
     rmove_ok = ~batch.column("move").is_null().to_numpy(zero_copy_only=False)
     rmove = fast._fixed(batch.column("move"), L.MF, np.int32)
     steps = (ho[1:] - ho[:-1])[rows] + rmove_ok[rows]
@@ -325,7 +331,7 @@ def _record_chunk(inp, src: str, out: str, games: list, pick: np.ndarray) -> tup
     assert rbeg[-1] == len(reg), "record_games: every region is a region step's"
     aux[has, A_REG] = 0
     # narrowed one by one, each int32 original dropped as its copy is made
-    del batch, states, hv, rv, has, game_of
+    del batch, states, hv, has, game_of
     idx = narrow(idx, out, "index")
     mv = narrow(mv, out, "move")
     aux = narrow(aux, out, "facts")

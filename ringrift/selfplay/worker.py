@@ -145,16 +145,15 @@ def game_table(
 
     # the sampled states, replayed a span at a time and packed at once
     span = max(1, REPLAY_BYTES // (s0.size * s0.itemsize))
-    packed, moves = [], []
+    packed, moves, header = [], [], []
     s, at = s0, 0
     for j in range(0, len(want), span):
         states, mv, s = replay_span(rules.geo, s, at, choices, want[j : j + span])
         at = int(want[min(j + span, len(want)) - 1])
         packed.append(pack_states(states))
         moves.append(mv)
-    header, height, marker, collapsed, stamp, nrings, rings = (
-        np.concatenate(cols) for cols in zip(*packed)
-    )
+        header.append(states[:, : L.HDR])
+    header = np.concatenate(header)
     k = len(keep)
     mover = header[:, L.CUR]
     if completed:
@@ -193,13 +192,8 @@ def game_table(
         "move": _fixed(np.concatenate(moves), schema.field("move").type, mask=terminal),
         "policy_index": _lists(pidx, pstart, plen, schema.field("policy_index").type),
         "policy_prob": _lists(pprob, pstart, plen, schema.field("policy_prob").type),
-        "history": _lists(choices.astype(np.uint16), 0, want, schema.field("history").type),
-        "header": _fixed(header, schema.field("header").type),
-        "height": _byte_rows(height, schema.field("height").type),
-        "marker": _byte_rows(marker, schema.field("marker").type),
-        "collapsed": _byte_rows(collapsed, schema.field("collapsed").type),
-        "stamp": _fixed(stamp, schema.field("stamp").type),
-        "rings": _byte_strings(rings, nrings),
+        "history": _prefixes(choices.astype("<u2"), want),
+        "state": _packed(packed),
     }
     arrays = []
     for f in schema:
@@ -229,20 +223,31 @@ def _fixed(rows: np.ndarray, typ: pa.DataType, mask=None) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(values, type=typ)
 
 
-def _byte_rows(rows: np.ndarray, typ: pa.DataType) -> pa.Array:
-    """A k x width int8 array as a fixed-size binary column."""
-    data = np.ascontiguousarray(rows, dtype=np.int8)
-    return pa.Array.from_buffers(typ, len(data), [None, pa.py_buffer(data)])
-
-
-def _byte_strings(values: np.ndarray, length: np.ndarray) -> pa.Array:
-    """int8 ``values`` cut into rows of ``length`` as a binary column."""
-    offsets = np.zeros(len(length) + 1, dtype=np.int32)
-    np.cumsum(length, out=offsets[1:])
-    data = np.ascontiguousarray(values[: offsets[-1]], dtype=np.int8)
+def _binary(data: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    """A binary column: row r is the bytes data[offsets[r]:offsets[r + 1]]."""
     return pa.Array.from_buffers(
-        pa.binary(), len(length), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.binary(),
+        len(offsets) - 1,
+        [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data.view(np.uint8))],
     )
+
+
+def _packed(chunks: list) -> pa.Array:
+    """The ``state`` column from pack_states results, in order."""
+    offsets, base = [np.zeros(1, np.int64)], 0
+    for data, ends in chunks:
+        offsets.append(ends[1:] + base)
+        base += len(data)
+    return _binary(np.concatenate([d for d, _ in chunks]), np.concatenate(offsets))
+
+
+def _prefixes(values: np.ndarray, length: np.ndarray) -> pa.Array:
+    """A binary column whose row r holds the bytes of values[:length[r]]."""
+    length = np.asarray(length, dtype=np.int64)
+    offsets = np.zeros(len(length) + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    rel = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
+    return _binary(np.ascontiguousarray(values[rel]), offsets * values.itemsize)
 
 
 def _lists(values: np.ndarray, start, length: np.ndarray, typ: pa.DataType) -> pa.Array:

@@ -48,7 +48,13 @@ import pyarrow.parquet as pq
 
 from ..dataset import parts
 from ..dataset.parts import DataError, is_local
-from ..dataset.schema import ENGINE_VERSION, SCHEMA_VERSION
+from ..dataset.schema import (
+    ENGINE_VERSION,
+    SCHEMA_VERSION,
+    board_size,
+    column_states,
+    history_parts,
+)
 from ..engine import layout as L
 from .core import (
     MOVE_TYPE_NAMES,
@@ -83,7 +89,7 @@ _READ_COLS = (
     "policy_index",
     "policy_prob",
     "history",
-    "header",
+    "state",
 )
 ARRAY_ORDER = (
     "features",
@@ -195,7 +201,7 @@ _GAME_SCHEMA = pa.schema(
         ("game_id", pa.string()),
         ("winner", pa.int8()),
         ("game_steps", pa.int32()),
-        ("history", pa.list_(pa.uint16())),
+        ("history", pa.binary()),
         ("swap", pa.int32()),
         ("lps", pa.int32()),
         ("src", pa.int32()),
@@ -246,7 +252,10 @@ def _scatter_batch(t: pa.Table, src: int, nb: int, gw, pw) -> None:
     term = pc.equal(t.column("ply_to_end"), 0)
     g = t.filter(term)
     if g.num_rows:
-        hdr = g.column("header").combine_chunks().flatten().to_numpy().reshape(-1, L.HDR)
+        size = board_size(g.column("board_type")[0].as_py(), g.column("num_players")[0].as_py())
+        hdr = column_states(g.column("state").combine_chunks(), *size)[:, : L.HDR]
+        if history_parts(g.column("history").combine_chunks()) is None:
+            raise ValueError("a move history is not whole uint16 indices")
         gt = pa.table(
             {
                 "game_id": g.column("game_id").cast(pa.string()),
@@ -336,7 +345,7 @@ def bucket_games(tmp: str, b: int, files: list[str], board_type: str, num_player
             f"game {orphan} has no terminal sample in the inputs; tensors need "
             "whole games (each game's last row holds its move history)"
         )
-    hoff, hvals = _list_parts(games.column("history"))
+    hvals, hoff = history_parts(games.column("history").combine_chunks())  # checked in pass 1
     winners = games.column("winner").to_numpy()
     gsteps = games.column("game_steps").to_numpy()
     swap = games.column("swap").to_numpy()
