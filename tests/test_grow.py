@@ -1,6 +1,7 @@
 """Growing and changing a dataset: what each kind of config change reruns
 (real Snakemake plans on a finished run), and a real grow run."""
 
+import json
 import os
 import shutil
 
@@ -9,6 +10,7 @@ import yaml
 from test_workflow import TEST_CONFIG, smk
 
 from ringrift.dataset.parts import part_stats, read_part
+from ringrift.dataset.versions import ENGINE_VERSION, SCHEMA_VERSION
 
 BASE = yaml.safe_load(TEST_CONFIG.read_text())
 BASE["datasets"]["tiny"]["total_games"] = 12  # 3 parts of 4 games
@@ -22,9 +24,9 @@ def config(tmp_path, name="c.yaml", **changes):
     return path
 
 
-def plan(workdir, conf):
+def plan(workdir, conf, *args):
     """{rule: job count} and the reasons of a dry run."""
-    p = smk(workdir, "-n", config=conf)
+    p = smk(workdir, "-n", *args, config=conf)
     out = p.stdout + p.stderr
     counts = {}
     for line in out.splitlines():
@@ -56,8 +58,35 @@ def grown(tmp_path_factory):
         "seed 11 -> 12": plan(wd, config(wd, seed=12)),
         "workers 2 -> 3": plan(wd, config(wd, workers=3)),
     }
+    older = _made_before_schema_versions(wd, tmp_path_factory)
+    plans["parts of an older ringrift"] = plan(older, c12, "--printshellcmds")
     smk(wd, config=config(wd, "c16.yaml", total_games=16))
     return {"wd": wd, "before": before, "after": parts_of(wd), "plans": plans}
+
+
+def _made_before_schema_versions(wd, tmp_path_factory):
+    """A copy of the run whose parts' job records lack the sample schema
+    param, as a ringrift before it was one recorded them."""
+    old = tmp_path_factory.mktemp("older") / "w"
+    shutil.copytree(wd, old, symlinks=True)
+    edited = 0
+    for f in (old / ".snakemake" / "metadata").iterdir():
+        rec = json.loads(f.read_text())
+        if rec.get("rule") == "selfplay_part":
+            rec["params"].remove(repr(SCHEMA_VERSION))
+            f.write_text(json.dumps(rec))
+            edited += 1
+    assert edited == 3
+    return old
+
+
+def test_parts_of_an_older_format_are_replayed(grown):
+    """The sample schema is a self-play param: after an upgrade that changes
+    it, the next run replays every part instead of mixing formats (the
+    aggregate would refuse them), and passes the version to the worker."""
+    counts, out = grown["plans"]["parts of an older ringrift"]
+    assert counts["selfplay_part"] == 3 and "Params have changed" in out, out
+    assert out.count(f"--schema-version {SCHEMA_VERSION} --engine-version {ENGINE_VERSION}") == 3
 
 
 def test_raising_total_games_only_adds_parts(grown):

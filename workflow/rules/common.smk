@@ -13,9 +13,11 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 from ringrift.tuning import files as TF  # a tuning run's file names
-# The workers' game-seed version (ringrift/selfplay/seeds.py): a new one changes
-# every game, so it is a self-play param and older parts replay.
+# The workers' game-seed version (ringrift/selfplay/seeds.py), sample schema and
+# engine version (ringrift/dataset/versions.py): a new one changes every part,
+# so they are self-play params and older parts replay.
 from ringrift.selfplay.seeds import GAME_SEEDS
+from ringrift.dataset.versions import ENGINE_VERSION, SCHEMA_VERSION
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")

@@ -20,6 +20,9 @@ rule selfplay_part:
         swap=lambda wc: "--swap-rule" if ds(wc.dataset)["swap_rule"] else "",
         # which game each index plays (a new version replays every part)
         seeds=GAME_SEEDS,
+        # the parts' format and rules: an older part is replayed, not mixed in
+        schema=SCHEMA_VERSION,
+        engine=ENGINE_VERSION,
         # what pins the players' play: the heuristic profile (and its weights'
         # digest) and, for bands with a level past version 1, the players'
         # version (older parts are replayed; empty otherwise, so those
@@ -43,6 +46,7 @@ rule selfplay_part:
         " --engine-mode {params.g[engine_mode]} --difficulty-band {params.g[difficulty_band]}"
         " --sample-every-n-moves {params.g[sample_every_n_moves]}"
         " --max-moves {params.g[max_moves]} --seed {params.g[seed]} --game-seeds {params.seeds}"
+        " --schema-version {params.schema} --engine-version {params.engine}"
         " {params.swap} {params.players} {params.model}"
         " --worker-id {wildcards.dataset}_p{wildcards.part} --reuse {params.reuse:q}"
         " --output {output.part} > {log} 2>&1"
