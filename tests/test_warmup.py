@@ -21,9 +21,10 @@ from ringrift.warmup import CALL_LAYERS
 # game loop (it types every function it calls, loading each from the cache),
 # then compare each layer's argument types with the signatures the loop typed.
 TYPES = """
-import json
+import json, tempfile
 from ringrift import warmup
-warmup.warm_layer("games", "unused")
+with tempfile.TemporaryDirectory() as folder:  # the layer's parts go there
+    warmup.warm_layer("games", folder)
 seen = {}
 for layer in warmup.CALL_LAYERS:
     for fn, args in warmup.layer_calls(layer):
