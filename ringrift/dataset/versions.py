@@ -11,7 +11,7 @@ SCHEMA_VERSION = 4
 # ~1.5x, at the same size (square8, measured in session 12).
 # Version 4: the six state columns (header, height, marker, collapsed, stamp,
 # rings) are one compact ``state`` byte string, and ``history`` is bytes: an
-# aggregate moves ~400 instead of ~1,100 decoded bytes a row (square8).
+# aggregate moves ~430-500 instead of ~1,000 decoded bytes a row (square8).
 # Bumped whenever a rules change could alter games (recorded in every file).
 ENGINE_VERSION = 2
 # The rules' behaviour digest for ENGINE_VERSION (ringrift/engine/fingerprint.py):
