@@ -70,7 +70,7 @@ def test_states_round_trip_and_match_the_format(board_type, players, steps):
     for r in (0, len(states) // 2, len(states) - 1):
         assert data[offsets[r] : offsets[r + 1]].tobytes() == slow_state_bytes(states[r])
     back = np.empty_like(states)
-    assert unpack_states(data, offsets, 0, back) == -1
+    assert unpack_states(data, offsets, back) == -1
     assert np.array_equal(back, states)
     # stacks, markers and collapsed cells all occur, so every field was exercised
     n = int(states[0, L.NCELL])

@@ -184,23 +184,26 @@ def pack_states(states):
         for c in range(n):
             rings += s[L.o_height(n) + c]
         for j in range(rings):
-            out[p] = s[L.o_pool(n) + j]
+            v = s[L.o_pool(n) + j]
+            if v < 0 or v > 127:
+                raise ValueError("ring owner outside 0..127")
+            out[p] = v
             p += 1
         offsets[r + 1] = p
     return out[:p].copy(), offsets
 
 
 @njit(cache=True)
-def unpack_states(data, offsets, first, out):
-    """Rows first .. first + len(out) of packed states (pack_states) into
-    ``out`` (rows of one board's state size). Returns -1, or the first row
-    (counted from 0 in ``out``) whose bytes are not a state of that size."""
+def unpack_states(data, offsets, out):
+    """Packed states (pack_states: row i is data[offsets[i]:offsets[i + 1]])
+    into ``out`` (rows of one board's state size). Returns -1, or the first
+    row whose bytes are not a state of that size."""
     slen = out.shape[1]
     for i in range(out.shape[0]):
         s = out[i]
         s[:] = 0
-        p = offsets[first + i]
-        end = offsets[first + i + 1]
+        p = offsets[i]
+        end = offsets[i + 1]
         for j in range(L.HDR):
             v, p = _get(data, p, end)
             if p < 0:
@@ -259,7 +262,7 @@ def state_from_bytes(value: bytes, n: int, m: int) -> np.ndarray:
     and m rings (ValueError when the bytes are not one)."""
     data = np.frombuffer(value, dtype=np.uint8)
     out = np.empty((1, L.state_words(n, m)), dtype=np.int32)
-    if unpack_states(data, np.array([0, len(data)], dtype=np.int64), 0, out) >= 0:
+    if unpack_states(data, np.array([0, len(data)], dtype=np.int64), out) >= 0:
         raise ValueError("the state bytes are not a state of this board")
     return out[0]
 
@@ -315,7 +318,7 @@ def column_states(col: pa.Array, n: int, m: int, out: np.ndarray | None = None) 
     data, offsets = binary_parts(col)
     if out is None:
         out = np.empty((len(col), L.state_words(n, m)), dtype=np.int32)
-    bad = unpack_states(data, offsets, 0, out) if out.shape[1] == L.state_words(n, m) else 0
+    bad = unpack_states(data, offsets, out) if out.shape[1] == L.state_words(n, m) else 0
     if bad >= 0:
         raise StateError(bad)
     return out

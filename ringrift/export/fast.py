@@ -314,7 +314,7 @@ def batch_lines(batch: pa.RecordBatch, replayer, metadata_fn):
     slen = L.state_words(n, m)
     states = _workspace("states", B * slen, np.int32)[: B * slen].reshape(B, slen)
     data, offsets = binary_parts(cols["state"])
-    if unpack_states(data, offsets, 0, states) >= 0:
+    if unpack_states(data, offsets, states) >= 0:
         return None
     header = states[:, : L.HDR]
     if (header[:, L.SWAP_EN] != header[0, L.SWAP_EN]).any() or (
