@@ -130,7 +130,8 @@ def _get(data, p, end):
 
 
 @njit(cache=True)
-def _listed(s, n, c):
+def _is_listed(s, n, c):
+    """Whether cell c is one of the state's listed cells (STATE FORMAT)."""
     return (
         s[L.o_height(n) + c] != 0
         or s[L.o_marker(n) + c] != 0
@@ -161,24 +162,24 @@ def pack_states(states):
             p = _put(out, p, s[j])
         cnt = 0
         for c in range(n):
-            if _listed(s, n, c):
+            if _is_listed(s, n, c):
                 cnt += 1
         p = _put(out, p, cnt)
         prev = -1
         for c in range(n):
-            if _listed(s, n, c):
+            if _is_listed(s, n, c):
                 p = _put(out, p, c - prev - 1)
                 prev = c
         for o in (L.o_height(n), L.o_marker(n), L.o_collapsed(n)):
             for c in range(n):
-                if _listed(s, n, c):
+                if _is_listed(s, n, c):
                     v = s[o + c]
                     if v < 0 or v > 127:  # one byte per value: refuse rather than wrap
                         raise ValueError("stack height or owner outside 0..127")
                     out[p] = v
                     p += 1
         for c in range(n):
-            if _listed(s, n, c):
+            if _is_listed(s, n, c):
                 p = _put(out, p, s[L.o_stamp(n) + c])
         rings = 0
         for c in range(n):

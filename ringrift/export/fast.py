@@ -71,19 +71,6 @@ def _fixed(col: pa.Array, width: int, dtype) -> np.ndarray | None:
     return vals.to_numpy(zero_copy_only=False).astype(dtype, copy=False).reshape(len(col), width)
 
 
-def _listed(col: pa.Array, dtype) -> tuple[np.ndarray, np.ndarray] | None:
-    """(values, offsets) of a list column; offsets index into values."""
-    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
-        return None
-    vals = col.values
-    if vals.null_count:
-        return None
-    return (
-        vals.to_numpy(zero_copy_only=False).astype(dtype, copy=False),
-        col.offsets.to_numpy(zero_copy_only=False).astype(np.int64),
-    )
-
-
 def _metadata_pieces(metadata_fn, worker, mode, band, board_type, n, levels) -> tuple[bytes, bytes]:
     key = (worker, mode, band, board_type, n, levels)
     got = _META_CACHE.get(key)
