@@ -63,7 +63,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..dataset.parts import DataError, atomic_output, verify_file
-from ..dataset.schema import SCHEMA_VERSION, board_size, history_of, state_from_bytes
+from ..dataset.schema import SCHEMA_VERSION, history_of, row_to_state
 from ..engine import layout as L
 from ..engine.api import Rules
 from ..engine.rules import apply_move, legal_moves
@@ -209,8 +209,7 @@ def sample_from_row(row: dict, replayer: Replayer | None = None) -> dict:
     replayer = replayer or Replayer(cache_games=1)
     gid = row["game_id"]
     try:
-        n, m = board_size(row["board_type"], row["num_players"])
-        stored = state_from_bytes(row["state"], n, m)
+        stored = row_to_state(row)
         rules = replayer.rules_for(row["board_type"], row["num_players"], stored)
     except (ValueError, TypeError) as exc:
         raise DataError(f"game {gid}: {exc} (corrupt data)") from None

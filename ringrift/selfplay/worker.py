@@ -241,28 +241,27 @@ def _packed(chunks: list) -> pa.Array:
     return _binary(np.concatenate([d for d, _ in chunks]), np.concatenate(offsets))
 
 
-def _prefixes(values: np.ndarray, length: np.ndarray) -> pa.Array:
-    """A binary column whose row r holds the bytes of values[:length[r]]."""
+def _spans(values: np.ndarray, start, length) -> tuple[np.ndarray, np.ndarray]:
+    """(values[start[r] : start[r] + length[r]] of every row r concatenated,
+    the rows' offsets in it); ``start`` may be one start for all rows."""
     length = np.asarray(length, dtype=np.int64)
     offsets = np.zeros(len(length) + 1, dtype=np.int64)
     np.cumsum(length, out=offsets[1:])
     rel = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
-    return _binary(np.ascontiguousarray(values[rel]), offsets * values.itemsize)
+    return values[np.repeat(np.broadcast_to(start, length.shape), length) + rel], offsets
 
 
-def _lists(values: np.ndarray, start, length: np.ndarray, typ: pa.DataType) -> pa.Array:
-    """A list column whose row r is values[start[r] : start[r] + length[r]]
-    (start None: the rows follow each other; 0: every row starts at 0)."""
-    length = np.asarray(length, dtype=np.int64)
-    offsets = np.zeros(len(length) + 1, dtype=np.int32)
-    np.cumsum(length, out=offsets[1:])
-    if start is None:
-        flat = values[: offsets[-1]]
-    else:
-        rel = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
-        flat = values[np.repeat(np.broadcast_to(start, length.shape), length) + rel]
+def _prefixes(values: np.ndarray, length) -> pa.Array:
+    """A binary column whose row r holds the bytes of values[:length[r]]."""
+    flat, offsets = _spans(values, 0, length)
+    return _binary(np.ascontiguousarray(flat), offsets * values.itemsize)
+
+
+def _lists(values: np.ndarray, start, length, typ: pa.DataType) -> pa.Array:
+    """A list column whose row r is values[start[r] : start[r] + length[r]]."""
+    flat, offsets = _spans(values, start, length)
     return pa.ListArray.from_arrays(
-        pa.array(offsets), pa.array(flat, type=typ.value_type), type=typ
+        pa.array(offsets.astype(np.int32)), pa.array(flat, type=typ.value_type), type=typ
     )
 
 
