@@ -352,10 +352,11 @@ def _cmd_warmup(args) -> int:
 
 
 def _cmd_aggregate(args) -> int:
-    from .dataset.aggregate import ProgressLine, aggregate
+    from .dataset.aggregate import ProgressLine, aggregate, keep_freed_memory
     from .dataset.parts import DataError
 
     show = args.progress or sys.stderr.isatty()
+    keep_freed_memory()
     try:
         _preflight(inputs=args.parts, outputs=[args.output])
         res = aggregate(

@@ -1,6 +1,7 @@
 """Shuffled aggregate: counts checked, duplicates refused, deterministic,
 rows really mixed, bounded buckets, bad parts named with nothing written."""
 
+import gc
 import io
 import math
 import shutil
@@ -86,6 +87,13 @@ def test_aggregate_counts_and_shuffle(parts, tmp_path):
     assert res["samples"] == t.num_rows == total and res["games"] == 9
     assert res["buckets"] == math.ceil(total / 40) > 1
     assert part_stats(t)["buckets"] == res["buckets"]
+    # game columns plainly encoded (nearly all distinct), scalars by dictionary
+    meta = pq.ParquetFile(tmp_path / "all.parquet").metadata.row_group(0)
+    chunks = [meta.column(i) for i in range(meta.num_columns)]
+    encodings = {c.path_in_schema: c.encodings for c in chunks}
+    for name in agg.GAME_COLUMNS + ("state", "history"):
+        assert "RLE_DICTIONARY" not in encodings[name], name
+    assert "RLE_DICTIONARY" in encodings["move_number"]
     ids = t.column("game_id").to_pylist()
     assert len(set(ids)) == 9
     assert ids != sorted(ids)  # rows are mixed across games
@@ -282,6 +290,7 @@ def test_a_bad_part_in_the_middle_stops_it_with_nothing_written(square_parts, tm
         aggregate(given, str(out), seed=1, scratch=str(scratch), bucket_rows=100)
     assert not out.exists() and list(tmp_path.glob(".out.parquet*")) == []
     assert list(scratch.iterdir()) == []
+    assert gc.isenabled()  # off during the aggregate only, also when it fails
 
 
 def test_remote_parts_are_streamed(parts, tmp_path):

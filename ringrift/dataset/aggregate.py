@@ -15,6 +15,9 @@ their first game).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import math
 import os
@@ -64,26 +67,48 @@ SCRATCH_OPTIONS = ipc.IpcWriteOptions(compression="lz4", use_threads=False)
 SCATTER_BYTES = 128 << 20
 
 
+# A game's own columns: in a shuffled aggregate a row group holds ~2 rows of
+# each game, so their dictionaries are nearly as long as the columns. Plain
+# encoding writes them ~1.5-5x faster, and smaller.
+GAME_COLUMNS = ("game_id", "game_index", "game_seed", "game_hash")
+
+
 def output_options(schema: pa.Schema) -> dict:
     """Parquet options of an aggregate. Its rows come from many games in
     random order, so dictionaries shrink the per-row arrays (policy, move,
     values) far less than in a part: byte-stream-split with zstd level 1
     encodes them ~1.7x faster than dictionary + zstd level 6 and reads
     faster, for a ~15% larger file. The byte strings (BYTE_COLUMNS: state,
-    history) are nearly all distinct, so building their dictionaries only to
-    drop them costs time for nothing. Scalars and strings keep their
-    dictionaries."""
+    history) and the game columns (GAME_COLUMNS) are nearly all distinct, so
+    building their dictionaries only to drop them costs time for nothing.
+    The other scalars and strings keep their dictionaries."""
     wide = [
         f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type)
     ]
+    plain = set(wide) | set(BYTE_COLUMNS) | set(GAME_COLUMNS)
     return dict(
         compression="zstd",
         compression_level=1,
         write_statistics=False,
         write_page_checksum=True,
-        use_dictionary=[f.name for f in schema if f.name not in wide + list(BYTE_COLUMNS)],
+        use_dictionary=[f.name for f in schema if f.name not in plain],
         column_encoding={f"{n}.list.element": "BYTE_STREAM_SPLIT" for n in wide},
     )
+
+
+def keep_freed_memory() -> None:
+    """Have glibc's malloc keep freed memory for reuse, for a process that
+    runs one aggregate. By default it returns blocks of a few MB (each row
+    group's arrays) to the kernel when freed, and the next row group's arrays
+    are faulted in and zeroed page by page again: ~15% of the aggregate's CPU
+    time. The process's peak is unchanged. No-op without glibc."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest: bigger blocks are still mapped
+    mallopt(m_trim_threshold, (1 << 31) - 1)
 
 
 def _seeded(seed: int, *key: int) -> np.random.Generator:
@@ -750,6 +775,21 @@ def _write(
     return written
 
 
+@contextmanager
+def _without_gc():
+    """The cycle collector off: the aggregate makes no cycles, and each
+    collection of the oldest generation walks every object, the game index's
+    tuple and string per game included (~2% of the CPU time at 200k games)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@_without_gc()
 def aggregate(
     parts: list[str],
     output: str,
