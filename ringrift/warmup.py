@@ -23,6 +23,7 @@ anything after the warm-up).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
 import subprocess
@@ -160,30 +161,54 @@ def warm_layer(layer: str, folder: str) -> None:
             raise SystemExit(f"ringrift warmup: `ringrift {' '.join(argv)}` failed")
 
 
+PACKAGE = Path(__file__).resolve().parent
+
+
+def source_stamp(root: Path = PACKAGE) -> str:
+    """A digest of what Numba checks before it loads a cached function: each
+    source file's path, modification time and size. The cache folder is
+    named by a digest of the source alone, so the same code cloned again,
+    checked out anew or installed elsewhere finds that folder, and markers
+    in it, while every cached function in it is stale to Numba."""
+    h = hashlib.blake2b(digest_size=8)
+    for p in sorted(root.rglob("*.py")):
+        st = p.stat()
+        h.update(f"{p}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+    return h.hexdigest()
+
+
+def is_marked(marker: Path, stamp: str) -> bool:
+    """Whether ``marker`` was written for this source (its first line)."""
+    try:
+        return marker.read_text().split("\n", 1)[0] == stamp
+    except OSError:
+        return False
+
+
 def warm_all() -> str | None:
     """Every layer in its own child process, once per machine and cache
     folder: None, or a line naming the layer that failed (its output went to
     our stderr).
 
-    A marker per host name (the cache folder is keyed by the package source,
-    so a code change starts afresh) makes later calls return at once: the
-    workflow's start hook calls this on every run. Concurrent callers wait
-    on a file lock for the first one's compile."""
+    A marker per host name, holding the source stamp, makes later calls
+    return at once: the workflow's start hook calls this on every run.
+    Concurrent callers wait on a file lock for the first one's compile."""
     warm = Path(os.environ["NUMBA_CACHE_DIR"]) / "warm"
     marker = warm / socket.gethostname()
-    if marker.exists():
+    stamp = source_stamp()
+    if is_marked(marker, stamp):
         return None
     warm.mkdir(parents=True, exist_ok=True)
     with open(warm / ".lock", "a") as lock, tempfile.TemporaryDirectory() as folder:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if marker.exists():  # warmed by another caller while we waited
+        if is_marked(marker, stamp):  # warmed by another caller while we waited
             return None
         for layer in LAYERS:
             cmd = [sys.executable, "-m", "ringrift.warmup", layer, folder]
             rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
             if rc != 0:
                 return f"ringrift warmup: layer {layer} failed (exit {rc})"
-        marker.write_text(" ".join(LAYERS) + "\n")
+        marker.write_text(f"{stamp}\n{' '.join(LAYERS)}\n")
     return None
 
 

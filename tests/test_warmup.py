@@ -7,15 +7,17 @@ after the warm-up the dataset jobs must find everything they run compiled."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import ringrift  # noqa: F401  (sets NUMBA_CACHE_DIR)
-from ringrift.warmup import CALL_LAYERS
+from ringrift.warmup import CALL_LAYERS, PACKAGE, is_marked, source_stamp
 
 # In a fresh process whose cache has everything but the game loop: compile the
 # game loop (it types every function it calls, loading each from the cache),
@@ -113,7 +115,7 @@ def test_a_warm_cache_is_not_compiled_again(tmp_path):
     cache = tmp_path / "cache"
     marker = cache / "warm" / socket.gethostname()
     marker.parent.mkdir(parents=True)
-    marker.write_text("engine\n")
+    marker.write_text(f"{source_stamp()}\nengine\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
     run = subprocess.run(
         [sys.executable, "-m", "ringrift", "warmup"], env=env, capture_output=True, text=True
@@ -124,3 +126,45 @@ def test_a_warm_cache_is_not_compiled_again(tmp_path):
         "warm",
         f"warm/{socket.gethostname()}",
     ]
+
+
+def test_a_marker_of_other_source_files_is_not_trusted(tmp_path):
+    """Numba loads a cached function only for the same source path, time and
+    size, while the cache folder is named by the source alone: the same code
+    cloned again or elsewhere finds the folder and its marker, with nothing
+    in it Numba will load. Such a marker (an older one, without the stamp)
+    makes the warm-up compile: it takes the lock, which the fast path never
+    does; the compile itself is stopped there."""
+    cache = tmp_path / "cache"
+    marker = cache / "warm" / socket.gethostname()
+    marker.parent.mkdir(parents=True)
+    marker.write_text("engine heuristic minimax mcts games moves export tensors\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    warm = subprocess.Popen(
+        [sys.executable, "-m", "ringrift", "warmup"], env=env, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (cache / "warm" / ".lock").exists() and warm.poll() is None:
+            assert time.monotonic() < deadline, "the warm-up neither compiled nor returned"
+            time.sleep(0.05)
+        assert (cache / "warm" / ".lock").exists(), "trusted a marker of other source files"
+    finally:
+        os.killpg(warm.pid, signal.SIGKILL)
+        warm.wait()
+    assert is_marked(cache / "warm" / "x", "0") is False  # no marker: not warm
+
+
+def test_the_source_stamp_follows_what_numba_checks(tmp_path):
+    """The same source elsewhere, or with another file time (a fresh clone),
+    has another stamp; unchanged files keep theirs."""
+    copy = tmp_path / "ringrift"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    first = source_stamp(copy)
+    assert source_stamp(copy) == first != source_stamp()
+    f = copy / "warmup.py"
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert source_stamp(copy) != first
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert source_stamp(copy) == first

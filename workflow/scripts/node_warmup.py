@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fill this machine's Numba cache once: the first caller runs `ringrift
 warmup`, callers arriving meanwhile wait for it (a file lock), later callers
-return at once (a marker per host name in the cache folder).
+return at once (a marker per host name in the cache folder, naming the
+source files it was warmed for: ringrift.warmup.source_stamp).
 
 Every Slurm job and every LAN job calls this before its rule runs
 (workflow/rules/common.smk), so each compute node or LAN machine compiles
@@ -26,21 +27,22 @@ import sys
 import time
 from pathlib import Path
 
-import ringrift  # noqa: F401  (sets NUMBA_CACHE_DIR when the caller has not)
+from ringrift.warmup import is_marked, source_stamp  # sets NUMBA_CACHE_DIR if unset
 
 
 def main() -> int:
     host = socket.gethostname()
     nodes = Path(os.environ["NUMBA_CACHE_DIR"]) / "nodes"
     marker = nodes / host
-    if marker.exists():
+    stamp = source_stamp()  # the marker's first line: a moved or re-cloned checkout warms again
+    if is_marked(marker, stamp):
         return 0
     nodes.mkdir(parents=True, exist_ok=True)
     log = Path("logs") / "numba_warmup" / f"{host}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(nodes / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if marker.exists():  # another job on this node did it while we waited
+        if is_marked(marker, stamp):  # another job on this node did it while we waited
             return 0
         t0 = time.time()
         with open(log, "ab") as out:
@@ -55,7 +57,7 @@ def main() -> int:
             return 1
         tmp = marker.with_name(f".{host}.{os.getpid()}")
         who = os.environ.get("SLURM_JOB_ID") or f"on LAN host {os.environ.get('RINGRIFT_LAN_HOST')}"
-        tmp.write_text(f"warmed in {time.time() - t0:.1f} s by job {who}\n")
+        tmp.write_text(f"{stamp}\nwarmed in {time.time() - t0:.1f} s by job {who}\n")
         tmp.replace(marker)
     return 0
 
