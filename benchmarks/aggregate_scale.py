@@ -14,7 +14,8 @@ wait4 (the machine may be shared: CPU time is the fair measure).
 
     python benchmarks/aggregate_scale.py [--rows 1000000 10000000] [--workdir DIR]
         [--base random|default] [--base-games 7000]
-        [--selfplay-random 7000] [--selfplay-mixed 4000] [--baseline /path/to/other/checkout]
+        [--selfplay-random 7000] [--selfplay-mixed 4000]
+        [--baseline /path/to/other/checkout [--reps 3]]
 
 A workdir holds one base part: use another workdir for the other ``--base``.
 """
@@ -137,10 +138,19 @@ def main(argv=None):
         help="another checkout whose `ringrift aggregate` is timed at the first "
         "size too (e.g. the previous implementation)",
     )
+    ap.add_argument(
+        "--reps",
+        type=int,
+        default=1,
+        help="with --baseline: this many pairs of runs at the first size, each "
+        "pair this checkout then the baseline, and their ratios (a shared "
+        "machine's drift between pairs cancels out within one)",
+    )
     args = ap.parse_args(argv)
     args.workdir = os.path.abspath(args.workdir)
     os.makedirs(args.workdir, exist_ok=True)
     rows_out = []
+    ratios = []  # baseline CPU time / this checkout's, per pair of runs
 
     base = os.path.join(args.workdir, "part_base.parquet")
     if not os.path.exists(base):
@@ -244,22 +254,19 @@ def main(argv=None):
             parts.append(dst)
         out = os.path.join(args.workdir, f"agg_{k}.parquet")
         n = k * per_part
-        r = run_measured(
-            ringrift("aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts)
-        )
-        r["bytes"] = os.path.getsize(out)
-        rows_out.append((f"aggregate {k} parts ({k - 1} replicas)", n, r))
-        os.unlink(out)
-        if i == 0 and args.baseline:
-            r = run_measured(
-                ringrift(
-                    "aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts
-                ),
-                pythonpath=args.baseline,
-            )
-            r["bytes"] = os.path.getsize(out)
-            rows_out.append((f"baseline aggregate ({args.baseline})", n, r))
-            os.unlink(out)
+        cmd = ringrift("aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts)
+        pairs = args.reps if i == 0 and args.baseline else 1
+        for rep in range(pairs):
+            pair = []
+            for who in (None, args.baseline) if i == 0 and args.baseline else (None,):
+                r = run_measured(cmd, pythonpath=who)
+                r["bytes"] = os.path.getsize(out)
+                os.unlink(out)
+                name = f"baseline ({who})" if who else f"aggregate {k} parts ({k - 1} replicas)"
+                rows_out.append((name + (f", pair {rep + 1}" if pairs > 1 else ""), n, r))
+                pair.append(r["cpu"])
+            if len(pair) == 2:
+                ratios.append(pair[1] / pair[0])
 
     print(
         "| step | rows | wall s | CPU s | rows/s (wall) | rows/s per CPU-s | peak RSS | "
@@ -271,6 +278,12 @@ def main(argv=None):
         print(
             f"| {name} | {n:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {n / r['wall']:,.0f} | "
             f"{n / r['cpu']:,.0f} | {r['rss'] / 2**20:,.0f} MB | {size} |"
+        )
+    if ratios:
+        print(
+            f"\nrows per CPU-second, this checkout over the baseline ({args.baseline}), "
+            f"per pair: {', '.join(f'{x:.3f}' for x in ratios)}; "
+            f"median {float(np.median(ratios)):.3f}"
         )
     print(
         f"\nparts: one real part of {per_part:,} samples ({games} square8 games, "
