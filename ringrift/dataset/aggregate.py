@@ -100,8 +100,9 @@ def keep_freed_memory() -> None:
     """Have glibc's malloc keep freed memory for reuse, for a process that
     runs one aggregate. By default it returns blocks of a few MB (each row
     group's arrays) to the kernel when freed, and the next row group's arrays
-    are faulted in and zeroed page by page again: ~15% of the aggregate's CPU
-    time. The process's peak is unchanged. No-op without glibc."""
+    are faulted in and zeroed page by page again (in perf, the kernel's page
+    zeroing alone was ~8% of the aggregate's CPU time). The process's peak is
+    unchanged. No-op without glibc."""
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):
