@@ -4,6 +4,7 @@ with the argument types the game loop passes, else the game loop's layer
 compiles other specialisations of them and holds the whole compile again; and
 after the warm-up the dataset jobs must find everything they run compiled."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -150,7 +151,8 @@ def test_a_marker_of_other_source_files_is_not_trusted(tmp_path):
             time.sleep(0.05)
         assert (cache / "warm" / ".lock").exists(), "trusted a marker of other source files"
     finally:
-        os.killpg(warm.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have returned
+            os.killpg(warm.pid, signal.SIGKILL)
         warm.wait()
     assert is_marked(cache / "warm" / "x", "0") is False  # no marker: not warm
 
