@@ -148,42 +148,38 @@ def pack_states(states):
     n = states[0, L.NCELL] if k else 0
     offsets = np.zeros(k + 1, dtype=np.int32)
     out = np.empty(k * (5 * L.HDR + 13 * n + 5) + 1, dtype=np.uint8)
+    cells = np.empty(n, dtype=np.int64)  # the row's listed cells, found once
     p = 0
     for r in range(k):
         s = states[r]
-        need = p + 5 * L.HDR + 13 * n + 5
+        cnt = 0
+        rings = 0
         for c in range(n):
-            need += s[L.o_height(n) + c]
+            rings += s[L.o_height(n) + c]
+            if _is_listed(s, n, c):
+                cells[cnt] = c
+                cnt += 1
+        need = p + 5 * L.HDR + 13 * n + 5 + rings
         if need > out.shape[0]:
             grown = np.empty(2 * need, dtype=np.uint8)
             grown[:p] = out[:p]
             out = grown
         for j in range(L.HDR):
             p = _put(out, p, s[j])
-        cnt = 0
-        for c in range(n):
-            if _is_listed(s, n, c):
-                cnt += 1
         p = _put(out, p, cnt)
         prev = -1
-        for c in range(n):
-            if _is_listed(s, n, c):
-                p = _put(out, p, c - prev - 1)
-                prev = c
+        for j in range(cnt):
+            p = _put(out, p, cells[j] - prev - 1)
+            prev = cells[j]
         for o in (L.o_height(n), L.o_marker(n), L.o_collapsed(n)):
-            for c in range(n):
-                if _is_listed(s, n, c):
-                    v = s[o + c]
-                    if v < 0 or v > 127:  # one byte per value: refuse rather than wrap
-                        raise ValueError("stack height or owner outside 0..127")
-                    out[p] = v
-                    p += 1
-        for c in range(n):
-            if _is_listed(s, n, c):
-                p = _put(out, p, s[L.o_stamp(n) + c])
-        rings = 0
-        for c in range(n):
-            rings += s[L.o_height(n) + c]
+            for j in range(cnt):
+                v = s[o + cells[j]]
+                if v < 0 or v > 127:  # one byte per value: refuse rather than wrap
+                    raise ValueError("stack height or owner outside 0..127")
+                out[p] = v
+                p += 1
+        for j in range(cnt):
+            p = _put(out, p, s[L.o_stamp(n) + cells[j]])
         for j in range(rings):
             v = s[L.o_pool(n) + j]
             if v < 0 or v > 127:
