@@ -794,7 +794,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--output", required=True, help="the aggregate's Parquet path or URI")
     a.add_argument("--seed", type=int, default=0, help="seed of the shuffle")
     a.add_argument(
-        "--scratch", default=None, type=_existing_dir, help="local folder for bucket files"
+        "--scratch",
+        default=None,
+        type=_existing_dir,
+        help="local folder for copies of remote parts",
     )
     a.add_argument(
         "--drop-duplicates",

@@ -18,7 +18,7 @@ import ringrift.dataset.aggregate as agg
 from ringrift.dataset.aggregate import (
     Column,
     ProgressLine,
-    _buckets,
+    _deal,
     _seeded,
     aggregate,
     take,
@@ -30,7 +30,18 @@ from ringrift.dataset.parts import (
     part_stats,
     read_part,
 )
+from ringrift.dataset.schema import BYTE_COLUMNS, GAME_COLUMNS
 from ringrift.selfplay.worker import WorkerConfig, run_worker
+
+# Parts of 16-row row groups: the aggregate deals a part's row groups (its
+# blocks) to buckets, so these small parts still span many buckets.
+BLOCK_ROWS = 16
+
+
+def _run_worker(cfg):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("ringrift.dataset.parts.worker_row_group_rows", lambda ncell: BLOCK_ROWS)
+        run_worker(cfg)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +59,7 @@ def parts(tmp_path_factory):
             worker_id=f"w{i}",
             game_offset=3 * i,
         )
-        run_worker(cfg)
+        _run_worker(cfg)
         out.append(cfg.output)
     return out
 
@@ -69,7 +80,7 @@ def _square_parts(folder, offsets) -> list[str]:
             worker_id=f"w{i}",
             game_offset=offset,
         )
-        run_worker(cfg)
+        _run_worker(cfg)
         out.append(cfg.output)
     return out
 
@@ -91,7 +102,7 @@ def test_aggregate_counts_and_shuffle(parts, tmp_path):
     meta = pq.ParquetFile(tmp_path / "all.parquet").metadata.row_group(0)
     chunks = [meta.column(i) for i in range(meta.num_columns)]
     encodings = {c.path_in_schema: c.encodings for c in chunks}
-    for name in agg.GAME_COLUMNS + ("state", "history"):
+    for name in GAME_COLUMNS + BYTE_COLUMNS:
         assert "RLE_DICTIONARY" not in encodings[name], name
     assert "RLE_DICTIONARY" in encodings["move_number"]
     ids = t.column("game_id").to_pylist()
@@ -119,18 +130,20 @@ def test_aggregate_is_deterministic(parts, tmp_path):
 
 
 def test_rows_of_every_part_spread_over_the_output(square_parts, tmp_path):
+    """Each part's blocks (13 of 16 rows) go to several of the 6 buckets, and
+    each bucket is permuted: a part's rows reach both ends of the output,
+    and a game's rows are not runs."""
     out = tmp_path / "mixed.parquet"
     res = aggregate(square_parts, str(out), seed=3, bucket_rows=150)
     assert res["buckets"] >= 4
     t = pq.read_table(out, columns=["worker_id", "game_id"])
     n = t.num_rows
     part = np.array(t.column("worker_id").to_pylist())
-    for q in range(4):
-        quarter = set(part[q * n // 4 : (q + 1) * n // 4].tolist())
-        assert quarter == {"w0", "w1", "w2", "w3"}, (q, quarter)
-    for w in ("w0", "w1", "w2", "w3"):  # each part's rows cover the whole output
+    for half in (part[: n // 2], part[n // 2 :]):
+        assert set(half.tolist()) == {"w0", "w1", "w2", "w3"}
+    for w in ("w0", "w1", "w2", "w3"):
         pos = np.flatnonzero(part == w) / n
-        assert abs(pos.mean() - 0.5) < 0.1 and pos.min() < 0.05 and pos.max() > 0.95
+        assert pos.min() < 0.25 and pos.max() > 0.75, w
     gid = t.column("game_id").to_pylist()
     same = sum(a == b for a, b in zip(gid, gid[1:])) / (n - 1)
     assert same < 0.2  # 12 games: ~1/12 of neighbours by chance, not runs of a game
@@ -152,7 +165,7 @@ def test_bytes_depend_on_the_bucket_count_not_on_how_it_was_chosen(square_parts,
     rows a bucket; another count gives another order. So changing
     BUCKET_BYTES (or how a row's bytes are estimated) changes aggregates."""
     total = sum(pq.read_metadata(p).num_rows for p in square_parts)
-    budget = aggregate(square_parts, str(tmp_path / "b.parquet"), seed=3, bucket_bytes=200_000)
+    budget = aggregate(square_parts, str(tmp_path / "b.parquet"), seed=3, bucket_bytes=100_000)
     nb = budget["buckets"]
     assert nb > 2
     fixed = aggregate(
@@ -171,45 +184,60 @@ def test_bytes_depend_on_the_bucket_count_not_on_how_it_was_chosen(square_parts,
     assert a != b and sorted(a, key=str) == sorted(b, key=str)
 
 
-def _shuffled_by_arrow(parts, seed, nb):
+def _shuffled_by_arrow(parts, seed, nb, drop=False):
     """The aggregate's rows by the obviously-correct route: every part whole
-    (in the order the aggregate takes them: by first game), each row's bucket
-    from the part's generator, bucket b's rows in part and row order, then
-    Arrow's take of bucket b's permutation."""
-    tables = sorted((read_part(p) for p in parts), key=lambda t: part_stats(t)["game_offset"])
-    rows = [[] for _ in range(nb)]
-    for pi, t in enumerate(tables):
-        bucket = _buckets(_seeded(seed, 1, pi).bit_generator, t.num_rows, nb)
-        for b in range(nb):
-            rows[b].append(t.filter(pa.array(bucket == b)))
+    (in the order the aggregate takes them: by first game), cut into its row
+    groups; block i of all is dealt to bucket j * nb // blocks, where j is
+    its place in the seeded permutation; bucket b's rows in part and row
+    order, then Arrow's take of bucket b's permutation. With ``drop``, a
+    game's rows are left out when an earlier part had its seed and moves."""
+    blocks, seen = [], set()
+    for path in sorted(parts, key=lambda p: part_stats(read_part(p))["game_offset"]):
+        t = read_part(path)
+        meta = pq.read_metadata(path)
+        games = list(zip(t.column("game_seed").to_pylist(), t.column("game_hash").to_pylist()))
+        mine = set(games)
+        keep = [not (drop and g in seen) for g in games]
+        seen |= mine
+        start = 0
+        for rg in range(meta.num_row_groups):
+            n = meta.row_group(rg).num_rows
+            blocks.append(t.slice(start, n).filter(pa.array(keep[start : start + n])))
+            start += n
+    order = list(_seeded(seed, 1).permutation(len(blocks)))
     out = []
     for b in range(nb):
-        t = pa.concat_tables(rows[b])
+        mine = sorted(i for j, i in enumerate(order) if j * nb // len(blocks) == b)
+        t = pa.concat_tables([blocks[i] for i in mine])
         out.extend(t.take(pa.array(_seeded(seed, 2, b).permutation(t.num_rows))).to_pylist())
     return out
 
 
-@pytest.mark.parametrize(
-    "bucket_rows, group_rows, scatter_bytes",
-    [(90, None, None), (1000, None, None), (90, 16, None), (90, 16, 1)],
-)
+@pytest.mark.parametrize("bucket_rows, group_rows", [(90, None), (1000, None), (90, 5)])
 def test_output_is_the_seeded_bucket_shuffle(
-    square_parts, tmp_path, monkeypatch, bucket_rows, group_rows, scatter_bytes
+    square_parts, tmp_path, monkeypatch, bucket_rows, group_rows
 ):
-    """Row for row what the slow route gives: pass 1 (a part read in
-    batches, scattered a part at once or batch by batch) and pass 2 (each
-    bucket permuted, the output's row groups cut across buckets) move every
-    row where the seeds say."""
-    if group_rows:  # batches (and output row groups) of 16 rows
+    """Row for row what the slow route gives: pass 1 deals every part's
+    row groups, pass 2 permutes each bucket, the output's row groups (5 rows
+    here: smaller than a block) cut across buckets."""
+    if group_rows:
         monkeypatch.setattr(agg, "part_row_group_rows", lambda ncell: group_rows)
-    if scatter_bytes:
-        monkeypatch.setattr(agg, "SCATTER_BYTES", scatter_bytes)
     out = tmp_path / "all.parquet"
     res = aggregate(square_parts, str(out), seed=4, bucket_rows=bucket_rows)
     assert res["buckets"] == math.ceil(
         sum(read_part(p).num_rows for p in square_parts) / bucket_rows
     )
     assert read_part(str(out)).to_pylist() == _shuffled_by_arrow(square_parts, 4, res["buckets"])
+
+
+def test_buckets_get_the_same_number_of_blocks():
+    for blocks, nb in [(1, 1), (7, 3), (1000, 7), (1220, 8)]:
+        deal = _deal(blocks, nb, seed=3)
+        counts = np.bincount(deal, minlength=nb)
+        assert len(counts) == nb and counts.max() - counts.min() <= 1, (blocks, nb)
+        assert np.array_equal(deal, _deal(blocks, nb, seed=3))
+        if blocks > nb:
+            assert not np.array_equal(deal, _deal(blocks, nb, seed=4))
 
 
 def test_take_matches_arrow(square_parts):
@@ -231,10 +259,9 @@ def test_take_matches_arrow(square_parts):
 
 
 def test_take_refuses_offsets_outside_the_data():
-    """Damaged offsets (past the end, or decreasing: Arrow checks neither
-    when it maps a bucket file) are refused, not copied from beyond the
-    buffer."""
-    data = np.arange(6, dtype=np.uint16).view(np.uint8)  # as a bucket file holds them
+    """Damaged offsets (past the end, or decreasing) are refused, not copied
+    from beyond the buffer: the gather is a raw copy."""
+    data = np.arange(6, dtype=np.uint16).view(np.uint8)  # a column's bytes
     for offsets in ([0, 2, 9], [0, 4, 2]):
         col = Column(pa.list_(pa.uint16()), "var", 2, data, np.array(offsets, np.int32), 2)
         with pytest.raises(DataError, match="offsets outside their data"):
@@ -274,7 +301,7 @@ def test_a_bad_part_in_the_middle_stops_it_with_nothing_written(square_parts, tm
         aggregate(given, str(out), seed=1, scratch=str(scratch), bucket_rows=100)
     assert "flipped.parquet" in str(exc.value) and "\n" not in str(exc.value)
     # a part whose digest is fine but whose last row group holds a bad value:
-    # it fails after its first row groups were scattered
+    # pass 2 finds it when it reads that block, after other buckets were written
     t = read_part(square_parts[2])
     outcome = t.column("outcome").to_numpy().copy()
     outcome[-1] = 0.25
@@ -341,15 +368,16 @@ def test_progress_line_and_quiet_cli(parts, tmp_path):
     assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "q.parquet").read_bytes()
 
 
-def test_dropped_games_leave_the_same_rows_however_a_part_is_batched(tmp_path, monkeypatch):
-    """A part whose first game repeats another part's last: its first batches
-    drop rows, the later ones keep every row; scattered whole or in 16-row
-    batches held a few at a time, the output has the same rows."""
+def test_dropped_games_leave_the_rest_of_their_blocks(tmp_path):
+    """A part whose first game repeats another part's last: its first blocks
+    lose that game's rows (one of them only some of its rows), the later
+    ones keep every row; the output is the slow route's with those rows left
+    out."""
     given = _square_parts(tmp_path, [2, 0])  # games 2-4 and 0-2: game 2 twice
-    whole = aggregate(given, str(tmp_path / "a.parquet"), seed=5, drop_duplicates=True)
-    monkeypatch.setattr(agg, "part_row_group_rows", lambda ncell: 16)
-    monkeypatch.setattr(agg, "SCATTER_BYTES", 3 << 16)
-    batched = aggregate(given, str(tmp_path / "b.parquet"), seed=5, drop_duplicates=True)
-    assert whole["dropped_duplicate_games"] == batched["dropped_duplicate_games"] == 1
-    a, b = (read_part(str(tmp_path / f)) for f in ("a.parquet", "b.parquet"))
-    assert a.num_rows == whole["samples"] and a.to_pylist() == b.to_pylist()
+    res = aggregate(
+        given, str(tmp_path / "a.parquet"), seed=5, drop_duplicates=True, bucket_rows=90
+    )
+    assert res["dropped_duplicate_games"] == 1 and res["buckets"] > 1
+    t = read_part(str(tmp_path / "a.parquet"))
+    assert t.num_rows == res["samples"] < sum(read_part(p).num_rows for p in given)
+    assert t.to_pylist() == _shuffled_by_arrow(given, 5, res["buckets"], drop=True)

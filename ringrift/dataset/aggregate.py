@@ -1,16 +1,25 @@
 """Seeded shuffle of many parts into one training file, in bounded memory
-(two-pass bucket shuffle).
+(a two-pass bucket shuffle of blocks).
 
-Pass 1 streams the parts one row group at a time, each checked as it is read
-(digest, page checksums, values, duplicate games), gives every row a bucket
-drawn from a generator seeded by (seed, part number) and appends the rows to B
-bucket files on local scratch disk (Arrow IPC, lz4). Pass 2 loads one bucket
-at a time, permutes it with a generator seeded by (seed, bucket) and writes it
-to the output row group by row group. B is chosen from the data: the decoded
-bytes of all rows over a per-bucket memory budget. Memory is one row group in
-pass 1 and one bucket in pass 2, whatever the number of rows; the result
-depends only on the seed, the bucket count and the set of parts (ordered by
-their first game).
+Pass 1 checks every part (digest, schema, row counts, duplicate games),
+reading only its game and dictionary columns. A part's row groups are its
+blocks (8k consecutive square8 rows of one worker). A seeded permutation of
+all blocks deals them to B buckets, the same number of blocks each. Pass 2
+reads one bucket's blocks at a time (each row group decoded with its page
+checksums and value checks), permutes the bucket's rows with a generator
+seeded by (seed, bucket) and writes them to the output row group by row
+group. B is chosen from the data: the decoded bytes of all rows over a
+per-bucket memory budget. Memory is one bucket, whatever the number of rows;
+the result depends only on the seed, the bucket count and the set of parts
+(ordered by their first game, each with its row groups).
+
+Why blocks and not rows: dealing single rows means writing every row to a
+bucket file on scratch disk and reading it back, which took a quarter of the
+aggregate's time (lz4 both ways and two copies). Dealt as blocks, every row
+group is read once and only remote parts are copied to scratch. Each bucket
+is a uniform random set of blocks, permuted whole: at 10M square8 rows ~150
+blocks from all workers. Up to one bucket (~1.1M square8 rows) the output is
+one uniform permutation of all rows.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import itertools
 import json
 import math
 import os
@@ -31,7 +41,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
 from ..engine.jit import copy_range, kernel
 from ..storage import redact_uri
@@ -41,36 +51,22 @@ from .parts import (
     DataError,
     DigestParquetWriter,
     atomic_output,
+    check_schema,
+    check_table_values,
     is_local,
-    iter_checked_batches,
     part_row_group_rows,
     verify_file,
 )
-from .schema import BYTE_COLUMNS, arrow_schema
+from .schema import arrow_schema, dictionary_columns, list_columns
 
-# Decoded bytes of one bucket. Pass 2 holds one bucket (filled batch by batch
-# into arrays allocated once) and the output row group being encoded; with
-# ~300 MB of libraries the peak is ~1.1-1.3 GB, whatever the number of rows.
+# Decoded bytes of one bucket. Pass 2 holds one bucket (filled block by block
+# into arrays kept from bucket to bucket), the block being read and the output
+# row group being encoded; with ~300 MB of libraries the peak is ~1.1-1.3 GB,
+# whatever the number of rows.
 BUCKET_BYTES = 640 << 20
-# Bucket files: lz4 makes them ~5x smaller than raw Arrow (square8: ~210
-# bytes a row instead of ~1.1 KB) for about a microsecond a row each way.
-# Raw files cost as much at 10M rows (the page cache's copies and reclaim,
-# as system time) and need 5x the disk. No threads: the aggregate is one
-# core's job, and the pool's hand-offs for each small batch cost more than
-# they save.
-SCRATCH_OPTIONS = ipc.IpcWriteOptions(compression="lz4", use_threads=False)
-# Pass 1 scatters this many decoded bytes of a part at once. A part's row
-# groups are small (a worker's 8k square8 rows), and split B ways each gave
-# bucket files of ~500-row batches: per-batch and per-buffer costs (an lz4
-# frame per buffer, a Column per column when read back) were then most of
-# the scratch's cost. Held rows plus their grouped copy stay ~2x this.
-SCATTER_BYTES = 128 << 20
-
-
-# A game's own columns: in a shuffled aggregate a row group holds ~2 rows of
-# each game, so their dictionaries are nearly as long as the columns. Plain
-# encoding writes them ~1.5-5x faster, and smaller.
-GAME_COLUMNS = ("game_id", "game_index", "game_seed", "game_hash")
+# Pass 2 takes about this many times pass 1's time a row (7.5x at 10M square8
+# rows), for the ETA.
+PASS2_WEIGHT = 7
 
 
 def output_options(schema: pa.Schema) -> dict:
@@ -78,21 +74,16 @@ def output_options(schema: pa.Schema) -> dict:
     random order, so dictionaries shrink the per-row arrays (policy, move,
     values) far less than in a part: byte-stream-split with zstd level 1
     encodes them ~1.7x faster than dictionary + zstd level 6 and reads
-    faster, for a ~15% larger file. The byte strings (BYTE_COLUMNS: state,
-    history) and the game columns (GAME_COLUMNS) are nearly all distinct, so
-    building their dictionaries only to drop them costs time for nothing.
-    The other scalars and strings keep their dictionaries."""
-    wide = [
-        f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type)
-    ]
-    plain = set(wide) | set(BYTE_COLUMNS) | set(GAME_COLUMNS)
+    faster, for a ~15% larger file. Only ``dictionary_columns`` get a
+    dictionary (in a row group of an aggregate the game columns are nearly
+    all distinct: plain encoding writes them ~1.5-5x faster, and smaller)."""
     return dict(
         compression="zstd",
         compression_level=1,
         write_statistics=False,
         write_page_checksum=True,
-        use_dictionary=[f.name for f in schema if f.name not in plain],
-        column_encoding={f"{n}.list.element": "BYTE_STREAM_SPLIT" for n in wide},
+        use_dictionary=dictionary_columns(schema),
+        column_encoding={f"{n}.list.element": "BYTE_STREAM_SPLIT" for n in list_columns(schema)},
     )
 
 
@@ -116,12 +107,12 @@ def _seeded(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *key]))
 
 
-def _buckets(bits: np.random.BitGenerator, n: int, nb: int) -> np.ndarray:
-    """The next n rows' buckets. One raw 64-bit draw per row, so the buckets
-    do not depend on how a part's rows are split into batches."""
-    raw = bits.random_raw(n)
-    b = ((raw >> 32) * nb) >> 32
-    return b.astype(np.uint16 if nb <= 1 << 16 else np.uint32)
+def _deal(blocks: int, nb: int, seed: int) -> np.ndarray:
+    """Each block's bucket: the blocks in a seeded random order, cut into nb
+    runs of equal length (to one block)."""
+    bucket = np.empty(blocks, np.int64)
+    bucket[_seeded(seed, 1).permutation(blocks)] = np.arange(blocks) * nb // max(blocks, 1)
+    return bucket
 
 
 # ---- columns as numpy arrays ----------------------------------------------------------
@@ -257,10 +248,6 @@ class Column:
             self.cvalid[a:b] = c.cvalid
         return e
 
-    def elements(self) -> np.ndarray:
-        """Elements per row of a ``var`` column."""
-        return np.diff(self.offsets)
-
     def take(self, idx: np.ndarray) -> pa.Array:
         """Rows ``idx`` (int64) as a new Arrow array."""
         n = len(idx)
@@ -276,7 +263,10 @@ class Column:
                 self.type.value_type, n * w, [cv, pa.py_buffer(np.take(self.data, idx, axis=0))]
             )
             return pa.Array.from_buffers(self.type, n, [valid], children=[ch])
-        total = int(self.elements()[idx].sum(dtype=np.int64))
+        # the rows' own lengths: not np.diff of the whole column for each row group
+        total = int((self.offsets[idx + 1] - self.offsets[idx]).sum(dtype=np.int64))
+        if total < 0:
+            raise DataError(f"list offsets outside their data in a {self.type} column")
         if total >= 1 << 31:
             raise DataError(f"{total} list elements in one row group: too many for {self.type}")
         out_offsets = np.zeros(n + 1, np.int32)
@@ -307,30 +297,40 @@ def take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
 
 class _Dictionaries:
     """One dictionary per dictionary column for the whole aggregate, codes in
-    the order values are first seen (parts in game order). Bucket files hold
-    the int32 codes, so they never mix row groups' own dictionaries, and the
-    output writes the one dictionary as it is (no decoding to strings)."""
+    the order values are first seen (parts in game order, learnt in pass 1).
+    A bucket holds the int32 codes, so it never mixes row groups' own
+    dictionaries, and the output writes the one dictionary as it is (no
+    decoding to strings)."""
 
     def __init__(self, schema: pa.Schema):
         self.schema = schema
         self.codes = {i: {} for i, f in enumerate(schema) if pa.types.is_dictionary(f.type)}
-        self.scratch_schema = pa.schema(
+        self.names = tuple(schema.field(i).name for i in self.codes)
+        self.coded_schema = pa.schema(
             [pa.field(f.name, pa.int32()) if i in self.codes else f for i, f in enumerate(schema)]
         )
 
+    def _map(self, i: int, arr: pa.DictionaryArray) -> np.ndarray:
+        table = self.codes[i]
+        return np.array(
+            [table.setdefault(v, len(table)) for v in arr.dictionary.to_pylist()], dtype=np.int32
+        )
+
+    def learn(self, batch: pa.RecordBatch) -> None:
+        """The values of ``batch``'s dictionary columns (it may hold only those)."""
+        for i in self.codes:
+            self._map(i, batch.column(self.schema.field(i).name))
+
     def encode(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         cols = batch.columns
-        for i, table in self.codes.items():
+        for i in self.codes:
             arr = cols[i]
-            m = np.array(
-                [table.setdefault(v, len(table)) for v in arr.dictionary.to_pylist()],
-                dtype=np.int32,
-            )
+            m = self._map(i, arr)
             ind = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)
             codes = m[ind] if len(m) else np.zeros(len(arr), np.int32)
             mask = None if arr.null_count == 0 else ~arr.is_valid().to_numpy(zero_copy_only=False)
             cols[i] = pa.array(codes, type=pa.int32(), mask=mask)
-        return pa.RecordBatch.from_arrays(cols, schema=self.scratch_schema)
+        return pa.RecordBatch.from_arrays(cols, schema=self.coded_schema)
 
     def decoders(self) -> dict:
         out = {}
@@ -353,7 +353,7 @@ class _Games:
     def __init__(self, drop: bool):
         self.drop = drop
         self.ids: dict[str, int] = {}
-        self.keys: dict[tuple[int, int], int] = {}
+        self.keys: dict[int, int] = {}  # seed << 64 | moves hash -> part
         self.uris: list[str] = []
         self.dropped = 0
 
@@ -378,19 +378,38 @@ class _Games:
         ends = np.append(starts[1:], n)
         ids = gid.take(pa.array(starts)).to_pylist()
         seeds = batch.column("game_seed").to_numpy()[starts].tolist()
-        hashes = batch.column("game_hash").to_numpy()[starts].tolist()
+        hashes = batch.column("game_hash").to_numpy()[starts].tolist()  # uint64
+        # (seed, moves hash) as one int: a third of a tuple's memory per game
+        keys = [s << 64 | h for s, h in zip(seeds, hashes)]
+        first = 1 if ids[0] in self.part else 0  # a game that began in the last batch
+        if self._all_new(ids[first:], keys[first:]):
+            self.part.update(dict.fromkeys(ids[first:], True))
+            self.ids.update(dict.fromkeys(ids[first:], self.pi))
+            self.keys.update(dict.fromkeys(keys[first:], self.pi))
+            ids, keys = ids[:first], keys[:first]
         drop = None
-        for g, s, h, a, b in zip(ids, seeds, hashes, starts.tolist(), ends.tolist()):
+        for g, key, a, b in zip(ids, keys, starts.tolist(), ends.tolist()):
             kept = self.part.get(g)
             if kept is None:
-                kept = self.part[g] = self._new(g, (s, h))
+                kept = self.part[g] = self._new(g, key)
             if not kept:
                 if drop is None:
                     drop = np.zeros(n, bool)
                 drop[a:b] = True
         return None if drop is None else ~drop
 
-    def _new(self, g: str, key: tuple[int, int]) -> bool:
+    def _all_new(self, ids: list, keys: list) -> bool:
+        """Whether these games are all distinct and unseen: the common case,
+        checked with set operations instead of game by game."""
+        return (
+            len(set(ids)) == len(ids)
+            and len(set(keys)) == len(keys)
+            and self.part.keys().isdisjoint(ids)
+            and self.ids.keys().isdisjoint(ids)
+            and self.keys.keys().isdisjoint(keys)
+        )
+
+    def _new(self, g: str, key: int) -> bool:
         other = self.keys.get(key)
         if other is None:
             other = self.ids.get(g)
@@ -408,121 +427,65 @@ class _Games:
         return True
 
 
-class _BucketFiles:
-    """B append-only Arrow IPC streams on scratch disk, with each bucket's
-    rows and list elements counted so pass 2 can allocate it once."""
+class _Bucket:
+    """One bucket's rows as Columns, filled block by block into arrays kept
+    from bucket to bucket (fresh ones would have every page faulted in
+    again): fixed-width columns sized for the largest bucket, the list and
+    byte columns' elements grown when a bucket needs more."""
 
-    def __init__(self, folder: str, nb: int, schema: pa.Schema):
-        self.folder = folder
-        self.schema = schema
-        self.paths = [os.path.join(folder, f"b{b}.arrow") for b in range(nb)]
-        self.rows = np.zeros(nb, np.int64)
-        self.elements = np.zeros((nb, len(schema)), np.int64)
-        self.space: dict[int, tuple] = {}
-        self.writers = []
-        with self._io():
-            for p in self.paths:
-                self.writers.append(ipc.new_stream(p, schema, options=SCRATCH_OPTIONS))
+    def __init__(self, most_rows: int):
+        self.most = most_rows
+        self.space: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
-    @contextmanager
-    def _io(self):
-        try:
-            yield
-        except OSError as exc:
-            raise DataError(
-                f"cannot write bucket files in {self.folder}: {exc.strerror or exc}"
-            ) from None
-
-    def add(self, batch: pa.RecordBatch, bucket: np.ndarray, keep: np.ndarray | None) -> None:
-        """Append each row to its bucket: one gather groups the batch by
-        bucket (stable: rows keep their order within a bucket), then one
-        slice per bucket."""
-        nb = len(self.paths)
-        rows = None
-        if keep is not None:
-            rows = np.flatnonzero(keep)
-            bucket = bucket[rows]
-        if nb == 1:
-            order = rows  # one bucket: rows stay in order
-        else:  # stable radix sort on uint16 buckets: rows keep their order within one
-            order = np.argsort(bucket, kind="stable")
-            if rows is not None:
-                order = rows[order]
-        if not len(bucket):
-            return
-        cols = columns(batch)
-        for i, c in enumerate(cols):
-            if c.kind == "var":
-                per_row = c.elements() if rows is None else c.elements()[rows]
-                self.elements[:, i] += np.bincount(bucket, weights=per_row, minlength=nb).astype(
-                    np.int64
-                )
-        counts = np.bincount(bucket, minlength=nb)
-        grouped = (
-            batch
-            if order is None
-            else pa.RecordBatch.from_arrays([c.take(order) for c in cols], schema=self.schema)
-        )
-        start = 0
-        with self._io():
-            for b in np.flatnonzero(counts).tolist():
-                self.writers[b].write_batch(grouped.slice(start, int(counts[b])))
-                start += int(counts[b])
-        self.rows += counts
-
-    def close(self) -> None:
-        with self._io():
-            for w in self.writers:
-                w.close()
-        self.writers = []
-
-    def _room(self, i: int, like: Column, rows: int, elements: int) -> Column:
-        """Column i of a bucket, in arrays kept from bucket to bucket (sized
-        for the largest): fresh ones would have every page faulted in again."""
+    def _room(self, i: int, like: Column, rows: int) -> Column:
         if i not in self.space:
-            most = int(self.rows.max())
-            if like.kind == "var":
+            if like.kind == "var":  # a first guess from this block; _fit grows it
+                per_row = int(like.offsets[-1]) / max(like.n, 1)
+                elements = int(self.most * per_row * 1.25) + 1024
                 self.space[i] = (
-                    np.empty(int(self.elements[:, i].max()) * like.width, np.uint8),
-                    np.zeros(most + 1, np.int32),
+                    np.empty(elements * like.width, np.uint8),
+                    np.zeros(self.most + 1, np.int32),
                 )
             else:
-                self.space[i] = (np.empty((most,) + like.data.shape[1:], like.data.dtype), None)
+                self.space[i] = (
+                    np.empty((self.most,) + like.data.shape[1:], like.data.dtype),
+                    None,
+                )
         data, offsets = self.space[i]
         if like.kind == "var":
-            return Column(
-                like.type,
-                "var",
-                rows,
-                data[: elements * like.width],
-                offsets[: rows + 1],
-                like.width,
-            )
+            return Column(like.type, "var", rows, data, offsets[: rows + 1], like.width)
         return Column(like.type, like.kind, rows, data[:rows])
 
-    def read(self, b: int) -> list[Column]:
-        """Bucket b, one Column per column, filled batch by batch; the file
-        is removed."""
+    def _fit(self, i: int, col: Column, used: int, need: int) -> None:
+        """Room for ``need`` elements in ``col``, keeping its first ``used``."""
+        data, offsets = self.space[i]
+        if need * col.width <= len(data):
+            return
+        grown = np.empty(max(need * col.width, len(data) * 3 // 2), np.uint8)
+        grown[: used * col.width] = data[: used * col.width]
+        self.space[i] = (grown, offsets)
+        col.data = grown
+
+    def fill(self, batches, rows: int) -> list[Column]:
+        """The bucket of ``rows`` rows from ``batches`` (in the order given)."""
         out = None
         row = 0
-        element = np.zeros(len(self.schema), np.int64)
-        with ipc.open_stream(pa.OSFile(self.paths[b], "rb")) as rd:
-            for batch in rd:
-                cols = columns(batch)
-                if out is None:
-                    out = [
-                        self._room(i, c, int(self.rows[b]), int(self.elements[b, i]))
-                        for i, c in enumerate(cols)
-                    ]
-                for i, c in enumerate(cols):
-                    element[i] += out[i].put(row, int(element[i]), c)
-                row += batch.num_rows
-                del cols, batch
-        os.unlink(self.paths[b])
-        if row != self.rows[b]:
-            raise DataError(
-                f"bucket file {self.paths[b]} holds {row} rows, {self.rows[b]} were written"
-            )
+        element = None
+        for batch in batches:
+            cols = columns(batch)
+            if row + batch.num_rows > rows:
+                raise DataError(f"a bucket holds more than the {rows} rows its parts had")
+            if out is None:
+                out = [self._room(i, c, rows) for i, c in enumerate(cols)]
+                element = [0] * len(cols)
+            for i, c in enumerate(cols):
+                if c.kind == "var" and c.n:
+                    self._fit(i, out[i], element[i], element[i] + int(c.offsets[-1]))
+                element[i] += out[i].put(row, element[i], c)
+            row += batch.num_rows
+            del cols, batch
+        if row != rows:
+            raise DataError(f"a bucket holds {row} rows, its parts had {rows}")
         return out or []
 
 
@@ -566,8 +529,6 @@ def _clock(s: float) -> str:
 
 def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
     """(uri, key-value metadata, stats) of every part, from footers only."""
-    import pyarrow.parquet as pq
-
     out = []
     for uri in parts:
         try:
@@ -605,34 +566,58 @@ def _footers(parts: list[str]) -> list[tuple[str, dict, dict]]:
     return out
 
 
-@contextmanager
-def _readable(uri: str, folder: str):
-    """A path to read ``uri`` from: itself when local; for object storage a
-    copy streamed to scratch (one download, then local reads for the digest
-    and the row groups), removed afterwards. Errors name ``uri``."""
+def _local_copy(uri: str, folder: str, pi: int) -> str:
+    """A path to read part ``pi`` from: ``uri`` itself when local; for object
+    storage a copy streamed to scratch (one download, then local reads in
+    both passes), removed with the scratch folder."""
     try:
         fs, path = fsspec.core.url_to_fs(uri)
     except (ValueError, ImportError) as exc:
         raise DataError(f"unsupported part URI {redact_uri(uri)}: {exc}") from None
     if is_local(fs):
-        yield uri
-        return
-    local = os.path.join(folder, "input.parquet")
+        return uri
+    local = os.path.join(folder, f"part{pi}.parquet")
     try:
         fs.get_file(path, local)
     except FileNotFoundError:
         raise DataError(f"part not found: {redact_uri(uri)}") from None
     except OSError as exc:
         raise DataError(f"cannot read {redact_uri(uri)}: {exc}") from None
+    return local
+
+
+@contextmanager
+def _named(uri: str, path: str):
+    """Errors about the scratch copy ``path`` name the part's URI."""
     try:
-        yield local
+        yield
     except DataError as exc:
-        raise DataError(str(exc).replace(local, redact_uri(uri))) from None
-    finally:
-        try:
-            os.unlink(local)
-        except OSError:
-            pass
+        if path == uri:
+            raise
+        raise DataError(str(exc).replace(path, redact_uri(uri))) from None
+
+
+def _row_groups(path: str, meta, columns=None, only=None):
+    """(row group, batch) of a verified part: all its row groups or those in
+    ``only``, with page checksums on."""
+    try:
+        with fsspec.open(path, "rb") as fh:
+            pf = pq.ParquetFile(fh, metadata=meta, page_checksum_verification=True)
+            for rg in range(pf.num_row_groups) if only is None else only:
+                # one thread: the aggregate is one core's job
+                t = pf.read_row_group(rg, columns=columns, use_threads=False)
+                batches = t.combine_chunks().to_batches()
+                yield rg, batches[0] if batches else _empty(pf.schema_arrow, columns)
+    except DataError:
+        raise
+    except Exception as exc:  # any decoding failure of damaged pages
+        raise DataError(f"corrupt data in {path}: {exc}") from None
+
+
+def _empty(schema: pa.Schema, columns) -> pa.RecordBatch:
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    return pa.RecordBatch.from_pylist([], schema=schema)
 
 
 def provenance_entry(uri: str, stats: dict, kv: dict) -> dict:
@@ -660,107 +645,90 @@ def part_name(uri: str) -> str:
 # ---- the aggregate -------------------------------------------------------------------
 
 
-class _Scatter:
-    """Pass 1: every part's rows, checked, into the bucket files."""
+class _Scan:
+    """Pass 1: every part checked, reading its game and dictionary columns
+    only; its row groups become blocks. Pass 2 reads blocks back whole."""
 
-    def __init__(
-        self,
-        folder: str,
-        ncell: int,
-        total: int,
-        seed: int,
-        bucket_rows: int | None,
-        bucket_bytes: int,
-        drop: bool,
-        report,
-    ):
-        self.folder, self.total, self.seed = folder, total, seed
-        self.bucket_rows, self.bucket_bytes, self.report = bucket_rows, bucket_bytes, report
-        self.group_rows = part_row_group_rows(ncell)
+    def __init__(self, folder: str, total: int, drop: bool, report):
+        self.folder, self.total, self.report = folder, total, report
         self.dicts = _Dictionaries(arrow_schema())
+        self.columns = ["game_id", "game_seed", "game_hash", *self.dicts.names]
         self.games = _Games(drop)
-        self.buckets: _BucketFiles | None = None
+        self.sources: list[tuple[str, str, object]] = []  # (uri, path read, footer)
+        self.blocks: list[tuple[int, int, int]] = []  # (part, row group, its first row)
+        self.rows: list[int] = []  # rows kept of each block
+        self.keep: dict[int, np.ndarray] = {}  # block -> its rows kept, when not all
         self.read = 0
 
     def part(self, pi: int, uri: str, st: dict) -> None:
         self.games.start_part(uri)
-        bits = _seeded(self.seed, 1, pi).bit_generator
+        src = _local_copy(uri, self.folder, pi)
         rows = 0
-        held: list[tuple[pa.RecordBatch, np.ndarray, np.ndarray | None]] = []
-        held_bytes = 0
-        with _readable(uri, self.folder) as src:
-            verify_file(src)
-            for batch in iter_checked_batches(src, batch_rows=self.group_rows):
+        with _named(uri, src):
+            meta = verify_file(src)
+            check_schema(src, meta.schema.to_arrow_schema(), st)
+            for rg, batch in _row_groups(src, meta, self.columns):
                 keep = self.games.keep(batch)
-                sb = self.dicts.encode(batch)
-                buckets = self.buckets or self._open(sb)
-                held.append((sb, _buckets(bits, batch.num_rows, len(buckets.paths)), keep))
-                held_bytes += sb.nbytes
-                if held_bytes >= SCATTER_BYTES:
-                    self._scatter(uri, held)
-                    held, held_bytes = [], 0
+                self.dicts.learn(batch)
+                if keep is not None:
+                    self.keep[len(self.blocks)] = np.flatnonzero(keep)
+                self.blocks.append((pi, rg, rows))
+                self.rows.append(batch.num_rows if keep is None else int(keep.sum()))
                 rows += batch.num_rows
                 self.read += batch.num_rows
-                self.report("reading parts", self.read, self.total, self.read, 2 * self.total)
-            self._scatter(uri, held)
+                self.report("reading parts", self.read, self.total, self.read, self.units)
+        self.sources.append((uri, src, meta))
         if rows != st["samples"]:
             raise DataError(f"{uri}: {rows} rows but its stats say {st['samples']}")
         if len(self.games.part) != st["games"]:
             raise DataError(f"{uri}: {len(self.games.part)} games but its stats say {st['games']}")
 
-    def _scatter(self, uri: str, held: list) -> None:
-        """The held batches' rows into their buckets, as one batch: rows keep
-        their order within a bucket, so how a part was batched changes
-        nothing."""
-        if not held:
-            return
-        if len(held) == 1:
-            batch, bucket, keep = held[0]
-        else:
-            batch = pa.concat_batches([h[0] for h in held])
-            bucket = np.concatenate([h[1] for h in held])
-            keep = None
-            if any(h[2] is not None for h in held):
-                keep = np.concatenate(
-                    [np.ones(h[0].num_rows, bool) if h[2] is None else h[2] for h in held]
-                )
-        try:
-            self.buckets.add(batch, bucket, keep)
-        except ValueError as exc:
-            raise DataError(f"{uri}: {exc}") from None
+    @property
+    def units(self) -> int:
+        return self.total * (1 + PASS2_WEIGHT)
 
-    def _open(self, sample: pa.RecordBatch) -> _BucketFiles:
-        """The bucket files, once the first rows tell the bytes of a row: B =
-        total rows / rows of ``bucket_bytes``, unless ``bucket_rows`` is given."""
-        rows = self.bucket_rows
-        if rows is None:
-            per_row = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
-            rows = max(1, int(self.bucket_bytes / per_row))
-        nb = max(1, math.ceil(self.total / rows))
-        self.buckets = _BucketFiles(self.folder, nb, self.dicts.scratch_schema)
-        return self.buckets
+    def batches(self, blocks):
+        """The given blocks' kept rows, read whole and checked, dictionary
+        columns as the aggregate's codes."""
+        for pi, group in itertools.groupby(blocks, key=lambda k: self.blocks[k][0]):
+            uri, src, meta = self.sources[pi]
+            group = list(group)
+            with _named(uri, src):
+                read = _row_groups(src, meta, only=[self.blocks[k][1] for k in group])
+                for k, (_, batch) in zip(group, read):
+                    check_table_values(src, pa.Table.from_batches([batch]), self.blocks[k][2])
+                    if k in self.keep:
+                        batch = batch.take(pa.array(self.keep[k]))
+                    yield self.dicts.encode(batch)
 
-    def close(self) -> _BucketFiles:
-        if self.buckets is None:  # parts without rows
-            self.buckets = _BucketFiles(self.folder, 1, self.dicts.scratch_schema)
-        self.buckets.close()
-        return self.buckets
+    def row_bytes(self) -> float:
+        """Decoded bytes of a row, as a bucket holds it (the first block's)."""
+        for k, n in enumerate(self.rows):
+            if n:
+                batch = next(self.batches([k]))
+                return max(batch.nbytes / batch.num_rows, 1.0)
+        return 1.0
 
 
 def _write(
     pw: DigestParquetWriter,
-    buckets: _BucketFiles,
-    schema: pa.Schema,
-    decoders: dict,
+    scan: _Scan,
+    nb: int,
     seed: int,
     group_rows: int,
     report,
 ) -> int:
     """Pass 2: bucket by bucket, permuted, into the output in row groups."""
+    schema = scan.dicts.schema
+    decoders = scan.dicts.decoders()
+    deal = _deal(len(scan.blocks), nb, seed)
+    rows = np.array(scan.rows, np.int64)
+    per_bucket = np.bincount(deal, weights=rows, minlength=nb).astype(np.int64)
+    bucket = _Bucket(int(per_bucket.max()) if nb else 0)
     written = 0
-    kept = int(buckets.rows.sum())
-    for b in range(len(buckets.paths)):
-        cols = buckets.read(b)
+    kept = int(rows.sum())
+    for b in range(nb):
+        cols = bucket.fill(scan.batches(np.flatnonzero(deal == b).tolist()), int(per_bucket[b]))
         if not cols:
             continue
         perm = _seeded(seed, 2, b).permutation(cols[0].n)
@@ -771,7 +739,8 @@ def _write(
                 arrays[i] = pa.DictionaryArray.from_arrays(arrays[i].cast(itype), dictionary)
             pw.write(pa.Table.from_batches([pa.RecordBatch.from_arrays(arrays, schema=schema)]))
             written += len(idx)
-            report("writing", written, kept, kept + written, 2 * kept)
+            units = scan.total + written * PASS2_WEIGHT
+            report("writing", written, kept, units, scan.units)
         del cols
     return written
 
@@ -829,29 +798,21 @@ def aggregate(
         raise DataError(
             f"cannot use scratch folder {scratch or tempfile.gettempdir()}: {exc.strerror}"
         ) from None
-    scatter = _Scatter(
-        tmp,
-        ncell,
-        total,
-        seed,
-        bucket_rows,
-        bucket_bytes,
-        drop_duplicates,
-        progress or (lambda *a: None),
-    )
+    scan = _Scan(tmp, total, drop_duplicates, progress or (lambda *a: None))
     try:
         provenance = []
         for pi, (uri, kv, st) in enumerate(footers):
-            scatter.part(pi, uri, st)
+            scan.part(pi, uri, st)
             provenance.append(provenance_entry(uri, st, kv))
-        buckets = scatter.close()
-        kept = int(buckets.rows.sum())
-        games, dropped = len(scatter.games.keys), scatter.games.dropped
-        scatter.games = None  # the game index is not needed in pass 2
+        kept = sum(scan.rows)
+        games, dropped = len(scan.games.keys), scan.games.dropped
+        scan.games = None  # the game index is not needed in pass 2
         want = sum(p["rows"] for p in provenance) if not dropped else kept
         if kept != want:
             raise DataError(f"aggregate holds {kept} rows, parts' stats say {want}")
-        nb = len(buckets.paths)
+        if bucket_rows is None:
+            bucket_rows = max(1, int(bucket_bytes / scan.row_bytes()))
+        nb = min(max(1, math.ceil(total / bucket_rows)), max(1, len(scan.blocks)))
         stats = {
             "kind": "aggregate",
             "board_type": footers[0][2]["board_type"],
@@ -864,18 +825,11 @@ def aggregate(
             "dropped_duplicate_games": dropped,
             "provenance": provenance,
         }
+        group_rows = part_row_group_rows(ncell)
         with atomic_output(output) as fh:
-            pw = DigestParquetWriter(fh, schema, scatter.group_rows, options=output_options(schema))
+            pw = DigestParquetWriter(fh, schema, group_rows, options=output_options(schema))
             try:
-                written = _write(
-                    pw,
-                    buckets,
-                    schema,
-                    scatter.dicts.decoders(),
-                    seed,
-                    scatter.group_rows,
-                    scatter.report,
-                )
+                written = _write(pw, scan, nb, seed, group_rows, scan.report)
                 if written != kept:
                     raise DataError(f"aggregate wrote {written} rows of {kept}")
                 pw.close(stats)
@@ -891,10 +845,4 @@ def aggregate(
             "seconds": time.perf_counter() - t_start,
         }
     finally:
-        if scatter.buckets is not None:
-            for w in scatter.buckets.writers:
-                try:
-                    w.close()
-                except Exception:  # closing after an error: the folder goes anyway
-                    pass
         shutil.rmtree(tmp, ignore_errors=True)

@@ -34,19 +34,24 @@ from .schema import (
     MAX_PLAYERS,
     SCHEMA_VERSION,
     arrow_schema,
+    dictionary_columns,
     state_bytes,
 )
 
 ROW_GROUP_ROWS = 32_768
 STATS_KEY = b"ringrift.stats"
 DIGEST_KEY = b"ringrift.digest"
-PARQUET_OPTIONS = dict(
-    compression="zstd",
-    compression_level=6,
-    use_dictionary=True,
-    write_statistics=False,
-    write_page_checksum=True,
-)
+
+
+def part_options(schema: pa.Schema) -> dict:
+    """Parquet options of a part (and of any file of samples by default)."""
+    return dict(
+        compression="zstd",
+        compression_level=6,
+        use_dictionary=dictionary_columns(schema),
+        write_statistics=False,
+        write_page_checksum=True,
+    )
 
 
 class DataError(Exception):
@@ -194,7 +199,7 @@ class DigestParquetWriter:
     """Streams row groups of exactly ``row_group_rows`` rows (the last may be
     shorter) to ``fh``, so the bytes do not depend on how callers batch their
     rows; ``close(stats)`` records the stats JSON and the digest in the footer.
-    ``options``: Parquet writer options (default PARQUET_OPTIONS)."""
+    ``options``: Parquet writer options (default ``part_options``)."""
 
     def __init__(
         self,
@@ -209,7 +214,7 @@ class DigestParquetWriter:
         self.pending: list[pa.Table] = []
         self.npending = 0
         self.written = 0
-        self.writer = pq.ParquetWriter(self.sink, schema, **(options or PARQUET_OPTIONS))
+        self.writer = pq.ParquetWriter(self.sink, schema, **(options or part_options(schema)))
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows:

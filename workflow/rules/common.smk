@@ -21,7 +21,8 @@ from ringrift.dataset.versions import ENGINE_VERSION, SCHEMA_VERSION
 from snakemake.settings.types import SharedFSUsage
 
 PREFIX = config["prefix"].rstrip("/")
-# Local scratch for temporary bucket files: in the shell command itself, not a
+# Local scratch for temporary files (the aggregate's copies of remote parts,
+# the tensor export's bucket files): in the shell command itself, not a
 # param, because where temporaries go is not data (changing it reruns nothing).
 SCRATCH_FLAG = f"--scratch {shlex.quote(config['scratch'])}" if config.get("scratch") else ""
 # Jobs call the `ringrift` command of the environment running Snakemake, also
