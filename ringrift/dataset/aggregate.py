@@ -17,9 +17,9 @@ Why blocks and not rows: dealing single rows means writing every row to a
 bucket file on scratch disk and reading it back, which took a quarter of the
 aggregate's time (lz4 both ways and two copies). Dealt as blocks, every row
 group is read once and only remote parts are copied to scratch. Each bucket
-is a uniform random set of blocks, permuted whole: at 10M square8 rows ~150
-blocks from all workers. Up to one bucket (~1.1M square8 rows) the output is
-one uniform permutation of all rows.
+is a uniform random set of blocks, permuted whole: at 10M square8 rows 7-8
+buckets of ~150-175 blocks from all workers. Up to one bucket (~1.3-1.5M
+square8 rows) the output is one uniform permutation of all rows.
 """
 
 from __future__ import annotations

@@ -68,11 +68,12 @@ def list_columns(schema: pa.Schema) -> list[str]:
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
     """The columns worth a Parquet dictionary: the scalars and strings with
-    few values. The byte strings, the game columns and the lists' elements
-    have nearly as many distinct values as rows (or runs of them), so their
-    dictionaries are built only to be dropped, and a reader that meets one
-    decodes and copies every value again (a part's row group read ~20%
-    faster without them, and the file was smaller)."""
+    few values. The byte strings and the game columns have nearly as many
+    distinct values as rows, and the lists (per-row arrays) compress as well
+    without one; building their dictionaries costs the writer time, and a
+    reader decodes and copies every value again. Measured on a square8 part
+    of the default self-play: its row groups read ~20% faster without them,
+    and the part is ~4% smaller."""
     plain = set(list_columns(schema)) | set(BYTE_COLUMNS) | set(GAME_COLUMNS)
     return [f.name for f in schema if f.name not in plain]
 
