@@ -130,7 +130,7 @@ def test_aggregate_is_deterministic(parts, tmp_path):
 
 
 def test_rows_of_every_part_spread_over_the_output(square_parts, tmp_path):
-    """Each part's blocks (13 of 16 rows) go to several of the 6 buckets, and
+    """Each part's ~13 blocks of 16 rows go to several of the ~6 buckets, and
     each bucket is permuted: a part's rows reach both ends of the output,
     and a game's rows are not runs."""
     out = tmp_path / "mixed.parquet"
@@ -374,6 +374,8 @@ def test_dropped_games_leave_the_rest_of_their_blocks(tmp_path):
     ones keep every row; the output is the slow route's with those rows left
     out."""
     given = _square_parts(tmp_path, [2, 0])  # games 2-4 and 0-2: game 2 twice
+    ids = read_part(given[0]).column("game_id").to_pylist()  # the later part's rows
+    assert ids.count(ids[0]) % BLOCK_ROWS  # game 2 ends inside a block: it keeps some rows
     res = aggregate(
         given, str(tmp_path / "a.parquet"), seed=5, drop_duplicates=True, bucket_rows=90
     )
