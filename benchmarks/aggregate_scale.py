@@ -255,10 +255,11 @@ def main(argv=None):
         out = os.path.join(args.workdir, f"agg_{k}.parquet")
         n = k * per_part
         cmd = ringrift("aggregate", "--seed", 1, "--output", out, "--scratch", args.workdir, *parts)
-        pairs = args.reps if i == 0 and args.baseline else 1
+        whos = (None, args.baseline) if i == 0 and args.baseline else (None,)
+        pairs = args.reps if len(whos) == 2 else 1
         for rep in range(pairs):
             pair = []
-            for who in (None, args.baseline) if i == 0 and args.baseline else (None,):
+            for who in whos:
                 r = run_measured(cmd, pythonpath=who)
                 r["bytes"] = os.path.getsize(out)
                 os.unlink(out)
