@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +48,11 @@ def part(tmp_path_factory):
     )
     run_worker(cfg)
     return d / "part.parquet"
+
+
+# A part written before the digest became SHA-256: its footer holds a bare
+# BLAKE2b-128 hex digest (3 random square8 games, ringrift 9b9cf91).
+LEGACY_PART = Path(__file__).parent / "data" / "legacy" / "part-blake2b.parquet"
 
 
 def _rewrite(src, dst, table, stats):
@@ -104,6 +110,28 @@ def test_edited_stats_fail_the_digest(part, tmp_path):
     with pytest.raises(DataError, match="lying.parquet"):
         aggregate([str(part), str(lying)], str(tmp_path / "agg.parquet"), seed=1)
     assert not (tmp_path / "agg.parquet").exists()
+
+
+def test_parts_with_the_earlier_blake2b_digest_are_still_checked(part, tmp_path):
+    digest = pq.read_metadata(LEGACY_PART).metadata[b"ringrift.digest"]
+    assert len(digest) == 32 and not digest.startswith(b"sha256:")
+    assert pq.read_metadata(part).metadata[b"ringrift.digest"].startswith(b"sha256:")
+    legacy = read_part(str(LEGACY_PART))
+    assert legacy.num_rows == 49
+    # a dataset may mix both: the aggregate checks each part by its own digest
+    out = tmp_path / "agg.parquet"
+    aggregate([str(LEGACY_PART), str(part)], str(out), seed=1)
+    assert read_part(str(out)).num_rows == legacy.num_rows + read_part(str(part)).num_rows
+    assert pq.read_metadata(out).metadata[b"ringrift.digest"].startswith(b"sha256:")
+    # and the old digest still catches a change
+    data = bytearray(LEGACY_PART.read_bytes())
+    data[len(data) // 3] ^= 0x10
+    bad = tmp_path / "old.parquet"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="old.parquet: content digest mismatch"):
+        read_part(str(bad))
+    result = cli("verify", str(bad))
+    assert result.returncode != 0 and "old.parquet: content digest mismatch" in result.stdout
 
 
 @pytest.mark.parametrize(
