@@ -598,8 +598,8 @@ def _named(uri: str, path: str):
 
 
 def _row_groups(path: str, meta, columns=None, only=None):
-    """(row group, batch) of a verified part: all its row groups or those in
-    ``only``, with page checksums on."""
+    """A verified part's row groups (all, or those in ``only``), each as one
+    batch, read with page checksums on."""
     try:
         with fsspec.open(path, "rb") as fh:
             pf = pq.ParquetFile(fh, metadata=meta, page_checksum_verification=True)
@@ -607,7 +607,7 @@ def _row_groups(path: str, meta, columns=None, only=None):
                 # one thread: the aggregate is one core's job
                 t = pf.read_row_group(rg, columns=columns, use_threads=False)
                 batches = t.combine_chunks().to_batches()
-                yield rg, batches[0] if batches else _empty(pf.schema_arrow, columns)
+                yield batches[0] if batches else _empty(pf.schema_arrow, columns)
     except DataError:
         raise
     except Exception as exc:  # any decoding failure of damaged pages
@@ -667,7 +667,7 @@ class _Scan:
         with _named(uri, src):
             meta = verify_file(src)
             check_schema(src, meta.schema.to_arrow_schema(), st)
-            for rg, batch in _row_groups(src, meta, self.columns):
+            for rg, batch in enumerate(_row_groups(src, meta, self.columns)):
                 keep = self.games.keep(batch)
                 self.dicts.learn(batch)
                 if keep is not None:
@@ -695,7 +695,7 @@ class _Scan:
             group = list(group)
             with _named(uri, src):
                 read = _row_groups(src, meta, only=[self.blocks[k][1] for k in group])
-                for k, (_, batch) in zip(group, read):
+                for k, batch in zip(group, read):
                     check_table_values(src, pa.Table.from_batches([batch]), self.blocks[k][2])
                     if k in self.keep:
                         batch = batch.take(pa.array(self.keep[k]))

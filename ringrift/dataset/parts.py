@@ -44,9 +44,9 @@ DIGEST_KEY = b"ringrift.digest"
 # ``ringrift.digest`` is "sha256:" and the hex digest. Older files carry a
 # bare BLAKE2b-128 hex digest, which is still checked; the ones still read are
 # of schema 4 and engine 2, so the next bump of either (which replays every
-# part) can drop it. SHA-256 hashes ~1.8 GB/s here (SHA extensions), BLAKE2b ~0.7: an
-# aggregate hashes every byte it reads and writes (~190 B a row), so the
-# digest alone was ~5% of its time.
+# part) can drop it. SHA-256 hashes ~1.8 GB/s here (SHA extensions), BLAKE2b
+# ~0.7: an aggregate hashes every byte it reads and writes (~190 B a row), so
+# the digest alone was ~5% of its time.
 SHA256 = "sha256:"
 
 
